@@ -1,0 +1,1 @@
+"""What every service needs: config, database, bus, auth, policy, errors, the ASGI app factory."""

@@ -1,0 +1,144 @@
+"""The ASGI app every service runs: request id, metrics, error rendering, authentication, routing.
+
+The stack is one visible function rather than a pipeline of wrappers so the
+order is obvious: request id → timing/metrics → catch errors → health/metrics
+endpoints → authentication → route dispatch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.responses import PlainTextResponse, Response
+
+from nubes.core.api.http import Request
+from nubes.core.api.metrics import Metrics
+from nubes.core.api.routing import Route, Router
+from nubes.core.context import RequestContext, new_request_id, reset_request_id, set_request_id
+from nubes.core.errors import Renderer
+from nubes.core.exceptions import CloudError, Unauthorized
+
+LOG = logging.getLogger(__name__)
+
+# Validates a token and returns the caller's context; raises Unauthorized.
+Authenticator = Callable[[str, str], Awaitable[RequestContext]]
+# Last chance to adjust the context (microversion parsing, policy binding).
+ContextHook = Callable[[Request], Awaitable[None] | None]
+
+
+class ServiceApp:
+    def __init__(self, name: str, routes: list[Route], render_error: Renderer, runtime: Any,
+                 authenticate: Authenticator, *, enforcer: Any = None,
+                 request_id_header: str = "x-openstack-request-id",
+                 context_hook: ContextHook | None = None,
+                 on_startup: list[Callable[[], Awaitable[None]]] | None = None,
+                 on_shutdown: list[Callable[[], Awaitable[None]]] | None = None) -> None:
+        self.name = name
+        self.router = Router(routes)
+        self.render_error = render_error
+        self.runtime = runtime
+        self.authenticate = authenticate
+        self.enforcer = enforcer
+        self.request_id_header = request_id_header
+        self.context_hook = context_hook
+        self.metrics = Metrics(name)
+        self.on_startup = on_startup or []
+        self.on_shutdown = on_shutdown or []
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request_id = new_request_id()
+        rid_token = set_request_id(request_id)
+        start = time.perf_counter()
+        status_holder = [500]
+        route_name = "unmatched"
+        rid_header = (self.request_id_header.encode(), request_id.encode())
+
+        async def send_wrapper(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], rid_header]
+            await send(message)
+
+        try:
+            req = Request(scope, receive)
+            req.rt = self.runtime
+            route_name = await self._handle(req, request_id, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - start
+            self.metrics.observe(scope["method"], route_name, status_holder[0], elapsed)
+            LOG.debug("%s %s -> %s in %.1f ms", scope["method"], scope["path"], status_holder[0],
+                      elapsed * 1000)
+            reset_request_id(rid_token)
+
+    async def _handle(self, req: Request, request_id: str, send: Callable) -> str:
+        path = req.scope["path"]
+        route_name = "unmatched"
+        try:
+            if path == "/healthcheck":
+                await PlainTextResponse("OK")(req.scope, req.receive, send)
+                return "/healthcheck"
+            if path == "/metrics":
+                await PlainTextResponse(self.metrics.render(),
+                                        media_type="text/plain; version=0.0.4")(req.scope, req.receive, send)
+                return "/metrics"
+            route, params = self.router.match(req.scope["method"], path)
+            route_name = route.path
+            req.scope["path_params"] = params
+            req.route_name = route.name or route.path
+            token = req.headers.get("x-auth-token")
+            if token:
+                req.ctx = await self.authenticate(token, request_id)
+                req.ctx.request_id = request_id
+            elif route.public:
+                req.ctx = RequestContext(request_id=request_id)
+            else:
+                raise Unauthorized("The request you have made requires authentication.")
+            req.ctx.enforcer = self.enforcer
+            if self.context_hook is not None:
+                result = self.context_hook(req)
+                if result is not None:
+                    await result
+            response: Response = await route.handler(req)
+        except CloudError as exc:
+            if exc.status >= 500:
+                LOG.error("%s %s failed: %s", req.scope["method"], path, exc.message)
+            response = self._error_response(exc, request_id)
+        except Exception:
+            LOG.exception("unexpected error in %s %s", req.scope["method"], path)
+            response = self._error_response(CloudError(), request_id)
+        await response(req.scope, req.receive, send)
+        return route_name
+
+    def _error_response(self, exc: CloudError, request_id: str) -> Response:
+        status, headers, body = self.render_error(exc, request_id)
+        return Response(body, status, headers=headers)
+
+    async def _lifespan(self, receive: Callable, send: Callable) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    for fn in self.on_startup:
+                        await fn()
+                except Exception as exc:
+                    LOG.exception("%s failed to start", self.name)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for fn in self.on_shutdown:
+                    try:
+                        await fn()
+                    except Exception:
+                        LOG.exception("%s shutdown hook failed", self.name)
+                await send({"type": "lifespan.shutdown.complete"})
+                return

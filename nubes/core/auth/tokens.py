@@ -1,0 +1,153 @@
+"""Token validation for every service but identity: ask identity, cache, honour revocation.
+
+Identity publishes ``identity.revocation`` on the bus whenever a token may have
+stopped being valid (revoked token, disabled user or project, changed password,
+removed role).  Every validator clears its cache on that event, and cached
+entries also expire after ``ttl`` seconds, so a missed event costs at most ttl.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from typing import Any
+
+import httpx
+
+from nubes.core.context import RequestContext
+from nubes.core.exceptions import ServiceUnavailable, Unauthorized
+
+LOG = logging.getLogger(__name__)
+
+REVOCATION_EVENT = "identity.revocation"
+
+
+def context_from_token(body: dict[str, Any], auth_token: str) -> RequestContext:
+    """Build the caller's context from an identity token body ({"token": {...}})."""
+    t = body["token"]
+    user = t.get("user") or {}
+    ctx = RequestContext(
+        user_id=user.get("id"), user_name=user.get("name"),
+        user_domain_id=(user.get("domain") or {}).get("id"),
+        user_domain_name=(user.get("domain") or {}).get("name"),
+        roles=[r["name"] for r in t.get("roles") or []],
+        auth_token=auth_token, catalog=t.get("catalog") or [], expires_at=t.get("expires_at"),
+    )
+    project = t.get("project")
+    if project:
+        ctx.project_id = project["id"]
+        ctx.project_name = project.get("name")
+        ctx.project_domain_id = (project.get("domain") or {}).get("id")
+        ctx.project_domain_name = (project.get("domain") or {}).get("name")
+        ctx.is_admin_project = bool(t.get("is_admin_project", True))
+    domain = t.get("domain")
+    if domain:
+        ctx.domain_id = domain["id"]
+        ctx.domain_name = domain.get("name")
+    if (t.get("system") or {}).get("all"):
+        ctx.system_scope = "all"
+    app_cred = t.get("application_credential")
+    if app_cred:
+        ctx.app_cred_id = app_cred.get("id")
+    return ctx
+
+
+class TokenCache:
+    def __init__(self, ttl: float = 60.0, size: int = 10000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._items: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        item = self._items.get(token)
+        if item is None:
+            return None
+        deadline, body = item
+        if time.monotonic() > deadline:
+            self._items.pop(token, None)
+            return None
+        self._items.move_to_end(token)
+        return body
+
+    def put(self, token: str, body: dict[str, Any], expires_in: float | None = None) -> None:
+        ttl = self.ttl if expires_in is None else max(0.0, min(self.ttl, expires_in))
+        self._items[token] = (time.monotonic() + ttl, body)
+        self._items.move_to_end(token)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+class RemoteTokenValidator:
+    """Validates user tokens against identity's GET /v3/auth/tokens with a service token."""
+
+    def __init__(self, identity_url: str, username: str, password: str, project: str,
+                 *, bus: Any = None, ttl: float = 60.0, http: httpx.AsyncClient | None = None) -> None:
+        self.identity_url = identity_url.rstrip("/")
+        self.username, self.password, self.project = username, password, project
+        self.cache = TokenCache(ttl)
+        self.bus = bus
+        self.http = http or httpx.AsyncClient(timeout=30.0)
+        self._service_token: str | None = None
+        self._service_token_deadline = 0.0
+        self._lock = asyncio.Lock()
+        self._subscribed = False
+
+    async def start(self) -> None:
+        if self.bus is not None and not self._subscribed:
+            await self.bus.subscribe(REVOCATION_EVENT, self._on_revocation)
+            self._subscribed = True
+
+    async def _on_revocation(self, _event: str, _payload: dict[str, Any]) -> None:
+        self.cache.clear()
+
+    async def service_token(self) -> str:
+        async with self._lock:
+            if self._service_token and time.monotonic() < self._service_token_deadline:
+                return self._service_token
+            body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+                "name": self.username, "domain": {"id": "default"}, "password": self.password}}},
+                "scope": {"project": {"name": self.project, "domain": {"id": "default"}}}}}
+            try:
+                resp = await self.http.post(f"{self.identity_url}/v3/auth/tokens?nocatalog",
+                                            json=body)
+            except httpx.HTTPError as exc:
+                raise ServiceUnavailable(f"Identity service unreachable: {exc}") from None
+            if resp.status_code != 201:
+                raise ServiceUnavailable(
+                    f"This service cannot authenticate to identity ({resp.status_code}).")
+            self._service_token = resp.headers["x-subject-token"]
+            self._service_token_deadline = time.monotonic() + 1800
+            return self._service_token
+
+    async def validate_body(self, token: str) -> dict[str, Any]:
+        cached = self.cache.get(token)
+        if cached is not None:
+            return cached
+        for attempt in (1, 2):
+            headers = {"X-Auth-Token": await self.service_token(), "X-Subject-Token": token}
+            try:
+                resp = await self.http.get(f"{self.identity_url}/v3/auth/tokens", headers=headers)
+            except httpx.HTTPError as exc:
+                raise ServiceUnavailable(f"Identity service unreachable: {exc}") from None
+            if resp.status_code == 200:
+                body = resp.json()
+                self.cache.put(token, body)
+                return body
+            if resp.status_code == 404:
+                raise Unauthorized("The request you have made requires authentication.")
+            if resp.status_code == 401 and attempt == 1:
+                self._service_token = None  # our own token lapsed; get a new one and retry
+                continue
+            raise ServiceUnavailable(f"Identity answered {resp.status_code} validating a token.")
+        raise Unauthorized()
+
+    async def __call__(self, token: str, request_id: str) -> RequestContext:
+        return context_from_token(await self.validate_body(token), token)
+
+    async def close(self) -> None:
+        await self.http.aclose()

@@ -1,0 +1,153 @@
+"""Typed configuration: one TOML file, a section per service, plus environment overrides.
+
+``load(path, specs)`` reads ``nubes.toml`` (optional) and applies
+``NUBES_<SECTION>__<KEY>`` environment variables on top.  Every default runs the
+all-in-one cloud; nothing here is a module-level global.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_STATE_DIR = Path("/var/lib/nubes") if os.geteuid() == 0 else Path.home() / ".nubes"
+
+
+@dataclass
+class CoreConfig:
+    state_dir: Path = DEFAULT_STATE_DIR
+    bind_host: str = "127.0.0.1"
+    public_host: str = "127.0.0.1"
+    region: str = "RegionOne"
+    bus_url: str = "memory://"
+    log_level: str = "INFO"
+    debug: bool = False
+    # Keystone's default max_request_body_size.
+    max_request_body: int = 114688
+    # Used by every service's token middleware to find identity.
+    identity_url: str = ""
+    service_user: str = "nubes"
+    service_password: str = ""
+    service_project: str = "service"
+
+
+@dataclass
+class ServiceConfig:
+    """Fields every service section has; services subclass it in their conf.py."""
+
+    enabled: bool = True
+    port: int = 0
+    database_url: str = ""
+    policy_file: str = ""
+    workers: int = 1
+
+
+@dataclass
+class Config:
+    core: CoreConfig = field(default_factory=CoreConfig)
+    services: dict[str, ServiceConfig] = field(default_factory=dict)
+    path: Path | None = None
+
+    def service(self, name: str) -> Any:
+        return self.services[name]
+
+    def database_url(self, name: str) -> str:
+        url = self.services[name].database_url
+        return url or f"sqlite+aiosqlite:///{self.core.state_dir / (name + '.sqlite')}"
+
+    def policy_file(self, name: str) -> Path:
+        pf = self.services[name].policy_file
+        return Path(pf) if pf else self.core.state_dir / "policy" / f"{name}.yaml"
+
+    def endpoint_url(self, name: str, path: str = "") -> str:
+        port = self.services[name].port
+        return f"http://{self.core.public_host}:{port}{path}"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _coerce(value: Any, typ: Any, where: str) -> Any:
+    origin = typing.get_origin(typ)
+    if origin is typing.Union or str(origin) == "types.UnionType":
+        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        if value is None or value == "":
+            return None
+        typ = args[0]
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "yes", "on"):
+            return True
+        if str(value).lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{where}: expected a boolean, got {value!r}")
+    if typ is int:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}") from None
+    if typ is float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+    if typ is Path:
+        return Path(value).expanduser()
+    if origin in (list, tuple):
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        return origin(value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table")
+        return dict(value)
+    if typ is str:
+        return str(value)
+    return value
+
+
+def _fill(obj: Any, values: dict[str, Any], section: str) -> None:
+    hints = typing.get_type_hints(type(obj))
+    known = {f.name for f in dataclasses.fields(obj)}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"[{section}] unknown option {key!r}; known: {', '.join(sorted(known))}")
+        setattr(obj, key, _coerce(value, hints[key], f"[{section}] {key}"))
+
+
+def load(path: str | Path | None, sections: dict[str, type[ServiceConfig]],
+         env: dict[str, str] | None = None) -> Config:
+    env = dict(os.environ if env is None else env)
+    data: dict[str, Any] = {}
+    if path is None and env.get("NUBES_CONFIG"):
+        path = env["NUBES_CONFIG"]
+    if path is not None:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file {p} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: {exc}") from None
+    for name, value in env.items():
+        if not name.startswith("NUBES_") or "__" not in name:
+            continue
+        section, _, key = name[len("NUBES_"):].partition("__")
+        data.setdefault(section.lower(), {})[key.lower()] = value
+    conf = Config(path=Path(path) if path else None)
+    for section in data:
+        if section != "core" and section not in sections:
+            raise ConfigError(f"unknown section [{section}]; known: core, {', '.join(sorted(sections))}")
+    _fill(conf.core, data.get("core", {}), "core")
+    for name, cls in sections.items():
+        svc = cls()
+        _fill(svc, data.get(name, {}), name)
+        conf.services[name] = svc
+    return conf

@@ -1,0 +1,86 @@
+"""The request context: who is calling, with what scope and roles, under which request id."""
+
+from __future__ import annotations
+
+import contextvars
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+def set_request_id(rid: str | None) -> contextvars.Token:
+    return _request_id.set(rid)
+
+
+def reset_request_id(token: contextvars.Token) -> None:
+    _request_id.reset(token)
+
+
+def new_request_id() -> str:
+    return "req-" + str(uuid.uuid4())
+
+
+@dataclass
+class RequestContext:
+    request_id: str = field(default_factory=new_request_id)
+    user_id: str | None = None
+    user_name: str | None = None
+    user_domain_id: str | None = None
+    user_domain_name: str | None = None
+    project_id: str | None = None
+    project_name: str | None = None
+    project_domain_id: str | None = None
+    project_domain_name: str | None = None
+    domain_id: str | None = None
+    domain_name: str | None = None
+    system_scope: str | None = None
+    roles: list[str] = field(default_factory=list)
+    is_admin_project: bool = True
+    auth_token: str | None = None
+    app_cred_id: str | None = None
+    service_roles: list[str] = field(default_factory=list)
+    service_user_id: str | None = None
+    catalog: list[dict[str, Any]] = field(default_factory=list)
+    expires_at: str | None = None
+    enforcer: Any = None
+    api_version: tuple[int, int] = (0, 0)
+
+    @property
+    def authenticated(self) -> bool:
+        return self.user_id is not None
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    def to_policy_values(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "user_domain_id": self.user_domain_id,
+            "project_id": self.project_id,
+            "project_domain_id": self.project_domain_id,
+            "domain_id": self.domain_id,
+            "system_scope": self.system_scope,
+            "roles": [r.lower() for r in self.roles],
+            "is_admin_project": self.is_admin_project,
+            "service_user_id": self.service_user_id,
+            "service_roles": list(self.service_roles),
+            "app_cred_id": self.app_cred_id,
+        }
+
+    def can(self, rule: str, target: dict[str, Any] | None = None) -> None:
+        """Raise PolicyNotAuthorized unless the service's policy allows ``rule``."""
+        if target is None:
+            target = {"project_id": self.project_id, "user_id": self.user_id}
+        self.enforcer.authorize(rule, target, self.to_policy_values())
+
+    def allowed(self, rule: str, target: dict[str, Any] | None = None) -> bool:
+        if target is None:
+            target = {"project_id": self.project_id, "user_id": self.user_id}
+        return self.enforcer.enforce(rule, target, self.to_policy_values())

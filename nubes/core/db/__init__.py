@@ -1,0 +1,1 @@
+"""Database access shared by every service: declarative base, async sessions, Alembic migrations."""

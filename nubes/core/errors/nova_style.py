@@ -1,0 +1,20 @@
+"""Compute and block storage's error body: {"<faultName>": {"code", "message"}}."""
+
+from __future__ import annotations
+
+import json
+
+from nubes.core.errors import Rendered
+from nubes.core.exceptions import CloudError
+
+FAULT_NAMES = {
+    400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
+    405: "badMethod", 406: "notAcceptable", 409: "conflictingRequest", 413: "overLimit",
+    415: "badMediaType", 429: "overLimit", 501: "notImplemented", 503: "serviceUnavailable",
+}
+
+
+def render(exc: CloudError, request_id: str) -> Rendered:
+    name = FAULT_NAMES.get(exc.status, "computeFault")
+    body = {name: {"code": exc.status, "message": exc.message}}
+    return exc.status, {"content-type": "application/json"}, json.dumps(body).encode()

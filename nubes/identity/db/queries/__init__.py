@@ -1,0 +1,1 @@
+"""Every SELECT/INSERT of identity lives in this package, one module per resource."""

@@ -1,0 +1,1 @@
+"""Identity's logic, callable without HTTP."""

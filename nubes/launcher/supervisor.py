@@ -1,0 +1,132 @@
+"""Runs services in this process: databases migrated, bus started, one uvicorn server per API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import signal
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from nubes.core.auth.tokens import RemoteTokenValidator
+from nubes.core.bus import make_bus
+from nubes.core.config import Config
+from nubes.core.db import migrate
+from nubes.core.db.session import Database
+from nubes.core.service import Runtime, ServiceSpec
+
+LOG = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn.Server that leaves signal handling to the supervisor (several share one loop)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+def check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(f"port {host}:{port} is already in use; set another with "
+                                f"NUBES_<SERVICE>__PORT or in nubes.toml") from None
+            raise
+
+
+def _metadata(spec: ServiceSpec) -> Any:
+    return spec.metadata() if callable(spec.metadata) else spec.metadata
+
+
+async def prepare_database(conf: Config, spec: ServiceSpec) -> Database:
+    db = Database(conf.database_url(spec.name))
+    if spec.migrations is not None:
+        await migrate.upgrade(db, spec.name, spec.migrations, _metadata(spec))
+    return db
+
+
+@dataclass
+class Supervisor:
+    conf: Config
+    specs: list[ServiceSpec]
+    runtimes: dict[str, Runtime] = field(default_factory=dict)
+    servers: list[_Server] = field(default_factory=list)
+    bus: Any = None
+    _tasks: list[asyncio.Task] = field(default_factory=list)
+
+    async def prepare(self) -> None:
+        """Open the bus and every service's database and apply migrations."""
+        self.bus = make_bus(self.conf.core.bus_url)
+        await self.bus.start()
+        for spec in self.specs:
+            db = await prepare_database(self.conf, spec)
+            self.runtimes[spec.name] = Runtime(name=spec.name, conf=self.conf, db=db, bus=self.bus)
+
+    def _validator(self) -> RemoteTokenValidator:
+        core = self.conf.core
+        url = core.identity_url or f"http://{core.public_host}:{self.conf.services['identity'].port}"
+        return RemoteTokenValidator(url, core.service_user, core.service_password,
+                                    core.service_project, bus=self.bus)
+
+    async def start(self) -> None:
+        core = self.conf.core
+        for spec in self.specs:
+            rt = self.runtimes[spec.name]
+            if spec.name != "identity":
+                rt.tokens = self._validator()
+                await rt.tokens.start()
+            app = spec.build_app(rt)
+            port = self.conf.services[spec.name].port
+            check_port(core.bind_host, port)
+            server = _Server(uvicorn.Config(app, host=core.bind_host, port=port, log_config=None,
+                                            access_log=False, lifespan="on", server_header=False,
+                                            timeout_keep_alive=75, backlog=2048))
+            self.servers.append(server)
+            self._tasks.append(asyncio.create_task(server.serve(), name=f"api-{spec.name}"))
+            for agent in spec.agents:
+                self._tasks.append(asyncio.create_task(agent(rt), name=f"agent-{spec.name}"))
+        while not all(s.started for s in self.servers):
+            failed = [t for t in self._tasks if t.done()]
+            if failed:
+                exc = failed[0].exception() if not failed[0].cancelled() else None
+                raise RuntimeError(f"{failed[0].get_name()} failed to start: {exc}")
+            await asyncio.sleep(0.02)
+
+    def request_stop(self) -> None:
+        for s in self.servers:
+            s.should_exit = True
+
+    async def wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        self.request_stop()
+        for t in self._tasks:
+            if not t.done() and not t.get_name().startswith("api-"):
+                t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for rt in self.runtimes.values():
+            if rt.tokens is not None and hasattr(rt.tokens, "close"):
+                await rt.tokens.close()
+            if rt.db is not None:
+                await rt.db.close()
+        if self.bus is not None:
+            await self.bus.close()

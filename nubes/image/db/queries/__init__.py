@@ -1,0 +1,1 @@
+"""Every SELECT/INSERT/UPDATE of the image service lives in this package."""

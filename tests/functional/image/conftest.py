@@ -1,0 +1,139 @@
+"""One identity + image cloud for the image tests: two stores, a web-download source, a member project."""
+
+from __future__ import annotations
+
+import http.server
+import socketserver
+import struct
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.cloud import Cloud, start_cloud, stop_cloud
+
+
+class ImageApi:
+    """Raw HTTP to the image API with one token."""
+
+    def __init__(self, cloud: Cloud, token: str) -> None:
+        self.url = cloud.url("image")
+        self.token = token
+
+    def __call__(self, method: str, path: str, headers: dict | None = None, **kw: Any) -> httpx.Response:
+        h = {"X-Auth-Token": self.token, **(headers or {})}
+        return httpx.request(method, self.url + path, headers=h, timeout=60, **kw)
+
+    def create(self, **body: Any) -> dict:
+        body.setdefault("name", f"img-{uuid.uuid4().hex[:8]}")
+        r = self("POST", "/v2/images", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def upload(self, image_id: str, data: bytes, **headers: str) -> httpx.Response:
+        return self("PUT", f"/v2/images/{image_id}/file", content=data,
+                    headers={"Content-Type": "application/octet-stream", **headers})
+
+    def patch(self, image_id: str, ops: list, ctype: str = "application/openstack-images-v2.1-json-patch"):
+        return self("PATCH", f"/v2/images/{image_id}", json=ops, headers={"Content-Type": ctype})
+
+    def active(self, data: bytes = b"x" * 4096, **body: Any) -> dict:
+        body.setdefault("disk_format", "raw")
+        body.setdefault("container_format", "bare")
+        img = self.create(**body)
+        r = self.upload(img["id"], data)
+        assert r.status_code == 204, r.text
+        return self("GET", f"/v2/images/{img['id']}").json()
+
+
+def qcow2_bytes(virtual_size: int, payload: int = 256 * 1024) -> bytes:
+    """A file that starts like a qcow2 image (magic, version 3, virtual size at offset 24)."""
+    header = b"QFI\xfb" + struct.pack(">I", 3) + b"\0" * 16 + struct.pack(">Q", virtual_size)
+    return header + bytes(range(256)) * (payload // 256)
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="package")
+def web_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("web")
+
+
+@pytest.fixture(scope="package")
+def web_server(web_root):
+    """A local HTTP server for web-download: /allowed/... is on the allow-list, /denied/... is not."""
+    (web_root / "allowed").mkdir()
+    (web_root / "denied").mkdir()
+    handler = lambda *a, **k: _Quiet(*a, directory=str(web_root), **k)  # noqa: E731
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="package")
+def image_cloud(tmp_path_factory, web_server):
+    state = tmp_path_factory.mktemp("image-state")
+    cloud = start_cloud(state, names=("identity", "image"), services="identity,image", extra_env={
+        "NUBES_IMAGE__STORES": "fast,slow",
+        "NUBES_IMAGE__WEB_DOWNLOAD_ALLOWED": f"{web_server}/allowed/",
+        "NUBES_IMAGE__LIMITS_CACHE_TTL": "0",
+    })
+    yield cloud
+    stop_cloud(cloud)
+
+
+@pytest.fixture(scope="package")
+def api(image_cloud) -> ImageApi:
+    return ImageApi(image_cloud, image_cloud.token())
+
+
+class Member:
+    """A second project with a user holding the member role there, usable from the CLI and raw HTTP."""
+
+    def __init__(self, cloud: Cloud, project_id: str, clouds_file: Path, token: str) -> None:
+        self.cloud = cloud
+        self.project_id = project_id
+        self.clouds_file = clouds_file
+        self.api = ImageApi(cloud, token)
+
+    def env(self) -> dict[str, str]:
+        return self.cloud.client_env("member", OS_CLIENT_CONFIG_FILE=str(self.clouds_file))
+
+    def osc(self, *args: str, **kw: Any) -> Any:
+        return self.cloud.osc(*args, env=self.env(), **kw)
+
+
+@pytest.fixture(scope="package")
+def member(image_cloud, tmp_path_factory) -> Member:
+    suffix = uuid.uuid4().hex[:8]
+    project, user, password = f"p2-{suffix}", f"u2-{suffix}", "secret-" + suffix
+    p = image_cloud.osc("project", "create", project)
+    image_cloud.osc("user", "create", "--project", project, "--password", password, user)
+    image_cloud.osc("role", "add", "--project", project, "--user", user, "member", json_out=False)
+    admin = image_cloud.clouds["nubes"]
+    auth = {**admin["auth"], "username": user, "password": password, "project_name": project}
+    clouds = {"clouds": {"member": {**admin, "auth": auth}}}
+    path = tmp_path_factory.mktemp("member") / "clouds.yaml"
+    path.write_text(yaml.safe_dump(clouds))
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"id": "default"}, "password": password}}},
+        "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
+    r = httpx.post(f"{image_cloud.auth_url}/auth/tokens", json=body, timeout=30)
+    assert r.status_code == 201, r.text
+    return Member(image_cloud, p["id"], path, r.headers["x-subject-token"])
+
+
+def store_files(cloud: Cloud) -> list[Path]:
+    """Every file in the image stores and the staging area (partial files included)."""
+    roots = [cloud.state_dir / "images", cloud.state_dir / "image-staging"]
+    return sorted(p for root in roots if root.exists() for p in root.rglob("*") if p.is_file())

@@ -1,0 +1,1 @@
+"""Placement's queries, one module per table family; every function takes an explicit session."""

@@ -1,0 +1,1 @@
+"""Placement logic, callable without HTTP."""

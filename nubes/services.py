@@ -10,6 +10,7 @@ SERVICE_MODULES = [
     "identity",
     "image",
     "placement",
+    "network",
 ]
 
 

@@ -64,6 +64,7 @@ class RequestContext:
             "user_id": self.user_id,
             "user_domain_id": self.user_domain_id,
             "project_id": self.project_id,
+            "tenant_id": self.project_id,   # the name Neutron's and Nova's rules use
             "project_domain_id": self.project_domain_id,
             "domain_id": self.domain_id,
             "system_scope": self.system_scope,

@@ -278,10 +278,12 @@ def _tokenize(text: str) -> list[str]:
 class _Parser:
     """Recursive descent: or_expr := and_expr ('or' and_expr)*, and so on down to checks."""
 
-    def __init__(self, text: str, table: dict[str, Check]) -> None:
+    def __init__(self, text: str, table: dict[str, Check],
+                 kinds: Mapping[str, Callable[[str], Check]] | None = None) -> None:
         self.tokens = _tokenize(text)
         self.pos = 0
         self.table = table
+        self.kinds = kinds or {}
         self.refs: set[str] = set()
 
     def parse(self) -> Check:
@@ -339,6 +341,11 @@ class _Parser:
             raise _Problem(f"{kind}: checks are not supported by nubes")
         if kind == "role":
             return _role_check(match)
+        if kind in self.kinds:
+            try:
+                return self.kinds[kind](match)
+            except ValueError as exc:
+                raise _Problem(str(exc)) from None
         if kind == "rule":
             if "%(" in match:
                 raise _Problem("rule: takes a rule name, not a substitution")
@@ -370,11 +377,12 @@ def _rule_text(value: Any) -> str:
     return groups[0] if len(groups) == 1 else " or ".join(f"({g})" if " and " in g else g for g in groups)
 
 
-def _compile(name: str, value: Any, table: dict[str, Check], source: str) -> tuple[Check, set[str], str]:
+def _compile(name: str, value: Any, table: dict[str, Check], source: str,
+             kinds: Mapping[str, Callable[[str], Check]] | None = None) -> tuple[Check, set[str], str]:
     text = value if isinstance(value, str) else repr(value)
     try:
         text = _rule_text(value)
-        parser = _Parser(text, table)
+        parser = _Parser(text, table, kinds)
         return parser.parse(), parser.refs, text
     except _Problem as exc:
         raise PolicySyntaxError(source, name, text, str(exc)) from None
@@ -430,7 +438,11 @@ class Enforcer:
     """Evaluates a service's rules: defaults from code, overridden rule by rule by a file."""
 
     def __init__(self, defaults: Iterable[RuleDefault], override_file: str | Path | None = None,
-                 *, check_interval: float = 1.0) -> None:
+                 *, check_interval: float = 1.0,
+                 kinds: Mapping[str, Callable[[str], Check]] | None = None) -> None:
+        # A service's own check kinds (Neutron's "field:"): kind -> factory(match) -> Check;
+        # a factory raises ValueError for a match it cannot parse.
+        self._kinds = dict(kinds or {})
         self._defaults: dict[str, RuleDefault] = {}
         for default in defaults:
             if default.name in self._defaults:
@@ -511,7 +523,7 @@ class Enforcer:
         for name, value, src in entries:
             if value is None:
                 LOG.warning("%s: policy rule %r is empty and allows everyone", src, name)
-            table[name], refs[name], texts[name] = _compile(name, value, table, src)
+            table[name], refs[name], texts[name] = _compile(name, value, table, src, self._kinds)
         for name, reason in _broken_rules(refs).items():
             LOG.error("Policy rule %r denies every request: it %s", name, reason)
             table[name] = _never

@@ -389,3 +389,20 @@ def test_null_rule_in_file_allows_and_warns(tmp_path, caplog):
     enf = Enforcer(DEFAULTS, f)
     assert enf.enforce("svc:get", {}, {"roles": []})
     assert "'svc:get' is empty" in caplog.text
+
+
+def test_service_check_kinds():
+    """A service may add its own check kinds (Neutron's field:<resource>:<attr>=<value>)."""
+    def field(match: str):
+        resource, _, rest = match.partition(":")
+        attr, sep, value = rest.partition("=")
+        if not sep:
+            raise ValueError(f"field:{match} needs '='")
+        return lambda target, creds: str(target.get(attr)) == value
+
+    enf = Enforcer([RuleDefault("shared", "field:networks:shared=True"),
+                    RuleDefault("get", "role:admin or rule:shared")], kinds={"field": field})
+    assert enf.enforce("get", {"shared": True}, {"roles": []})
+    assert not enf.enforce("get", {"shared": False}, {"roles": []})
+    with pytest.raises(PolicySyntaxError):
+        Enforcer([RuleDefault("bad", "field:networks:shared")], kinds={"field": field})

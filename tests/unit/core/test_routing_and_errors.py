@@ -54,3 +54,16 @@ def test_neutron_and_placement_bodies():
 def test_errors_cross_the_bus_as_data():
     err = CloudError.from_dict(Conflict("in use").to_dict())
     assert isinstance(err, Conflict) and err.message == "in use"
+
+
+def test_neutron_types_follow_upstream():
+    from nubes.core.exceptions import BadRequest, PolicyNotAuthorized, Unauthorized
+
+    _, _, body = neutron_style.render(BadRequest("bad"), "req-1")
+    assert json.loads(body)["NeutronError"]["type"] == "HTTPBadRequest"
+    _, _, body = neutron_style.render(PolicyNotAuthorized("create_network:shared"), "req-1")
+    assert json.loads(body)["NeutronError"] == {
+        "type": "PolicyNotAuthorized", "message": "rule:create_network:shared is disallowed by policy",
+        "detail": ""}
+    status, headers, body = neutron_style.render(Unauthorized(), "req-1", www_authenticate='Keystone uri="x"')
+    assert status == 401 and "error" in json.loads(body) and headers["www-authenticate"] == 'Keystone uri="x"'

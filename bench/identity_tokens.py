@@ -93,6 +93,9 @@ def run_upstream(args, tmp: Path) -> dict | None:
     env = {**os.environ, "KS_STATE": str(ks_state), "KS_WORKERS": str(args.workers),
            "KS_HASH_ROUNDS": "12", "OS_PASSWORD": "admin-secret"}
     ks = PEERS / "keystone"
+    # run.sh leaves etc/cache.conf pointing at the memcached it started and stopped; setup.sh
+    # keeps an existing one, so a second run's bootstrap would fail to reach the cache.
+    (ks_state / "etc" / "cache.conf").unlink(missing_ok=True)
     subprocess.run([str(ks / "setup.sh")], env=env, check=True, stdout=subprocess.DEVNULL)
     out = subprocess.run([str(ks / "run.sh")], env=env, check=True, capture_output=True, text=True).stdout
     try:

@@ -21,10 +21,12 @@ class NetworkState:
         self.notifier = notify.Notifier(rt.bus)
         # One object per resource family; handlers reach them as req.rt.extra["network"].<name>.
         from nubes.network.service.networks import Networks
+        from nubes.network.service.security_groups import SecurityGroups
         from nubes.network.service.tags import Tags
 
         self.networks = Networks(self)
         self.tags = Tags(self)
+        self.security_groups = SecurityGroups(self)
 
     async def start(self) -> None:
         if self.bus is not None:

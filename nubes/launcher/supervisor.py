@@ -16,6 +16,7 @@ import uvicorn
 
 from nubes.core.auth.tokens import RemoteTokenValidator
 from nubes.core.bus import make_bus
+from nubes.core.clients import ServiceClients
 from nubes.core.config import Config
 from nubes.core.db import migrate
 from nubes.core.db.session import Database
@@ -89,6 +90,7 @@ class Supervisor:
             if spec.name != "identity":
                 rt.tokens = self._validator()
                 await rt.tokens.start()
+                rt.clients = ServiceClients(rt.tokens, region=core.region)
             app = spec.build_app(rt)
             port = self.conf.services[spec.name].port
             check_port(core.bind_host, port)
@@ -124,6 +126,8 @@ class Supervisor:
                 t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for rt in self.runtimes.values():
+            if rt.clients is not None:
+                await rt.clients.close()
             if rt.tokens is not None and hasattr(rt.tokens, "close"):
                 await rt.tokens.close()
             if rt.db is not None:

@@ -14,6 +14,7 @@ import uvicorn
 
 from nubes.core.auth.tokens import RemoteTokenValidator
 from nubes.core.bus import make_bus
+from nubes.core.clients import ServiceClients
 from nubes.core.config import Config
 from nubes.core.db.session import Database
 from nubes.core.service import Runtime, ServiceSpec
@@ -43,10 +44,13 @@ async def _child(conf: Config, spec: ServiceSpec, sock: socket.socket) -> None:
         rt.tokens = RemoteTokenValidator(url, core.service_user, core.service_password,
                                          core.service_project, bus=bus)
         await rt.tokens.start()
+        rt.clients = ServiceClients(rt.tokens, region=core.region)
     app = spec.build_app(rt)
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
                                            server_header=False, timeout_keep_alive=75))
     await server.serve(sockets=[sock])
+    if rt.clients is not None:
+        await rt.clients.close()
     await rt.db.close()
     await bus.close()
 

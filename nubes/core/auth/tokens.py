@@ -124,6 +124,10 @@ class RemoteTokenValidator:
             self._service_token_deadline = time.monotonic() + 1800
             return self._service_token
 
+    def forget_service_token(self) -> None:
+        """Our service token was refused (expired or revoked): the next call gets a new one."""
+        self._service_token = None
+
     async def validate_body(self, token: str) -> dict[str, Any]:
         cached = self.cache.get(token)
         if cached is not None:
@@ -141,7 +145,7 @@ class RemoteTokenValidator:
             if resp.status_code == 404:
                 raise Unauthorized("The request you have made requires authentication.")
             if resp.status_code == 401 and attempt == 1:
-                self._service_token = None  # our own token lapsed; get a new one and retry
+                self.forget_service_token()  # our own token lapsed; get a new one and retry
                 continue
             raise ServiceUnavailable(f"Identity answered {resp.status_code} validating a token.")
         raise Unauthorized()

@@ -1,0 +1,39 @@
+"""nubes.core.clients: one service calling another through the catalog, as OpenStack services do."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from nubes.core.auth.tokens import RemoteTokenValidator
+from nubes.core.clients import ServiceClients
+from nubes.core.exceptions import ServiceUnavailable
+
+
+def _clients(cloud) -> ServiceClients:
+    auth = cloud.clouds["nubes"]["auth"]
+    tokens = RemoteTokenValidator(f"http://127.0.0.1:{cloud.ports['identity']}", auth["username"],
+                                  auth["password"], auth["project_name"])
+    return ServiceClients(tokens, region="RegionOne")
+
+
+def test_calls_other_services_found_in_the_catalog(cloud):
+    async def run():
+        clients = _clients(cloud)
+        try:
+            assert (await clients.endpoint("image")).endswith(f":{cloud.ports['image']}")
+            resp = await clients.request("image", "GET", "/v2/images")
+            assert resp.status_code == 200 and "images" in resp.json()
+            # acting with a user's token instead of the service token
+            resp = await clients.request("network", "GET", "/v2.0/networks", token=cloud.token())
+            assert resp.status_code == 200
+            resp = await clients.request("image", "GET", "/v2/images", token="garbage")
+            assert resp.status_code == 401
+            with pytest.raises(ServiceUnavailable, match="No volumev3 service"):
+                await clients.endpoint("volumev3")
+        finally:
+            await clients.close()
+            await clients.tokens.close()
+
+    asyncio.run(run())

@@ -5,16 +5,14 @@ Handlers branch on ``req.ctx.api_version`` only in schema selection and views.
 
 from __future__ import annotations
 
-import contextvars
-import re
 from collections.abc import Callable
 from typing import Any
 
 from nubes.core.api.http import Request, json_response
+from nubes.core.api.microversions import Microversions
 from nubes.placement import exceptions as exc
 
 SERVICE_TYPE = "placement"
-HEADER = "openstack-api-version"
 
 VERSIONS: list[tuple[str, str]] = [
     ("1.0", "Initial version: providers, inventories, allocations, usages, resource classes (read)"),
@@ -59,84 +57,35 @@ VERSIONS: list[tuple[str, str]] = [
     ("1.39", "any-traits: required=in:A,B and repeated required"),
 ]
 
-MIN = (1, 0)
-MAX = tuple(int(x) for x in VERSIONS[-1][0].split("."))
-MIN_STR = f"{MIN[0]}.{MIN[1]}"
-MAX_STR = f"{MAX[0]}.{MAX[1]}"
+def _error(kind: str, wanted: str) -> Exception:
+    if kind == "invalid":
+        return exc.BadRequest(f"Invalid microversion: invalid version string: {wanted}")
+    err = exc.VersionNotAcceptable(f"Invalid microversion: Unacceptable version header: {wanted}")
+    err.extra_fields = {"max_version": MICROVERSIONS.max_str,  # type: ignore[attr-defined]
+                        "min_version": MICROVERSIONS.min_str}
+    return err
 
-_negotiated: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVar(
-    "placement_version", default=None)
+
+MICROVERSIONS = Microversions(SERVICE_TYPE, VERSIONS, errors=_error)
+MIN, MAX = MICROVERSIONS.min, MICROVERSIONS.max
+MIN_STR, MAX_STR = MICROVERSIONS.min_str, MICROVERSIONS.max_str
 
 
 def parse_header(value: str | None) -> tuple[int, int]:
     """The version asked for in ``OpenStack-API-Version: placement X.Y`` (or the minimum)."""
-    wanted = None
-    for part in (value or "").split(","):
-        words = part.strip().split()
-        if len(words) == 2 and words[0].lower() == SERVICE_TYPE:
-            wanted = words[1]
-    if wanted is None:
-        return MIN
-    if wanted.lower() == "latest":
-        return MAX  # type: ignore[return-value]
-    m = re.fullmatch(r"(\d+)\.(\d+)", wanted)
-    if not m:
-        raise exc.BadRequest(f"Invalid microversion: invalid version string: {wanted}")
-    version = (int(m.group(1)), int(m.group(2)))
-    if not MIN <= version <= MAX:
-        err = exc.VersionNotAcceptable(f"Invalid microversion: Unacceptable version header: {wanted}")
-        err.extra_fields = {"max_version": MAX_STR, "min_version": MIN_STR}  # type: ignore[attr-defined]
-        raise err
-    return version
+    return MICROVERSIONS.parse(value)
 
 
-def context_hook(req: Request) -> None:
-    version = parse_header(req.headers.get(HEADER))
-    req.ctx.api_version = version
-    _negotiated.set(version)
+context_hook = MICROVERSIONS.context_hook
 
 
 def min_version(version: str, handler: Callable[..., Any]) -> Callable[..., Any]:
     """Gate a route on a microversion: below it the route does not exist (404), as upstream."""
-    wanted = tuple(int(x) for x in version.split("."))
-
-    async def gated(req: Request) -> Any:
-        if req.ctx.api_version < wanted:
-            raise exc.NotFound("The resource could not be found.")
-        return await handler(req)
-
-    gated.__name__ = getattr(handler, "__name__", "gated")
-    return gated
+    return MICROVERSIONS.gate(version, handler, lambda: exc.NotFound("The resource could not be found."))
 
 
-class VersionHeaders:
-    """ASGI wrapper: every response to a version-negotiated request says which version it is."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.app, name)
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        token = _negotiated.set(None)
-
-        async def send_with_version(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                version = _negotiated.get()
-                if version is not None:
-                    message["headers"] = [*message.get("headers", []),
-                                          (b"openstack-api-version", b"placement %d.%d" % version),
-                                          (b"vary", b"openstack-api-version")]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_version)
-        finally:
-            _negotiated.reset(token)
+def VersionHeaders(app: Any) -> Any:  # noqa: N802 - kept as the name placement's app factory uses
+    return MICROVERSIONS.headers_app(app)
 
 
 async def list_versions(req: Request):

@@ -11,6 +11,7 @@ SERVICE_MODULES = [
     "image",
     "placement",
     "network",
+    "compute",
 ]
 
 

@@ -1,0 +1,11 @@
+"""Routes of the Compute API that nubes does not serve yet: an honest 501 naming them."""
+
+from __future__ import annotations
+
+from nubes.core.api.http import Request
+from nubes.core.exceptions import NotImplementedYet
+
+
+async def not_implemented(req: Request):
+    raise NotImplementedYet(f"{req.method} {req.url.path} is not implemented by this cloud yet "
+                            "(see docs/api-coverage.md).")

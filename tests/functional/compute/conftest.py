@@ -1,0 +1,90 @@
+"""One identity + compute cloud for the compute tests, a raw API helper and a member project."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.cloud import Cloud, start_cloud, stop_cloud
+
+LATEST = "2.96"
+
+
+class ComputeApi:
+    """Raw HTTP to the compute API (/v2.1) with one token, at a chosen microversion."""
+
+    def __init__(self, cloud: Cloud, token: str, version: str = LATEST) -> None:
+        self.url = cloud.url("compute")
+        self.token = token
+        self.version = version
+
+    def __call__(self, method: str, path: str, headers: dict | None = None, version: str | None = None,
+                 **kw: Any) -> httpx.Response:
+        h = {"X-Auth-Token": self.token, "OpenStack-API-Version": f"compute {version or self.version}",
+             **(headers or {})}
+        return httpx.request(method, f"{self.url}/v2.1{path}", headers=h, timeout=60, **kw)
+
+    def fault(self, r: httpx.Response, status: int) -> str:
+        """The message of a Nova fault body, after checking the status."""
+        assert r.status_code == status, r.text
+        (body,) = r.json().values()
+        assert body["code"] == status
+        return body["message"]
+
+
+class Member:
+    def __init__(self, cloud: Cloud, project_id: str, user_id: str, clouds_file: Path, token: str) -> None:
+        self.cloud = cloud
+        self.project_id = project_id
+        self.user_id = user_id
+        self.clouds_file = clouds_file
+        self.api = ComputeApi(cloud, token)
+
+    def osc(self, *args: str, **kw: Any) -> Any:
+        env = self.cloud.client_env("member", OS_CLIENT_CONFIG_FILE=str(self.clouds_file))
+        return self.cloud.osc(*args, env=env, **kw)
+
+
+def make_member(cloud: Cloud, tmp: Path, role: str = "member") -> Member:
+    suffix = uuid.uuid4().hex[:8]
+    project, user, password = f"p-{suffix}", f"u-{suffix}", "secret-" + suffix
+    p = cloud.osc("project", "create", project)
+    u = cloud.osc("user", "create", "--project", project, "--password", password, user)
+    cloud.osc("role", "add", "--project", project, "--user", user, role, json_out=False)
+    admin = cloud.clouds["nubes"]
+    auth = {**admin["auth"], "username": user, "password": password, "project_name": project}
+    path = tmp / f"clouds-{suffix}.yaml"
+    path.write_text(yaml.safe_dump({"clouds": {"member": {**admin, "auth": auth}}}))
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"id": "default"}, "password": password}}},
+        "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
+    r = httpx.post(f"{cloud.auth_url}/auth/tokens", json=body, timeout=30)
+    assert r.status_code == 201, r.text
+    return Member(cloud, p["id"], u["id"], path, r.headers["x-subject-token"])
+
+
+@pytest.fixture(scope="package")
+def compute_cloud(tmp_path_factory):
+    cloud = start_cloud(tmp_path_factory.mktemp("compute-state"), services="identity,compute",
+                        names=("identity", "compute"))
+    yield cloud
+    stop_cloud(cloud)
+
+
+@pytest.fixture(scope="package")
+def api(compute_cloud) -> ComputeApi:
+    return ComputeApi(compute_cloud, compute_cloud.token())
+
+
+@pytest.fixture(scope="package")
+def member(compute_cloud, tmp_path_factory) -> Member:
+    return make_member(compute_cloud, tmp_path_factory.mktemp("member"))
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"

@@ -30,6 +30,7 @@ class NetworkConfig(ServiceConfig):
     max_allowed_address_pair: int = 10
     max_dns_nameservers: int = 5
     max_subnet_host_routes: int = 20
+    max_routes: int = 30                 # static routes per router
     default_availability_zone: str = "nova"
     # Seconds without a heartbeat after which an agent is reported dead.
     agent_down_time: int = 75

@@ -56,8 +56,10 @@ RULES: dict[str, str] = {
     **{f"get_network:{a}": ADMIN for a in PROVIDER},
     "get_network:router:external": "",
     "get_network:segments": ADMIN,
-    **_rules("subnet", create=f"{ADMIN_OR_MEMBER} or ({NETWORK_OWNER_MEMBER})",
-             get=f"{ADMIN_OR_READER} or rule:shared or rule:external or rule:service_api"),
+    # Neutron: only the network's owner (or an admin) adds, changes or removes its subnets.
+    **_rules("subnet", create=f"{ADMIN} or ({NETWORK_OWNER_MEMBER})",
+             get=f"{ADMIN_OR_READER} or rule:shared or rule:external or rule:service_api",
+             update=f"{ADMIN} or ({NETWORK_OWNER_MEMBER})", delete=f"{ADMIN} or ({NETWORK_OWNER_MEMBER})"),
     "create_subnet:segment_id": ADMIN,
     "update_subnet:segment_id": ADMIN,
     **_rules("subnetpool", get=f"{ADMIN_OR_READER} or rule:shared_subnetpools"),

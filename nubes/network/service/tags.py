@@ -23,7 +23,7 @@ TAGGABLE: dict[str, tuple[Any, str, type[exc.NotFound]]] = {
     "ports": (m.Port, "port", exc.PortNotFound),
     "routers": (m.Router, "router", exc.RouterNotFound),
     "floatingips": (m.FloatingIP, "floatingip", exc.FloatingIPNotFound),
-    "security_groups": (m.SecurityGroup, "security_group", exc.SecurityGroupNotFound),
+    "security-groups": (m.SecurityGroup, "security_group", exc.SecurityGroupNotFound),
     "subnetpools": (m.SubnetPool, "subnetpool", exc.SubnetPoolNotFound),
 }
 
@@ -41,6 +41,10 @@ class Tags:
             from nubes.network.service.networks import visible
 
             row = await visible(s, ctx, resource_id)
+        elif collection == "security-groups":
+            from nubes.network.service.security_groups import visible as sg_visible
+
+            row = await sg_visible(s, ctx, resource_id)
         else:
             row = await s.get(model, resource_id)
             if row is None or not (ctx.is_admin or row.project_id == ctx.project_id or

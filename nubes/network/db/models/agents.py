@@ -21,7 +21,7 @@ class Agent(Base):
     host: Mapped[str] = mapped_column(String(255), index=True)
     availability_zone: Mapped[str | None] = mapped_column(String(255), nullable=True)
     admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
-    description: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str | None] = mapped_column(String(255), nullable=True, default=None)
     configurations: Mapped[dict] = mapped_column(JSONText, default=dict)
     resource_versions: Mapped[dict] = mapped_column(JSONText, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -19,6 +19,9 @@ class Router(StandardAttrs, Base):
     gw_port_id: Mapped[str | None] = mapped_column(ForeignKey("ports.id"), nullable=True)
     enable_snat: Mapped[bool] = mapped_column(Boolean, default=True)
     availability_zone_hints: Mapped[list] = mapped_column(JSONText, default=list)
+    # The host whose L3 agent runs this router (its namespace, gateway, NAT); chosen when an
+    # L3 agent first asks for its state, moved when that agent is dead.
+    agent_host: Mapped[str | None] = mapped_column(String(255), nullable=True, index=True)
 
     routes: Mapped[list[RouterRoute]] = relationship(lazy="raise", cascade="all, delete-orphan",
                                                      order_by="RouterRoute.position")

@@ -12,25 +12,39 @@ from nubes.network.db.models import (
     Network,
     NetworkRbac,
     Port,
+    Quota,
     QuotaLock,
     Router,
     SecurityGroup,
+    SecurityGroupRbac,
     SecurityGroupRule,
     Subnet,
     SubnetPool,
 )
-from nubes.network.db.models import Quota
 
-COUNTED: dict[str, Any] = {
-    "network": Network, "subnet": Subnet, "port": Port, "router": Router, "floatingip": FloatingIP,
-    "security_group": SecurityGroup, "security_group_rule": SecurityGroupRule, "subnetpool": SubnetPool,
-    "rbac_policy": NetworkRbac,
+# resource -> the tables whose rows (by project_id) it counts
+COUNTED: dict[str, tuple[Any, ...]] = {
+    "network": (Network,), "subnet": (Subnet,), "port": (Port,), "router": (Router,),
+    "floatingip": (FloatingIP,), "security_group": (SecurityGroup,),
+    "security_group_rule": (SecurityGroupRule,), "subnetpool": (SubnetPool,),
+    "rbac_policy": (NetworkRbac, SecurityGroupRbac),
 }
 
 
 async def limits(s: AsyncSession, project_id: str) -> dict[str, int]:
     rows = await s.execute(select(Quota.resource, Quota.limit).where(Quota.project_id == project_id))
     return dict(rows.all())
+
+
+async def all_limits(s: AsyncSession, project_ids: list[str] | None = None) -> dict[str, dict[str, int]]:
+    """Every project with a limit of its own: project -> {resource: limit}."""
+    stmt = select(Quota.project_id, Quota.resource, Quota.limit).order_by(Quota.project_id)
+    if project_ids is not None:
+        stmt = stmt.where(Quota.project_id.in_(project_ids))
+    out: dict[str, dict[str, int]] = {}
+    for project_id, resource, limit in (await s.execute(stmt)).all():
+        out.setdefault(project_id, {})[resource] = limit
+    return out
 
 
 async def projects_with_limits(s: AsyncSession) -> list[str]:
@@ -45,14 +59,18 @@ async def set_limit(s: AsyncSession, project_id: str, resource: str, limit: int)
         row.limit = limit
 
 
-async def delete_limits(s: AsyncSession, project_id: str) -> None:
-    await s.execute(delete(Quota).where(Quota.project_id == project_id))
+async def delete_limits(s: AsyncSession, project_id: str) -> int:
+    """Drop the project's own limits; how many there were."""
+    res = await s.execute(delete(Quota).where(Quota.project_id == project_id))
+    return int(res.rowcount or 0)
 
 
 async def usage(s: AsyncSession, project_id: str, resource: str) -> int:
-    model = COUNTED[resource]
-    return int((await s.execute(select(func.count()).select_from(model)
-                                .where(model.project_id == project_id))).scalar_one())
+    total = 0
+    for model in COUNTED[resource]:
+        total += int((await s.execute(select(func.count()).select_from(model)
+                                      .where(model.project_id == project_id))).scalar_one())
+    return total
 
 
 async def lock(s: AsyncSession, project_id: str, resource: str) -> None:

@@ -1,8 +1,8 @@
 """initial network schema
 
-Revision ID: 2d3b490e0be9
+Revision ID: a4c1abcc7b3a
 Revises: 
-Create Date: 2026-12-01 07:21:26.396657
+Create Date: 2026-12-01 07:41:16.860502
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import nubes.core.db.base
 
 
-revision = '2d3b490e0be9'
+revision = 'a4c1abcc7b3a'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('host', sa.String(length=255), nullable=False),
     sa.Column('availability_zone', sa.String(length=255), nullable=True),
     sa.Column('admin_state_up', sa.Boolean(), nullable=False),
-    sa.Column('description', sa.String(length=255), nullable=False),
+    sa.Column('description', sa.String(length=255), nullable=True),
     sa.Column('configurations', nubes.core.db.base.JSONText(), nullable=False),
     sa.Column('resource_versions', nubes.core.db.base.JSONText(), nullable=False),
     sa.Column('created_at', nubes.core.db.base.UTCDateTime(), nullable=False),
@@ -74,7 +74,6 @@ def upgrade() -> None:
     sa.Column('project_id', sa.String(length=255), nullable=False),
     sa.Column('name', sa.String(length=255), nullable=False),
     sa.Column('stateful', sa.Boolean(), nullable=False),
-    sa.Column('shared', sa.Boolean(), nullable=False),
     sa.Column('description', sa.String(length=255), nullable=False),
     sa.Column('revision_number', sa.Integer(), nullable=False),
     sa.Column('created_at', nubes.core.db.base.UTCDateTime(), nullable=False),
@@ -115,7 +114,8 @@ def upgrade() -> None:
     sa.Column('project_id', sa.String(length=255), nullable=False),
     sa.Column('security_group_id', sa.String(length=36), nullable=False),
     sa.ForeignKeyConstraint(['security_group_id'], ['security_groups.id'], name=op.f('fk_default_security_groups_security_group_id_security_groups'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_default_security_groups'))
+    sa.PrimaryKeyConstraint('project_id', name=op.f('pk_default_security_groups')),
+    sa.UniqueConstraint('security_group_id', name=op.f('uq_default_security_groups_security_group_id'))
     )
     op.create_table('network_rbacs',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -176,6 +176,21 @@ def upgrade() -> None:
         batch_op.create_index('ix_ports_device_id', ['device_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ports_network_id'), ['network_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_ports_project_id'), ['project_id'], unique=False)
+
+    op.create_table('security_group_rbacs',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('project_id', sa.String(length=255), nullable=False),
+    sa.Column('object_id', sa.String(length=36), nullable=False),
+    sa.Column('action', sa.String(length=32), nullable=False),
+    sa.Column('target_project', sa.String(length=255), nullable=False),
+    sa.ForeignKeyConstraint(['object_id'], ['security_groups.id'], name=op.f('fk_security_group_rbacs_object_id_security_groups'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_security_group_rbacs')),
+    sa.UniqueConstraint('object_id', 'action', 'target_project', name='uq_security_group_rbacs_target')
+    )
+    with op.batch_alter_table('security_group_rbacs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_security_group_rbacs_object_id'), ['object_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_security_group_rbacs_project_id'), ['project_id'], unique=False)
+        batch_op.create_index('ix_security_group_rbacs_target_project', ['target_project'], unique=False)
 
     op.create_table('security_group_rules',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -284,6 +299,7 @@ def upgrade() -> None:
     sa.Column('gw_port_id', sa.String(length=36), nullable=True),
     sa.Column('enable_snat', sa.Boolean(), nullable=False),
     sa.Column('availability_zone_hints', nubes.core.db.base.JSONText(), nullable=False),
+    sa.Column('agent_host', sa.String(length=255), nullable=True),
     sa.Column('description', sa.String(length=255), nullable=False),
     sa.Column('revision_number', sa.Integer(), nullable=False),
     sa.Column('created_at', nubes.core.db.base.UTCDateTime(), nullable=False),
@@ -292,6 +308,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_routers'))
     )
     with op.batch_alter_table('routers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_routers_agent_host'), ['agent_host'], unique=False)
         batch_op.create_index(batch_op.f('ix_routers_project_id'), ['project_id'], unique=False)
 
     op.create_table('subnet_allocation_pools',
@@ -390,6 +407,7 @@ def downgrade() -> None:
     op.drop_table('subnet_allocation_pools')
     with op.batch_alter_table('routers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_routers_project_id'))
+        batch_op.drop_index(batch_op.f('ix_routers_agent_host'))
 
     op.drop_table('routers')
     with op.batch_alter_table('port_security_groups', schema=None) as batch_op:
@@ -417,6 +435,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_security_group_rules_project_id'))
 
     op.drop_table('security_group_rules')
+    with op.batch_alter_table('security_group_rbacs', schema=None) as batch_op:
+        batch_op.drop_index('ix_security_group_rbacs_target_project')
+        batch_op.drop_index(batch_op.f('ix_security_group_rbacs_project_id'))
+        batch_op.drop_index(batch_op.f('ix_security_group_rbacs_object_id'))
+
+    op.drop_table('security_group_rbacs')
     with op.batch_alter_table('ports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ports_project_id'))
         batch_op.drop_index(batch_op.f('ix_ports_network_id'))

@@ -1,0 +1,222 @@
+"""What a host's data-plane agents must make real, in one answer they can resync from.
+
+An agent calls ``network.server`` ``get_host_state`` with its host name after a start or a
+missed event, and applies the difference (agents are reconcilers). The answer holds:
+
+- ``ports``: ports bound to the host (``binding:host_id``) with their MAC, fixed IPs, allowed
+  address pairs, port security and security groups;
+- ``networks`` and ``subnets`` those ports (and the host's DHCP and router work) need;
+- ``security_groups`` with their rules, and ``remote_group_members``: the addresses of every
+  port in each group used as a remote group (what the rules' named sets hold);
+- ``dhcp``: for a host running a DHCP agent, every network with a DHCP-enabled subnet and all
+  its ports (the static leases);
+- ``routers``: for a host running an L3 agent, the routers scheduled to it (a router with no
+  live agent is given to the least-loaded live one) with gateway, interfaces, routes, SNAT
+  and floating IPs;
+- ``tunnel_peers``: the VXLAN endpoints of the other hosts' L2 agents.
+
+Agents report back with ``update_port_status`` and ``update_floatingip_status``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from nubes.network.db.models import (
+    Agent,
+    FloatingIP,
+    IPAllocation,
+    Network,
+    Port,
+    PortSecurityGroup,
+    Router,
+    SecurityGroup,
+    SecurityGroupRule,
+    Subnet,
+)
+from nubes.network.service import transactions
+
+L2, DHCP, L3 = "Linux bridge agent", "DHCP agent", "L3 agent"
+
+
+def _port(p: Port) -> dict[str, Any]:
+    return {"id": p.id, "network_id": p.network_id, "mac_address": p.mac_address,
+            "admin_state_up": p.admin_state_up, "status": p.status, "device_id": p.device_id,
+            "device_owner": p.device_owner, "port_security_enabled": p.port_security_enabled,
+            "host": p.binding_host_id, "project_id": p.project_id,
+            "fixed_ips": [{"subnet_id": a.subnet_id, "ip_address": a.ip_address} for a in p.fixed_ips],
+            "allowed_address_pairs": [{"ip_address": a.ip_address, "mac_address": a.mac_address}
+                                      for a in p.allowed_address_pairs],
+            "extra_dhcp_opts": [{"opt_name": o.opt_name, "opt_value": o.opt_value, "ip_version": o.ip_version}
+                                for o in p.extra_dhcp_opts],
+            "security_groups": sorted(g.security_group_id for g in p.security_groups)}
+
+
+def _network(n: Network, subnet_ids: list[str]) -> dict[str, Any]:
+    from nubes.network.service.networks import is_external
+
+    seg = n.segments[0] if n.segments else None
+    return {"id": n.id, "name": n.name, "mtu": n.mtu, "admin_state_up": n.admin_state_up,
+            "network_type": seg.network_type if seg else None,
+            "physical_network": (seg.physical_network or None) if seg else None,
+            "segmentation_id": seg.segmentation_id if seg and seg.network_type in ("vlan", "vxlan") else None,
+            "external": is_external(n), "subnets": subnet_ids}
+
+
+def _subnet(s: Subnet) -> dict[str, Any]:
+    return {"id": s.id, "network_id": s.network_id, "ip_version": s.ip_version, "cidr": s.cidr,
+            "gateway_ip": s.gateway_ip, "enable_dhcp": s.enable_dhcp,
+            "ipv6_ra_mode": s.ipv6_ra_mode, "ipv6_address_mode": s.ipv6_address_mode,
+            "dns_nameservers": [d.address for d in s.dns_nameservers],
+            "host_routes": [{"destination": r.destination, "nexthop": r.nexthop} for r in s.host_routes],
+            "allocation_pools": [{"start": p.first_ip, "end": p.last_ip} for p in s.allocation_pools]}
+
+
+def _rule(r: SecurityGroupRule) -> dict[str, Any]:
+    return {"id": r.id, "direction": r.direction, "ethertype": r.ethertype, "protocol": r.protocol,
+            "port_range_min": r.port_range_min, "port_range_max": r.port_range_max,
+            "remote_ip_prefix": r.remote_ip_prefix, "remote_group_id": r.remote_group_id}
+
+
+def _port_select() -> Any:
+    return select(Port).options(selectinload(Port.fixed_ips), selectinload(Port.allowed_address_pairs),
+                                selectinload(Port.extra_dhcp_opts), selectinload(Port.security_groups))
+
+
+class HostState:
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    async def get(self, host: str) -> dict[str, Any]:
+        from nubes.network.service.agents import is_alive
+
+        async def tx(s: AsyncSession) -> dict[str, Any]:
+            agents = list((await s.execute(select(Agent))).scalars().all())
+            kinds = {a.agent_type for a in agents if a.host == host}
+            alive_l3 = [a.host for a in agents if a.agent_type == L3 and a.admin_state_up
+                        and is_alive(a, self.state.conf)]
+            routers = await self._routers(s, host, alive_l3) if L3 in kinds else []
+            out = await self._ports_and_networks(s, host, routers, DHCP in kinds)
+            out["routers"] = routers
+            out["tunnel_peers"] = sorted(
+                {(a.host, ip) for a in agents if a.agent_type == L2 and a.host != host
+                 and (ip := (a.configurations or {}).get("tunnel_ip"))})
+            out["tunnel_peers"] = [{"host": h, "ip": ip} for h, ip in out["tunnel_peers"]]
+            out["host"] = host
+            return out
+
+        return await transactions.write(self.state.db, tx)
+
+    async def _ports_and_networks(self, s: AsyncSession, host: str, routers: list[dict[str, Any]],
+                                  dhcp: bool) -> dict[str, Any]:
+        bound = list((await s.execute(_port_select().where(Port.binding_host_id == host))).scalars().all())
+        net_ids = {p.network_id for p in bound}
+        net_ids |= {p["network_id"] for r in routers for p in [*r["interfaces"], *filter(None, [r["gateway"]])]}
+        dhcp_nets: dict[str, list[dict[str, Any]]] = {}
+        if dhcp:
+            served = {sid for sid, in (await s.execute(select(Subnet.network_id)
+                                                      .where(Subnet.enable_dhcp.is_(True)))).all()}
+            net_ids |= served
+            ports = (await s.execute(_port_select().where(Port.network_id.in_(served)))).scalars().all()
+            for p in ports:
+                dhcp_nets.setdefault(p.network_id, []).append(_port(p))
+            for nid in served:
+                dhcp_nets.setdefault(nid, [])
+        networks = (await s.execute(select(Network).options(selectinload(Network.segments),
+                                                            selectinload(Network.rbac_entries))
+                                    .where(Network.id.in_(net_ids)))).scalars().all()
+        subnets = (await s.execute(select(Subnet).options(
+            selectinload(Subnet.dns_nameservers), selectinload(Subnet.host_routes),
+            selectinload(Subnet.allocation_pools)).where(Subnet.network_id.in_(net_ids)))).scalars().all()
+        by_net: dict[str, list[str]] = defaultdict(list)
+        for sn in subnets:
+            by_net[sn.network_id].append(sn.id)
+        groups, members = await self._groups(s, {g.security_group_id for p in bound for g in p.security_groups})
+        return {"ports": [_port(p) for p in bound],
+                "networks": {n.id: _network(n, by_net[n.id]) for n in networks},
+                "subnets": {sn.id: _subnet(sn) for sn in subnets},
+                "security_groups": groups, "remote_group_members": members,
+                "dhcp": [{"network_id": nid, "ports": ps} for nid, ps in sorted(dhcp_nets.items())]}
+
+    async def _groups(self, s: AsyncSession, ids: set[str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        rows = (await s.execute(select(SecurityGroup).options(selectinload(SecurityGroup.rules))
+                                .where(SecurityGroup.id.in_(ids)))).scalars().all()
+        groups = {g.id: {"id": g.id, "stateful": g.stateful, "rules": [_rule(r) for r in g.rules]} for g in rows}
+        remote = {r.remote_group_id for g in rows for r in g.rules if r.remote_group_id}
+        members: dict[str, list[str]] = {gid: [] for gid in remote}
+        if remote:
+            found = await s.execute(select(PortSecurityGroup.security_group_id, IPAllocation.ip_address)
+                                    .join(IPAllocation, IPAllocation.port_id == PortSecurityGroup.port_id)
+                                    .where(PortSecurityGroup.security_group_id.in_(remote)))
+            for gid, ip in found.all():
+                members[gid].append(ip)
+            for gid in members:
+                members[gid].sort()
+        return groups, members
+
+    async def _routers(self, s: AsyncSession, host: str, alive: list[str]) -> list[dict[str, Any]]:
+        rows = list((await s.execute(select(Router).options(selectinload(Router.routes),
+                                                            selectinload(Router.ports)))).scalars().all())
+        load = {h: 0 for h in alive}
+        for r in rows:
+            if r.agent_host in load:
+                load[r.agent_host] += 1
+        for r in rows:
+            if r.agent_host not in load and load:
+                r.agent_host = min(sorted(load), key=lambda h: load[h])
+                load[r.agent_host] += 1
+        mine = [r for r in rows if r.agent_host == host]
+        port_ids = [p.port_id for r in mine for p in r.ports]
+        ports = {p.id: p for p in (await s.execute(_port_select().where(Port.id.in_(port_ids)))).scalars()}
+        fips = (await s.execute(select(FloatingIP).where(FloatingIP.router_id.in_([r.id for r in mine]))
+                                )).scalars().all()
+        by_router: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for f in fips:
+            by_router[f.router_id].append({"id": f.id, "floating_ip_address": f.floating_ip_address,
+                                           "fixed_ip_address": f.fixed_ip_address, "port_id": f.fixed_port_id,
+                                           "status": f.status})
+        return [{"id": r.id, "admin_state_up": r.admin_state_up, "enable_snat": r.enable_snat,
+                 "gateway": _port(ports[r.gw_port_id]) if r.gw_port_id in ports else None,
+                 "interfaces": [_port(ports[p.port_id]) for p in r.ports
+                                if p.port_type != "network:router_gateway" and p.port_id in ports],
+                 "routes": [{"destination": x.destination, "nexthop": x.nexthop} for x in r.routes],
+                 "floating_ips": by_router[r.id]} for r in mine]
+
+
+PORT_STATUSES = ("ACTIVE", "DOWN", "BUILD", "ERROR")
+FIP_STATUSES = ("ACTIVE", "DOWN", "ERROR")
+
+
+def _status(payload: dict, key: str, allowed: tuple[str, ...]) -> tuple[str, str]:
+    from nubes.network.exceptions import BadRequest
+
+    ident, status = payload.get(key), payload.get("status")
+    if not isinstance(ident, str) or status not in allowed:
+        raise BadRequest(f"{key} and a status in {list(allowed)} are required")
+    return ident, status
+
+
+def rpc_handlers(state: Any) -> dict[str, Any]:
+    async def get_host_state(payload: dict) -> dict[str, Any]:
+        host = payload.get("host")
+        if not isinstance(host, str) or not host:
+            from nubes.network.exceptions import BadRequest
+
+            raise BadRequest("get_host_state needs a host")
+        return await state.host_state.get(host)
+
+    async def update_port_status(payload: dict) -> dict[str, Any]:
+        port_id, status = _status(payload, "port_id", PORT_STATUSES)
+        return {"found": await state.ports.set_status(port_id, status)}
+
+    async def update_floatingip_status(payload: dict) -> dict[str, Any]:
+        fip_id, status = _status(payload, "floatingip_id", FIP_STATUSES)
+        return {"found": await state.floatingips.set_status(fip_id, status)}
+
+    return {"get_host_state": get_host_state, "update_port_status": update_port_status,
+            "update_floatingip_status": update_floatingip_status}

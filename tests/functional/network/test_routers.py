@@ -1,0 +1,128 @@
+"""Routers and floating IPs through the openstack CLI: the installation guide's self-service steps,
+then the errors users run into."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.functional.network.conftest import unique
+
+
+@pytest.fixture(scope="module")
+def provider(net_cloud):
+    """A shared external flat network with a subnet, as the guide's 'provider' network."""
+    physnet = unique("physnet")
+    net = net_cloud.osc("network", "create", "--share", "--external", "--provider-physical-network", physnet,
+                        "--provider-network-type", "flat", unique("provider"))
+    sub = net_cloud.osc("subnet", "create", "--network", net["id"], "--allocation-pool",
+                        "start=203.0.113.101,end=203.0.113.250", "--dns-nameserver", "8.8.4.4",
+                        "--gateway", "203.0.113.1", "--subnet-range", "203.0.113.0/24", unique("provider"))
+    return {"net": net, "subnet": sub}
+
+
+def _selfservice(cloud, cidr: str = "172.16.1.0/24", gateway: str = "172.16.1.1", osc=None):
+    osc = osc or cloud.osc
+    net = osc("network", "create", unique("selfservice"))
+    sub = osc("subnet", "create", "--network", net["id"], "--dns-nameserver", "8.8.4.4", "--gateway", gateway,
+              "--subnet-range", cidr, unique("selfservice"))
+    return net, sub
+
+
+def test_install_guide_self_service_network(net_cloud, provider):
+    net, sub = _selfservice(net_cloud)
+    router = net_cloud.osc("router", "create", unique("router"))
+    net_cloud.osc("router", "add", "subnet", router["id"], sub["id"], json_out=False)
+    net_cloud.osc("router", "set", router["id"], "--external-gateway", provider["net"]["id"], json_out=False)
+    ports = net_cloud.osc("port", "list", "--router", router["id"], "--long")
+    owners = {p["Device Owner"] for p in ports}
+    assert owners == {"network:router_interface", "network:router_gateway"}
+    addresses = " ".join(str(p["Fixed IP Addresses"]) for p in ports)
+    assert "172.16.1.1" in addresses and "203.0.113." in addresses
+    shown = net_cloud.osc("router", "show", router["id"])
+    gw = shown["external_gateway_info"]
+    assert gw["network_id"] == provider["net"]["id"] and gw["enable_snat"] is True
+    assert gw["external_fixed_ips"][0]["subnet_id"] == provider["subnet"]["id"]
+
+    vm = net_cloud.osc("port", "create", "--network", net["id"], "--device-owner", "compute:nova",
+                       unique("vm"))
+    fip = net_cloud.osc("floating", "ip", "create", provider["net"]["id"])
+    assert fip["floating_ip_address"].startswith("203.0.113.") and fip["status"] == "DOWN"
+    net_cloud.osc("floating", "ip", "set", "--port", vm["id"], fip["id"], json_out=False)
+    fip = net_cloud.osc("floating", "ip", "show", fip["id"])
+    assert fip["router_id"] == router["id"] and fip["port_id"] == vm["id"]
+    assert fip["fixed_ip_address"] == vm["fixed_ips"][0]["ip_address"]
+    assert fip["port_details"]["mac_address"] == vm["mac_address"]
+
+    # what still needs them cannot be taken away
+    r = net_cloud.osc("router", "remove", "subnet", router["id"], sub["id"], check=False, json_out=False)
+    assert r.returncode != 0 and "required by one or more floating IPs" in r.stderr
+    r = net_cloud.osc("router", "unset", "--external-gateway", router["id"], check=False, json_out=False)
+    assert r.returncode != 0 and "required by one or more floating IPs" in r.stderr
+    r = net_cloud.osc("router", "delete", router["id"], check=False, json_out=False)
+    assert r.returncode != 0 and "still has ports" in r.stderr
+
+    net_cloud.osc("floating", "ip", "delete", fip["id"], json_out=False)
+    net_cloud.osc("port", "delete", vm["id"], json_out=False)
+    net_cloud.osc("router", "remove", "subnet", router["id"], sub["id"], json_out=False)
+    net_cloud.osc("router", "unset", "--external-gateway", router["id"], json_out=False)
+    assert net_cloud.osc("port", "list", "--router", router["id"]) == []
+    net_cloud.osc("router", "delete", router["id"], json_out=False)
+    net_cloud.osc("network", "delete", net["id"], json_out=False)
+
+
+def test_interface_errors(net_cloud, api, provider):
+    net, sub = _selfservice(net_cloud, "172.16.2.0/24", "172.16.2.1")
+    router = api.create("router", name=unique("r"))
+    url = f"/routers/{router['id']}"
+    assert api("PUT", f"{url}/add_router_interface", json={"subnet_id": sub["id"]}).status_code == 200
+    r = api("PUT", f"{url}/add_router_interface", json={"subnet_id": sub["id"]})
+    assert "already has a port on subnet" in api.error(r, 400)["message"]
+    _, overlapping = _selfservice(net_cloud, "172.16.2.0/25", "172.16.2.126")
+    r = api("PUT", f"{url}/add_router_interface", json={"subnet_id": overlapping["id"]})
+    assert "overlaps with cidr" in api.error(r, 400)["message"]
+    r = api("PUT", f"{url}/add_router_interface", json={})
+    assert api.error(r, 400)
+    r = api("PUT", f"{url}/remove_router_interface", json={"subnet_id": overlapping["id"]})
+    assert api.error(r, 404)
+    r = api("PUT", url, json={"router": {"external_gateway_info": {"network_id": net["id"]}}})
+    assert "not a valid external network" in api.error(r, 400)["message"]
+    # static routes need a next hop the router is connected to
+    r = api("PUT", url, json={"router": {"routes": [{"destination": "10.9.0.0/16", "nexthop": "192.168.9.9"}]}})
+    assert api.error(r, 400)["type"] == "InvalidRoutes"
+    r = api("PUT", url, json={"router": {"routes": [{"destination": "10.9.0.0/16", "nexthop": "172.16.2.9"}]}})
+    assert r.status_code == 200 and r.json()["router"]["routes"] == [
+        {"destination": "10.9.0.0/16", "nexthop": "172.16.2.9"}]
+    r = api("PUT", f"{url}/remove_router_interface", json={"subnet_id": sub["id"]})
+    assert "required by one or more routes" in api.error(r, 409)["message"]
+    r = api("PUT", f"{url}/remove_extraroutes", json={"router": {"routes": [
+        {"destination": "10.9.0.0/16", "nexthop": "172.16.2.9"}]}})
+    assert r.status_code == 200 and r.json()["router"]["routes"] == []
+    assert api("PUT", f"{url}/remove_router_interface", json={"subnet_id": sub["id"]}).status_code == 200
+    # a network with a router interface is in use
+    assert api("PUT", f"{url}/add_router_interface", json={"subnet_id": sub["id"]}).status_code == 200
+    r = api("DELETE", f"/networks/{net['id']}")
+    assert api.error(r, 409)["type"] == "NetworkInUse"
+    api("PUT", f"{url}/remove_router_interface", json={"subnet_id": sub["id"]})
+    assert api("DELETE", url).status_code == 204
+
+
+def test_floating_ip_errors(net_cloud, api, member, provider):
+    net, sub = _selfservice(net_cloud, "172.16.3.0/24", "172.16.3.1")
+    port = api.create("port", network_id=net["id"])
+    r = api("POST", "/floatingips", json={"floatingip": {"floating_network_id": provider["net"]["id"],
+                                                         "port_id": port["id"]}})
+    assert api.error(r, 404)["type"] == "ExternalGatewayForFloatingIPNotFound"
+    r = api("POST", "/floatingips", json={"floatingip": {"floating_network_id": net["id"]}})
+    assert "not a valid external network" in api.error(r, 400)["message"]
+    r = api("POST", "/floatingips", json={"floatingip": {}})
+    assert "floating_network_id" in api.error(r, 400)["message"]
+    r = member.api("POST", "/floatingips", json={"floatingip": {"floating_network_id": provider["net"]["id"],
+                                                                "floating_ip_address": "203.0.113.200"}})
+    assert member.api.error(r, 403)["type"] == "PolicyNotAuthorized"
+    fip = member.api.create("floatingip", floating_network_id=provider["net"]["id"])
+    assert fip["project_id"] == member.project_id
+    r = member.api("PUT", f"/floatingips/{fip['id']}", json={"floatingip": {"port_id": port["id"]}})
+    assert member.api.error(r, 404)["type"] == "PortNotFound"
+    assert member.api("DELETE", f"/floatingips/{fip['id']}").status_code == 204
+    api("DELETE", f"/ports/{port['id']}")
+    api("DELETE", f"/networks/{net['id']}")

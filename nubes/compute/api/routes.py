@@ -15,10 +15,12 @@ V = "/v2.1"
 FL = f"{V}/flavors/{{flavor_id}}"
 Row = tuple[str, str, str, str, bool]
 
-TABLE: list[Row] = [
+DISCOVERY: list[Row] = [
     ("GET", "/", "versions.list_versions", "2.1", True),
     ("GET", V, "versions.show_v21", "2.1", True),
-    # flavors
+]
+
+FLAVORS: list[Row] = [
     ("GET", f"{V}/flavors", "flavors.list_flavors", "2.1", False),
     ("POST", f"{V}/flavors", "flavors.create_flavor", "2.1", False),
     ("GET", f"{V}/flavors/detail", "flavors.list_flavors_detail", "2.1", False),
@@ -32,12 +34,24 @@ TABLE: list[Row] = [
     ("DELETE", f"{FL}/os-extra_specs/{{key}}", "flavor_extra_specs.delete_extra_spec", "2.1", False),
     ("GET", f"{FL}/os-flavor-access", "flavor_access.list_flavor_access", "2.1", False),
     ("POST", f"{FL}/action", "flavor_access.flavor_action", "2.1", False),
-    # key pairs
+]
+
+KEYPAIRS: list[Row] = [
     ("GET", f"{V}/os-keypairs", "keypairs.list_keypairs", "2.1", False),
     ("POST", f"{V}/os-keypairs", "keypairs.create_keypair", "2.1", False),
     ("GET", f"{V}/os-keypairs/{{name}}", "keypairs.show_keypair", "2.1", False),
     ("DELETE", f"{V}/os-keypairs/{{name}}", "keypairs.delete_keypair", "2.1", False),
 ]
+
+# servers, server actions, metadata, tags, interfaces, instance actions, server groups, quotas, limits
+SERVERS: list[Row] = []
+
+# os-services, os-hypervisors, os-availability-zone, os-aggregates, os-simple-tenant-usage
+HOSTS: list[Row] = []
+
+
+def table() -> list[Row]:
+    return DISCOVERY + FLAVORS + KEYPAIRS + SERVERS + HOSTS
 
 # Parts of the Compute API not served yet: 501 (see docs/api-coverage.md).
 NOT_IMPLEMENTED = [
@@ -53,7 +67,8 @@ NOT_IMPLEMENTED = [
 
 def routes() -> list[Route]:
     out = []
-    for method, path, target, first, public in TABLE:
+    served = {path for _m, path, *_ in table()}
+    for method, path, target, first, public in table():
         module, func = target.rsplit(".", 1)
         handler = getattr(importlib.import_module(f"nubes.compute.api.{module}"), func)
         if first != "2.1":
@@ -62,6 +77,8 @@ def routes() -> list[Route]:
     from nubes.compute.api.unsupported import not_implemented
 
     for path in NOT_IMPLEMENTED:
+        if path in served:
+            continue
         for method in ("GET", "POST", "PUT", "DELETE"):
             out.append(Route(method, path, not_implemented, name=path))
     return out

@@ -13,6 +13,7 @@ import yaml
 from tests.cloud import Cloud, start_cloud, stop_cloud
 
 LATEST = "2.96"
+FAKE_HOSTS = 3
 
 
 class ComputeApi:
@@ -74,6 +75,24 @@ def compute_cloud(tmp_path_factory):
                         names=("identity", "compute"))
     yield cloud
     stop_cloud(cloud)
+
+
+@pytest.fixture(scope="package")
+def full_cloud(tmp_path_factory):
+    """Every service compute needs (identity, image, placement, network) and compute with
+    FAKE_HOSTS fake hypervisors."""
+    cloud = start_cloud(tmp_path_factory.mktemp("full-state"),
+                        services="identity,image,placement,network,compute",
+                        names=("identity", "image", "placement", "network", "compute"),
+                        extra_env={"NUBES_COMPUTE__FAKE_HOSTS": str(FAKE_HOSTS),
+                                   "NUBES_COMPUTE__REPORT_INTERVAL": "1"})
+    yield cloud
+    stop_cloud(cloud)
+
+
+@pytest.fixture(scope="package")
+def full_api(full_cloud) -> ComputeApi:
+    return ComputeApi(full_cloud, full_cloud.token())
 
 
 @pytest.fixture(scope="package")

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+_UNKNOWN: Any = object()
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
@@ -50,6 +51,9 @@ class RequestContext:
     expires_at: str | None = None
     enforcer: Any = None
     api_version: tuple[int, int] = (0, 0)
+    _policy_creds: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    _policy_memo: dict[tuple, bool] = field(default_factory=dict, repr=False, compare=False)
+    _rule_keys: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def authenticated(self) -> bool:
@@ -75,13 +79,37 @@ class RequestContext:
             "app_cred_id": self.app_cred_id,
         }
 
+    def _creds(self) -> dict[str, Any]:
+        if self._policy_creds is None:
+            self._policy_creds = self.to_policy_values()
+        return self._policy_creds
+
     def can(self, rule: str, target: dict[str, Any] | None = None) -> None:
         """Raise PolicyNotAuthorized unless the service's policy allows ``rule``."""
         if target is None:
             target = {"project_id": self.project_id, "user_id": self.user_id}
-        self.enforcer.authorize(rule, target, self.to_policy_values())
+        self.enforcer.authorize(rule, target, self._creds())
 
     def allowed(self, rule: str, target: dict[str, Any] | None = None) -> bool:
+        """Whether the policy allows ``rule``; decisions are remembered for the request, per
+        rule and per value of the target keys the rule reads (cheap lists of many resources)."""
         if target is None:
             target = {"project_id": self.project_id, "user_id": self.user_id}
-        return self.enforcer.enforce(rule, target, self.to_policy_values())
+        keys = self._rule_keys.get(rule, _UNKNOWN)
+        if keys is _UNKNOWN:
+            found = self.enforcer.target_keys(rule) if hasattr(self.enforcer, "target_keys") else None
+            keys = tuple(sorted(found)) if found is not None else None
+            self._rule_keys[rule] = keys
+        memo_key = None
+        if keys is not None:
+            memo_key = (rule, *[target.get(k) for k in keys])
+            try:
+                return self._policy_memo[memo_key]
+            except KeyError:
+                pass
+            except TypeError:        # an unhashable target value: no memo for this one
+                memo_key = None
+        decision = self.enforcer.enforce(rule, target, self._creds())
+        if memo_key is not None:
+            self._policy_memo[memo_key] = decision
+        return decision

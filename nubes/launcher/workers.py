@@ -18,6 +18,7 @@ from nubes.core.clients import ServiceClients
 from nubes.core.config import Config
 from nubes.core.db.session import Database
 from nubes.core.service import Runtime, ServiceSpec
+from nubes.launcher.supervisor import settle_garbage_collector
 
 LOG = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ async def _child(conf: Config, spec: ServiceSpec, sock: socket.socket) -> None:
         await rt.tokens.start()
         rt.clients = ServiceClients(rt.tokens, region=core.region)
     app = spec.build_app(rt)
+    settle_garbage_collector()
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
                                            server_header=False, timeout_keep_alive=75))
     await server.serve(sockets=[sock])

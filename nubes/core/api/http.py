@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 from starlette.requests import Request as _StarletteRequest
 from starlette.responses import Response
 
@@ -20,9 +21,17 @@ class Request(_StarletteRequest):
     route_name: str = ""
 
 
+def _encode(data: Any) -> bytes:
+    try:
+        # orjson is several times faster than json on big lists (10,000 ports: ~10 MB).
+        return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+                           | orjson.OPT_PASSTHROUGH_DATACLASS)
+    except TypeError:       # e.g. an integer beyond 64 bits; json handles every Python value
+        return json.dumps(data, separators=(",", ":"), default=str).encode()
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(data, separators=(",", ":"), default=str).encode(), status,
-                    headers=headers, media_type="application/json")
+    return Response(_encode(data), status, headers=headers, media_type="application/json")
 
 
 def empty_response(status: int = 204, headers: dict[str, str] | None = None) -> Response:

@@ -39,6 +39,8 @@ _KEYWORDS = frozenset({"and", "or", "not"})
 _SUBST = re.compile(r"%\(([^()]*)\)(.?)")
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _SEQUENCES = (list, tuple, set, frozenset)
+_SUBST_KEY = re.compile(r"%\(([^()]*)\)s")
+_RULE_REF = re.compile(r"(?:^|[\s(])rule:([^\s()]+)")
 _DEFAULTS_SOURCE = "policy defaults"
 
 
@@ -455,6 +457,7 @@ class Enforcer:
         self._warned: set[str] = set()
         self._table: dict[str, Check] = {}
         self._texts: dict[str, str] = {}
+        self._target_keys: dict[str, frozenset[str] | None] = {}
         self._overrides = 0
         self._load(self._stat())      # raises on a bad file: fail at startup, not per request
         self._next_check = time.monotonic() + self._interval
@@ -477,6 +480,34 @@ class Enforcer:
         if not self.enforce(rule, target, creds):
             LOG.debug("Policy %r denied for user %s", rule, creds.get("user_id"))
             raise PolicyNotAuthorized(rule)
+
+    def target_keys(self, rule: str) -> frozenset[str] | None:
+        """The target keys ``rule`` can look at (through ``%(key)s``, directly or via ``rule:``),
+        or None when that cannot be known (a service's own check kind may read any of them).
+
+        A caller evaluating one rule against many targets (a list of resources) may reuse a
+        decision for targets that agree on these keys.
+        """
+        self._maybe_reload()
+        memo = self._target_keys
+        if rule not in memo:
+            memo[rule] = self._keys_of(rule, set())
+        return memo[rule]
+
+    def _keys_of(self, rule: str, seen: set[str]) -> frozenset[str] | None:
+        text = self._texts.get(rule)
+        if text is None or rule in seen:
+            return frozenset()
+        seen.add(rule)
+        if any(re.search(rf"(^|[\s(]){re.escape(kind)}:", text) for kind in self._kinds):
+            return None
+        keys = set(_SUBST_KEY.findall(text))
+        for ref in _RULE_REF.findall(text):
+            sub = self._keys_of(ref, seen)
+            if sub is None:
+                return None
+            keys |= sub
+        return frozenset(keys)
 
     def rules(self) -> dict[str, str]:
         """The effective rules (defaults with the file's overrides) as policy-language text."""
@@ -528,6 +559,7 @@ class Enforcer:
             LOG.error("Policy rule %r denies every request: it %s", name, reason)
             table[name] = _never
         self._table, self._texts = table, texts
+        self._target_keys = {}
         if overrides or self._overrides:
             LOG.info("Loaded %d policy overrides from %s", len(overrides), self._path)
         self._overrides = len(overrides)

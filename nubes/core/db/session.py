@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,6 +11,8 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from nubes.core.db import inline_sqlite
 
 LOG = logging.getLogger(__name__)
 
@@ -32,10 +35,13 @@ class Database:
         u = make_url(self.url)
         self.dialect = u.get_backend_name()
         kwargs: dict = {"echo": echo}
+        self._write_lock: asyncio.Lock | None = None
         if self.dialect == "sqlite":
             if u.database and u.database != ":memory:":
                 Path(u.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30}
+            kwargs["async_creator"] = lambda: inline_sqlite.connect(u.database or ":memory:", timeout=30)
+            self._write_lock = asyncio.Lock()
         else:
             kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=3600)
             if self.dialect == "mysql":
@@ -54,8 +60,16 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: commits on success, rolls back on any error."""
-        async with self.sessionmaker() as s, s.begin():
+        """One transaction: commits on success, rolls back on any error.
+
+        On SQLite the writers of this process take turns before they BEGIN (see
+        ``inline_sqlite``); elsewhere the server arbitrates.
+        """
+        if self._write_lock is None:
+            async with self.sessionmaker() as s, s.begin():
+                yield s
+            return
+        async with self._write_lock, self.sessionmaker() as s, s.begin():
             yield s
 
     @asynccontextmanager

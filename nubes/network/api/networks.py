@@ -71,12 +71,9 @@ async def show_network(req: Request):
 
 async def create_network(req: Request):
     ctx = req.ctx
-    body = await read_json(req)
-    items = body.get(COLLECTION) if isinstance(body, dict) and COLLECTION in body else None
-    if items is not None:
-        return await _bulk_create(req, items)
-    rec = await _create_one(req, attributes.envelope(body, RESOURCE))
-    return resource.one(RESOURCE, view(ctx, rec), 201)
+    return await resource.create(req, RESOURCE, COLLECTION, lambda item: _create_one(req, item),
+                                 lambda rec: _service(req).delete(ctx, rec.row.id),
+                                 lambda rec: view(ctx, rec))
 
 
 async def _create_one(req: Request, item: dict[str, Any]) -> NetworkRecord:
@@ -93,26 +90,6 @@ async def _create_one(req: Request, item: dict[str, Any]) -> NetworkRecord:
         await req.rt.extra["network"].tags.replace(ctx, COLLECTION, rec.row.id, values["tags"])
         rec = await svc.show(ctx, rec.row.id)
     return rec
-
-
-async def _bulk_create(req: Request, items: Any):
-    from nubes.network.exceptions import BadRequest
-
-    if not isinstance(items, list) or not items:
-        raise BadRequest(f"Invalid input for {COLLECTION}: a non-empty list is required")
-    made: list[NetworkRecord] = []
-    try:
-        for item in items:
-            if not isinstance(item, dict):
-                raise BadRequest(f"Invalid input for {RESOURCE}. Reason: '{item}' is not a dictionary.")
-            made.append(await _create_one(req, item))
-    except Exception:
-        for rec in made:   # bulk creates are all or nothing
-            await _service(req).delete(req.ctx, rec.row.id)
-        raise
-    from nubes.core.api.http import json_response
-
-    return json_response({COLLECTION: [view(req.ctx, r) for r in made]}, 201)
 
 
 async def update_network(req: Request):

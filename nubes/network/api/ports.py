@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from nubes.core.api.http import Request, empty_response, json_response, read_json
+from nubes.core.api.http import Request, empty_response, read_json
 from nubes.network.api import address_validators as av
 from nubes.network.api import attributes, listing, resource
 from nubes.network.api import validators as v
@@ -107,12 +107,10 @@ async def show_port(req: Request):
 
 
 async def create_port(req: Request):
-    body = await read_json(req)
-    items = body.get(COLLECTION) if isinstance(body, dict) and COLLECTION in body else None
-    if items is not None:
-        return await _bulk_create(req, items)
-    rec = await _create_one(req, attributes.envelope(body, RESOURCE))
-    return resource.one(RESOURCE, view(req.ctx, rec), 201)
+    ctx = req.ctx
+    return await resource.create(req, RESOURCE, COLLECTION, lambda item: _create_one(req, item),
+                                 lambda rec: _service(req).delete(ctx, rec.row.id, lambda *_: None),
+                                 lambda rec: view(ctx, rec))
 
 
 async def _create_one(req: Request, item: dict[str, Any]) -> PortRecord:
@@ -130,22 +128,6 @@ async def _create_one(req: Request, item: dict[str, Any]) -> PortRecord:
         attributes.enforce_attrs(ctx, "create", RESOURCE, values, spec, target, sent=lambda n: n in item)
 
     return await _service(req).create(ctx, _renamed(values), project_id, authorize)
-
-
-async def _bulk_create(req: Request, items: Any):
-    if not isinstance(items, list) or not items:
-        raise BadRequest(f"Invalid input for {COLLECTION}: a non-empty list is required")
-    made: list[PortRecord] = []
-    try:
-        for item in items:
-            if not isinstance(item, dict):
-                raise BadRequest(f"Invalid input for {RESOURCE}. Reason: '{item}' is not a dictionary.")
-            made.append(await _create_one(req, item))
-    except Exception:
-        for rec in reversed(made):   # bulk creates are all or nothing
-            await _service(req).delete(req.ctx, rec.row.id, lambda *_: None)
-        raise
-    return json_response({COLLECTION: [view(req.ctx, r) for r in made]}, 201)
 
 
 async def update_port(req: Request):

@@ -4,22 +4,23 @@ selection, attribute policies on reads, revision preconditions, and the response
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from starlette.responses import Response
 
-from nubes.core.api.http import Request, json_response
+from nubes.core.api.http import Request, json_response, read_json
 from nubes.core.context import RequestContext
-from nubes.network.api import listing
+from nubes.network.api import attributes, listing
 from nubes.network.exceptions import BadRequest, PreconditionFailed
 
 _IF_MATCH = re.compile(r"revision_number=(\d+)")
 
 
 def isotime(dt: datetime | None) -> str | None:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ") if dt is not None else None
+    # isoformat is several times cheaper than strftime, which lists of thousands feel.
+    return dt.replace(tzinfo=None, microsecond=0).isoformat() + "Z" if dt is not None else None
 
 
 def standard(row: Any, tags: list[str] | None = None) -> dict[str, Any]:
@@ -60,6 +61,32 @@ def many(req: Request, collection: str, items: list[dict[str, Any]], q: listing.
     if links:
         body[f"{collection}_links"] = links
     return json_response(body)
+
+
+async def create(req: Request, resource: str, collection: str, create_one: Callable[[dict[str, Any]], Awaitable[Any]],
+                 undo: Callable[[Any], Awaitable[None]], render: Callable[[Any], dict[str, Any]]) -> Response:
+    """A POST body of one ``{"<resource>": {...}}`` or a bulk ``{"<collection>": [...]}``.
+
+    A bulk create is all or nothing: if one item fails, what the others made is undone and the
+    error is the failing item's.
+    """
+    body = await read_json(req)
+    if not (isinstance(body, dict) and collection in body and resource not in body):
+        return one(resource, render(await create_one(attributes.envelope(body, resource))), 201)
+    items = body[collection]
+    if not isinstance(items, list) or not items:
+        raise BadRequest(f"Invalid input for {collection}: a non-empty list is required")
+    made: list[Any] = []
+    try:
+        for item in items:
+            if not isinstance(item, dict):
+                raise BadRequest(f"Invalid input for {resource}. Reason: '{item}' is not a dictionary.")
+            made.append(await create_one(item))
+    except Exception:
+        for rec in reversed(made):
+            await undo(rec)
+        raise
+    return json_response({collection: [render(r) for r in made]}, 201)
 
 
 def fields_of(req: Request) -> list[str] | None:

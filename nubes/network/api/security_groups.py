@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nubes.core.api.http import Request, empty_response, json_response, read_json
+from nubes.core.api.http import Request, empty_response, read_json
 from nubes.core.context import RequestContext
 from nubes.network.api import attributes, listing, resource
 from nubes.network.api import security_group_rules as rules_api
@@ -86,22 +86,8 @@ async def _create_one(req: Request, item: Any) -> GroupRecord:
 
 
 async def create_security_group(req: Request):
-    body = await read_json(req)
-    if isinstance(body, dict) and COLLECTION in body and RESOURCE not in body:
-        items = body[COLLECTION]
-        if not isinstance(items, list) or not items:
-            raise BadRequest(f"Invalid input for {COLLECTION}: a non-empty list is required")
-        made: list[GroupRecord] = []
-        try:
-            for item in items:
-                made.append(await _create_one(req, item))
-        except Exception:
-            for rec in made:      # bulk creates are all or nothing
-                await _service(req).delete(req.ctx, rec.row.id)
-            raise
-        return json_response({COLLECTION: [view(r) for r in made]}, 201)
-    rec = await _create_one(req, attributes.envelope(body, RESOURCE))
-    return resource.one(RESOURCE, view(rec), 201)
+    return await resource.create(req, RESOURCE, COLLECTION, lambda item: _create_one(req, item),
+                                 lambda rec: _service(req).delete(req.ctx, rec.row.id), view)
 
 
 async def update_security_group(req: Request):

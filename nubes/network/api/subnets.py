@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nubes.core.api.http import Request, empty_response, json_response, read_json
+from nubes.core.api.http import Request, empty_response, read_json
 from nubes.core.context import RequestContext
 from nubes.network.api import address_validators as av
 from nubes.network.api import attributes, listing, resource
@@ -12,7 +12,6 @@ from nubes.network.api import validators as v
 from nubes.network.api.attributes import Attr
 from nubes.network.db.queries import listing as qlisting
 from nubes.network.db.queries import subnets as q
-from nubes.network.exceptions import BadRequest
 from nubes.network.service.subnets import NetworkInfo, SubnetRecord
 
 RESOURCE, COLLECTION = "subnet", "subnets"
@@ -94,12 +93,8 @@ async def show_subnet(req: Request):
 
 
 async def create_subnet(req: Request):
-    body = await read_json(req)
-    items = body.get(COLLECTION) if isinstance(body, dict) and COLLECTION in body else None
-    if items is not None:
-        return await _bulk_create(req, items)
-    rec = await _create_one(req, attributes.envelope(body, RESOURCE))
-    return resource.one(RESOURCE, view(rec), 201)
+    return await resource.create(req, RESOURCE, COLLECTION, lambda item: _create_one(req, item),
+                                 lambda rec: _service(req).delete(req.ctx, rec.row.id, lambda *_: None), view)
 
 
 def _target(project_id: str, info: NetworkInfo) -> dict[str, Any]:
@@ -118,22 +113,6 @@ async def _create_one(req: Request, item: dict[str, Any]) -> SubnetRecord:
         attributes.enforce_attrs(ctx, "create", RESOURCE, values, ATTRS, target, sent=lambda n: n in item)
 
     return await _service(req).create(ctx, values, project_id, authorize)
-
-
-async def _bulk_create(req: Request, items: Any):
-    if not isinstance(items, list) or not items:
-        raise BadRequest(f"Invalid input for {COLLECTION}: a non-empty list is required")
-    made: list[SubnetRecord] = []
-    try:
-        for item in items:
-            if not isinstance(item, dict):
-                raise BadRequest(f"Invalid input for {RESOURCE}. Reason: '{item}' is not a dictionary.")
-            made.append(await _create_one(req, item))
-    except Exception:
-        for rec in reversed(made):   # bulk creates are all or nothing
-            await _service(req).delete(req.ctx, rec.row.id, lambda *_: None)
-        raise
-    return json_response({COLLECTION: [view(r) for r in made]}, 201)
 
 
 async def update_subnet(req: Request):

@@ -98,8 +98,8 @@ class HostState:
         async def tx(s: AsyncSession) -> dict[str, Any]:
             agents = list((await s.execute(select(Agent))).scalars().all())
             kinds = {a.agent_type for a in agents if a.host == host}
-            alive_l3 = [a.host for a in agents if a.agent_type == L3 and a.admin_state_up
-                        and is_alive(a, self.state.conf)]
+            alive_l3 = {a.host: a.availability_zone for a in agents if a.agent_type == L3
+                        and a.admin_state_up and is_alive(a, self.state.conf)}
             routers = await self._routers(s, host, alive_l3) if L3 in kinds else []
             out = await self._ports_and_networks(s, host, routers, DHCP in kinds)
             out["routers"] = routers
@@ -159,7 +159,7 @@ class HostState:
                 members[gid].sort()
         return groups, members
 
-    async def _routers(self, s: AsyncSession, host: str, alive: list[str]) -> list[dict[str, Any]]:
+    async def _routers(self, s: AsyncSession, host: str, alive: dict[str, str | None]) -> list[dict[str, Any]]:
         rows = list((await s.execute(select(Router).options(selectinload(Router.routes),
                                                             selectinload(Router.ports)))).scalars().all())
         load = {h: 0 for h in alive}
@@ -168,7 +168,9 @@ class HostState:
                 load[r.agent_host] += 1
         for r in rows:
             if r.agent_host not in load and load:
-                r.agent_host = min(sorted(load), key=lambda h: load[h])
+                # The least-loaded live agent, in one of the router's hinted zones if it has any.
+                hinted = [h for h in load if alive[h] in (r.availability_zone_hints or [])]
+                r.agent_host = min(sorted(hinted or load), key=lambda h: load[h])
                 load[r.agent_host] += 1
         mine = [r for r in rows if r.agent_host == host]
         port_ids = [p.port_id for r in mine for p in r.ports]

@@ -44,6 +44,22 @@ ROUTER_SNAT_OWNERS = (*ROUTER_INTERFACE_OWNERS, "network:router_centralized_snat
 Address = tuple[str, str]   # (subnet_id, ip_address)
 
 
+def _windows(pools: list[addresses.Range], hint: int | None) -> Iterable[list[int]]:
+    """Runs of up to PROBE pool addresses, from ``hint`` to the end of the pools, then from the start."""
+    def run(first: int, last: int) -> Iterable[list[int]]:
+        for start in range(first, last + 1, PROBE):
+            yield list(range(start, min(start + PROBE, last + 1)))
+
+    if hint is None or not any(hint in p for p in pools):
+        hint = pools[0].first
+    for p in pools:                       # from the hint onwards
+        if p.last >= hint:
+            yield from run(max(p.first, hint), p.last)
+    for p in pools:                       # then what lies before it
+        if p.first < hint:
+            yield from run(p.first, min(p.last, hint - 1))
+
+
 def is_auto(subnet: Subnet) -> bool:
     return subnet.ip_version == 6 and addresses.is_auto_address(subnet.ipv6_ra_mode, subnet.ipv6_address_mode)
 
@@ -59,41 +75,71 @@ class Changes:
         return [*self.keep, *self.add]
 
 
+# Per subnet, where the last pick found a free address: the next pick starts looking there.
+# Only a hint (each process has its own); the (subnet_id, ip_address) key is what guarantees
+# that no address is handed out twice.
+_HINTS: dict[str, int] = {}
+PROBE = 64              # addresses asked about per query
+PROBE_LIMIT = 64        # windows probed before reading the whole subnet's allocations
+
+
 class Allocator:
-    """Free-address bookkeeping for one network within one transaction."""
+    """Free-address bookkeeping for one network within one transaction.
+
+    A pick does not read every allocation of the subnet (that grew with every port): it asks
+    whether the next ``PROBE`` addresses from where the last pick stopped are taken, and only
+    a subnet that stays full for ``PROBE_LIMIT`` windows is read whole.
+    """
 
     def __init__(self, s: AsyncSession, network_id: str, subnets: list[Subnet]) -> None:
         self.s = s
         self.network_id = network_id
         self.subnets = subnets
-        self._used: dict[str, set[int]] = {}
+        self._picked: dict[str, set[int]] = {}
 
     @classmethod
     async def load(cls, s: AsyncSession, network_id: str) -> Allocator:
         return cls(s, network_id, await subnet_q.of_network(s, network_id))
 
-    async def used(self, subnet: Subnet) -> set[int]:
-        if subnet.id not in self._used:
-            rows = await subnet_q.used_addresses(self.s, subnet.id)
-            self._used[subnet.id] = {int(addresses.address(ip)) for ip in rows}
-        return self._used[subnet.id]
+    def _mine(self, subnet: Subnet) -> set[int]:
+        return self._picked.setdefault(subnet.id, set())
 
     async def take(self, subnet: Subnet, ip: str) -> Address:
-        used = await self.used(subnet)
         value = int(addresses.address(ip))
-        if value in used:
+        text = addresses.to_text(value, subnet.ip_version)
+        if value in self._mine(subnet) or await subnet_q.addresses_taken(self.s, subnet.id, [text]):
             raise IpAddressAlreadyAllocated(ip, subnet.id)
-        used.add(value)
-        return subnet.id, str(addresses.address(ip))
+        self._mine(subnet).add(value)
+        return subnet.id, text
 
     async def pick(self, subnet: Subnet) -> Address | None:
-        pools = [addresses.Range.of(p.first_ip, p.last_ip) for p in subnet.allocation_pools]
-        used = await self.used(subnet)
+        pools = sorted((addresses.Range.of(p.first_ip, p.last_ip) for p in subnet.allocation_pools),
+                       key=lambda r: r.first)
+        if not pools:
+            return None
+        mine = self._mine(subnet)
+        for n, window in enumerate(_windows(pools, _HINTS.get(subnet.id))):
+            if n >= PROBE_LIMIT:
+                return await self._pick_dense(subnet, pools)
+            candidates = [v for v in window if v not in mine]
+            texts = {addresses.to_text(v, subnet.ip_version): v for v in candidates}
+            taken = await subnet_q.addresses_taken(self.s, subnet.id, list(texts))
+            free = [v for t, v in texts.items() if t not in taken]
+            if free:
+                value = random.choice(free[:WINDOW])
+                _HINTS[subnet.id] = window[0]
+                mine.add(value)
+                return subnet.id, addresses.to_text(value, subnet.ip_version)
+        return None
+
+    async def _pick_dense(self, subnet: Subnet, pools: list[addresses.Range]) -> Address | None:
+        used = {int(addresses.address(ip)) for ip in await subnet_q.used_addresses(self.s, subnet.id)}
+        used |= self._mine(subnet)
         free = addresses.free_addresses(pools, used, WINDOW)
         if not free:
             return None
         value = random.choice(free)
-        used.add(value)
+        self._mine(subnet).add(value)
         return subnet.id, addresses.to_text(value, subnet.ip_version)
 
     async def pick_any(self, subnets: Iterable[Subnet]) -> Address:

@@ -28,12 +28,3 @@ def random_mac(base_mac: str) -> str:
     prefix = kept_prefix(base_mac)
     rest = list(secrets.token_bytes(6 - len(prefix)))
     return ":".join(f"{b:02x}" for b in prefix + rest)
-
-
-def generate(base_mac: str, taken: set[str], attempts: int) -> str | None:
-    """A MAC of the base's prefix not in ``taken``, or None after ``attempts`` draws."""
-    for _ in range(max(1, attempts)):
-        mac = random_mac(base_mac)
-        if mac not in taken:
-            return mac
-    return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -87,10 +88,14 @@ async def _mac(s: AsyncSession, conf: Any, network_id: str, wanted: str | None) 
         if await q.mac_in_use(s, network_id, wanted):
             raise MacAddressInUse(wanted, network_id)
         return wanted.lower()
-    mac = macs.generate(conf.base_mac, await q.macs_of_network(s, network_id), conf.mac_generation_retries)
-    if mac is None:
-        raise MacAddressGenerationFailure(network_id)
-    return mac
+    # Ask about a few random candidates at a time rather than reading every MAC of the network.
+    for _ in range(max(1, conf.mac_generation_retries)):
+        candidates = [macs.random_mac(conf.base_mac) for _ in range(4)]
+        taken = await q.macs_taken(s, network_id, candidates)
+        free = [m for m in candidates if m not in taken]
+        if free:
+            return free[0]
+    raise MacAddressGenerationFailure(network_id)
 
 
 async def build(s: AsyncSession, conf: Any, *, is_admin: bool, network: Network, project_id: str,
@@ -198,14 +203,19 @@ class Ports:
             return PortRecord(row, info, (await tag_q.of(s, RESOURCE, [row.id]))[row.id])
 
     async def list(self, ctx: RequestContext, query: Any) -> tuple[list[PortRecord], bool]:
-        stmt = q.base_select()
+        # Plain rows, not ORM objects: a list of 10,000 ports costs a fraction of the time.
+        stmt = q.columns_select()
         if not ctx.is_admin:
             stmt = stmt.where(q.visible_to(ctx.project_id))
         async with self.state.db.reader() as s:
-            rows, more = await listing.page(s, stmt, Port, q.FILTERS, query, RESOURCE, not_found=PortNotFound)
+            rows, more = await listing.page(s, stmt, Port, q.FILTERS, query, RESOURCE, not_found=PortNotFound,
+                                            scalars=False)
+            ids = [r.id for r in rows]
+            kids = await q.children(s, ids, {r.network_id for r in rows})
             infos = await networks_info(s, ctx, {r.network_id for r in rows})
-            tags = await tag_q.of(s, RESOURCE, [r.id for r in rows])
-            return [PortRecord(r, infos[r.network_id], tags[r.id]) for r in rows], more
+            tags = await tag_q.of(s, RESOURCE, ids)
+            return [PortRecord(SimpleNamespace(**r._mapping, **kids[r.id]), infos[r.network_id], tags[r.id])
+                    for r in rows], more
 
     # -- update ---------------------------------------------------------------------------
     async def update(self, ctx: RequestContext, port_id: str, values: dict[str, Any],

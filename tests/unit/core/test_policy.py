@@ -406,3 +406,20 @@ def test_service_check_kinds():
     assert not enf.enforce("get", {"shared": False}, {"roles": []})
     with pytest.raises(PolicySyntaxError):
         Enforcer([RuleDefault("bad", "field:networks:shared")], kinds={"field": field})
+
+
+def test_target_keys_and_memoised_decisions():
+    from nubes.core.context import RequestContext
+
+    enf = Enforcer([RuleDefault("owner", "project_id:%(project_id)s"),
+                    RuleDefault("get", "role:admin or rule:owner"),
+                    RuleDefault("anyone", "role:reader"),
+                    RuleDefault("custom", "thing:x")], kinds={"thing": lambda m: (lambda t, c: True)})
+    assert enf.target_keys("get") == frozenset({"project_id"})
+    assert enf.target_keys("anyone") == frozenset()
+    assert enf.target_keys("custom") is None
+    ctx = RequestContext(user_id="u", project_id="p", roles=["reader"], enforcer=enf)
+    assert ctx.allowed("get", {"project_id": "p", "id": 1})
+    assert not ctx.allowed("get", {"project_id": "q", "id": 2})
+    assert ctx.allowed("get", {"project_id": "p", "id": 3})      # same decision, from the memo
+    assert len(ctx._policy_memo) == 2

@@ -134,10 +134,8 @@ def test_subnet_checks():
     subnet_checks.validate({**ok, "cidr": "10.0.0.0/31", "enable_dhcp": False}, Conf())
 
 
-def test_macs_keep_the_base_prefix_and_avoid_taken_ones():
+def test_macs_keep_the_base_prefix():
     mac = macs.random_mac("fa:16:3e:00:00:00")
     assert mac.startswith("fa:16:3e:") and len(mac) == 17
     assert macs.random_mac("fa:16:3e:4f:00:00").startswith("fa:16:3e:4f:")
-    taken = {f"fa:16:3e:4f:00:{i:02x}" for i in range(256)}
-    got = macs.generate("fa:16:3e:4f:00:00", taken, 16)
-    assert got is not None and got not in taken
+    assert len({macs.random_mac("fa:16:3e:00:00:00") for _ in range(100)}) == 100

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from nubes.network.db.models import (
+    AllowedAddressPair,
+    ExtraDhcpOpt,
     FloatingIP,
     IPAllocation,
     Network,
@@ -80,6 +82,41 @@ FILTERS: dict[str, Filter] = {
 }
 
 
+def columns_select() -> Any:
+    """The port table's columns only (lists load the children in bulk with ``children``)."""
+    return select(*Port.__table__.c)
+
+
+async def children(s: AsyncSession, port_ids: list[str], network_ids: Iterable[str]) -> dict[str, dict[str, list[Any]]]:
+    """Fixed IPs, address pairs, DHCP options and security groups of many ports, as plain rows.
+
+    A long page is read by network (a superset, filtered here) rather than with thousands of
+    bound ids, which SQLAlchemy would expand and SQLite would parse on every list.
+    """
+    out: dict[str, dict[str, list[Any]]] = {
+        pid: {"fixed_ips": [], "allowed_address_pairs": [], "extra_dhcp_opts": [], "security_groups": []}
+        for pid in port_ids}
+    if not port_ids:
+        return out
+    tables = (("fixed_ips", IPAllocation, IPAllocation.position),
+              ("allowed_address_pairs", AllowedAddressPair, AllowedAddressPair.position),
+              ("extra_dhcp_opts", ExtraDhcpOpt, ExtraDhcpOpt.opt_name),
+              ("security_groups", PortSecurityGroup, PortSecurityGroup.security_group_id))
+    if len(port_ids) <= 500:
+        wheres = [lambda model: model.port_id.in_(port_ids)]
+    else:
+        nets = list(network_ids)
+        wheres = [lambda model: model.port_id.in_(select(Port.id).where(Port.network_id.in_(nets)))]
+    for name, model, order in tables:
+        for where in wheres:
+            rows = await s.execute(select(*model.__table__.c).where(where(model)).order_by(order))
+            for row in rows.all():
+                entry = out.get(row.port_id)
+                if entry is not None:
+                    entry[name].append(row)
+    return out
+
+
 def base_select() -> Any:
     return select(Port).options(selectinload(Port.fixed_ips), selectinload(Port.allowed_address_pairs),
                                 selectinload(Port.extra_dhcp_opts), selectinload(Port.security_groups))
@@ -92,8 +129,9 @@ async def get(s: AsyncSession, port_id: str, *, for_update: bool = False) -> Por
     return (await s.execute(stmt)).scalars().first()
 
 
-async def macs_of_network(s: AsyncSession, network_id: str) -> set[str]:
-    rows = await s.execute(select(Port.mac_address).where(Port.network_id == network_id))
+async def macs_taken(s: AsyncSession, network_id: str, macs: list[str]) -> set[str]:
+    rows = await s.execute(select(Port.mac_address).where(Port.network_id == network_id,
+                                                          Port.mac_address.in_(macs)))
     return {m.lower() for m, in rows.all()}
 
 

@@ -92,6 +92,15 @@ async def used_addresses(s: AsyncSession, subnet_id: str) -> list[str]:
     return [ip for ip, in rows.all()]
 
 
+async def addresses_taken(s: AsyncSession, subnet_id: str, ips: list[str]) -> set[str]:
+    """Which of ``ips`` are allocated on the subnet."""
+    if not ips:
+        return set()
+    rows = await s.execute(select(IPAllocation.ip_address).where(IPAllocation.subnet_id == subnet_id,
+                                                                 IPAllocation.ip_address.in_(ips)))
+    return {ip for ip, in rows.all()}
+
+
 async def allocation_counts(s: AsyncSession, subnet_ids: Iterable[str]) -> dict[str, int]:
     ids = list(subnet_ids)
     if not ids:

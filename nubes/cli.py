@@ -96,6 +96,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _say(f"nubes: configuration error: {exc}")
         return 2
+    if args.fake_hosts is not None:
+        if args.fake_hosts < 0:
+            _say("nubes: --fake-hosts must be 0 or more")
+            return 2
+        conf.services["compute"].fake_hosts = args.fake_hosts
     nlog.setup(conf.core.log_level)
     lock = StateLock(conf.core.state_dir)
     try:
@@ -193,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     up = sub.add_parser("up", help="start the all-in-one cloud in this process")
     up.add_argument("--state-dir", help="where data, keys and clouds.yaml live")
     up.add_argument("--services", help="comma-separated subset of services to run")
+    up.add_argument("--fake-hosts", type=int, metavar="N",
+                    help="compute hosts with the fake driver to run in-process (the compute fake_hosts)")
     up.set_defaults(func=cmd_up)
     serve = sub.add_parser("serve", help="run one service's API in worker processes")
     serve.add_argument("service")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,25 @@ def _metadata() -> Any:
     return Base.metadata
 
 
+async def run_conductor(rt: Any) -> None:
+    """The conductor beside the API: it serves ``compute.conductor`` until cancelled."""
+    from nubes.compute.conductor.manager import Conductor
+
+    conductor = Conductor(rt)
+    await conductor.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await conductor.stop()
+
+
+async def run_compute_agents(rt: Any) -> None:
+    """The compute agents of this process (``fake_hosts`` fake ones in the all-in-one)."""
+    from nubes.compute.agent.runner import run_agents
+
+    await run_agents(rt)
+
+
 SPEC = ServiceSpec(
     name="compute",
     conf_class=ComputeConfig,
@@ -40,4 +60,5 @@ SPEC = ServiceSpec(
     catalog=(CatalogEntry("compute", "nova", "/v2.1", "OpenStack Compute"),),
     migrations=Path(__file__).parent / "db" / "migrations",
     metadata=_metadata,
+    agents=(run_conductor, run_compute_agents),
 )

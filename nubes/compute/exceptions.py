@@ -123,3 +123,100 @@ class NoValidHost(base.CloudError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"No valid host was found. {reason}")
+
+
+# -- hosts: services, hypervisors, aggregates (Nova's messages) ---------------------------------
+class ServiceNotFound(NotFound):
+    code = "compute.service_not_found"
+
+    def __init__(self, service_id: str | int) -> None:
+        super().__init__(f"Service {service_id} could not be found.")
+
+
+class HostBinaryNotFound(NotFound):
+    code = "compute.host_binary_not_found"
+
+    def __init__(self, host: str, binary: str) -> None:
+        super().__init__(f"Could not find binary {binary} on host {host}.")
+
+
+class ComputeHostNotFound(NotFound):
+    code = "compute.compute_host_not_found"
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"Compute host {host} could not be found.")
+
+
+class HypervisorNotFound(NotFound):
+    code = "compute.hypervisor_not_found"
+
+    def __init__(self, hypervisor_id: str) -> None:
+        super().__init__(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
+
+
+class UptimeUnavailable(BadRequest):
+    """Nova's ComputeServiceUnavailable as the uptime call answers it."""
+
+    code = "compute.uptime_unavailable"
+
+    def __init__(self, host: str, reason: str = "") -> None:
+        super().__init__(f"Compute service of {host} is unavailable at this time." + (f" {reason}" if reason else ""))
+
+
+class ConsoleLogOutputFailed(Conflict):
+    code = "compute.console_log_output_failed"
+
+    def __init__(self, instance_id: str, reason: str) -> None:
+        super().__init__(f"Console log output could not be retrieved for instance {instance_id}. Reason: {reason}")
+
+
+class AggregateNotFound(NotFound):
+    code = "compute.aggregate_not_found"
+
+    def __init__(self, aggregate_id: str | int) -> None:
+        super().__init__(f"Aggregate {aggregate_id} could not be found.")
+
+
+class AggregateNameExists(Conflict):
+    code = "compute.aggregate_name_exists"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Aggregate {name} already exists.")
+
+
+class AggregateHostExists(Conflict):
+    code = "compute.aggregate_host_exists"
+
+    def __init__(self, aggregate_id: int, host: str) -> None:
+        super().__init__(f"Aggregate {aggregate_id} already has host {host}.")
+
+
+class InvalidAggregateActionAdd(Conflict):
+    """Nova answers a refused add_host with 409."""
+
+    code = "compute.invalid_aggregate_action_add"
+
+    def __init__(self, aggregate_id: int, reason: str) -> None:
+        super().__init__(f"Cannot add host to aggregate {aggregate_id}. Reason: {reason}.")
+
+
+class InvalidAggregateActionDelete(BadRequest):
+    code = "compute.invalid_aggregate_action_delete"
+
+    def __init__(self, aggregate_id: int, reason: str) -> None:
+        # Nova's wording, odd as it is for an aggregate delete.
+        super().__init__(f"Cannot remove host from aggregate {aggregate_id}. Reason: {reason}.")
+
+
+class InvalidAggregateActionUpdate(BadRequest):
+    code = "compute.invalid_aggregate_action_update"
+
+    def __init__(self, aggregate_id: int, reason: str) -> None:
+        super().__init__(f"Cannot update aggregate {aggregate_id}. Reason: {reason}.")
+
+
+class InvalidAggregateActionUpdateMeta(BadRequest):
+    code = "compute.invalid_aggregate_action_update_meta"
+
+    def __init__(self, aggregate_id: int, reason: str) -> None:
+        super().__init__(f"Cannot update metadata of aggregate {aggregate_id}. Reason: {reason}.")

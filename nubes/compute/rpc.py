@@ -17,33 +17,47 @@ API → conductor
   cast ``build_instances`` {instance_ids: [...]}: schedule, claim in placement, send each to
       its host (the request spec is stored with the instance: ``Instance.request``).
   cast ``delete_instance`` {instance_id}: for an instance with no host (never scheduled or
-      ERROR before it had one): release what it holds and mark it deleted.
+      ERROR before it had one) or whose host's service is down: remove its ports (the ones
+      the user passed in are only unbound), release its allocations and mark it deleted.
   cast ``move_instance`` {instance_id, migration_id, kind: resize|migration|live-migration,
       host?}: schedule a destination (unless forced), claim, drive the move.
 
 API → agent (the instance's host)
-  cast ``terminate_instance`` {instance_id}
+  cast ``terminate_instance`` {instance_id, instance}: ``instance`` is the record (as for
+      a build); the agent destroys the guest, deletes the ports (unbinds the user's own) and
+      casts ``instance_destroyed``.
   cast ``instance_action`` {instance_id, action, request_id, args}: start, stop, reboot,
       pause, unpause, suspend, resume, rebuild, rescue, unrescue, shelve, shelve_offload,
       snapshot, attach_interface, detach_interface, confirm_resize, revert_resize...
   call ``get_console_output`` {instance_id, length} → {output}
   call ``get_diagnostics`` {instance_id} → {...}
+  call ``get_host_uptime`` {} → {uptime} (the host's ``uptime`` line, for os-hypervisors)
+  cast ``set_host_enabled`` {enabled}: the service was enabled/disabled; the agent sets or removes
+      its provider's ``COMPUTE_STATUS_DISABLED`` trait now (the next heartbeat would anyway)
 
 conductor → agent
-  cast ``build_and_run_instance`` {instance_id, node, alternates: [{host, node, allocation}],
-      attempt}: the instance's full record comes along as ``instance`` so the agent needs no DB.
+  cast ``build_and_run_instance`` {instance_id, node, alternates: [{host, node, uuid,
+      allocations}], attempt, admin_password}: the instance's full record comes along as
+      ``instance`` (``service.server_records.record``: with ``requested_networks`` [{network_id,
+      port_id, fixed_ip, tag}], ``security_group_ids``, ``image``, ``block_devices``,
+      ``metadata``) so the agent needs no DB.
 
 agent → conductor
   call ``service_report`` {host, binary, node: {hypervisor_hostname, uuid, vcpus, memory_mb,
       local_gb, vcpus_used, memory_mb_used, local_gb_used, running_vms, hypervisor_type,
-      hypervisor_version, host_ip, cpu_info}} → {disabled, forced_down, disabled_reason}
-      (the heartbeat, every ``report_interval``; it also keeps the hypervisor row current)
+      hypervisor_version, host_ip, cpu_info}} → {disabled, forced_down, disabled_reason, new}
+      (the heartbeat, every ``report_interval``; it also keeps the hypervisor row current;
+      ``new``: this report created the service row, so the agent re-sends its placement provider)
   call ``instances_on_host`` {host} → {instances: [records]} (for reconciliation after a
-      restart: power state sync, orphans)
+      restart: power state sync, orphans): the live instances whose ``host`` is that host, and
+      those with a move under way from or to it (their record has ``migration``: {id, kind,
+      status, source_compute, dest_compute, source_node, dest_node})
   call ``instance_update`` {instance_id, expected_task_state?, updates: {vm_state, task_state,
       power_state, host, node, launched_at, network_info, ...}, action_event?: {event,
-      result, traceback}} → {updated: bool} (refused if expected_task_state does not match:
-      a delete that started meanwhile wins)
+      action?, request_id?, host?, result?, traceback?, details?}} → {updated: bool}
+      (refused if expected_task_state — a value or a list of them — does not match: a delete
+      that started meanwhile wins). The event goes to the instance's latest action (of that
+      ``action``/``request_id`` when given); without ``result`` it starts, with one it ends.
   cast ``build_failed`` {instance_id, host, reason, retryable}: the conductor reschedules to
       the next alternate (bounded by ``max_attempts``) or sets ERROR with a fault.
   cast ``instance_destroyed`` {instance_id, host}: the guest and its ports are gone; the

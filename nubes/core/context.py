@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from nubes.core.auth.policy import target_value
+
 _UNKNOWN: Any = object()
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -102,7 +104,7 @@ class RequestContext:
             self._rule_keys[rule] = keys
         memo_key = None
         if keys is not None:
-            memo_key = (rule, *[target.get(k) for k in keys])
+            memo_key = (rule, *[target_value(target, k) for k in keys])
             try:
                 return self._policy_memo[memo_key]
             except KeyError:

@@ -130,6 +130,13 @@ class Supervisor:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.request_stop)
+        # The API servers end when asked to stop; background work (conductors, agents) runs
+        # until cancelled, so cancel it once the servers are done.
+        api = [t for t in self._tasks if t.get_name().startswith("api-")]
+        await asyncio.gather(*api, return_exceptions=True)
+        for t in self._tasks:
+            if not t.done():
+                t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def close(self) -> None:

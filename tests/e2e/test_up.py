@@ -69,3 +69,13 @@ def test_key_rotation_keeps_tokens_until_their_key_retires(tmp_path):
         assert not valid()
     finally:
         stop_cloud(cloud)
+
+
+def test_sigterm_stops_every_service_and_agent_cleanly(tmp_path):
+    """Background work (the compute conductor and agents) is cancelled once the APIs stop,
+    so the process exits by itself with status 0 instead of being killed."""
+    import signal
+
+    cloud = start_cloud(tmp_path, names=("identity", "compute"))
+    cloud.proc.send_signal(signal.SIGTERM)
+    assert cloud.proc.wait(timeout=60) == 0

@@ -76,7 +76,7 @@ async def create_keypair(req: Request):
     req.ctx.can(f"{P}:create", {"user_id": user_id, "project_id": req.ctx.project_id})
     row, private = await _svc(req).create(user_id, body["name"].strip() if version < (2, 92) else body["name"],
                                           body.get("type", "ssh"), body.get("public_key"),
-                                          relaxed_names=version >= (2, 92))
+                                          relaxed_names=version >= (2, 92), project_id=req.ctx.project_id)
     out = _view(req, row)
     out["user_id"] = row.user_id
     if private is not None:

@@ -44,10 +44,56 @@ KEYPAIRS: list[Row] = [
 ]
 
 # servers, server actions, metadata, tags, interfaces, instance actions, server groups, quotas, limits
-SERVERS: list[Row] = []
+SV = f"{V}/servers/{{server_id}}"
+QS = f"{V}/os-quota-sets/{{project_id}}"
+SG = f"{V}/os-server-groups"
+SERVERS: list[Row] = [
+    ("GET", f"{V}/servers", "servers.list_servers", "2.1", False),
+    ("POST", f"{V}/servers", "servers.create_server", "2.1", False),
+    ("GET", f"{V}/servers/detail", "servers.list_servers_detail", "2.1", False),
+    ("GET", SV, "servers.show_server", "2.1", False),
+    ("PUT", SV, "servers.update_server", "2.1", False),
+    ("DELETE", SV, "servers.delete_server", "2.1", False),
+    ("POST", f"{SV}/action", "servers.server_action", "2.1", False),
+    ("GET", f"{SV}/os-instance-actions", "instance_actions.list_instance_actions", "2.1", False),
+    ("GET", f"{SV}/os-instance-actions/{{request_id}}", "instance_actions.show_instance_action", "2.1", False),
+    ("GET", SG, "server_groups.list_server_groups", "2.1", False),
+    ("POST", SG, "server_groups.create_server_group", "2.1", False),
+    ("GET", f"{SG}/{{group_id}}", "server_groups.show_server_group", "2.1", False),
+    ("DELETE", f"{SG}/{{group_id}}", "server_groups.delete_server_group", "2.1", False),
+    ("GET", f"{QS}/defaults", "quotas.show_quota_defaults", "2.1", False),
+    ("GET", f"{QS}/detail", "quotas.show_quota_set_detail", "2.1", False),
+    ("GET", QS, "quotas.show_quota_set", "2.1", False),
+    ("PUT", QS, "quotas.update_quota_set", "2.1", False),
+    ("DELETE", QS, "quotas.delete_quota_set", "2.1", False),
+    ("GET", f"{V}/os-quota-class-sets/{{class_name}}", "quotas.show_quota_class_set", "2.1", False),
+    ("PUT", f"{V}/os-quota-class-sets/{{class_name}}", "quotas.update_quota_class_set", "2.1", False),
+    ("GET", f"{V}/limits", "limits.show_limits", "2.1", False),
+]
 
 # os-services, os-hypervisors, os-availability-zone, os-aggregates, os-simple-tenant-usage
-HOSTS: list[Row] = []
+HV = f"{V}/os-hypervisors"
+AG = f"{V}/os-aggregates"
+HOSTS: list[Row] = [
+    ("GET", f"{V}/os-services", "services.list_services", "2.1", False),
+    ("PUT", f"{V}/os-services/{{service_id}}", "services.update_service", "2.1", False),
+    ("DELETE", f"{V}/os-services/{{service_id}}", "services.delete_service", "2.1", False),
+    ("GET", HV, "hypervisors.list_hypervisors", "2.1", False),
+    ("GET", f"{HV}/detail", "hypervisors.list_hypervisors_detail", "2.1", False),
+    ("GET", f"{HV}/statistics", "hypervisors.hypervisor_statistics", "2.1", False),
+    ("GET", f"{HV}/{{hypervisor_id}}", "hypervisors.show_hypervisor", "2.1", False),
+    ("GET", f"{HV}/{{hypervisor_id}}/uptime", "hypervisors.uptime_hypervisor", "2.1", False),
+    ("GET", f"{HV}/{{pattern}}/search", "hypervisors.search_hypervisors", "2.1", False),
+    ("GET", f"{HV}/{{pattern}}/servers", "hypervisors.hypervisor_servers", "2.1", False),
+    ("GET", f"{V}/os-availability-zone", "availability_zones.list_zones", "2.1", False),
+    ("GET", f"{V}/os-availability-zone/detail", "availability_zones.list_zones_detail", "2.1", False),
+    ("GET", AG, "aggregates.list_aggregates", "2.1", False),
+    ("POST", AG, "aggregates.create_aggregate", "2.1", False),
+    ("GET", f"{AG}/{{aggregate_id}}", "aggregates.show_aggregate", "2.1", False),
+    ("PUT", f"{AG}/{{aggregate_id}}", "aggregates.update_aggregate", "2.1", False),
+    ("DELETE", f"{AG}/{{aggregate_id}}", "aggregates.delete_aggregate", "2.1", False),
+    ("POST", f"{AG}/{{aggregate_id}}/action", "aggregates.aggregate_action", "2.1", False),
+]
 
 
 def table() -> list[Row]:
@@ -55,11 +101,8 @@ def table() -> list[Row]:
 
 # Parts of the Compute API not served yet: 501 (see docs/api-coverage.md).
 NOT_IMPLEMENTED = [
-    f"{V}/servers", f"{V}/servers/{{path:path}}", f"{V}/os-server-groups", f"{V}/os-server-groups/{{path:path}}",
-    f"{V}/os-quota-sets/{{path:path}}", f"{V}/os-quota-class-sets/{{path:path}}", f"{V}/limits",
-    f"{V}/os-hypervisors", f"{V}/os-hypervisors/{{path:path}}", f"{V}/os-services",
-    f"{V}/os-services/{{path:path}}", f"{V}/os-availability-zone", f"{V}/os-availability-zone/{{path:path}}",
-    f"{V}/os-aggregates", f"{V}/os-aggregates/{{path:path}}", f"{V}/os-simple-tenant-usage",
+    f"{V}/servers/{{path:path}}",
+    f"{V}/os-aggregates/{{aggregate_id}}/images", f"{V}/os-simple-tenant-usage",
     f"{V}/os-simple-tenant-usage/{{path:path}}", f"{V}/os-migrations", f"{V}/os-instance_usage_audit_log",
     f"{V}/os-server-external-events", f"{V}/os-assisted-volume-snapshots", f"{V}/os-console-auth-tokens/{{path:path}}",
 ]

@@ -7,6 +7,8 @@ and hypervisor reports; ``build``: scheduling and builds, moves and deletes).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -23,10 +25,24 @@ class Conductor:
         self.conf = rt.service_conf
         self.bus = rt.bus
         self.clients = rt.clients
+        self.tasks: list[asyncio.Task] = []
 
     def handlers(self) -> dict[str, Any]:
         return {**hosts.handlers(self), **build.handlers(self)}
 
     async def start(self) -> None:
         await self.bus.serve(rpc.CONDUCTOR_TOPIC, self.handlers())
+        # Its own service rows (nova-conductor, nova-scheduler), kept up like an agent's.
+        self.tasks.append(asyncio.create_task(hosts.report_controller_services(self),
+                                              name="conductor-heartbeat"))
+        # Builds stuck past build_timeout go to ERROR (build.periodic).
+        self.tasks += [asyncio.create_task(coro, name=name) for name, coro in build.periodic(self)]
         LOG.info("compute conductor serving %s", rpc.CONDUCTOR_TOPIC)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.tasks.clear()

@@ -69,7 +69,8 @@ class Keypairs:
         self.state = state
 
     async def create(self, user_id: str, name: str, key_type: str, public_key: str | None,
-                     *, relaxed_names: bool = False) -> tuple[KeyPair, str | None]:
+                     *, relaxed_names: bool = False, project_id: str | None = None
+                     ) -> tuple[KeyPair, str | None]:
         if not (NAME_RE_292 if relaxed_names else NAME_RE).match(name):
             raise exc.InvalidKeypair("Keypair name contains unsafe characters")
         private = None
@@ -78,11 +79,10 @@ class Keypairs:
                 raise exc.InvalidKeypair("Only SSH key pairs can be generated")
             private, public_key = await run_blocking(_generate)
         fingerprint = x509_fingerprint(public_key) if key_type == "x509" else ssh_fingerprint(public_key)
-        limit = self.state.conf.quota_key_pairs
         try:
             async with self.state.db.session() as s:
-                if limit >= 0 and await q.count(s, user_id) >= limit:
-                    raise exc.OverQuota("Quota exceeded, too many key pairs.")
+                # The project's limit (or the quota class default without one), counted per user.
+                await self.state.quotas.check_key_pairs(s, user_id, project_id)
                 if await q.get(s, user_id, name) is not None:
                     raise exc.KeyPairExists(name)
                 row = KeyPair(user_id=user_id, name=name, fingerprint=fingerprint, public_key=public_key,

@@ -16,6 +16,26 @@ class ComputeState:
 
         self.flavors = Flavors(self)
         self.keypairs = Keypairs(self)
+        # hosts: services, hypervisors, availability zones, aggregates
+        from nubes.compute.service.aggregates import Aggregates
+        from nubes.compute.service.hosts import Hosts
+        from nubes.compute.service.hypervisors import Hypervisors
+
+        self.hosts = Hosts(self)
+        self.hypervisors = Hypervisors(self)
+        self.aggregates = Aggregates(self)
+        # servers, quotas, server groups, instance actions
+        from nubes.compute.service.instance_actions import InstanceActions
+        from nubes.compute.service.quotas import Quotas
+        from nubes.compute.service.server_groups import ServerGroups
+        from nubes.compute.service.servers import Servers
+        from nubes.compute.service.servers_notify import Notifier
+
+        self.events = Notifier(rt.bus)
+        self.quotas = Quotas(self)
+        self.servers = Servers(self)
+        self.server_groups = ServerGroups(self)
+        self.instance_actions = InstanceActions(self)
 
     async def start(self) -> None:
         pass

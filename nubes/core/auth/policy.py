@@ -95,6 +95,12 @@ def _lookup(data: Any, key: str, parts: tuple[str, ...]) -> Any:
     return cur
 
 
+def target_value(target: Mapping[str, Any], key: str) -> Any:
+    """What a ``%(key)s`` substitution reads from ``target`` (dotted keys walk nested mappings);
+    a marker object when it is absent."""
+    return _lookup(target, key, tuple(key.split(".")))
+
+
 def _same(a: Any, b: Any) -> bool:
     if a is None or b is None:           # a missing value never matches, not even another None
         return False

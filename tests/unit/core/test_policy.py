@@ -423,3 +423,12 @@ def test_target_keys_and_memoised_decisions():
     assert not ctx.allowed("get", {"project_id": "q", "id": 2})
     assert ctx.allowed("get", {"project_id": "p", "id": 3})      # same decision, from the memo
     assert len(ctx._policy_memo) == 2
+
+
+def test_memoised_decisions_follow_dotted_target_keys():
+    from nubes.core.context import RequestContext
+
+    enf = Enforcer([RuleDefault("get", "user_id:%(target.credential.user_id)s")])
+    ctx = RequestContext(user_id="u1", project_id="p", roles=["reader"], enforcer=enf)
+    assert ctx.allowed("get", {"target": {"credential": {"user_id": "u1"}}})
+    assert not ctx.allowed("get", {"target": {"credential": {"user_id": "u2"}}})

@@ -31,6 +31,12 @@ class Instance(Base):
     flavor: Mapped[dict] = mapped_column(JSONText)
     old_flavor: Mapped[dict | None] = mapped_column(JSONText, nullable=True)
     new_flavor: Mapped[dict | None] = mapped_column(JSONText, nullable=True)
+    # The current flavor's sizes as columns, so quota usage is a SUM, not a JSON scan.
+    flavorid: Mapped[str] = mapped_column(String(255), default="")
+    vcpus: Mapped[int] = mapped_column(Integer, default=0)
+    memory_mb: Mapped[int] = mapped_column(Integer, default=0)
+    root_gb: Mapped[int] = mapped_column(Integer, default=0)
+    ephemeral_gb: Mapped[int] = mapped_column(Integer, default=0)
     image_ref: Mapped[str] = mapped_column(String(255), default="")
     key_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     key_data: Mapped[str | None] = mapped_column(Text, nullable=True)

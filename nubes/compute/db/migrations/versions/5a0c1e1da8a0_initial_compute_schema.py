@@ -1,8 +1,8 @@
 """initial compute schema
 
-Revision ID: 9909455bb7f7
+Revision ID: 5a0c1e1da8a0
 Revises: 
-Create Date: 2026-12-01 07:36:14.739901
+Create Date: 2026-12-01 08:40:43.707735
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import nubes.core.db.base
 
 
-revision = '9909455bb7f7'
+revision = '5a0c1e1da8a0'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -85,6 +85,11 @@ def upgrade() -> None:
     sa.Column('flavor', nubes.core.db.base.JSONText(), nullable=False),
     sa.Column('old_flavor', nubes.core.db.base.JSONText(), nullable=True),
     sa.Column('new_flavor', nubes.core.db.base.JSONText(), nullable=True),
+    sa.Column('flavorid', sa.String(length=255), nullable=False),
+    sa.Column('vcpus', sa.Integer(), nullable=False),
+    sa.Column('memory_mb', sa.Integer(), nullable=False),
+    sa.Column('root_gb', sa.Integer(), nullable=False),
+    sa.Column('ephemeral_gb', sa.Integer(), nullable=False),
     sa.Column('image_ref', sa.String(length=255), nullable=False),
     sa.Column('key_name', sa.String(length=255), nullable=True),
     sa.Column('key_data', sa.Text(), nullable=True),

@@ -1,0 +1,134 @@
+"""The server representations, exactly as Nova's per microversion (brief, detail, create)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from nubes.core.api.http import Request
+from nubes.compute.api import links
+from nubes.compute.api.times import isotime, isotime_us
+from nubes.compute.service import server_records
+from nubes.compute.service.server_status import PROGRESS_STATUSES, status
+from nubes.compute.service.servers import ServerView
+
+ATTRS = "os_compute_api:os-extended-server-attributes"
+
+
+def host_id(project_id: str, host: str | None) -> str:
+    """Nova's hostId: sha224 of project id and host, so projects cannot compare hosts."""
+    if not host:
+        return ""
+    return hashlib.sha224((project_id + host).encode()).hexdigest()
+
+
+def brief(req: Request, v: ServerView) -> dict[str, Any]:
+    return {"id": v.row.id, "name": v.row.display_name, "links": links.links(req, "servers", v.row.id)}
+
+
+def _bookmark(req: Request, collection: str, ident: str) -> list[dict[str, str]]:
+    return [{"rel": "bookmark", "href": f"{links.base(req)}/{collection}/{ident}"}]
+
+
+def _flavor(req: Request, fl: dict[str, Any], project_id: str) -> dict[str, Any]:
+    if req.ctx.api_version < (2, 47):
+        return {"id": fl["flavorid"], "links": _bookmark(req, "flavors", fl["flavorid"])}
+    out = {"vcpus": fl["vcpus"], "ram": fl["memory_mb"], "disk": fl["root_gb"],
+           "ephemeral": fl["ephemeral_gb"], "swap": fl["swap"], "original_name": fl["name"]}
+    if req.ctx.allowed("os_compute_api:servers:show:flavor-extra-specs", {"project_id": project_id}):
+        out["extra_specs"] = dict(fl.get("extra_specs") or {})
+    return out
+
+
+def addresses(network_info: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for vif in network_info or []:
+        entries = out.setdefault(vif.get("network_name") or vif.get("network_id", ""), [])
+        for ip in vif.get("fixed_ips", []):
+            entries.append({"version": ip["version"], "addr": ip["address"], "OS-EXT-IPS:type": "fixed",
+                            "OS-EXT-IPS-MAC:mac_addr": vif.get("mac_address")})
+            for fip in ip.get("floating_ips", []):
+                entries.append({"version": fip.get("version", 4), "addr": fip["address"],
+                                "OS-EXT-IPS:type": "floating", "OS-EXT-IPS-MAC:mac_addr": vif.get("mac_address")})
+    return out
+
+
+def _fault(req: Request, fault: Any) -> dict[str, Any]:
+    out = {"code": fault.code, "created": isotime(fault.created_at), "message": fault.message}
+    if req.ctx.is_admin or fault.code != 500:
+        out["details"] = fault.details or ""
+    return out
+
+
+def detail(req: Request, v: ServerView, *, show: bool = False) -> dict[str, Any]:
+    """The full server; ``show`` adds what only show/update/rebuild carry (server_groups)."""
+    r, version, ctx = v.row, req.ctx.api_version, req.ctx
+    st = status(r.vm_state, r.task_state)
+    image = "" if not r.image_ref else {"id": r.image_ref, "links": _bookmark(req, "images", r.image_ref)}
+    out: dict[str, Any] = {
+        "id": r.id, "name": r.display_name, "status": st, "tenant_id": r.project_id, "user_id": r.user_id,
+        "metadata": {m.key: m.value for m in r.metadata_items}, "hostId": host_id(r.project_id, r.host),
+        "image": image, "flavor": _flavor(req, r.flavor, r.project_id),
+        "created": isotime(r.created_at), "updated": isotime(r.updated_at),
+        "addresses": addresses(r.network_info), "accessIPv4": r.access_ip_v4 or "",
+        "accessIPv6": r.access_ip_v6 or "", "links": links.links(req, "servers", r.id),
+        "OS-DCF:diskConfig": "AUTO" if r.auto_disk_config else "MANUAL",
+        "key_name": r.key_name, "config_drive": r.config_drive or "",
+        "OS-EXT-AZ:availability_zone": r.availability_zone or "",
+        "OS-EXT-STS:task_state": r.task_state, "OS-EXT-STS:vm_state": r.vm_state,
+        "OS-EXT-STS:power_state": r.power_state,
+        "OS-SRV-USG:launched_at": isotime_us(r.launched_at), "OS-SRV-USG:terminated_at": isotime_us(r.terminated_at),
+        "os-extended-volumes:volumes_attached": [],
+    }
+    if st in PROGRESS_STATUSES:
+        out["progress"] = r.progress or 0
+    if r.security_groups:
+        out["security_groups"] = [{"name": n} for n in r.security_groups]
+    if v.fault is not None and st in ("ERROR", "DELETED"):
+        out["fault"] = _fault(req, v.fault)
+    _extended(req, v, out)
+    if version >= (2, 9):
+        out["locked"] = bool(r.locked)
+    if version >= (2, 73):
+        out["locked_reason"] = r.locked_reason
+    if version >= (2, 19):
+        out["description"] = r.display_description
+    if version >= (2, 26):
+        out["tags"] = [t.tag for t in r.tags]
+    if version >= (2, 16) and ctx.allowed("os_compute_api:servers:show:host_status",
+                                          {"project_id": r.project_id}):
+        out["host_status"] = v.host_status
+    if version >= (2, 63):
+        out["trusted_image_certificates"] = None
+    if version >= (2, 71) and show:
+        out["server_groups"] = list(v.group_ids)
+    if version >= (2, 96):
+        out["pinned_availability_zone"] = (r.request or {}).get("pinned_availability_zone")
+    return out
+
+
+def _extended(req: Request, v: ServerView, out: dict[str, Any]) -> None:
+    r, version = v.row, req.ctx.api_version
+    if not req.ctx.allowed(ATTRS, {"project_id": r.project_id}):
+        if version >= (2, 90):
+            out["OS-EXT-SRV-ATTR:hostname"] = r.hostname
+        return
+    out.update({"OS-EXT-SRV-ATTR:host": r.host, "OS-EXT-SRV-ATTR:hypervisor_hostname": r.node,
+                "OS-EXT-SRV-ATTR:instance_name": server_records.instance_name(r.id)})
+    if version >= (2, 3):
+        sm = r.system_metadata or {}
+        out.update({"OS-EXT-SRV-ATTR:reservation_id": r.reservation_id,
+                    "OS-EXT-SRV-ATTR:launch_index": r.launch_index, "OS-EXT-SRV-ATTR:hostname": r.hostname,
+                    "OS-EXT-SRV-ATTR:kernel_id": sm.get("kernel_id", ""),
+                    "OS-EXT-SRV-ATTR:ramdisk_id": sm.get("ramdisk_id", ""),
+                    "OS-EXT-SRV-ATTR:root_device_name": r.root_device_name,
+                    "OS-EXT-SRV-ATTR:user_data": r.user_data})
+
+
+def created(req: Request, row: Any, admin_password: str | None, with_password: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": row.id, "links": links.links(req, "servers", row.id),
+                           "OS-DCF:diskConfig": "AUTO" if row.auto_disk_config else "MANUAL",
+                           "security_groups": [{"name": n} for n in row.security_groups or ["default"]]}
+    if with_password and admin_password:
+        out["adminPass"] = admin_password
+    return out

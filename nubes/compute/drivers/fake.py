@@ -1,0 +1,384 @@
+"""A hypervisor in memory: guests with realistic power states and console logs, no processes.
+
+``FakeDriver(host, conf)`` offers a host of ``conf.fake_vcpus`` / ``fake_memory_mb`` /
+``fake_disk_gb``. With ``state_file`` its guests outlive the process (a restarted agent
+re-attaches to them, as to a real hypervisor's).
+
+Failures can be injected per instance for tests, through its metadata: ``fake_fail`` names
+the actions that fail (comma list: ``spawn``, ``power_off``, ``reboot``, ``snapshot``...),
+``fake_fail_hosts`` the hosts where they fail (comma list; absent: every host). A failed
+spawn raises ``SpawnFailed(retryable=True)``, any other action ``DriverError(retryable=True)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nubes.core.concurrency import run_blocking
+from nubes.compute.drivers.base import (
+    POWER_STATE_NAMES,
+    DriverError,
+    InstanceInfo,
+    InstanceNotFoundInDriver,
+    NodeResources,
+    PowerState,
+    Snapshot,
+    SpawnFailed,
+    instance_id,
+    instance_metadata,
+)
+
+MAX_CONSOLE_LINES = 1000
+RUNNING, PAUSED, SHUTDOWN, SUSPENDED = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTDOWN,
+                                        PowerState.SUSPENDED)
+
+
+@dataclass
+class _Guest:
+    id: str
+    name: str
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+    image_id: str
+    power_state: int = RUNNING
+    vifs: list[dict[str, Any]] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+    booted_at: float = 0.0          # wall clock of the last boot (0: not running since)
+    run_since: float = 0.0          # wall clock since which it has been RUNNING (cpu time)
+    cpu_time_ns: int = 0
+    rescued: bool = False
+    moving: str | None = None       # "cold" or "live" while a move away is under way
+    saved_state: int | None = None  # the power state before a cold move powered it off
+
+
+def _flavor_sizes(instance: dict) -> tuple[int, int, int]:
+    fl = instance.get("flavor") or {}
+    vcpus = int(fl.get("vcpus") or instance.get("vcpus") or 1)
+    memory = int(fl.get("memory_mb") or fl.get("ram") or instance.get("memory_mb") or 512)
+    disk = int(fl.get("root_gb") if fl.get("root_gb") is not None else fl.get("disk") or 0)
+    disk += int(fl.get("ephemeral_gb") or 0)
+    return vcpus, memory, disk
+
+
+def _split(value: str | None) -> set[str]:
+    return {p.strip() for p in (value or "").split(",") if p.strip()}
+
+
+class FakeDriver:
+    def __init__(self, host: str, conf: Any, *, state_file: Path | str | None = None) -> None:
+        self.host = host
+        self.conf = conf
+        self.state_file = Path(state_file) if state_file else None
+        self._guests: dict[str, _Guest] = {}
+        self._started = time.time()
+
+    # -- the host -----------------------------------------------------------------------
+    async def init_host(self) -> None:
+        if self.state_file is None or not await run_blocking(self.state_file.exists):
+            return
+        try:
+            data = json.loads(await run_blocking(self.state_file.read_text))
+            self._guests = {g["id"]: _Guest(**g) for g in data.get("guests", [])}
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise DriverError(f"Cannot read the fake hypervisor's state {self.state_file}: {exc}") from exc
+
+    async def node_resources(self) -> NodeResources:
+        c = self.conf
+        return NodeResources(
+            hypervisor_hostname=self.host, vcpus=c.fake_vcpus, memory_mb=c.fake_memory_mb,
+            local_gb=c.fake_disk_gb, hypervisor_type="fake", hypervisor_version=1000, host_ip="127.0.0.1",
+            cpu_info={"arch": "x86_64", "model": "fake-cpu", "vendor": "nubes", "features": [],
+                      "topology": {"sockets": 1, "cores": c.fake_vcpus, "threads": 1}})
+
+    async def list_instances(self) -> list[str]:
+        return sorted(self._guests)
+
+    async def get_info(self, instance_id: str) -> InstanceInfo:
+        g = self._guest_by_id(instance_id)
+        return InstanceInfo(power_state=int(g.power_state), num_cpus=g.vcpus, memory_mb=g.memory_mb,
+                            cpu_time_ns=self._cpu_time(g))
+
+    async def get_host_uptime(self) -> str:
+        up = int(time.time() - self._started)
+        days, rest = divmod(up, 86400)
+        clock = time.strftime("%H:%M:%S", time.gmtime())
+        return (f" {clock} up {days} days, {rest // 3600:2d}:{rest % 3600 // 60:02d},  0 users,  "
+                f"load average: 0.00, 0.00, 0.00")
+
+    # -- building and removing guests ---------------------------------------------------
+    async def spawn(self, instance: dict, image: dict, network_info: list[dict], *,
+                    admin_password: str | None = None, block_devices: list[dict] | None = None) -> None:
+        iid = instance_id(instance)
+        self._maybe_fail("spawn", instance)
+        if iid in self._guests:
+            return
+        vcpus, memory, disk = _flavor_sizes(instance)
+        g = _Guest(id=iid, name=str(instance.get("hostname") or instance.get("display_name") or iid),
+                   vcpus=vcpus, memory_mb=memory, disk_gb=disk,
+                   image_id=str((image or {}).get("id") or instance.get("image_ref") or ""),
+                   vifs=[dict(v) for v in network_info or []])
+        self._guests[iid] = g
+        self._boot(g)
+        await self._save()
+
+    async def destroy(self, instance: dict, network_info: list[dict]) -> None:
+        self._maybe_fail("destroy", instance)
+        if self._guests.pop(instance_id(instance), None) is not None:
+            await self._save()
+
+    # -- power --------------------------------------------------------------------------
+    async def power_off(self, instance: dict) -> None:
+        g = self._acting("power_off", instance)
+        if g.power_state != SHUTDOWN:
+            self._halt(g, "reboot: Power down")
+        await self._save()
+
+    async def power_on(self, instance: dict) -> None:
+        g = self._acting("power_on", instance)
+        if g.power_state in (SHUTDOWN, PowerState.CRASHED, PowerState.NOSTATE):
+            self._boot(g)
+        elif g.power_state != RUNNING:
+            raise DriverError(f"Cannot power on guest {g.id} while it is {POWER_STATE_NAMES[g.power_state]}.")
+        await self._save()
+
+    async def reboot(self, instance: dict, hard: bool) -> None:
+        g = self._acting("reboot", instance)
+        if not hard and g.power_state != RUNNING:
+            raise DriverError(f"Cannot soft reboot guest {g.id} while it is "
+                              f"{POWER_STATE_NAMES[PowerState(g.power_state)]}; use a hard reboot.")
+        self._halt(g, "reboot: Restarting system")
+        self._boot(g)
+        await self._save()
+
+    async def pause(self, instance: dict) -> None:
+        await self._transition("pause", instance, {RUNNING}, PAUSED)
+
+    async def unpause(self, instance: dict) -> None:
+        await self._transition("unpause", instance, {PAUSED}, RUNNING)
+
+    async def suspend(self, instance: dict) -> None:
+        await self._transition("suspend", instance, {RUNNING, PAUSED}, SUSPENDED, "PM: suspend entry (deep)")
+
+    async def resume(self, instance: dict) -> None:
+        await self._transition("resume", instance, {SUSPENDED}, RUNNING, "PM: suspend exit")
+
+    async def rescue(self, instance: dict, image: dict, *, admin_password: str | None = None) -> None:
+        g = self._acting("rescue", instance)
+        if g.power_state != SHUTDOWN:
+            self._halt(g, "reboot: Power down")
+        g.rescued = True
+        g.console.append(f"Booting rescue image {(image or {}).get('id', g.image_id)}")
+        self._boot(g)
+        await self._save()
+
+    async def unrescue(self, instance: dict) -> None:
+        g = self._acting("unrescue", instance)
+        if not g.rescued:
+            raise DriverError(f"Guest {g.id} is not in rescue mode.")
+        self._halt(g, "reboot: Power down")
+        g.rescued = False
+        self._boot(g)
+        await self._save()
+
+    # -- disks and devices --------------------------------------------------------------
+    async def snapshot(self, instance: dict) -> Snapshot:
+        g = self._acting("snapshot", instance)
+        header = f"QFI\xfb fake disk of {g.id} ({g.disk_gb} GB, image {g.image_id})\n".encode()
+        body = header + b"\0" * 4096
+
+        async def chunks():
+            for i in range(0, len(body), 1024):
+                yield body[i:i + 1024]
+
+        return Snapshot(disk_format="qcow2", container_format="bare", size=len(body), chunks=chunks())
+
+    async def attach_interface(self, instance: dict, vif: dict) -> None:
+        g = self._acting("attach_interface", instance)
+        if all(v.get("id") != vif.get("id") for v in g.vifs):
+            g.vifs.append(dict(vif))
+            g.console.append(f"virtio_net: new interface {vif.get('address', '')} attached")
+            await self._save()
+
+    async def detach_interface(self, instance: dict, vif: dict) -> None:
+        g = self._acting("detach_interface", instance)
+        kept = [v for v in g.vifs if v.get("id") != vif.get("id")]
+        if len(kept) != len(g.vifs):
+            g.vifs = kept
+            g.console.append(f"virtio_net: interface {vif.get('address', '')} removed")
+            await self._save()
+
+    # -- looking at guests --------------------------------------------------------------
+    async def get_console_output(self, instance: dict) -> str:
+        g = self._acting("get_console_output", instance)
+        return "\n".join(g.console) + "\n"
+
+    async def get_diagnostics(self, instance: dict) -> dict[str, Any]:
+        g = self._acting("get_diagnostics", instance)
+        running = g.power_state == RUNNING
+        uptime = int(time.time() - g.booted_at) if running and g.booted_at else 0
+        return {
+            "state": POWER_STATE_NAMES[PowerState(g.power_state)], "driver": "fake", "hypervisor": "fake",
+            "hypervisor_os": "fake-os", "uptime": uptime, "config_drive": False,
+            "num_cpus": g.vcpus, "num_disks": 1, "num_nics": len(g.vifs),
+            "cpu_details": [{"id": i, "time": self._cpu_time(g) // max(g.vcpus, 1),
+                             "utilisation": 1 if running else 0} for i in range(g.vcpus)],
+            "memory_details": {"maximum": g.memory_mb, "used": g.memory_mb // 4 if running else 0},
+            "disk_details": [{"read_bytes": 262144, "read_requests": 112, "write_bytes": 5778432,
+                              "write_requests": 488, "errors_count": 0}],
+            "nic_details": [{"mac_address": v.get("address") or v.get("mac_address"), "rx_octets": 0,
+                             "rx_errors": 0, "rx_drop": 0, "rx_packets": 0, "rx_rate": None,
+                             "tx_octets": 0, "tx_errors": 0, "tx_drop": 0, "tx_packets": 0,
+                             "tx_rate": None} for v in g.vifs],
+        }
+
+    # -- moves --------------------------------------------------------------------------
+    async def migrate_to(self, instance: dict, dest_host: str, *, live: bool = False) -> dict[str, Any]:
+        g = self._acting("migrate_to", instance)
+        if live and g.power_state not in (RUNNING, PAUSED):
+            raise DriverError(f"Cannot live-migrate guest {g.id} while it is "
+                              f"{POWER_STATE_NAMES[PowerState(g.power_state)]}.")
+        if not live:
+            g.saved_state = int(g.power_state)
+            if g.power_state != SHUTDOWN:
+                self._halt(g, "reboot: Power down")
+        g.moving = "live" if live else "cold"
+        await self._save()
+        return {"source_host": self.host, "dest_host": dest_host, "live": live, "image_id": g.image_id,
+                "power_state": int(g.power_state), "console": g.console[-50:]}
+
+    async def finish_migration(self, instance: dict, network_info: list[dict],
+                               migration_data: dict[str, Any], *, power_on: bool = True) -> None:
+        iid = instance_id(instance)
+        self._maybe_fail("finish_migration", instance)
+        vcpus, memory, disk = _flavor_sizes(instance)
+        g = self._guests.get(iid)
+        if g is None:
+            g = _Guest(id=iid, name=str(instance.get("hostname") or instance.get("display_name") or iid),
+                       vcpus=vcpus, memory_mb=memory, disk_gb=disk,
+                       image_id=str(migration_data.get("image_id") or instance.get("image_ref") or ""),
+                       power_state=SHUTDOWN, console=list(migration_data.get("console") or []))
+            self._guests[iid] = g
+        g.vcpus, g.memory_mb, g.disk_gb = vcpus, memory, disk
+        g.vifs = [dict(v) for v in network_info or []]
+        g.moving = None
+        if migration_data.get("live"):
+            self._set_state(g, int(migration_data.get("power_state", RUNNING)))
+            g.booted_at = g.booted_at or time.time()
+            g.console.append(f"Live migration from {migration_data.get('source_host')} completed")
+        elif power_on and g.power_state != RUNNING:
+            self._boot(g)
+        await self._save()
+
+    async def confirm_migration(self, instance: dict) -> None:
+        self._maybe_fail("confirm_migration", instance)
+        if self._guests.pop(instance_id(instance), None) is not None:
+            await self._save()
+
+    async def revert_migration(self, instance: dict, network_info: list[dict], *,
+                               power_on: bool = True) -> None:
+        g = self._acting("revert_migration", instance)
+        before, g.moving = g.saved_state, None
+        g.saved_state = None
+        if network_info:
+            g.vifs = [dict(v) for v in network_info]
+        if power_on and before in (None, RUNNING) and g.power_state != RUNNING:
+            self._boot(g)
+        await self._save()
+
+    # -- internals ----------------------------------------------------------------------
+    def _guest_by_id(self, iid: str) -> _Guest:
+        g = self._guests.get(iid)
+        if g is None:
+            raise InstanceNotFoundInDriver(iid)
+        return g
+
+    def _acting(self, action: str, instance: dict) -> _Guest:
+        self._maybe_fail(action, instance)
+        return self._guest_by_id(instance_id(instance))
+
+    async def _transition(self, action: str, instance: dict, allowed: set[int], to: int,
+                          line: str | None = None) -> None:
+        g = self._acting(action, instance)
+        if g.power_state == to:
+            return
+        if g.power_state not in allowed:
+            raise DriverError(f"Cannot {action} guest {g.id} while it is "
+                              f"{POWER_STATE_NAMES[PowerState(g.power_state)]}.")
+        self._set_state(g, to)
+        if line:
+            g.console.append(line)
+        await self._save()
+
+    def _maybe_fail(self, action: str, instance: dict) -> None:
+        md = instance_metadata(instance)
+        if action not in _split(md.get("fake_fail")):
+            return
+        hosts = md.get("fake_fail_hosts")
+        if hosts is not None and self.host not in _split(hosts):
+            return
+        reason = f"Injected failure: {action} of instance {instance.get('id')} on host {self.host}."
+        if action == "spawn":
+            raise SpawnFailed(reason, retryable=True)
+        raise DriverError(reason, retryable=True)
+
+    @staticmethod
+    def _cpu_time(g: _Guest) -> int:
+        # A fake guest burns 1% of one CPU while it runs.
+        extra = int((time.time() - g.run_since) * 1e7) if g.power_state == RUNNING and g.run_since else 0
+        return g.cpu_time_ns + extra
+
+    def _set_state(self, g: _Guest, to: int) -> None:
+        g.cpu_time_ns = self._cpu_time(g)
+        g.run_since = time.time() if to == RUNNING else 0.0
+        g.power_state = to
+
+    def _halt(self, g: _Guest, last_line: str) -> None:
+        g.console += ["[  OK  ] Reached target System Shutdown.", last_line]
+        self._set_state(g, SHUTDOWN)
+        g.booted_at = 0.0
+        self._trim(g)
+
+    def _boot(self, g: _Guest) -> None:
+        lines = [
+            "[    0.000000] Linux version 6.1.0-fake (nubes@fake-hypervisor) #1 SMP PREEMPT_DYNAMIC",
+            f"[    0.000000] Command line: root=/dev/vda1 console=ttyS0{' rescue' if g.rescued else ''}",
+            f"[    0.000000] Memory: {g.memory_mb * 1024}K available",
+            f"[    0.010000] smp: Brought up 1 node, {g.vcpus} CPUs",
+            f"[    0.420000] virtio_blk virtio1: [vda] {g.disk_gb * 2097152} 512-byte logical blocks",
+        ]
+        for i, vif in enumerate(g.vifs):
+            lines.append(f"[    0.510000] virtio_net virtio{i + 2} eth{i}: MAC {vif.get('address', '')}")
+        for vif in g.vifs:
+            for ip in vif.get("fixed_ips") or []:
+                lines.append(f"cloud-init[412]: ci-info: | eth0 | True | {ip.get('ip_address')} |")
+        lines += ["cloud-init[412]: Cloud-init v. 23.1 finished. Datasource DataSourceOpenStack.",
+                  "", f"{g.name} login: "]
+        g.console += lines
+        self._set_state(g, RUNNING)
+        g.booted_at = time.time()
+        self._trim(g)
+
+    @staticmethod
+    def _trim(g: _Guest) -> None:
+        if len(g.console) > MAX_CONSOLE_LINES:
+            del g.console[:len(g.console) - MAX_CONSOLE_LINES]
+
+    async def _save(self) -> None:
+        if self.state_file is None:
+            return
+        data = json.dumps({"host": self.host, "guests": [asdict(g) for g in self._guests.values()]})
+        path = self.state_file
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            tmp.write_text(data)
+            os.replace(tmp, path)
+
+        await run_blocking(write)

@@ -24,6 +24,14 @@ def build_app(rt: Any) -> Any:
                       on_startup=[state.start], on_shutdown=[state.stop])
 
 
+async def run_network_agents(rt: Any) -> None:
+    """This host's data-plane agents (L2 with security groups, DHCP, L3, metadata) when it can run
+    them ([network] dataplane, see ``nubes.network.agent.runner``); they need no database."""
+    from nubes.network.agent.runner import run
+
+    await run(rt)
+
+
 def _metadata() -> Any:
     from nubes.network.db.models import Base
 
@@ -38,4 +46,5 @@ SPEC = ServiceSpec(
     catalog=(CatalogEntry("network", "neutron", "", "OpenStack Networking"),),
     migrations=Path(__file__).parent / "db" / "migrations",
     metadata=_metadata,
+    agents=(run_network_agents,),
 )

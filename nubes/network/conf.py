@@ -45,3 +45,40 @@ class NetworkConfig(ServiceConfig):
     quota_security_group_rule: int = 100
     quota_subnetpool: int = -1
     quota_rbac_policy: int = 10
+    # -- the Linux data plane (nubes.network.agent) ---------------------------------------------
+    # "auto": run the agents in `nubes up` when this host can (root, iproute2, nftables, dnsmasq,
+    # br_netfilter, pyroute2), else warn why not; "on": run them, else log an error and run no
+    # agents (the API goes on serving); "off": never (ports stay DOWN).
+    dataplane: str = "auto"
+    # Whether `nubes up` runs this host's agents at all: many nodes set it false on the controller
+    # and run `nubes agent network` on the network and compute nodes.
+    run_agents: bool = True
+    # The agents' host name, matching the compute host's `binding:host_id` (empty: hostname).
+    host: str = ""
+    # Which agents this node runs: l2 (Linux bridge + security groups), dhcp, l3, metadata.
+    agents: list[str] = field(default_factory=lambda: ["l2", "dhcp", "l3", "metadata"])
+    # "physnet:interface" pairs: the host interface each physical network's flat and VLAN
+    # networks are bridged to (Neutron's [linux_bridge] physical_interface_mappings).
+    physical_interface_mappings: list[str] = field(default_factory=list)
+    # This host's VXLAN endpoint address (empty: the source address of the default route).
+    local_ip: str = ""
+    vxlan_port: int = 4789
+    # Seconds between full resyncs of each agent and between heartbeats.
+    resync_interval: float = 30.0
+    report_interval: float = 30.0
+    # Seconds between looks at the host's tap devices (a new instance tap is wired this fast).
+    device_poll_interval: float = 1.0
+    # DHCP: lease time, the DNS domain of instance host names, upstream DNS servers for the
+    # network's dnsmasq (none: it answers only instance names), and metadata for networks
+    # without a router through the DHCP namespace (Neutron's enable_isolated_metadata).
+    dhcp_lease_duration: int = 86400
+    dns_domain: str = "openstacklocal"
+    dnsmasq_dns_servers: list[str] = field(default_factory=list)
+    enable_isolated_metadata: bool = True
+    # The compute metadata API the proxy forwards to, and the secret both sign instance ids
+    # with (empty: the state directory's generated `metadata_secret`).
+    metadata_url: str = ""             # empty: this cloud's compute metadata API ([compute] metadata_port)
+    metadata_proxy_shared_secret: str = ""
+    # Where the agents keep their files (dnsmasq's hosts, options, leases); empty:
+    # /run/nubes/network/<host> (they describe kernel state, which a reboot does not keep either).
+    agent_state_path: str = ""

@@ -15,11 +15,15 @@ missed event, and applies the difference (agents are reconcilers). The answer ho
   and floating IPs;
 - ``tunnel_peers``: the VXLAN endpoints of the other hosts' L2 agents.
 
-Agents report back with ``update_port_status`` and ``update_floatingip_status``.
+Agents report back with ``update_port_status`` and ``update_floatingip_status``. Two more calls
+serve the DHCP and metadata agents: ``get_dhcp_port`` (the host's DHCP port on a network, made
+once and kept bound to the host with an address on each DHCP-enabled subnet) and ``find_port``
+(the port behind a source address, for the metadata proxy).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from typing import Any
 
@@ -42,6 +46,12 @@ from nubes.network.db.models import (
 from nubes.network.service import transactions
 
 L2, DHCP, L3 = "Linux bridge agent", "DHCP agent", "L3 agent"
+DHCP_OWNER = "network:dhcp"
+
+
+def dhcp_device_id(host: str, network_id: str) -> str:
+    """Neutron's device id of a host's DHCP port: ``dhcp<uuid5(host)>-<network id>``."""
+    return f"dhcp{uuid.uuid5(uuid.NAMESPACE_DNS, host)}-{network_id}"
 
 
 def _port(p: Port) -> dict[str, Any]:
@@ -190,6 +200,78 @@ class HostState:
                  "floating_ips": by_router[r.id]} for r in mine]
 
 
+class AgentPorts:
+    """The ports the DHCP and metadata agents ask about."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    async def dhcp_port(self, host: str, network_id: str) -> dict[str, Any]:
+        from nubes.network.exceptions import BadRequest, NetworkNotFound
+        from nubes.network.service import port_parts, ports
+
+        device_id = dhcp_device_id(host, network_id)
+
+        async def tx(s: AsyncSession) -> tuple[str, str]:
+            network = await s.get(Network, network_id)
+            if network is None:
+                raise NetworkNotFound(network_id)
+            served = [sid for sid, in (await s.execute(select(Subnet.id).where(
+                Subnet.network_id == network_id, Subnet.enable_dhcp.is_(True)).order_by(Subnet.id))).all()]
+            if not served:
+                raise BadRequest(f"Network {network_id} has no subnet with DHCP enabled")
+            row = (await s.execute(_port_select().where(Port.network_id == network_id, Port.device_owner == DHCP_OWNER,
+                                                        Port.device_id == device_id))).scalars().first()
+            if row is None:
+                row = await ports.create_internal(s, self.state, network_id=network_id, project_id=network.project_id,
+                                                  device_owner=DHCP_OWNER, device_id=device_id,
+                                                  fixed_ips=[{"subnet_id": sid} for sid in served],
+                                                  binding_host_id=host)
+                return row.id, "create"
+            have = {a.subnet_id for a in row.fixed_ips}
+            action = ""
+            if have != set(served):
+                keep = [{"subnet_id": a.subnet_id, "ip_address": a.ip_address} for a in row.fixed_ips
+                        if a.subnet_id in served]
+                await self.state.ports._change_addresses(
+                    s, row, keep + [{"subnet_id": sid} for sid in served if sid not in have], DHCP_OWNER)
+                action = "update"
+            if row.binding_host_id != host:
+                row.binding_host_id = host
+                port_parts.apply_binding(row)
+                action = "update"
+            if action:
+                transactions.bump(row)
+            return row.id, action
+
+        port_id, action = await transactions.write(self.state.db, tx)
+        if action:
+            await self.state.ports.notify(action, port_id, network_id, host)
+        async with self.state.db.reader() as s:
+            return _port((await s.execute(_port_select().where(Port.id == port_id))).scalars().one())
+
+    async def find(self, ip: str, network_id: str | None, router_id: str | None) -> dict[str, Any]:
+        """The port (not the network's own) holding ``ip`` on the network, or on a network of the router."""
+        from nubes.network.db.models import RouterPort
+        from nubes.network.exceptions import NotFound
+
+        async with self.state.db.reader() as s:
+            if router_id is not None:
+                nets = list((await s.execute(select(Port.network_id).join(RouterPort, RouterPort.port_id == Port.id)
+                                             .where(RouterPort.router_id == router_id,
+                                                    RouterPort.port_type != "network:router_gateway"))).scalars())
+            else:
+                nets = [network_id]
+            rows = (await s.execute(select(Port).join(IPAllocation, IPAllocation.port_id == Port.id).where(
+                IPAllocation.ip_address == ip, IPAllocation.network_id.in_(nets)))).scalars().all()
+        found = [p for p in rows if not (p.device_owner or "").startswith("network:")]
+        if not found:
+            raise NotFound(f"No port with address {ip} on {'router ' + router_id if router_id else 'network ' + str(network_id)}")
+        p = found[0]
+        return {"id": p.id, "device_id": p.device_id, "project_id": p.project_id, "tenant_id": p.project_id,
+                "network_id": p.network_id, "device_owner": p.device_owner, "mac_address": p.mac_address}
+
+
 PORT_STATUSES = ("ACTIVE", "DOWN", "BUILD", "ERROR")
 FIP_STATUSES = ("ACTIVE", "DOWN", "ERROR")
 
@@ -220,5 +302,24 @@ def rpc_handlers(state: Any) -> dict[str, Any]:
         fip_id, status = _status(payload, "floatingip_id", FIP_STATUSES)
         return {"found": await state.floatingips.set_status(fip_id, status)}
 
+    agent_ports = AgentPorts(state)
+
+    async def get_dhcp_port(payload: dict) -> dict[str, Any]:
+        from nubes.network.exceptions import BadRequest
+
+        host, network_id = payload.get("host"), payload.get("network_id")
+        if not isinstance(host, str) or not host or not isinstance(network_id, str) or not network_id:
+            raise BadRequest("get_dhcp_port needs a host and a network_id")
+        return await agent_ports.dhcp_port(host, network_id)
+
+    async def find_port(payload: dict) -> dict[str, Any]:
+        from nubes.network.exceptions import BadRequest
+
+        ip, network_id, router_id = payload.get("ip"), payload.get("network_id"), payload.get("router_id")
+        if not isinstance(ip, str) or not ip or (network_id is None) == (router_id is None):
+            raise BadRequest("find_port needs an ip and one of network_id or router_id")
+        return await agent_ports.find(ip, network_id, router_id)
+
     return {"get_host_state": get_host_state, "update_port_status": update_port_status,
-            "update_floatingip_status": update_floatingip_status}
+            "update_floatingip_status": update_floatingip_status, "get_dhcp_port": get_dhcp_port,
+            "find_port": find_port}

@@ -1,0 +1,1 @@
+"""Thin wrappers over the Linux kernel for the agents: netlink, namespaces, nftables, processes."""

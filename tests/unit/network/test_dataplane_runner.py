@@ -1,0 +1,84 @@
+"""Whether and how a host starts its data-plane agents, and how they tell their own status echoes
+from real changes (no kernel is touched here)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from nubes.core.config import Config, CoreConfig
+from nubes.core.service import Runtime
+from nubes.network.agent import runner
+from nubes.network.agent.base import OwnReports
+from nubes.network.conf import NetworkConfig
+
+
+def _rt(tmp_path, **conf) -> Runtime:
+    config = Config(core=CoreConfig(state_dir=tmp_path))
+    config.services["network"] = NetworkConfig(**conf)
+    return Runtime(name="network", conf=config)
+
+
+async def test_off_starts_nothing(tmp_path, caplog):
+    caplog.set_level(logging.INFO, "nubes.network.agent.runner")
+    rt = _rt(tmp_path, dataplane="off")
+    await runner.run(rt)
+    assert "data plane is off" in caplog.text and "network_agents" not in rt.extra
+
+
+async def test_auto_says_why_not_and_on_refuses(tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(runner, "preflight", lambda kinds: ["not running as root (bridges ...)"])
+    await runner.run(_rt(tmp_path, dataplane="auto"))
+    assert "data plane is OFF on this host: not running as root" in caplog.text
+    assert "ports and floating IPs stay DOWN" in caplog.text
+    with pytest.raises(RuntimeError, match="not running as root"):
+        await runner.run(_rt(tmp_path, dataplane="on"))
+
+
+async def test_a_bad_interface_mapping_is_named(tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(runner, "preflight", lambda kinds: [])
+    await runner.run(_rt(tmp_path, dataplane="auto", physical_interface_mappings=["provider-eth1"]))
+    assert "'provider-eth1' is not physnet:interface" in caplog.text
+    with pytest.raises(ValueError, match="physnet:interface"):
+        await runner.run(_rt(tmp_path, dataplane="on", physical_interface_mappings=["provider:"]))
+
+
+def test_preflight_names_unknown_agents_and_a_missing_root(monkeypatch):
+    monkeypatch.setattr(runner.os, "geteuid", lambda: 1000)
+    reasons = runner.preflight(["dhcp", "ovs"])
+    assert any("unknown agents ['ovs']" in r for r in reasons)
+    assert any("not running as root" in r for r in reasons)
+
+
+def test_interface_mappings_parse():
+    assert runner._mappings(["provider:eth1", " ext : eth2 "]) == {"provider": "eth1", "ext": "eth2"}
+
+
+def test_settings_come_from_the_network_section(tmp_path):
+    (tmp_path / "secrets.json").write_text('{"metadata_secret": "from-the-state-dir"}')
+    conf = NetworkConfig(host="net1", physical_interface_mappings=["provider:eth1"], local_ip="192.0.2.5",
+                         dnsmasq_dns_servers=["192.0.2.53"])
+    s = runner.settings_from(conf, tmp_path)
+    assert (s.host, s.interface_mappings, s.local_ip, s.dnsmasq_dns_servers) == (
+        "net1", {"provider": "eth1"}, "192.0.2.5", ("192.0.2.53",))
+    assert s.metadata_secret == "from-the-state-dir"
+    conf.metadata_proxy_shared_secret = "configured"
+    assert runner.settings_from(conf, tmp_path).metadata_secret == "configured"
+
+
+def test_own_reports_swallow_one_echo_each_and_lapse(monkeypatch):
+    own = OwnReports(ttl=10)
+    assert not own.is_echo("p1")                 # nothing reported: a real change
+    own.expect("p1")
+    own.expect("p1")
+    assert own.is_echo("p1") and own.is_echo("p1") and not own.is_echo("p1")
+    own.expect("p2")
+    own.forget("p2")                             # the call failed
+    assert not own.is_echo("p2") and len(own) == 0
+    own.expect("p3")
+    later = time.monotonic() + 11
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    assert not own.is_echo("p3")                 # the echo never came: a later change is not swallowed
+

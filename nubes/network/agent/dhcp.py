@@ -39,6 +39,22 @@ def namespace(network_id: str) -> str:
     return PREFIX + network_id
 
 
+def stale_leases(path: Path, wanted: str) -> list[tuple[str, str]]:
+    """(mac, ip) of IPv4 leases dnsmasq holds (its lease file) that no port has any more:
+    ``wanted`` is the lease file the ports make."""
+    keep = {(line.split()[1].lower(), line.split()[2]) for line in wanted.splitlines() if len(line.split()) >= 3}
+    try:
+        held = path.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in held:
+        parts = line.split()
+        if len(parts) >= 3 and ":" not in parts[2] and (parts[1].lower(), parts[2]) not in keep:
+            out.append((parts[1].lower(), parts[2]))
+    return out
+
+
 def _write_if_changed(path: Path, text: str) -> bool:
     try:
         if path.read_text() == text:
@@ -197,15 +213,37 @@ class DhcpAgent(HostAgent):
 
         changed = await run_blocking(write)
         pid = await self._running(net["id"])
+        stale = await run_blocking(stale_leases, directory / "leases", conf.leases)
         if pid is not None and _cmdline(pid) == conf.args:
             if changed:
                 os.kill(pid, signal.SIGHUP)
                 LOG.debug("dnsmasq of network %s reloaded", net["id"])
+            if stale and not await self._release(net["id"], files.interface, stale):
+                LOG.info("restarting dnsmasq of network %s to forget %d lease(s) of removed ports", net["id"],
+                         len(stale))
+                await self._stop(pid)
+                await run_blocking(_write_if_changed, directory / "leases", conf.leases)
+                await self._start(net["id"], conf.args, directory)
             return
         if pid is not None:
             LOG.info("restarting dnsmasq of network %s: its configuration changed", net["id"])
             await self._stop(pid)
+        if stale:       # not running: its next start must not honour leases of ports that are gone
+            await run_blocking(_write_if_changed, directory / "leases", conf.leases)
         await self._start(net["id"], conf.args, directory)
+
+    async def _release(self, network_id: str, interface: str, stale: list[tuple[str, str]]) -> bool:
+        """Tell dnsmasq to forget leases of ports that are gone or changed (``dhcp_release``, as
+        Neutron does): until then it would not give their address to the port that has it now."""
+        if shutil.which("dhcp_release") is None:
+            return False
+        for mac, ip in stale:
+            res = await commands.run(["dhcp_release", interface, ip, mac], netns=namespace(network_id), check=False)
+            if res.code != 0:
+                LOG.warning("dhcp_release %s %s on network %s failed: %s", ip, mac, network_id, res.stderr.strip())
+                return False
+        LOG.info("released %d stale DHCP lease(s) on network %s", len(stale), network_id)
+        return True
 
     async def _running(self, network_id: str) -> int | None:
         """Our dnsmasq of the network, if one runs (its pid file, its command line, its namespace)."""

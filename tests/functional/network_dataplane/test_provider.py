@@ -67,3 +67,26 @@ async def test_flat_network_dhcp_traffic_and_security_groups(lab, metadata_serve
     await ash("ip", "addr", "flush", "dev", "eth0", ns=vm)
     await ash("ip", "addr", "add", f"{ip}/24", "dev", "eth0", ns=vm)
     assert await lab.connect(vm, "203.0.113.1", 8081) == f"peer={ip}"
+
+
+async def test_an_address_given_again_to_another_port_gets_its_lease(lab):
+    # dnsmasq keeps a lease until it expires: the address of a deleted port, given to a new port
+    # with another MAC, must still be offered to that port (the agent releases the old lease)
+    net, subnet = await provider_network(lab)
+    provider_side(lab, "n1")
+    await lab.start_agents("n1", kinds=("l2", "dhcp"), interface_mappings={"provider": "eth1"})
+    ip = "203.0.113.77"
+    fixed = [{"subnet_id": subnet["id"], "ip_address": ip}]
+    first = await lab.create("port", network_id=net["id"], device_owner="compute:nova", device_id="vm-a",
+                             fixed_ips=fixed, **{"binding:host_id": "n1"})
+    vm = lab.instance("n1", first, "vma")
+    await lab.wait_active(first["id"])
+    assert (await lab.dhcp(vm))["ip"] == ip
+    await lab.api("DELETE", f"/ports/{first['id']}")
+    await ash("ip", "netns", "del", vm)
+    second = await lab.create("port", network_id=net["id"], device_owner="compute:nova", device_id="vm-b",
+                              fixed_ips=fixed, **{"binding:host_id": "n1"})
+    assert second["mac_address"] != first["mac_address"]
+    vm = lab.instance("n1", second, "vmb")
+    await lab.wait_active(second["id"])
+    assert (await lab.dhcp(vm))["ip"] == ip

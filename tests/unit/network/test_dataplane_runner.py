@@ -82,3 +82,16 @@ def test_own_reports_swallow_one_echo_each_and_lapse(monkeypatch):
     monkeypatch.setattr(time, "monotonic", lambda: later)
     assert not own.is_echo("p3")                 # the echo never came: a later change is not swallowed
 
+
+def test_metadata_url_follows_the_compute_metadata_port(tmp_path):
+    from nubes.compute.conf import ComputeConfig
+
+    rt = _rt(tmp_path)
+    rt.conf.core.public_host = "controller"
+    rt.conf.services["compute"] = ComputeConfig(metadata_port=18775)
+    assert runner.metadata_url(rt.conf) == "http://controller:18775"
+    rt.conf.services["network"].metadata_url = "http://meta.example:8775"
+    assert runner.metadata_url(rt.conf) == "http://meta.example:8775"
+    del rt.conf.services["compute"]
+    rt.conf.services["network"].metadata_url = ""
+    assert runner.metadata_url(rt.conf) == "http://controller:8775"

@@ -220,3 +220,94 @@ class InvalidAggregateActionUpdateMeta(BadRequest):
 
     def __init__(self, aggregate_id: int, reason: str) -> None:
         super().__init__(f"Cannot update metadata of aggregate {aggregate_id}. Reason: {reason}.")
+
+
+# -- server actions, moves and sub-resources (Nova's messages) ------------------------------------
+class InstanceInvalidStateFor(Conflict):
+    """Nova's answer when the state check names no state (an instance that never launched)."""
+
+    code = "compute.instance_invalid_state_for"
+
+    def __init__(self, instance_id: str, action: str) -> None:
+        super().__init__(f"Instance {instance_id} is in an invalid state for '{action}'")
+
+
+class InstanceNotReady(Conflict):
+    code = "compute.instance_not_ready"
+
+    def __init__(self, instance_id: str) -> None:
+        super().__init__(f"Instance {instance_id} is not ready")
+
+
+class UnshelveInstanceInvalidState(Conflict):
+    code = "compute.unshelve_invalid_state"
+
+    def __init__(self, instance_id: str, state: str) -> None:
+        super().__init__(f"Specifying an availability zone or a host when unshelving server {instance_id} "
+                         f"with status {state} is not supported. The server status must be SHELVED_OFFLOADED.")
+
+
+class MigrationNotFound(NotFound):
+    code = "compute.migration_not_found"
+
+    def __init__(self, migration_id: str | int, instance_id: str) -> None:
+        super().__init__(f"Migration {migration_id} for instance {instance_id} could not be found.")
+
+
+class MetadataItemNotFound(NotFound):
+    code = "compute.metadata_item_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("Metadata item was not found")
+
+
+class InstanceTagNotFound(NotFound):
+    code = "compute.instance_tag_not_found"
+
+    def __init__(self, instance_id: str, tag: str) -> None:
+        super().__init__(f"Instance {instance_id} has no tag '{tag}'")
+
+
+class PortNotFound(NotFound):
+    code = "compute.port_not_found"
+
+    def __init__(self, port_id: str) -> None:
+        super().__init__(f"Port id {port_id} could not be found.")
+
+
+class PortInUse(Conflict):
+    code = "compute.port_in_use"
+
+    def __init__(self, port_id: str) -> None:
+        super().__init__(f"Port {port_id} is still in use.")
+
+
+class NetworkNotFound(NotFound):
+    code = "compute.network_not_found"
+
+    def __init__(self, network_id: str) -> None:
+        super().__init__(f"Network {network_id} could not be found.")
+
+
+class InterfaceAttachFailed(base.CloudError):
+    status = 500
+    code = "compute.interface_attach_failed"
+
+    def __init__(self, instance_id: str, reason: str = "") -> None:
+        super().__init__(f"Failed to attach network adapter device to {instance_id}" +
+                         (f": {reason}" if reason else ""))
+
+
+class SecurityGroupNotFound(NotFound):
+    code = "compute.security_group_not_found"
+
+
+class ImageNotAvailable(BadRequest):
+    code = "compute.image_not_available"
+
+
+class ComputeServiceUnavailable(base.ServiceUnavailable):
+    code = "compute.compute_service_unavailable"
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"Compute service of {host} is unavailable at this time.")

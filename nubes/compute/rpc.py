@@ -15,7 +15,9 @@ Names below are the bus *methods*; ``cast`` = fire and forget, ``call`` = with a
 
 API → conductor
   cast ``build_instances`` {instance_ids: [...]}: schedule, claim in placement, send each to
-      its host (the request spec is stored with the instance: ``Instance.request``).
+      its host (the request spec is stored with the instance: ``Instance.request``). An
+      instance already placed but not yet taken up by its host (the message came again after a
+      conductor stopped) is sent to its host again.
   cast ``delete_instance`` {instance_id}: for an instance with no host (never scheduled or
       ERROR before it had one) or whose host's service is down: remove its ports (the ones
       the user passed in are only unbound), release its allocations and mark it deleted.
@@ -52,14 +54,19 @@ agent → conductor
       restart: power state sync, orphans): the live instances whose ``host`` is that host, and
       those with a move under way from or to it (their record has ``migration``: {id, kind,
       status, source_compute, dest_compute, source_node, dest_node})
-  call ``instance_update`` {instance_id, expected_task_state?, updates: {vm_state, task_state,
-      power_state, host, node, launched_at, network_info, ...}, action_event?: {event,
-      action?, request_id?, host?, result?, traceback?, details?}} → {updated: bool}
-      (refused if expected_task_state — a value or a list of them — does not match: a delete
-      that started meanwhile wins). The event goes to the instance's latest action (of that
-      ``action``/``request_id`` when given); without ``result`` it starts, with one it ends.
+  call ``instance_update`` {instance_id, expected_task_state?, expected_vm_state?, expected_host?,
+      updates: {vm_state, task_state, power_state, host, node, launched_at, network_info, ...},
+      action_event?: {event, action?, request_id?, host?, result?, traceback?, details?}}
+      → {updated: bool} (refused if an expected_* — a value or a list of them — does not match: a
+      delete that started meanwhile wins; a build reported by a host the instance was rescheduled
+      away from, or a second copy of a build message, changes nothing: builds send
+      expected_vm_state "building" and expected_host). The event goes to the instance's latest
+      action (of that ``action``/``request_id`` when given); without ``result`` it starts, with
+      one it ends.
   cast ``build_failed`` {instance_id, host, reason, retryable}: the conductor reschedules to
-      the next alternate (bounded by ``max_attempts``) or sets ERROR with a fault.
+      the next alternate (bounded by ``max_attempts``) or sets ERROR with a fault. Also sent by
+      an agent at start for the builds its previous run left half done (``agent.recovery``),
+      and by the conductor to itself for builds on a host that went down (``conductor.watch``).
   cast ``instance_destroyed`` {instance_id, host}: the guest and its ports are gone; the
       conductor removes the allocations and marks the instance deleted.
 
@@ -70,6 +77,15 @@ Events published (``compute.instance.<action>.<start|end|error>``, for telemetry
 from __future__ import annotations
 
 CONDUCTOR_TOPIC = "compute.conductor"
+# What the agents send the conductor (heartbeats, instance_update, build results) has a queue of
+# its own, served by the same handlers: behind a backlog of thousands of new builds cast by the
+# API to CONDUCTOR_TOPIC, heartbeats arrived too late (every host looked down) and the builds
+# under way timed out waiting for their own instance_update.
+CONDUCTOR_AGENTS_TOPIC = "compute.conductor.agents"
+# And the heartbeats a queue of their own again: behind the instance_update calls of hundreds of
+# builds under way they still came late enough for hosts to look down.
+CONDUCTOR_REPORT_TOPIC = "compute.conductor.report"
+REPORT_METHODS = frozenset({"service_report", "instances_on_host"})
 
 
 def agent_topic(host: str) -> str:

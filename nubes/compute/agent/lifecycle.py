@@ -43,7 +43,10 @@ class Lifecycle:
 
     async def _update(self, iid: str, expected: Any, updates: dict[str, Any],
                       event: dict[str, Any] | None = None) -> bool:
-        payload: dict[str, Any] = {"instance_id": iid, "expected_task_state": expected, "updates": updates}
+        # A build of this host: refused once the instance is no longer building here (deleted, or
+        # rescheduled to another host after this one was taken for dead, or a message seen twice).
+        payload: dict[str, Any] = {"instance_id": iid, "expected_task_state": expected, "updates": updates,
+                                   "expected_vm_state": "building", "expected_host": self.agent.host}
         if event:
             payload["action_event"] = {"action": "create", "host": self.agent.host, **event}
         reply = await self.agent.call_conductor("instance_update", payload)
@@ -67,11 +70,18 @@ class Lifecycle:
                     return
                 image = await self._image(rec)
                 await self._spawn(rec, image, network_info, payload.get("admin_password"))
-            except BuildAborted as e:
-                LOG.warning("build of %s on %s failed: %s", iid, self.agent.host, e.reason)
+            except Exception as e:
+                # A failure the build foresaw (BuildAborted), or a bug: either way the instance must
+                # not stay in BUILD, so the conductor hears of it and may try another host.
+                if isinstance(e, BuildAborted):
+                    LOG.warning("build of %s on %s failed: %s", iid, self.agent.host, e.reason)
+                    reason, retryable = e.reason, e.retryable
+                else:
+                    LOG.exception("build of %s on %s failed unexpectedly", iid, self.agent.host)
+                    reason, retryable = f"{type(e).__name__}: {e}", True
                 await self._undo(rec, network_info, spawned=True)
                 await self.agent.cast_conductor("build_failed", {
-                    "instance_id": iid, "host": self.agent.host, "reason": e.reason, "retryable": e.retryable})
+                    "instance_id": iid, "host": self.agent.host, "reason": reason, "retryable": retryable})
                 return
             power = await self._power(iid)
             done = await self._update(iid, "spawning", {
@@ -124,7 +134,9 @@ class Lifecycle:
                 await self.agent.driver.destroy(rec, network_info)
             except DriverError as e:
                 LOG.warning("removing the failed guest %s on %s: %s", rec["id"], self.agent.host, e.message)
-        await server_ports.unplug(self.clients, rec["id"], keep=server_ports.preserved(rec))
+        # Only the ports of this build: after a reschedule the instance's other ports are another host's.
+        await server_ports.unplug(self.clients, rec["id"], keep=server_ports.preserved(rec),
+                                  only=[v["id"] for v in network_info if v.get("id")])
 
     async def terminate_instance(self, payload: dict) -> None:
         iid = payload["instance_id"]

@@ -7,7 +7,9 @@
 - the heartbeat: every ``report_interval`` a ``service_report`` call to the conductor with
   the node's resources and usage, whose answer says whether the service is disabled or
   forced down; after each, the placement provider is brought up to date (``reporting``);
-- the reconcile loop (``reconciler``): power state sync and orphan guests.
+- the reconcile loop (``reconciler``): power state sync and orphan guests;
+- at start, before it serves: builds a previous run left half done go back to the conductor
+  (``recovery``).
 
 The node's uuid is stable across restarts (uuid5 of the host name): it is the compute
 node's uuid and its placement resource provider's. A restarted agent finds the guests its
@@ -23,7 +25,7 @@ import uuid
 from typing import Any
 
 from nubes.compute import rpc
-from nubes.compute.agent import host_handlers, lifecycle
+from nubes.compute.agent import actions, host_handlers, lifecycle, recovery
 from nubes.compute.agent.reconciler import HostReconciler
 from nubes.compute.agent.reporting import PlacementReporter, node_report
 from nubes.compute.drivers.base import ComputeDriver, NodeResources
@@ -58,6 +60,7 @@ class ComputeAgent:
         self.reporter = PlacementReporter(self)
         self.reconciler = HostReconciler(self)
         self.reports = 0                                   # heartbeats the conductor answered
+        self.serving = False                               # its topic is served (agent.recovery)
         self._tasks: list[asyncio.Task] = []
         self._failing: dict[str, bool] = {}
 
@@ -66,23 +69,25 @@ class ComputeAgent:
 
     # -- talking to the conductor -------------------------------------------------------
     async def call_conductor(self, method: str, payload: dict, timeout: float | None = None) -> Any:
-        return await self.bus.call(rpc.CONDUCTOR_TOPIC, method, payload,
+        topic = rpc.CONDUCTOR_REPORT_TOPIC if method in rpc.REPORT_METHODS else rpc.CONDUCTOR_AGENTS_TOPIC
+        return await self.bus.call(topic, method, payload,
                                    timeout=timeout if timeout is not None else self.conf.rpc_timeout)
 
     async def cast_conductor(self, method: str, payload: dict) -> None:
-        await self.bus.cast(rpc.CONDUCTOR_TOPIC, method, payload)
+        await self.bus.cast(rpc.CONDUCTOR_AGENTS_TOPIC, method, payload)
 
     # -- running --------------------------------------------------------------------------
     def handlers(self) -> dict[str, Any]:
-        return {**host_handlers.handlers(self), **lifecycle.handlers(self)}
+        return {**host_handlers.handlers(self), **lifecycle.handlers(self), **actions.handlers(self)}
 
     async def start(self) -> None:
         await self.driver.init_host()
         self.resources = await self.driver.node_resources()
         self.node = self.resources.hypervisor_hostname
-        await self.bus.serve(rpc.agent_topic(self.host), self.handlers())
         self._tasks = [asyncio.create_task(self._heartbeats(), name=f"compute-heartbeat-{self.host}"),
                        asyncio.create_task(self.reconciler.run(), name=f"compute-reconcile-{self.host}")]
+        # Builds a previous run left half done go back to the conductor before this run serves.
+        await recovery.serve_when_recovered(self)
         LOG.info("compute agent %s (node %s, %s) serving %s with %s guests", self.host, self.node,
                  self.node_uuid, rpc.agent_topic(self.host), len(await self.driver.list_instances()))
 

@@ -69,6 +69,30 @@ SERVERS: list[Row] = [
     ("GET", f"{V}/os-quota-class-sets/{{class_name}}", "quotas.show_quota_class_set", "2.1", False),
     ("PUT", f"{V}/os-quota-class-sets/{{class_name}}", "quotas.update_quota_class_set", "2.1", False),
     ("GET", f"{V}/limits", "limits.show_limits", "2.1", False),
+    # server sub-resources: metadata, tags, interfaces, security groups, diagnostics, migrations
+    ("GET", f"{SV}/metadata", "server_metadata.list_metadata", "2.1", False),
+    ("POST", f"{SV}/metadata", "server_metadata.create_metadata", "2.1", False),
+    ("PUT", f"{SV}/metadata", "server_metadata.replace_metadata", "2.1", False),
+    ("GET", f"{SV}/metadata/{{key}}", "server_metadata.show_metadata_item", "2.1", False),
+    ("PUT", f"{SV}/metadata/{{key}}", "server_metadata.update_metadata_item", "2.1", False),
+    ("DELETE", f"{SV}/metadata/{{key}}", "server_metadata.delete_metadata_item", "2.1", False),
+    ("GET", f"{SV}/tags", "server_tags.list_tags", "2.26", False),
+    ("PUT", f"{SV}/tags", "server_tags.replace_tags", "2.26", False),
+    ("DELETE", f"{SV}/tags", "server_tags.delete_tags", "2.26", False),
+    ("GET", f"{SV}/tags/{{tag}}", "server_tags.check_tag", "2.26", False),
+    ("PUT", f"{SV}/tags/{{tag}}", "server_tags.add_tag", "2.26", False),
+    ("DELETE", f"{SV}/tags/{{tag}}", "server_tags.delete_tag", "2.26", False),
+    ("GET", f"{SV}/os-interface", "server_interfaces.list_interfaces", "2.1", False),
+    ("POST", f"{SV}/os-interface", "server_interfaces.create_interface", "2.1", False),
+    ("GET", f"{SV}/os-interface/{{port_id}}", "server_interfaces.show_interface", "2.1", False),
+    ("DELETE", f"{SV}/os-interface/{{port_id}}", "server_interfaces.delete_interface", "2.1", False),
+    ("GET", f"{SV}/os-security-groups", "server_interfaces.list_server_security_groups", "2.1", False),
+    ("GET", f"{SV}/diagnostics", "console.show_diagnostics", "2.1", False),
+    ("GET", f"{SV}/migrations", "migrations.list_server_migrations", "2.23", False),
+    ("GET", f"{SV}/migrations/{{migration_id}}", "migrations.show_server_migration", "2.23", False),
+    ("GET", f"{V}/os-migrations", "migrations.list_migrations", "2.1", False),
+    ("GET", f"{V}/os-simple-tenant-usage", "usage.list_usage", "2.1", False),
+    ("GET", f"{V}/os-simple-tenant-usage/{{project_id}}", "usage.show_usage", "2.1", False),
 ]
 
 # os-services, os-hypervisors, os-availability-zone, os-aggregates, os-simple-tenant-usage
@@ -102,8 +126,7 @@ def table() -> list[Row]:
 # Parts of the Compute API not served yet: 501 (see docs/api-coverage.md).
 NOT_IMPLEMENTED = [
     f"{V}/servers/{{path:path}}",
-    f"{V}/os-aggregates/{{aggregate_id}}/images", f"{V}/os-simple-tenant-usage",
-    f"{V}/os-simple-tenant-usage/{{path:path}}", f"{V}/os-migrations", f"{V}/os-instance_usage_audit_log",
+    f"{V}/os-aggregates/{{aggregate_id}}/images", f"{V}/os-instance_usage_audit_log",
     f"{V}/os-server-external-events", f"{V}/os-assisted-volume-snapshots", f"{V}/os-console-auth-tokens/{{path:path}}",
 ]
 

@@ -59,14 +59,24 @@ class Builder:
             await self.schedule(iid)
 
     async def schedule(self, iid: str) -> None:
+        resend = None
         async with self.c.db.session() as s:
             row = await qi.get(s, iid)
-            if row is None or row.vm_state != "building" or row.task_state != "scheduling":
+            if row is not None and row.vm_state == "building" and row.task_state is None and row.host:
+                # Placed, not yet taken up by its host: this message came again because a conductor
+                # stopped after placing it, maybe before its cast to the host went out. Send that
+                # again (the host builds it once: a second copy finds the build begun and is dropped).
+                resend = self._build_message(row)
+            elif row is None or row.vm_state != "building" or row.task_state != "scheduling":
                 return                     # deleted meanwhile, or this message came twice
-            action = await qa.latest(s, iid, "create")
+            action = await qa.latest(s, iid, "create") if resend is None else None
             if action is not None and not any(e.event == SCHEDULE_EVENT for e in action.events):
                 qa.event_start(action, SCHEDULE_EVENT, instances.controller(self.conf))
             group_id = (row.request or {}).get("group_id")
+        if resend is not None:
+            LOG.info("instance %s sent to %s again (attempt %s)", iid, resend[0], resend[1]["attempt"])
+            await self.c.bus.cast(rpc.agent_topic(resend[0]), "build_and_run_instance", resend[1])
+            return
         lock = self.group_locks[group_id] if group_id else asyncio.Lock()
         async with lock:                   # members of one group are placed one after the other
             await self._place(iid)
@@ -113,13 +123,18 @@ class Builder:
             action = await qa.latest(s, iid, "create")
             if action is not None and event == SCHEDULE_EVENT:
                 qa.event_finish(action, SCHEDULE_EVENT, instances.controller(self.conf), "Success")
-            rec = server_records.record(row)
-            attempt = req["attempts"]
-        LOG.info("instance %s goes to %s (%s), attempt %d", iid, sel.host, sel.node, attempt)
-        await self.c.bus.cast(rpc.agent_topic(sel.host), "build_and_run_instance", {
-            "instance_id": iid, "node": sel.node, "alternates": [a.to_dict() for a in alternates],
-            "attempt": attempt, "instance": rec,
-            "admin_password": (row.request or {}).get("admin_password")})
+            host, message = self._build_message(row)
+        LOG.info("instance %s goes to %s (%s), attempt %d", iid, sel.host, sel.node, message["attempt"])
+        await self.c.bus.cast(rpc.agent_topic(host), "build_and_run_instance", message)
+
+    @staticmethod
+    def _build_message(row: Any) -> tuple[str, dict[str, Any]]:
+        """(host, payload) of the ``build_and_run_instance`` that sends a placed instance to its host."""
+        req = row.request or {}
+        return row.host, {
+            "instance_id": row.id, "node": row.node, "alternates": list(req.get("alternates") or []),
+            "attempt": int(req.get("attempts") or 1), "instance": server_records.record(row),
+            "admin_password": req.get("admin_password")}
 
     async def build_failed(self, payload: dict) -> None:
         iid, host = payload["instance_id"], payload.get("host")

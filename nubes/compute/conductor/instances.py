@@ -88,6 +88,19 @@ async def _mark_deleted(c: Any, iid: str, *, host: str | None, event: str) -> No
     await Notifier(c.bus).publish("delete", "end", row)
 
 
+def _expected(row: Any, payload: dict) -> bool:
+    """Whether the row is as the reporter expects: ``expected_task_state`` (a value or a list),
+    ``expected_vm_state`` (likewise) and ``expected_host`` (a build or move reported by a host
+    the instance has left — rescheduled meanwhile — must change nothing)."""
+    for key, have in (("expected_task_state", row.task_state), ("expected_vm_state", row.vm_state),
+                      ("expected_host", row.host)):
+        if key in payload:
+            wanted = payload[key]
+            if have not in (wanted if isinstance(wanted, list) else [wanted]):
+                return False
+    return True
+
+
 def handlers(c: Any) -> dict[str, Any]:
     async def instance_update(payload: dict) -> dict[str, Any]:
         iid = payload.get("instance_id")
@@ -101,11 +114,8 @@ def handlers(c: Any) -> dict[str, Any]:
             row = await qi.get(s, iid, for_update=True)
             if row is None:
                 return {"updated": False}
-            if "expected_task_state" in payload:
-                expected = payload["expected_task_state"]
-                expected = expected if isinstance(expected, list) else [expected]
-                if row.task_state not in expected:
-                    return {"updated": False}
+            if not _expected(row, payload):
+                return {"updated": False}
             was = row.vm_state
             for key, value in updates.items():
                 setattr(row, key, _parse_time(value) if key in TIMES else value)

@@ -2,7 +2,8 @@
 
 It is the one place besides the API that reads and writes compute's database: agents report
 through it. Its handler table is composed from one module per concern (``hosts``: heartbeats
-and hypervisor reports; ``build``: scheduling and builds, moves and deletes).
+and hypervisor reports; ``build``: scheduling and builds, moves and deletes); ``watch`` hands
+back the builds of hosts that went down.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import logging
 from typing import Any
 
 from nubes.compute import rpc
-from nubes.compute.conductor import build, hosts
+from nubes.compute.conductor import build, hosts, moves
+from nubes.compute.conductor.watch import DeadHostWatch
 
 LOG = logging.getLogger(__name__)
 
@@ -28,15 +30,19 @@ class Conductor:
         self.tasks: list[asyncio.Task] = []
 
     def handlers(self) -> dict[str, Any]:
-        return {**hosts.handlers(self), **build.handlers(self)}
+        return moves.extend(self, {**hosts.handlers(self), **build.handlers(self)})
 
     async def start(self) -> None:
         await self.bus.serve(rpc.CONDUCTOR_TOPIC, self.handlers())
+        await self.bus.serve(rpc.CONDUCTOR_AGENTS_TOPIC, self.handlers())
+        await self.bus.serve(rpc.CONDUCTOR_REPORT_TOPIC, hosts.handlers(self))
         # Its own service rows (nova-conductor, nova-scheduler), kept up like an agent's.
         self.tasks.append(asyncio.create_task(hosts.report_controller_services(self),
                                               name="conductor-heartbeat"))
-        # Builds stuck past build_timeout go to ERROR (build.periodic).
+        # Builds stuck past build_timeout go to ERROR (build.periodic); builds on hosts that went
+        # down are rescheduled sooner (watch).
         self.tasks += [asyncio.create_task(coro, name=name) for name, coro in build.periodic(self)]
+        self.tasks.append(asyncio.create_task(DeadHostWatch(self).run(), name="conductor-dead-hosts"))
         LOG.info("compute conductor serving %s", rpc.CONDUCTOR_TOPIC)
 
     async def stop(self) -> None:

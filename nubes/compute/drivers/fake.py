@@ -8,10 +8,17 @@ Failures can be injected per instance for tests, through its metadata: ``fake_fa
 the actions that fail (comma list: ``spawn``, ``power_off``, ``reboot``, ``snapshot``...),
 ``fake_fail_hosts`` the hosts where they fail (comma list; absent: every host). A failed
 spawn raises ``SpawnFailed(retryable=True)``, any other action ``DriverError(retryable=True)``.
+
+Slowness can be injected the same way: ``fake_delay`` lists ``action:seconds`` pairs (comma
+list: ``spawn:5,destroy:1``; the actions that honour it are ``spawn`` and ``destroy``),
+``fake_delay_hosts`` the hosts where they are slow. A slow spawn defines the guest first (it
+shows in ``list_instances`` with no power state, and in the state file) and boots it when the
+delay is over, as a hypervisor defines a domain and then starts it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -77,6 +84,7 @@ class FakeDriver:
         self.state_file = Path(state_file) if state_file else None
         self._guests: dict[str, _Guest] = {}
         self._started = time.time()
+        self._save_lock = asyncio.Lock()
 
     # -- the host -----------------------------------------------------------------------
     async def init_host(self) -> None:
@@ -116,19 +124,30 @@ class FakeDriver:
                     admin_password: str | None = None, block_devices: list[dict] | None = None) -> None:
         iid = instance_id(instance)
         self._maybe_fail("spawn", instance)
-        if iid in self._guests:
+        existing = self._guests.get(iid)
+        if existing is not None and existing.power_state != PowerState.NOSTATE:
             return
         vcpus, memory, disk = _flavor_sizes(instance)
-        g = _Guest(id=iid, name=str(instance.get("hostname") or instance.get("display_name") or iid),
-                   vcpus=vcpus, memory_mb=memory, disk_gb=disk,
-                   image_id=str((image or {}).get("id") or instance.get("image_ref") or ""),
-                   vifs=[dict(v) for v in network_info or []])
+        g = existing or _Guest(id=iid, name=str(instance.get("hostname") or instance.get("display_name") or iid),
+                               vcpus=vcpus, memory_mb=memory, disk_gb=disk,
+                               image_id=str((image or {}).get("id") or instance.get("image_ref") or ""),
+                               vifs=[dict(v) for v in network_info or []])
         self._guests[iid] = g
+        delay = self._delay_of("spawn", instance)
+        if delay > 0:
+            g.power_state = PowerState.NOSTATE      # defined, not started yet
+            await self._save()
+            await asyncio.sleep(delay)
+            if self._guests.get(iid) is not g:      # destroyed meanwhile
+                raise SpawnFailed(f"Guest {iid} was destroyed while it was being spawned.", retryable=True)
         self._boot(g)
         await self._save()
 
     async def destroy(self, instance: dict, network_info: list[dict]) -> None:
         self._maybe_fail("destroy", instance)
+        delay = self._delay_of("destroy", instance)
+        if delay > 0:
+            await asyncio.sleep(delay)
         if self._guests.pop(instance_id(instance), None) is not None:
             await self._save()
 
@@ -327,6 +346,22 @@ class FakeDriver:
             raise SpawnFailed(reason, retryable=True)
         raise DriverError(reason, retryable=True)
 
+    def _delay_of(self, action: str, instance: dict) -> float:
+        """Seconds ``action`` is made to take for this instance (``fake_delay``), 0 when none."""
+        md = instance_metadata(instance)
+        hosts = md.get("fake_delay_hosts")
+        if hosts is not None and self.host not in _split(hosts):
+            return 0.0
+        for item in _split(md.get("fake_delay")):
+            name, _, seconds = item.partition(":")
+            if name.strip() == action:
+                try:
+                    return max(0.0, float(seconds))
+                except ValueError:
+                    raise DriverError(f"fake_delay {item!r}: expected action:seconds, e.g. spawn:5.",
+                                      retryable=False) from None
+        return 0.0
+
     @staticmethod
     def _cpu_time(g: _Guest) -> int:
         # A fake guest burns 1% of one CPU while it runs.
@@ -370,15 +405,20 @@ class FakeDriver:
             del g.console[:len(g.console) - MAX_CONSOLE_LINES]
 
     async def _save(self) -> None:
+        """Write the state file. Saves of concurrent builds go one at a time, each writing what
+        is current when its turn comes: they share the temporary file, and the last to replace
+        the state file must not be an older picture."""
         if self.state_file is None:
             return
-        data = json.dumps({"host": self.host, "guests": [asdict(g) for g in self._guests.values()]})
         path = self.state_file
 
-        def write() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(path.suffix + ".tmp")
-            tmp.write_text(data)
-            os.replace(tmp, path)
+        async with self._save_lock:
+            data = json.dumps({"host": self.host, "guests": [asdict(g) for g in self._guests.values()]})
 
-        await run_blocking(write)
+            def write() -> None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(path.suffix + ".tmp")
+                tmp.write_text(data)
+                os.replace(tmp, path)
+
+            await run_blocking(write)

@@ -36,6 +36,24 @@ class ComputeState:
         self.servers = Servers(self)
         self.server_groups = ServerGroups(self)
         self.instance_actions = InstanceActions(self)
+        # server actions, moves, snapshots, server sub-resources, usage
+        from nubes.compute.service.moves import Moves
+        from nubes.compute.service.server_actions import ServerActions
+        from nubes.compute.service.server_actions_metadata import ServerMetadata
+        from nubes.compute.service.server_actions_network import ServerNetwork
+        from nubes.compute.service.server_actions_rebuild import Rebuilds
+        from nubes.compute.service.server_actions_shelve import Shelving
+        from nubes.compute.service.snapshots import Snapshots
+        from nubes.compute.service.usage import Usage
+
+        self.server_actions = ServerActions(self)
+        self.rebuilds = Rebuilds(self, self.server_actions)
+        self.shelving = Shelving(self, self.server_actions)
+        self.snapshots = Snapshots(self, self.server_actions)
+        self.moves = Moves(self, self.server_actions)
+        self.server_metadata = ServerMetadata(self)
+        self.server_network = ServerNetwork(self, self.server_actions)
+        self.usage = Usage(self)
 
     async def start(self) -> None:
         pass

@@ -104,6 +104,18 @@ async def unplug(clients: Any, instance_id: str, *, keep: list[str], only: list[
                         r.status_code)
 
 
+async def unplug_from_host(clients: Any, instance: dict[str, Any], host: str) -> None:
+    """Remove the instance's ports bound to ``host`` (a build there that will not finish), unbinding
+    the user's own; ports bound elsewhere (a build that took over) stay."""
+    r = await clients.request("network", "GET", f"/v2.0/ports?device_id={instance['id']}")
+    if r.status_code != 200:
+        raise ServiceUnavailable(f"The network service answered {r.status_code} listing the ports of "
+                                 f"{instance['id']}.")
+    here = [p["id"] for p in r.json().get("ports", []) if p.get("binding:host_id") == host]
+    if here:
+        await unplug(clients, instance["id"], keep=preserved(instance), only=here)
+
+
 def preserved(instance: dict[str, Any]) -> list[str]:
     """Ports the user passed in (kept, unbound, at delete)."""
     ports = [n["port_id"] for n in instance.get("requested_networks") or [] if n.get("port_id")]

@@ -110,14 +110,16 @@ class Servers:
         for r in rows:
             status = ""
             if r.host:
+                # As Nova: forced down is DOWN, disabled MAINTENANCE, no heartbeat within
+                # service_down_time UNKNOWN (the host may be fine; nobody can tell).
                 svc = services.get(r.host)
                 seen = (svc.last_seen_up or svc.updated_at) if svc else None
-                if svc is None or seen is None:
-                    status = "UNKNOWN"
-                elif svc.forced_down or now - seen > down:
+                if svc is not None and svc.forced_down:
                     status = "DOWN"
-                elif svc.disabled:
+                elif svc is not None and svc.disabled:
                     status = "MAINTENANCE"
+                elif seen is None or now - seen > down:
+                    status = "UNKNOWN"
                 else:
                     status = "UP"
             out.append(ServerView(r, faults.get(r.id), [groups[r.id]] if r.id in groups else [], status))

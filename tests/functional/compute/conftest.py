@@ -21,6 +21,7 @@ class ComputeApi:
 
     def __init__(self, cloud: Cloud, token: str, version: str = LATEST) -> None:
         self.url = cloud.url("compute")
+        self.log_path = cloud.log_path
         self.token = token
         self.version = version
 

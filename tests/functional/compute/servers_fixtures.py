@@ -73,7 +73,19 @@ def wait_status(api: ComputeApi, server_id: str, wanted: tuple[str, ...] = ("ACT
         if body["status"] in wanted:
             return body
         time.sleep(0.3)
-    raise AssertionError(f"server {server_id} stayed {body.get('status')}")
+    raise AssertionError(f"server {server_id} stayed {body.get('status')} "
+                         f"(task state {body.get('OS-EXT-STS:task_state')}); the cloud's log of it:\n"
+                         + _log_of(api, server_id))
+
+
+def _log_of(api: ComputeApi, server_id: str) -> str:
+    """The cloud log's lines naming one server, with any tracebacks: what a stuck build tells."""
+    path = getattr(api, "log_path", None)
+    if path is None or not path.exists():
+        return "(no log)"
+    lines = path.read_text(errors="replace").splitlines()
+    keep = [ln for ln in lines if server_id in ln or ln.startswith(("Traceback", "  File", "    ")) or "Error" in ln]
+    return "\n".join(keep[-80:])
 
 
 def wait_gone(api: ComputeApi, server_id: str, timeout: float = 60) -> None:

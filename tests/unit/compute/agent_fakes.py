@@ -110,6 +110,8 @@ async def make_agent(host: str = "node-a", *, conductor: FakeConductor | None = 
     bus = InProcessBus()
     await bus.start()
     await bus.serve(rpc.CONDUCTOR_TOPIC, conductor.handlers())
+    await bus.serve(rpc.CONDUCTOR_AGENTS_TOPIC, conductor.handlers())
+    await bus.serve(rpc.CONDUCTOR_REPORT_TOPIC, conductor.handlers())
     compute_conf = ComputeConfig(**conf)
     rt = SimpleNamespace(service_conf=compute_conf, bus=bus, clients=placement, extra={})
     agent = ComputeAgent(rt, host, FakeDriver(host, compute_conf, state_file=state_file))

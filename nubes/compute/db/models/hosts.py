@@ -92,6 +92,7 @@ class Migration(Base):
     dest_compute: Mapped[str | None] = mapped_column(String(255), nullable=True)
     source_node: Mapped[str | None] = mapped_column(String(255), nullable=True)
     dest_node: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    dest_host: Mapped[str | None] = mapped_column(String(255), nullable=True)     # its IP, as Nova
     migration_type: Mapped[str] = mapped_column(String(32))      # resize, migration, live-migration
     status: Mapped[str] = mapped_column(String(32))
     old_flavor_id: Mapped[str | None] = mapped_column(String(255), nullable=True)

@@ -1,8 +1,8 @@
 """initial compute schema
 
-Revision ID: 5a0c1e1da8a0
+Revision ID: 861287aa5b18
 Revises: 
-Create Date: 2026-12-01 08:40:43.707735
+Create Date: 2026-12-01 09:32:56.149991
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import nubes.core.db.base
 
 
-revision = '5a0c1e1da8a0'
+revision = '861287aa5b18'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -147,6 +147,7 @@ def upgrade() -> None:
     sa.Column('dest_compute', sa.String(length=255), nullable=True),
     sa.Column('source_node', sa.String(length=255), nullable=True),
     sa.Column('dest_node', sa.String(length=255), nullable=True),
+    sa.Column('dest_host', sa.String(length=255), nullable=True),
     sa.Column('migration_type', sa.String(length=32), nullable=False),
     sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('old_flavor_id', sa.String(length=255), nullable=True),

@@ -1,0 +1,204 @@
+"""Agent handlers for server actions (``instance_action``, ``attach_interface``) and moves.
+
+The API set the action's task state and recorded the action; here the host starts its event
+(``instance_update`` with the expected task state: an action that lost to a delete stops
+there), calls the driver, and reports the end state with the event's result. A failed driver
+call reverts the task state (the vm_state stays; a failed rebuild is ERROR, as in Nova) and
+records the driver's message as the event's traceback. ``compute.instance.<action>.start/end``
+events are published around the driver calls. Images (snapshot, shelve, unshelve) are in
+``actions_images``, moves in ``actions_moves``, interfaces in ``actions_ports``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from nubes.core.db.base import utcnow
+from nubes.core.exceptions import CloudError
+from nubes.compute import rpc
+from nubes.compute.drivers.base import DriverError, PowerState
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    """One action on one instance: its record, the API request and the instance action's name."""
+
+    rec: dict[str, Any]
+    request_id: str | None
+    action: str
+    args: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return self.rec["id"]
+
+
+@dataclass(frozen=True)
+class Step:
+    task: str            # the task state the API set
+    event: str           # the instance action event
+    notify: str          # compute.instance.<notify>.start/end
+    final: str           # the vm_state after it
+    action: str          # the os-instance-actions name
+
+
+SIMPLE: dict[str, Step] = {
+    "start": Step("powering-on", "compute_start_instance", "power_on", "active", "start"),
+    "stop": Step("powering-off", "compute_stop_instance", "power_off", "stopped", "stop"),
+    "reboot": Step("rebooting", "compute_reboot_instance", "reboot", "active", "reboot"),
+    "pause": Step("pausing", "compute_pause_instance", "pause", "paused", "pause"),
+    "unpause": Step("unpausing", "compute_unpause_instance", "unpause", "active", "unpause"),
+    "suspend": Step("suspending", "compute_suspend_instance", "suspend", "suspended", "suspend"),
+    "resume": Step("resuming", "compute_resume_instance", "resume", "active", "resume"),
+    "rescue": Step("rescuing", "compute_rescue_instance", "rescue", "rescued", "rescue"),
+    "unrescue": Step("unrescuing", "compute_unrescue_instance", "unrescue", "active", "unrescue"),
+}
+
+
+def notification(rec: dict[str, Any], host: str, **extra: Any) -> dict[str, Any]:
+    fl = rec.get("flavor") or {}
+    return {"instance_id": rec["id"], "project_id": rec.get("project_id"), "user_id": rec.get("user_id"),
+            "display_name": rec.get("display_name"), "host": host, "node": rec.get("node"),
+            "availability_zone": rec.get("availability_zone"),
+            "flavor": {k: fl.get(k) for k in ("flavorid", "name", "vcpus", "memory_mb", "root_gb", "ephemeral_gb",
+                                              "swap")},
+            "image_ref": rec.get("image_ref"), "state": rec.get("vm_state"), "task_state": rec.get("task_state"),
+            "launched_at": rec.get("launched_at"), "timestamp": utcnow().isoformat(), **extra}
+
+
+class Actions:
+    def __init__(self, agent: Any) -> None:
+        self.agent = agent
+        self.locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.handlers: dict[str, Any] = {name: self._simple for name in SIMPLE}
+        self.handlers["rebuild"] = self.rebuild
+
+    @property
+    def clients(self) -> Any:
+        return self.agent.rt.clients
+
+    @property
+    def driver(self) -> Any:
+        return self.agent.driver
+
+    # -- talking to the conductor and to telemetry ------------------------------------------------
+    async def update(self, job: Job, expected: Any, updates: dict[str, Any], event: str | None = None, *,
+                     result: str | None = None, traceback: str | None = None, **expect: Any) -> bool:
+        payload: dict[str, Any] = {"instance_id": job.id, "updates": updates, **expect}
+        if expected is not ...:
+            payload["expected_task_state"] = expected
+        if event:
+            ev: dict[str, Any] = {"event": event, "action": job.action, "host": self.agent.host}
+            if job.request_id:
+                ev["request_id"] = job.request_id
+            if result is not None:
+                ev.update(result=result, traceback=traceback)
+            payload["action_event"] = ev
+        reply = await self.agent.call_conductor("instance_update", payload)
+        return bool(reply and reply.get("updated"))
+
+    async def notify(self, what: str, phase: str, rec: dict[str, Any], **extra: Any) -> None:
+        try:
+            await self.agent.bus.publish(rpc.event_type(what, phase), notification(rec, self.agent.host, **extra))
+        except CloudError:      # telemetry never fails the action it reports
+            LOG.warning("could not publish %s", rpc.event_type(what, phase), exc_info=True)
+
+    async def power(self, iid: str) -> int:
+        try:
+            return int((await self.driver.get_info(iid)).power_state)
+        except DriverError:
+            return int(PowerState.NOSTATE)
+
+    # -- the dispatcher ---------------------------------------------------------------------------
+    async def instance_action(self, payload: dict) -> None:
+        action = payload.get("action")
+        handler = self.handlers.get(action)
+        if handler is None or not isinstance(payload.get("instance"), dict):
+            LOG.error("instance_action %r for %s: unknown action or no instance record", action,
+                      payload.get("instance_id"))
+            return
+        job = Job(dict(payload["instance"]), payload.get("request_id"), action, dict(payload.get("args") or {}))
+        async with self.locks[job.id]:
+            await handler(job)
+
+    # -- power and lifecycle ----------------------------------------------------------------------
+    async def _call(self, job: Job) -> None:
+        d, rec, args = self.driver, job.rec, job.args
+        name = job.action
+        if name == "start":
+            await d.power_on(rec)
+        elif name == "stop":
+            await d.power_off(rec)
+        elif name == "reboot":
+            await d.reboot(rec, bool(args.get("hard")))
+        elif name == "rescue":
+            await d.rescue(rec, args.get("image") or {}, admin_password=args.get("admin_password"))
+        else:
+            await getattr(d, name)(rec)
+
+    async def _simple(self, job: Job) -> None:
+        step = SIMPLE[job.action]
+        job.action = step.action
+        task = ("rebooting_hard" if job.args.get("hard") else "rebooting") if step.action == "reboot" else step.task
+        if not await self.update(job, task, {}, step.event):
+            LOG.info("%s of %s skipped: it is no longer %s", step.action, job.id, task)
+            return
+        await self.notify(step.notify, "start", job.rec)
+        try:
+            await self._call(job)
+        except DriverError as e:
+            LOG.warning("%s of %s on %s failed: %s", step.action, job.id, self.agent.host, e.message)
+            await self.update(job, task, {"task_state": None, "power_state": await self.power(job.id)},
+                              step.event, result="Error", traceback=e.message)
+            await self.notify(step.notify, "error", job.rec, message=e.message)
+            return
+        await self.update(job, task, {"vm_state": step.final, "task_state": None,
+                                      "power_state": await self.power(job.id)}, step.event, result="Success")
+        await self.notify(step.notify, "end", {**job.rec, "vm_state": step.final})
+
+    async def rebuild(self, job: Job) -> None:
+        event, rec = "compute_rebuild_instance", job.rec
+        if not await self.update(job, "rebuilding", {}, event):
+            return
+        await self.notify("rebuild", "start", rec)
+        network_info = rec.get("network_info") or []
+        stopped = rec.get("vm_state") == "stopped"
+        try:
+            await self.driver.destroy(rec, network_info)
+            if not await self.update(job, "rebuilding", {"task_state": "rebuild_spawning"}):
+                return
+            await self.driver.spawn(rec, job.args.get("image") or {"id": rec.get("image_ref")}, network_info,
+                                    admin_password=job.args.get("admin_password"),
+                                    block_devices=rec.get("block_devices"))
+            if stopped:
+                await self.driver.power_off(rec)
+        except DriverError as e:
+            LOG.warning("rebuild of %s on %s failed: %s", job.id, self.agent.host, e.message)
+            await self.update(job, ["rebuilding", "rebuild_spawning"], {
+                "vm_state": "error", "task_state": None, "power_state": await self.power(job.id)}, event,
+                result="Error", traceback=e.message)
+            await self.notify("rebuild", "error", rec, message=e.message)
+            return
+        final = "stopped" if stopped else "active"
+        await self.update(job, "rebuild_spawning", {"vm_state": final, "task_state": None,
+                                                    "power_state": await self.power(job.id),
+                                                    "launched_at": utcnow().isoformat()}, event, result="Success")
+        await self.notify("rebuild", "end", {**rec, "vm_state": final})
+
+
+def handlers(agent: Any) -> dict[str, Any]:
+    """The handlers this module adds to an agent's table (``agent.manager``)."""
+    from nubes.compute.agent import actions_images, actions_moves, actions_ports
+
+    acts = Actions(agent)
+    acts.handlers.update(actions_images.ImageSteps(acts).handlers())
+    ports = actions_ports.PortSteps(acts)
+    acts.handlers.update(ports.handlers())
+    return {"instance_action": acts.instance_action, "attach_interface": ports.attach_interface,
+            **actions_moves.MoveSteps(acts).handlers()}

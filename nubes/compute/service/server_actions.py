@@ -1,0 +1,150 @@
+"""Server actions in the API process: check them as Nova does, start them, hand them to the host.
+
+Every action goes the same way (``begin``): in one transaction the instance is read (404 when
+the caller cannot see it), the action's policy is checked, then the lock, the host and the
+states (``server_actions_rules``); the action's task state is set (``powering-off``,
+``rebooting``...) and an instance action is recorded. After the commit the instance's host
+gets ``instance_action`` (or the conductor a move); the host reports the end state through
+the conductor (``instance_update``), with the action's events.
+
+This module holds the power and lifecycle actions; ``server_actions_rebuild`` rebuild and
+rescue, ``server_actions_shelve`` shelving, ``snapshots`` createImage, ``moves`` the moves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from nubes.core.context import RequestContext
+from nubes.core.db.base import utcnow
+from nubes.compute import exceptions as exc
+from nubes.compute import rpc
+from nubes.compute.db.models import Instance
+from nubes.compute.db.queries import actions as qa
+from nubes.compute.db.queries import instances as qi
+from nubes.compute.service import server_records
+from nubes.compute.service.server_actions_rules import RULES, Rule, check
+
+LOG = logging.getLogger(__name__)
+P = "os_compute_api"
+Mutate = Callable[[Any, Instance], Awaitable[Any]]
+
+# action -> (policy, rule name); the simple ones: a driver call on the instance's host.
+SIMPLE: dict[str, tuple[str, str]] = {
+    "start": (f"{P}:servers:start", "start"),
+    "stop": (f"{P}:servers:stop", "stop"),
+    "pause": (f"{P}:os-pause-server:pause", "pause"),
+    "unpause": (f"{P}:os-pause-server:unpause", "unpause"),
+    "suspend": (f"{P}:os-suspend-server:suspend", "suspend"),
+    "resume": (f"{P}:os-suspend-server:resume", "resume"),
+    "unrescue": (f"{P}:os-unrescue", "unrescue"),
+}
+
+
+@dataclass
+class Begun:
+    """An action started: the instance's record after the change, and what ``mutate`` returned."""
+
+    record: dict[str, Any]
+    host: str | None
+    request_id: str
+    result: Any = None
+
+
+def target(row: Instance) -> dict[str, Any]:
+    return {"project_id": row.project_id, "user_id": row.user_id}
+
+
+class ServerActions:
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    # -- the common way in ------------------------------------------------------------------------
+    async def visible(self, s: Any, ctx: RequestContext, instance_id: str, *, for_update: bool = False) -> Instance:
+        row = await qi.get(s, instance_id, for_update=for_update)
+        if row is None or (row.project_id != ctx.project_id and not ctx.is_admin):
+            raise exc.InstanceNotFound(instance_id)
+        return row
+
+    async def precheck(self, ctx: RequestContext, instance_id: str, policy: str, rule: Rule,
+                       name: str | None = None) -> Instance:
+        """The checks of ``begin`` without changing anything (before work outside the database)."""
+        async with self.state.db.reader() as s:
+            row = await self.visible(s, ctx, instance_id)
+            ctx.can(policy, target(row))
+            check(row, rule, is_admin=ctx.is_admin, name=name)
+            return row
+
+    async def begin(self, ctx: RequestContext, instance_id: str, policy: str, rule: Rule, *,
+                    name: str | None = None, mutate: Mutate | None = None, record: bool = True) -> Begun:
+        async with self.state.db.session() as s:
+            row = await self.visible(s, ctx, instance_id, for_update=True)
+            ctx.can(policy, target(row))
+            check(row, rule, is_admin=ctx.is_admin, name=name)
+            result = await mutate(s, row) if mutate is not None else None
+            if rule.task_state is not None:
+                row.task_state = rule.task_state
+            row.updated_at = utcnow()
+            if record:
+                qa.start(s, row.id, rule.action, ctx.request_id, ctx.user_id, ctx.project_id)
+            rec = server_records.record(row)
+        return Begun(rec, rec.get("host"), ctx.request_id, result)
+
+    async def to_host(self, begun: Begun, action: str, args: dict[str, Any] | None = None,
+                      host: str | None = None) -> None:
+        """Hand the action to the agent of the instance's host (see ``rpc``: ``instance_action``)."""
+        where = host or begun.host
+        if not where:
+            raise exc.InstanceNotReady(begun.record["id"])
+        await self.state.bus.cast(rpc.agent_topic(where), "instance_action", {
+            "instance_id": begun.record["id"], "action": action, "request_id": begun.request_id,
+            "args": args or {}, "instance": begun.record})
+
+    # -- power and lifecycle ----------------------------------------------------------------------
+    async def simple(self, ctx: RequestContext, instance_id: str, action: str) -> None:
+        policy, rule = SIMPLE[action]
+        begun = await self.begin(ctx, instance_id, policy, RULES[rule])
+        await self.to_host(begun, action)
+
+    async def reboot(self, ctx: RequestContext, instance_id: str, hard: bool) -> None:
+        policy = f"{P}:servers:reboot"
+        async with self.state.db.reader() as s:
+            row = await self.visible(s, ctx, instance_id)
+            ctx.can(policy, target(row))
+            # Nova's outer check (any state a soft or hard reboot accepts), then the chosen one's.
+            outer = Rule("reboot", tuple(dict.fromkeys(RULES["reboot_soft"].vm_states + RULES["reboot_hard"]
+                                                       .vm_states)), RULES["reboot_hard"].task_states)
+            check(row, outer, is_admin=ctx.is_admin)
+        rule = RULES["reboot_hard" if hard else "reboot_soft"]
+        begun = await self.begin(ctx, instance_id, policy, rule, name="reboot")
+        await self.to_host(begun, "reboot", {"hard": hard})
+
+    # -- the lock --------------------------------------------------------------------------------
+    async def lock(self, ctx: RequestContext, instance_id: str, reason: str | None) -> None:
+        async def locking(s: Any, row: Instance) -> None:
+            row.locked = True
+            row.locked_by = "owner" if row.project_id == ctx.project_id else "admin"
+            row.locked_reason = reason
+
+        begun = await self.begin(ctx, instance_id, f"{P}:os-lock-server:lock", RULES["lock"], mutate=locking)
+        await self._notify("lock", begun)
+
+    async def unlock(self, ctx: RequestContext, instance_id: str) -> None:
+        async def unlocking(s: Any, row: Instance) -> None:
+            expected = "owner" if row.project_id == ctx.project_id else "admin"
+            if row.locked_by and row.locked_by != expected:
+                ctx.can(f"{P}:os-lock-server:unlock:unlock_override", target(row))
+            row.locked, row.locked_by, row.locked_reason = False, None, None
+
+        begun = await self.begin(ctx, instance_id, f"{P}:os-lock-server:unlock", RULES["unlock"],
+                                 mutate=unlocking)
+        await self._notify("unlock", begun)
+
+    async def _notify(self, action: str, begun: Begun) -> None:
+        async with self.state.db.reader() as s:
+            row = await qi.get(s, begun.record["id"])
+        if row is not None:
+            await self.state.events.publish(action, "end", row)

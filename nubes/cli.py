@@ -1,4 +1,4 @@
-"""The `nubes` command: start the cloud, rotate keys, manage database revisions."""
+"""The `nubes` command: start the cloud or one of its roles, rotate keys, manage database revisions."""
 
 from __future__ import annotations
 
@@ -77,8 +77,10 @@ async def _up(conf: Config, specs) -> int:
         return 1
     auth_url = conf.endpoint_url("identity", "/v3")
     clouds = write_clouds_yaml(conf.core.state_dir, auth_url, secrets["admin_password"], conf.core.region)
-    _say(f"nubes: up in {time.monotonic() - started:.1f}s with " +
-         ", ".join(f"{s.name} :{conf.services[s.name].port}" for s in specs))
+    listening = [f"{s.name} :{conf.services[s.name].port}" for s in specs]
+    listening += [f"{s.name} {x.name} :{getattr(conf.services[s.name], x.port_key)}"
+                  for s in specs for x in s.extra_apis if getattr(conf.services[s.name], x.port_key)]
+    _say(f"nubes: up in {time.monotonic() - started:.1f}s with " + ", ".join(listening))
     _say(f"\nUse it:\n  export OS_CLIENT_CONFIG_FILE={clouds}\n  openstack --os-cloud nubes token issue\n"
          f"(cloud 'nubes' is the admin project; 'nubes-system' is system scope.) Ctrl-C stops.")
     await sup.wait()
@@ -137,6 +139,7 @@ async def _prepare_only(conf: Config, specs) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from nubes.core import logging as nlog
+    from nubes.launcher.roles import controller_agents
     from nubes.launcher.state import StateDirBusy, StateLock, load_secrets, write_clouds_yaml
     from nubes.launcher.workers import run_workers
 
@@ -148,6 +151,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     if not specs:
         _say(f"nubes: unknown or disabled service {args.service!r}")
+        return 2
+    background = controller_agents(specs[0])
+    if background and conf.core.bus_url.startswith("memory:"):
+        _say(f"nubes: nubes serve {args.service} runs its API and its background work (the conductor) in "
+             "separate processes, which need a shared bus: set [core] bus_url (NUBES_CORE__BUS_URL) to "
+             "RabbitMQ, or run nubes up")
+        return 2
+    if args.no_api and not background:
+        _say(f"nubes: {args.service} has no background work to run without its API")
         return 2
     nlog.setup(conf.core.log_level)
     lock = StateLock(conf.core.state_dir)
@@ -162,11 +174,62 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if args.service == "identity":
             write_clouds_yaml(conf.core.state_dir, conf.endpoint_url("identity", "/v3"),
                               secrets["admin_password"], conf.core.region)
-        _say(f"nubes: serving {args.service} on :{conf.services[args.service].port} "
-             f"with {args.workers} worker processes")
-        return run_workers(conf, specs[0], args.workers)
+        port = conf.services[args.service].port
+        what = [] if args.no_api else [f"its API on :{port} with {args.workers} worker processes"]
+        what += [f"its background work ({', '.join(a.__name__ for a in background)})"] if background else []
+        _say(f"nubes: serving {args.service}: {' and '.join(what)}")
+        return run_workers(conf, specs[0], args.workers, api=not args.no_api)
     finally:
         lock.release()
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    """A node's agents of one service (compute): no database, the cloud through bus and identity."""
+    from nubes.core import logging as nlog
+    from nubes.launcher.node import check_node_config, lock_name, run_node, service_password
+    from nubes.launcher.state import StateDirBusy, StateLock
+
+    try:
+        conf = load_config(args)
+        check_node_config(conf, args.service)
+        svc = conf.services[args.service]
+        if args.host is not None:
+            if not args.host.strip():
+                raise ConfigError("--host must not be empty")
+            svc.host = args.host.strip()
+        if args.fake_hosts is not None:
+            if args.service != "compute":
+                raise ConfigError("--fake-hosts is compute's (hosts of its fake driver)")
+            if args.fake_hosts < 1:
+                raise ConfigError("--fake-hosts must be 1 or more")
+            svc.fake_hosts = args.fake_hosts
+        if hasattr(svc, "run_agents"):
+            svc.run_agents = True    # what this command is for, whatever the file says
+        service_password(conf)       # refuse now rather than retry forever
+    except ConfigError as exc:
+        _say(f"nubes: configuration error: {exc}")
+        return 2
+    nlog.setup(conf.core.log_level)
+    lock = StateLock(conf.core.state_dir, lock_name(conf, args.service))
+    try:
+        lock.acquire()
+    except StateDirBusy as exc:
+        _say(f"nubes: {exc}")
+        return 1
+    try:
+        _say(f"nubes: {args.service} agents starting (state in {conf.core.state_dir}, bus "
+             f"{_redacted(conf.core.bus_url)}); SIGTERM or Ctrl-C stops them")
+        return asyncio.run(run_node(conf, args.service))
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        lock.release()
+
+
+def _redacted(url: str) -> str:
+    from nubes.core.bus.rabbitmq import redact_url
+
+    return redact_url(url)
 
 
 def cmd_rotate_keys(args: argparse.Namespace) -> int:
@@ -201,14 +264,30 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--fake-hosts", type=int, metavar="N",
                     help="compute hosts with the fake driver to run in-process (the compute fake_hosts)")
     up.set_defaults(func=cmd_up)
-    serve = sub.add_parser("serve", help="run one service's API in worker processes")
+    serve = sub.add_parser("serve", help="run one service's API in worker processes (and, for compute, "
+                                         "the conductor in one more)")
     serve.add_argument("service")
     serve.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    serve.add_argument("--no-api", action="store_true",
+                       help="run only the service's background work (compute: the conductor)")
     serve.add_argument("--state-dir")
     serve.set_defaults(func=cmd_serve)
+    agent = sub.add_parser("agent", help="run a node's agents of a service (compute) against the cloud's "
+                                         "bus and identity, without a database")
+    agent.add_argument("service", choices=["compute", "network"])
+    agent.add_argument("--host", help="the host name the agent reports (default: [compute] host, else "
+                                      "this machine's name)")
+    agent.add_argument("--fake-hosts", type=int, metavar="N",
+                       help="with the fake driver: N hosts NAME-1..NAME-N in this process")
+    agent.add_argument("--state-dir", help="where the agents keep their state (fake guests) and may find "
+                                           "secrets.json")
+    agent.set_defaults(func=cmd_agent)
     rot = sub.add_parser("rotate-keys", help="rotate identity's Fernet token keys")
     rot.add_argument("--state-dir")
     rot.set_defaults(func=cmd_rotate_keys)
+    from nubes.compute.guest.command import add_parser as add_guest_parser   # `nubes guest build|register`
+
+    add_guest_parser(sub, lambda a: load_config(a).core.state_dir)
     rev = sub.add_parser("db-revision", help="(developers) autogenerate a migration for a service")
     rev.add_argument("service")
     rev.add_argument("-m", "--message", required=True)

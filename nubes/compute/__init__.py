@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
 from nubes.compute.conf import ComputeConfig
-from nubes.core.service import CatalogEntry, ServiceSpec
+from nubes.core.service import CatalogEntry, ExtraApi, ServiceSpec
+
+LOG = logging.getLogger(__name__)
 
 
 def build_app(rt: Any) -> Any:
@@ -27,6 +30,13 @@ def build_app(rt: Any) -> Any:
     return versions.MICROVERSIONS.headers_app(app)
 
 
+def build_metadata_app(rt: Any) -> Any:
+    """The metadata API instances read (``nubes.compute.metadata``), on ``[compute] metadata_port``."""
+    from nubes.compute.metadata import build_app as build
+
+    return build(rt)
+
+
 def _metadata() -> Any:
     from nubes.compute.db.models import Base
 
@@ -34,9 +44,14 @@ def _metadata() -> Any:
 
 
 async def run_conductor(rt: Any) -> None:
-    """The conductor beside the API: it serves ``compute.conductor`` until cancelled."""
+    """The conductor beside the API: it serves ``compute.conductor`` until cancelled.
+
+    Returns at once when ``[compute] run_conductor`` is off (another process runs it)."""
     from nubes.compute.conductor.manager import Conductor
 
+    if not rt.service_conf.run_conductor:
+        LOG.info("compute conductor not run in this process ([compute] run_conductor = false)")
+        return
     conductor = Conductor(rt)
     await conductor.start()
     try:
@@ -46,9 +61,14 @@ async def run_conductor(rt: Any) -> None:
 
 
 async def run_compute_agents(rt: Any) -> None:
-    """The compute agents of this process (``fake_hosts`` fake ones in the all-in-one)."""
+    """The compute agents of this process (``fake_hosts`` fake ones in the all-in-one); they need
+    no database. ``nubes agent compute`` runs only these; ``nubes up`` runs them unless
+    ``[compute] run_agents`` is off, ``nubes serve compute`` never (see ``nubes.launcher.roles``)."""
     from nubes.compute.agent.runner import run_agents
 
+    if not rt.service_conf.run_agents:
+        LOG.info("compute agents not run in this process ([compute] run_agents = false)")
+        return
     await run_agents(rt)
 
 
@@ -61,4 +81,5 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "db" / "migrations",
     metadata=_metadata,
     agents=(run_conductor, run_compute_agents),
+    extra_apis=(ExtraApi("metadata", "metadata_port", build_metadata_app),),
 )

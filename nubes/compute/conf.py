@@ -10,6 +10,11 @@ from nubes.core.config import ServiceConfig
 @dataclass
 class ComputeConfig(ServiceConfig):
     port: int = 8774
+    # The compute background work `nubes up` and `nubes serve compute` run beside the API: the
+    # conductor (it needs the database) and this process's compute agents. A controller of
+    # many nodes sets run_agents = false and its compute nodes run `nubes agent compute`.
+    run_conductor: bool = True
+    run_agents: bool = True
     # Compute agents this process runs: "fake" hosts for the all-in-one and scale tests.
     driver: str = "fake"
     fake_hosts: int = 1
@@ -36,6 +41,15 @@ class ComputeConfig(ServiceConfig):
     reclaim_instance_interval: float = 0.0
     build_timeout: float = 600.0                 # a build not done in this time goes to ERROR
     rpc_timeout: float = 60.0
+    # Server actions and moves (Nova's options of the same names).
+    allow_resize_to_same_host: bool = False     # resize may stay on the host (cold migrations never)
+    shelved_offload_time: int = 0               # seconds a shelved server keeps its host; 0 now, -1 never
+    # The metadata API (Nova's, what instances read through the network's metadata proxy): its
+    # port (0: not served), the secret the proxy signs instance ids with (empty: the state
+    # directory's generated metadata_secret) and how long an instance's answers are kept.
+    metadata_port: int = 8775
+    metadata_proxy_shared_secret: str = ""
+    metadata_cache_expiration: float = 15.0
     # API.
     max_limit: int = 1000
     osapi_max_limit: int = 1000
@@ -50,8 +64,6 @@ class ComputeConfig(ServiceConfig):
     quota_injected_files: int = 5
     quota_injected_file_content_bytes: int = 10240
     quota_injected_file_path_length: int = 255
-    # Shared secret the metadata proxy signs instance ids with.
-    metadata_proxy_shared_secret: str = ""
     enabled_filters: list[str] = field(default_factory=lambda: [
         "ComputeFilter", "AvailabilityZoneFilter", "ImagePropertiesFilter",
         "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter", "AggregateInstanceExtraSpecsFilter"])

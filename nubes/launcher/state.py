@@ -17,10 +17,10 @@ class StateDirBusy(RuntimeError):
 
 
 class StateLock:
-    """An exclusive flock on <state_dir>/nubes.lock, held for the life of the process."""
+    """An exclusive flock on <state_dir>/<name> (nubes.lock), held for the life of the process."""
 
-    def __init__(self, state_dir: Path) -> None:
-        self.path = state_dir / "nubes.lock"
+    def __init__(self, state_dir: Path, name: str = "nubes.lock") -> None:
+        self.path = state_dir / name
         self._fd: int | None = None
 
     def acquire(self) -> None:

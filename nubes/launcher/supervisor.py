@@ -103,23 +103,30 @@ class Supervisor:
                 rt.tokens = self._validator()
                 await rt.tokens.start()
                 rt.clients = ServiceClients(rt.tokens, region=core.region)
-            app = spec.build_app(rt)
-            port = self.conf.services[spec.name].port
-            check_port(core.bind_host, port)
-            server = _Server(uvicorn.Config(app, host=core.bind_host, port=port, log_config=None,
-                                            access_log=False, lifespan="on", server_header=False,
-                                            timeout_keep_alive=75, backlog=2048))
-            self.servers.append(server)
-            self._tasks.append(asyncio.create_task(server.serve(), name=f"api-{spec.name}"))
+            self._serve(f"api-{spec.name}", spec.build_app(rt), self.conf.services[spec.name].port)
+            for extra in spec.extra_apis:
+                port = int(getattr(self.conf.services[spec.name], extra.port_key) or 0)
+                if port:
+                    self._serve(f"api-{spec.name}-{extra.name}", extra.build_app(rt), port)
             for agent in spec.agents:
                 self._tasks.append(asyncio.create_task(agent(rt), name=f"agent-{spec.name}"))
         while not all(s.started for s in self.servers):
-            failed = [t for t in self._tasks if t.done()]
+            # Background work may end by itself (turned off by configuration); an API may not.
+            failed = [t for t in self._tasks if t.done() and (
+                t.get_name().startswith("api-") or t.cancelled() or t.exception() is not None)]
             if failed:
                 exc = failed[0].exception() if not failed[0].cancelled() else None
                 raise RuntimeError(f"{failed[0].get_name()} failed to start: {exc}")
             await asyncio.sleep(0.02)
         settle_garbage_collector()
+
+    def _serve(self, name: str, app: Any, port: int) -> None:
+        check_port(self.conf.core.bind_host, port)
+        server = _Server(uvicorn.Config(app, host=self.conf.core.bind_host, port=port, log_config=None,
+                                        access_log=False, lifespan="on", server_header=False,
+                                        timeout_keep_alive=75, backlog=2048))
+        self.servers.append(server)
+        self._tasks.append(asyncio.create_task(server.serve(), name=name))
 
     def request_stop(self) -> None:
         for s in self.servers:

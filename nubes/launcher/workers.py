@@ -1,8 +1,12 @@
-"""`nubes serve SERVICE --workers N`: one service's API in N forked processes sharing a socket."""
+"""`nubes serve SERVICE --workers N`: one service's API in N forked processes sharing a socket,
+and, in one more process, the service's controller-side background work (compute's conductor;
+``nubes.launcher.roles``). ``--no-api`` runs only that background process.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import signal
@@ -18,9 +22,10 @@ from nubes.core.clients import ServiceClients
 from nubes.core.config import Config
 from nubes.core.db.session import Database
 from nubes.core.service import Runtime, ServiceSpec
-from nubes.launcher.supervisor import settle_garbage_collector
+from nubes.launcher.supervisor import _Server, settle_garbage_collector
 
 LOG = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -48,8 +53,13 @@ async def _child(conf: Config, spec: ServiceSpec, sock: socket.socket) -> None:
         rt.clients = ServiceClients(rt.tokens, region=core.region)
     app = spec.build_app(rt)
     settle_garbage_collector()
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
-                                           server_header=False, timeout_keep_alive=75))
+    # Our own SIGTERM/SIGINT handling: uvicorn's re-raises the signal once it has stopped, so the
+    # worker died by it, skipped the cleanup below and `nubes serve` exited 128+15, not 0.
+    server = _Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
+                                    server_header=False, timeout_keep_alive=75))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.handle_exit, sig, None)
     await server.serve(sockets=[sock])
     if rt.clients is not None:
         await rt.clients.close()
@@ -57,23 +67,79 @@ async def _child(conf: Config, spec: ServiceSpec, sock: socket.socket) -> None:
     await bus.close()
 
 
-def run_workers(conf: Config, spec: ServiceSpec, workers: int) -> int:
-    sock = bind(conf.core.bind_host, conf.services[spec.name].port)
+async def _background(conf: Config, spec: ServiceSpec, agents: list[Any]) -> None:
+    """The service's background work in this process until SIGTERM/SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    bus = make_bus(conf.core.bus_url)
+    await bus.start()
+    rt = Runtime(name=spec.name, conf=conf, db=Database(conf.database_url(spec.name)), bus=bus)
+    rt.tokens = _validator(conf, bus)
+    await rt.tokens.start()
+    rt.clients = ServiceClients(rt.tokens, region=conf.core.region)
+    tasks = [asyncio.create_task(agent(rt), name=f"background-{spec.name}") for agent in agents]
+    waiting = asyncio.create_task(stop.wait())
+    try:
+        pending: set[asyncio.Task] = {*tasks, waiting}
+        while not waiting.done():   # until asked to stop; work that ends by itself may (turned off)
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            failed = [t for t in done if t is not waiting and not t.cancelled() and t.exception()]
+            if failed:
+                raise failed[0].exception()  # type: ignore[misc]
+    finally:
+        for t in [*tasks, waiting]:
+            t.cancel()
+        await asyncio.gather(*tasks, waiting, return_exceptions=True)
+        await rt.clients.close()
+        await rt.tokens.close()
+        await rt.db.close()
+        await bus.close()
+
+
+def _validator(conf: Config, bus: Any) -> RemoteTokenValidator:
+    core = conf.core
+    url = core.identity_url or f"http://{core.public_host}:{conf.services['identity'].port}"
+    return RemoteTokenValidator(url, core.service_user, core.service_password, core.service_project, bus=bus)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux for SIGTERM when the parent dies: a parent killed outright cannot forward one, and
+    a conductor or worker left running would keep taking messages and requests."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:        # it died before we asked
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _fork(what: str, run: Any) -> int:
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _die_with_parent(parent)
+        code = 0
+        try:
+            asyncio.run(run())
+        except Exception:
+            LOG.exception("%s failed", what)
+            code = 1
+        finally:
+            sys.stdout.flush()
+            os._exit(code)
+    return pid
+
+
+def run_workers(conf: Config, spec: ServiceSpec, workers: int, *, api: bool = True) -> int:
+    """Fork the API workers (unless not ``api``) and the background process (if the service has
+    controller-side work); wait for them all, forwarding SIGTERM/SIGINT."""
+    from nubes.launcher.roles import controller_agents
+
     children: list[int] = []
-    for _ in range(workers):
-        pid = os.fork()
-        if pid == 0:
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            code = 0
-            try:
-                asyncio.run(_child(conf, spec, sock))
-            except Exception:
-                LOG.exception("worker failed")
-                code = 1
-            finally:
-                sys.stdout.flush()
-                os._exit(code)
-        children.append(pid)
 
     def _forward(signum: int, _frame: Any) -> None:
         for pid in children:
@@ -82,14 +148,26 @@ def run_workers(conf: Config, spec: ServiceSpec, workers: int) -> int:
             except ProcessLookupError:
                 pass
 
+    # Before forking, so a signal never finds the children unknown to us (they reset it).
     signal.signal(signal.SIGTERM, _forward)
     signal.signal(signal.SIGINT, _forward)
+    if api:
+        sock = bind(conf.core.bind_host, conf.services[spec.name].port)
+        for _ in range(workers):
+            children.append(_fork("worker", lambda: _child(conf, spec, sock)))
+    agents = controller_agents(spec)
+    if agents:
+        children.append(_fork(f"{spec.name} background process", lambda: _background(conf, spec, agents)))
+    if not children:
+        LOG.error("nothing to run: %s has no background work and the API is off", spec.name)
+        return 2
     status = 0
     for pid in children:
         while True:
             try:
                 _, st = os.waitpid(pid, 0)
-                status = status or os.waitstatus_to_exitcode(st)
+                code = os.waitstatus_to_exitcode(st)
+                status = status or (128 - code if code < 0 else code)     # killed by a signal: 128+N
                 break
             except ChildProcessError:
                 break

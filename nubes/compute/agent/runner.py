@@ -36,6 +36,10 @@ def make_agents(rt: Any) -> list[ComputeAgent]:
         options: dict[str, Any] = {}
         if conf.driver == "fake":
             options["state_file"] = rt.conf.core.state_dir / "compute" / f"fake-{host}.json"
+        elif conf.driver == "qemu":       # its state directory and service clients (for images)
+            from nubes.compute.drivers import qemu
+
+            options.update(qemu.driver_options(rt, host))
         agents.append(ComputeAgent(rt, host, make_driver(conf.driver, host, conf, **options)))
     return agents
 

@@ -90,8 +90,13 @@ def start_cloud(tmp: Path, services: str | None = None, extra_env: dict[str, str
     ports = {name: free_port() for name in dict.fromkeys([*names, *SERVICE_MODULES])}
     env = dict(os.environ)
     env.update({f"NUBES_{n.upper()}__PORT": str(p) for n, p in ports.items()})
+    ports["compute-metadata"] = free_port()
+    env["NUBES_COMPUTE__METADATA_PORT"] = str(ports["compute-metadata"])
     # Tests keep bcrypt cheap; the benchmark uses Keystone's default cost.
     env.setdefault("NUBES_IDENTITY__PASSWORD_HASH_ROUNDS", "4")
+    # Test clouds leave the machine's kernel alone (as root `nubes up` would run the network data
+    # plane there); tests/functional/network_dataplane runs the agents in namespaces of its own.
+    env.setdefault("NUBES_NETWORK__DATAPLANE", "off")
     env.update(extra_env or {})
     cloud = Cloud(state_dir=tmp, ports=ports, env=env, log_path=tmp / "nubes.log")
     cmd = [sys.executable, "-m", "nubes.cli", "up", "--state-dir", str(tmp)]

@@ -19,6 +19,16 @@ class CatalogEntry:
 
 
 @dataclass(frozen=True)
+class ExtraApi:
+    """A second HTTP API of a service, on its own port, sharing the service's runtime (compute's
+    metadata API beside the compute API, as Nova's ``enabled_apis``)."""
+
+    name: str                                   # "metadata": the server task is api-<service>-<name>
+    port_key: str                               # the service config field holding its port; 0 turns it off
+    build_app: Callable[[Runtime], Any]
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str                                   # package and config section: "identity"
     conf_class: type[ServiceConfig]
@@ -29,6 +39,7 @@ class ServiceSpec:
     metadata: Any = None                        # its SQLAlchemy MetaData
     # Background work run beside the API in the same process: coroutines taking the runtime.
     agents: tuple[Callable[[Runtime], Awaitable[None]], ...] = ()
+    extra_apis: tuple[ExtraApi, ...] = ()
 
 
 @dataclass

@@ -9,9 +9,37 @@ extras=""
 need_apt=()
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v git >/dev/null || need_apt+=(git)
+# The network data plane (bridges, VXLAN, nftables, dnsmasq, gratuitous ARP): only as root on
+# Debian, where `nubes up` runs it; elsewhere the cloud runs with the data plane off.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  command -v ip >/dev/null || need_apt+=(iproute2)
+  command -v nft >/dev/null || need_apt+=(nftables)
+  command -v dnsmasq >/dev/null || need_apt+=(dnsmasq-base)
+  command -v dhcp_release >/dev/null || need_apt+=(dnsmasq-utils)   # forgets leases of removed ports
+  command -v arping >/dev/null || need_apt+=(iputils-arping)
+  command -v sysctl >/dev/null || need_apt+=(procps)
+  # the data-plane tests' instances get their addresses with busybox's udhcpc
+  if [ -n "$extras" ] && ! command -v busybox >/dev/null; then need_apt+=(busybox-static); fi
+fi
+# The qemu compute driver (QEMU, qemu-img) and, for the tests, the test guest it boots (Debian's
+# cloud kernel and busybox): only as root on Debian, where the driver can run guests.
+need_qemu=()
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  command -v qemu-system-x86_64 >/dev/null || need_qemu+=(qemu-system-x86)
+  command -v qemu-img >/dev/null || need_qemu+=(qemu-utils)
+  if [ -n "$extras" ]; then
+    ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || need_qemu+=(linux-image-cloud-amd64)
+    command -v busybox >/dev/null || need_qemu+=(busybox-static)
+  fi
+fi
+if [ ${#need_qemu[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages for the qemu driver: ${need_qemu[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "${need_qemu[@]}" >/dev/null
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_apt[@]}" >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then

@@ -6,8 +6,11 @@ from typing import Any
 
 from nubes.compute.drivers.base import ComputeDriver
 from nubes.compute.drivers.fake import FakeDriver
+from nubes.compute.drivers.qemu import QemuDriver
 
-DRIVERS: dict[str, type] = {"fake": FakeDriver}
+# "qemu": QEMU processes on this machine (nubes.compute.drivers.qemu; needs root and QEMU:
+# qemu.usable() says whether this host can; qemu.driver_options(rt, host) gives its options).
+DRIVERS: dict[str, type] = {"fake": FakeDriver, "qemu": QemuDriver}
 
 
 def make_driver(name: str, host: str, conf: Any, **options: Any) -> ComputeDriver:

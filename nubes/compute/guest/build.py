@@ -3,14 +3,17 @@
 Nothing is downloaded from elsewhere: ``linux-image-cloud-amd64`` gives the kernel and its
 virtio modules, ``busybox-static`` the userland. The guest's ``/init``:
 
-1. loads the virtio modules (network, block, and isofs for a config drive) in dependency order;
+1. loads the virtio modules (network, block, and isofs for a config drive) in dependency order,
+   and ``button`` + ``evdev`` so that acpid sees the ACPI power button (clean power off);
 2. takes an address on ``eth0`` with udhcpc (the script applies address, routes and DNS);
 3. reads its metadata from the config drive when one is attached (label ``config-2``), else from
    http://169.254.169.254 (``openstack/latest/meta_data.json``, ``user_data``);
 4. prints what it got on the serial console, one ``nubes-guest:`` line each (so a test or the
    benchmark can wait for ``nubes-guest: ready``), writes it to the web root;
 5. answers HTTP on port 80 (busybox httpd, the metadata it read) and TCP 22 (a banner), and
-   powers off when the ACPI power button is pressed.
+   powers off when the ACPI power button is pressed;
+6. runs a getty on the serial console, as a cloud image does (``<hostname> login:``; any name
+   gets a root shell: the guest is for tests only).
 
 The kernel command line the image carries (``os_command_line``) puts the console on ttyS0.
 """
@@ -28,7 +31,7 @@ from nubes.compute.guest.initramfs import Entry, archive
 
 PACKAGES = ("linux-image-cloud-amd64", "busybox-static")
 MODULES = ("virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci",
-           "failover", "net_failover", "virtio_net", "virtio_blk", "cdrom", "isofs")
+           "failover", "net_failover", "virtio_net", "virtio_blk", "cdrom", "isofs", "button", "evdev")
 COMMAND_LINE = "console=ttyS0 panic=-1 quiet"
 MARKER = "nubes-guest:"
 
@@ -42,12 +45,13 @@ mount -t devtmpfs dev /dev
 for m in MODULES; do insmod /lib/modules/$m.ko 2>/dev/null; done
 say() { echo "MARKER $*" > /dev/console; }
 say "booted $(uname -r)"
-acpid -c /etc/acpi
+acpid -c /etc/acpi -l /dev/null -p /run/acpid.pid
 ip link set lo up
 ifc=$(ls /sys/class/net | grep -v '^lo$' | head -n 1)
 if [ -n "$ifc" ]; then
   ip link set "$ifc" up
-  if udhcpc -i "$ifc" -s /etc/udhcpc.script -q -n -t 8 -T 2 >/dev/null 2>&1; then
+  say "link $ifc $(cat /sys/class/net/$ifc/address)"
+  if udhcpc -i "$ifc" -s /etc/udhcpc.script -O staticroutes -q -n -t 8 -T 2 >/dev/null 2>&1; then
     say "dhcp $ifc $(cat /run/ip 2>/dev/null)"
   else
     say "dhcp $ifc failed"
@@ -68,8 +72,9 @@ for dev in /dev/vd? /dev/sr?; do
   [ -n "$meta" ] && break
 done
 if [ -z "$meta" ] && [ -n "$ifc" ]; then
-  if wget -q -T 5 -O /www/meta_data.json http://169.254.169.254/openstack/latest/meta_data.json; then
-    wget -q -T 5 -O /www/user_data http://169.254.169.254/openstack/latest/user_data || rm -f /www/user_data
+  # (not wget -T: Debian's static busybox 1.35 wget crashes with it)
+  if timeout 10 wget -q -O /www/meta_data.json http://169.254.169.254/openstack/latest/meta_data.json; then
+    timeout 10 wget -q -O /www/user_data http://169.254.169.254/openstack/latest/user_data || rm -f /www/user_data
     meta="metadata-service"
   fi
 fi
@@ -87,6 +92,7 @@ echo "nubes test guest $(hostname)" > /www/index.html
 httpd -p 80 -h /www
 (while true; do echo "SSH-2.0-nubes-guest" | nc -l -p 22 >/dev/null 2>&1; done) &
 say "ready"
+(while true; do getty -l /bin/serial-login 0 ttyS0 vt100; sleep 1; done) &
 while true; do sleep 3600; done
 """.replace("MODULES", " ".join(MODULES)).replace("MARKER", MARKER)
 
@@ -97,10 +103,14 @@ case "$1" in
     ip addr flush dev "$interface"
     ip addr add "$ip/${mask:-24}" dev "$interface"
     [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
-    for r in $router; do ip route add default via "$r" dev "$interface"; break; done
-    # classless static routes (option 121): "dest/len gateway" pairs
-    set -- $staticroutes
-    while [ -n "$1" ] && [ -n "$2" ]; do ip route add "$1" via "$2" dev "$interface" 2>/dev/null; shift 2; done
+    # classless static routes (option 121: "dest/len gateway" pairs, the metadata address's
+    # among them) replace the router option when the server sends them (RFC 3442)
+    if [ -n "$staticroutes" ]; then
+      set -- $staticroutes
+      while [ -n "$1" ] && [ -n "$2" ]; do ip route add "$1" via "$2" dev "$interface" 2>/dev/null; shift 2; done
+    else
+      for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+    fi
     : > /etc/resolv.conf
     for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
     echo "$ip" > /run/ip ;;
@@ -108,7 +118,8 @@ esac
 exit 0
 """
 
-ACPI_POWER = "#!/bin/sh\npoweroff -f\n"
+ACPI_POWER = f"#!/bin/sh\necho '{MARKER} power-button' > /dev/console\npoweroff -f\n"
+SERIAL_LOGIN = "#!/bin/sh\nexec /bin/sh -l\n"     # getty's login program: any name, a shell
 
 
 @dataclass(frozen=True)
@@ -173,6 +184,7 @@ def entries(kver: str, busybox: bytes, modules: dict[str, bytes]) -> list[Entry]
     out.append(Entry("init", INIT.encode(), 0o755))
     out.append(Entry("etc/udhcpc.script", UDHCPC.encode(), 0o755))
     out.append(Entry("etc/acpi/PWRF/00000080", ACPI_POWER.encode(), 0o755))
+    out.append(Entry("bin/serial-login", SERIAL_LOGIN.encode(), 0o755))
     out += [Entry(f"lib/modules/{name}.ko", data, 0o644) for name, data in modules.items()]
     return out
 

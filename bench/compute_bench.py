@@ -270,7 +270,7 @@ async def run(args: argparse.Namespace) -> dict:
         raise SystemExit(f"--total {args.total} does not fit on {args.hosts} hosts of 128 tiny servers")
     results: dict = {"hosts": args.hosts, "concurrency": args.concurrency}
     with tempfile.TemporaryDirectory(prefix="nubes-computebench-", dir=args.dir) as tmp:
-        env = {"NUBES_CORE__LOG_LEVEL": "WARNING", "NUBES_COMPUTE__FAKE_HOSTS": str(args.hosts),
+        env = {"NUBES_CORE__LOG_LEVEL": "WARNING", "NUBES_COMPUTE__FAKE_HOSTS": str(args.hosts), "NUBES_COMPUTE__DRIVER": "fake",
                "NUBES_COMPUTE__FAKE_VCPUS": "32", "NUBES_COMPUTE__FAKE_MEMORY_MB": "32768",
                "NUBES_COMPUTE__FAKE_DISK_GB": "1000", "NUBES_COMPUTE__HOST": "bench",
                "NUBES_NETWORK__QUOTA_PORT": "-1", "NUBES_NETWORK__DATAPLANE": "off"}

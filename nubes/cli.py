@@ -81,6 +81,12 @@ async def _up(conf: Config, specs) -> int:
     listening += [f"{s.name} {x.name} :{getattr(conf.services[s.name], x.port_key)}"
                   for s in specs for x in s.extra_apis if getattr(conf.services[s.name], x.port_key)]
     _say(f"nubes: up in {time.monotonic() - started:.1f}s with " + ", ".join(listening))
+    compute = conf.services.get("compute")
+    if any(s.name == "compute" for s in specs) and compute is not None and compute.run_agents:
+        from nubes.compute.drivers.registry import choose
+
+        driver, why = choose(compute)
+        _say(f"nubes: compute driver {driver} ({why})")
     _say(f"\nUse it:\n  export OS_CLIENT_CONFIG_FILE={clouds}\n  openstack --os-cloud nubes token issue\n"
          f"(cloud 'nubes' is the admin project; 'nubes-system' is system scope.) Ctrl-C stops.")
     await sup.wait()
@@ -103,6 +109,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             _say("nubes: --fake-hosts must be 0 or more")
             return 2
         conf.services["compute"].fake_hosts = args.fake_hosts
+        if conf.services["compute"].driver == "auto":
+            conf.services["compute"].driver = "fake"      # asking for fake hosts is choosing the fake driver
     nlog.setup(conf.core.log_level)
     lock = StateLock(conf.core.state_dir)
     try:
@@ -203,6 +211,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
             if args.fake_hosts < 1:
                 raise ConfigError("--fake-hosts must be 1 or more")
             svc.fake_hosts = args.fake_hosts
+            if svc.driver == "auto":
+                svc.driver = "fake"
         if hasattr(svc, "run_agents"):
             svc.run_agents = True    # what this command is for, whatever the file says
         service_password(conf)       # refuse now rather than retry forever

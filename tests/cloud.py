@@ -97,6 +97,8 @@ def start_cloud(tmp: Path, services: str | None = None, extra_env: dict[str, str
     # Test clouds leave the machine's kernel alone (as root `nubes up` would run the network data
     # plane there); tests/functional/network_dataplane runs the agents in namespaces of its own.
     env.setdefault("NUBES_NETWORK__DATAPLANE", "off")
+    # ... and run fake guests unless a test asks for the qemu driver (as root, "auto" would pick it).
+    env.setdefault("NUBES_COMPUTE__DRIVER", "fake")
     env.update(extra_env or {})
     cloud = Cloud(state_dir=tmp, ports=ports, env=env, log_path=tmp / "nubes.log")
     cmd = [sys.executable, "-m", "nubes.cli", "up", "--state-dir", str(tmp)]

@@ -16,7 +16,7 @@ class ComputeConfig(ServiceConfig):
     run_conductor: bool = True
     run_agents: bool = True
     # Compute agents this process runs: "fake" hosts for the all-in-one and scale tests.
-    driver: str = "fake"
+    driver: str = "auto"          # "auto": qemu as root with QEMU installed, else fake (drivers.registry.choose)
     fake_hosts: int = 1
     host: str = ""                               # "" = this machine's hostname
     # What one fake host offers (a hypervisor of this size).

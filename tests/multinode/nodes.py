@@ -194,7 +194,8 @@ class MultiNode:
     def _node(self, name: str, args: list[str], env: dict[str, str], ready: str) -> Node:
         state = self.tmp / name
         state.mkdir(parents=True, exist_ok=True)
-        full_env = {**os.environ, "NUBES_IDENTITY__PASSWORD_HASH_ROUNDS": "4", **self.env, **env}
+        full_env = {**os.environ, "NUBES_IDENTITY__PASSWORD_HASH_ROUNDS": "4", "NUBES_COMPUTE__DRIVER": "fake",
+                    **self.env, **env}
         return Node(name, [sys.executable, "-m", "nubes.cli", *args, "--state-dir", str(state)], full_env,
                     self.tmp / f"{name}.log", ready)
 

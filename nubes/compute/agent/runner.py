@@ -14,14 +14,14 @@ import socket
 from typing import Any
 
 from nubes.compute.agent.manager import ComputeAgent
-from nubes.compute.drivers.registry import make_driver
+from nubes.compute.drivers.registry import choose, make_driver
 
 LOG = logging.getLogger(__name__)
 
 
-def host_names(conf: Any) -> list[str]:
+def host_names(conf: Any, driver: str | None = None) -> list[str]:
     base = conf.host or socket.gethostname()
-    if conf.driver != "fake":
+    if (driver or conf.driver) != "fake":
         return [base]
     n = conf.fake_hosts
     if n <= 0:
@@ -31,16 +31,18 @@ def host_names(conf: Any) -> list[str]:
 
 def make_agents(rt: Any) -> list[ComputeAgent]:
     conf = rt.service_conf
+    driver, why = choose(conf)
+    LOG.info("compute driver %s: %s", driver, why)
     agents = []
-    for host in host_names(conf):
+    for host in host_names(conf, driver):
         options: dict[str, Any] = {}
-        if conf.driver == "fake":
+        if driver == "fake":
             options["state_file"] = rt.conf.core.state_dir / "compute" / f"fake-{host}.json"
-        elif conf.driver == "qemu":       # its state directory and service clients (for images)
+        elif driver == "qemu":       # its state directory and service clients (for images)
             from nubes.compute.drivers import qemu
 
             options.update(qemu.driver_options(rt, host))
-        agents.append(ComputeAgent(rt, host, make_driver(conf.driver, host, conf, **options)))
+        agents.append(ComputeAgent(rt, host, make_driver(driver, host, conf, **options)))
     return agents
 
 

@@ -19,3 +19,16 @@ def make_driver(name: str, host: str, conf: Any, **options: Any) -> ComputeDrive
     if cls is None:
         raise ValueError(f"unknown compute driver {name!r}: choose one of {', '.join(sorted(DRIVERS))}")
     return cls(host, conf, **options)
+
+
+def choose(conf: Any) -> tuple[str, str]:
+    """The driver ``[compute] driver`` names, with why: "auto" (the default) is qemu where this
+    host can run QEMU guests (root, QEMU installed), else fake; a named driver is taken as is."""
+    if conf.driver != "auto":
+        return conf.driver, "configured"
+    from nubes.compute.drivers.qemu import usable
+
+    ok, why = usable()
+    if ok:
+        return "qemu", "root with QEMU installed ([compute] driver = auto)"
+    return "fake", f"{why}; set [compute] driver = qemu to insist ([compute] driver = auto)"

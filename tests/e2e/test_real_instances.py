@@ -23,6 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.cloud import REPO, start_cloud, stop_cloud
@@ -134,7 +135,9 @@ def cloud(tmp_path_factory, provider):
                     extra_env={"NUBES_COMPUTE__DRIVER": "qemu", "NUBES_NETWORK__DATAPLANE": "on",
                                "NUBES_NETWORK__PHYSICAL_INTERFACE_MAPPINGS": f"provider:{UPLINK}",
                                "NUBES_NETWORK__AGENT_STATE_PATH": str(agent_dir),
-                               "NUBES_NETWORK__REPORT_INTERVAL": "5"})
+                               "NUBES_NETWORK__REPORT_INTERVAL": "5",
+                               # 2 cores x 4 (Nova's ratio) would hold 8 of the 10 guests of a batch
+                               "NUBES_COMPUTE__CPU_ALLOCATION_RATIO": "16"})
     try:
         res = subprocess.run([sys.executable, "-m", "nubes.cli", "guest", "register", "--state-dir", str(tmp)],
                              env=c.env, capture_output=True, text=True, timeout=300, cwd=REPO)
@@ -169,9 +172,10 @@ def _console(cloud, server: str) -> dict[str, str]:
     return lines if "ready" in lines else {}
 
 
-def _boot(cloud, name: str, network: str, sg: str, tmp: Path) -> tuple[dict, dict[str, str]]:
+def _boot(cloud, name: str, network: str, sg: str, tmp: Path, user_data: str = USER_DATA
+          ) -> tuple[dict, dict[str, str]]:
     ud = tmp / f"{name}.ud"
-    ud.write_text(USER_DATA)
+    ud.write_text(user_data)
     server = cloud.osc("server", "create", "--image", "nubes-test-guest", "--flavor", "e2e.tiny", "--network", network,
                        "--key-name", "e2e-key", "--security-group", sg, "--user-data", str(ud), "--wait", name)
     assert server["status"] == "ACTIVE", server
@@ -179,7 +183,21 @@ def _boot(cloud, name: str, network: str, sg: str, tmp: Path) -> tuple[dict, dic
     return server, console
 
 
-def test_launch_on_provider_and_self_service_networks(cloud, tmp_path):
+NETCHECK = str(Path(__file__).resolve().parent.parent / "functional" / "network_dataplane" / "netcheck.py")
+
+
+@pytest.fixture
+def provider_server(provider):
+    """A TCP server on the provider side (203.0.113.1:8080) answering with the peer's address."""
+    proc = subprocess.Popen(["ip", "netns", "exec", PROVIDER_NS, sys.executable, NETCHECK, "serve", "8080", "600"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout.readline().strip() == "listening"
+    yield
+    proc.kill()
+    proc.wait()
+
+
+def test_launch_on_provider_and_self_service_networks(cloud, tmp_path, provider_server):
     osc = cloud.osc
     osc("flavor", "create", "--ram", "256", "--disk", "1", "--vcpus", "1", "e2e.tiny")
     key = tmp_path / "id"
@@ -188,7 +206,7 @@ def test_launch_on_provider_and_self_service_networks(cloud, tmp_path):
     pub = (tmp_path / "id.pub").read_text().split()[1]
     project = osc("project", "show", "admin")["id"]
     sg = next(g["ID"] for g in osc("security", "group", "list", "--project", project) if g["Name"] == "default")
-    osc("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "80", sg)
+    web_rule = osc("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "80", sg)
     prov = osc("network", "create", "--provider-network-type", "flat", "--provider-physical-network", "provider",
                "--external", "--share", f"prov-{uuid.uuid4().hex[:6]}")
     osc("subnet", "create", "--network", prov["id"], "--subnet-range", "203.0.113.0/24", "--gateway", "203.0.113.1",
@@ -207,20 +225,30 @@ def test_launch_on_provider_and_self_service_networks(cloud, tmp_path):
         assert console["dhcp"] == f"eth0 {addr}", console
         assert console["metadata"] == "metadata-service" and console["hostname"] == "p1", console
         assert pub in console["ssh-key"] and "hello-from-user-data" in console["user-data"], console
+        assert console["user-data-ran"].strip() == "0 hello-from-user-data", console
         web = in_provider("busybox", "timeout", "10", "busybox", "wget", "-q", "-O", "-", f"http://{addr}/")
         assert web.returncode == 0 and "nubes test guest p1" in web.stdout, web.stderr
         port = osc("port", "list", "--server", "p1")[0]
         assert port["Status"] == "ACTIVE"
 
         # -- self-service network: metadata through the router, a floating IP from the provider side
-        s1, console = _boot(cloud, "s1", selfnet["id"], sg, tmp_path)
+        # its user data reaches the provider side, which sees the router's gateway address (SNAT)
+        s1, console = _boot(cloud, "s1", selfnet["id"], sg, tmp_path,
+                            user_data="#!/bin/sh\nnc 203.0.113.1 8080 </dev/null\n")
         assert console["dhcp"].startswith("eth0 172.16.1.") and console["hostname"] == "s1", console
         assert console["metadata"] == "metadata-service" and pub in console["ssh-key"], console
+        gateway = osc("router", "show", "r1")["external_gateway_info"]["external_fixed_ips"][0]["ip_address"]
+        assert console["user-data-ran"].strip() == f"0 peer={gateway}", console
         fip = osc("floating", "ip", "create", prov["id"])["floating_ip_address"]
         osc("server", "add", "floating", "ip", "s1", fip, json_out=False)
         web = _wait(lambda: (r := in_provider("busybox", "timeout", "5", "busybox", "wget", "-q", "-O", "-",
                                              f"http://{fip}/")).returncode == 0 and r, f"s1 at {fip}", timeout=60)
         assert "nubes test guest s1" in web.stdout
+
+        # the security group rule closes the port again once it is gone
+        osc("security", "group", "rule", "delete", web_rule["id"], json_out=False)
+        _wait(lambda: in_provider("busybox", "timeout", "3", "busybox", "wget", "-q", "-O", "-",
+                                  f"http://{addr}/").returncode != 0, "p1's port 80 to close", timeout=30)
     finally:
         for name in ("p1", "s1"):
             osc("server", "delete", "--wait", name, check=False, json_out=False)
@@ -233,3 +261,60 @@ def test_launch_on_provider_and_self_service_networks(cloud, tmp_path):
     while _leftovers(cloud.state_dir, networks) and time.monotonic() < deadline:
         time.sleep(1)
     assert _leftovers(cloud.state_dir, networks) == []
+
+
+def test_fifty_instances_created_and_deleted_leave_nothing(cloud, tmp_path):
+    osc = cloud.osc
+    if not [f for f in osc("flavor", "list") if f["Name"] == "e2e.tiny"]:
+        osc("flavor", "create", "--ram", "256", "--disk", "1", "--vcpus", "1", "e2e.tiny")
+    net = osc("network", "create", "churn")
+    osc("subnet", "create", "--network", net["id"], "--subnet-range", "172.16.9.0/24", "churn-v4")
+    token = cloud.token()
+    api = httpx.Client(base_url=cloud.url("compute", "/v2.1"), timeout=60,
+                       headers={"X-Auth-Token": token, "OpenStack-API-Version": "compute 2.96"})
+    image = osc("image", "show", "nubes-test-guest")["id"]
+    flavor = next(f["ID"] for f in osc("flavor", "list") if f["Name"] == "e2e.tiny")
+    statuses: list[str] = []
+    try:
+        for batch in range(5):
+            ids = []
+            for i in range(10):
+                r = api.post("/servers", json={"server": {"name": f"churn-{batch}-{i}", "imageRef": image,
+                                                          "flavorRef": flavor, "networks": [{"uuid": net["id"]}]}})
+                assert r.status_code == 202, r.text
+                ids.append(r.json()["server"]["id"])
+            for sid in ids:
+                body = _wait(lambda: (b := api.get(f"/servers/{sid}").json()["server"])["status"] in ("ACTIVE", "ERROR")
+                             and b, f"server {sid} to leave BUILD", timeout=180, interval=0.5)
+                statuses.append(body["status"] if body["status"] == "ACTIVE" else f"{body['status']}: {body.get('fault')}")
+            for sid in ids:
+                assert api.delete(f"/servers/{sid}").status_code == 204
+            for sid in ids:
+                _wait(lambda: api.get(f"/servers/{sid}").status_code == 404, f"server {sid} to be gone", timeout=120,
+                      interval=0.5)
+    finally:
+        api.close()
+    assert statuses == ["ACTIVE"] * 50
+    instances = cloud.state_dir / "compute" / "instances"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _churn_leftovers(cloud.state_dir, instances):
+        time.sleep(1)
+    assert _churn_leftovers(cloud.state_dir, instances) == []
+    assert osc("port", "list", "--network", net["id"], "--device-owner", "compute:nova") == []
+    osc("network", "delete", net["id"], json_out=False)
+
+
+def _churn_leftovers(state_dir: Path, instances: Path) -> list[str]:
+    procs = sh("ps", "-eo", "pid,args").stdout.splitlines()
+    left = [p for p in procs if "qemu-system" in p and str(state_dir) in p]
+    left += [ln.split()[0] for ln in sh("ip", "-br", "link").stdout.splitlines() if ln.startswith("tap")
+             and not _is_dhcp_tap(ln)]
+    left += [f"disk {p.name}" for p in instances.iterdir()] if instances.exists() else []
+    ruleset = sh("nft", "list", "ruleset").stdout
+    left += [ln.strip() for ln in ruleset.splitlines() if "chain egress-tap" in ln or "chain ingress-tap" in ln]
+    return left
+
+
+def _is_dhcp_tap(line: str) -> bool:
+    # the DHCP namespace's port is a veth whose host end is also tap<port>: "tapXXXX@ifN"
+    return "@" in line.split()[0]

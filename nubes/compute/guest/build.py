@@ -9,7 +9,9 @@ virtio modules, ``busybox-static`` the userland. The guest's ``/init``:
 3. reads its metadata from the config drive when one is attached (label ``config-2``), else from
    http://169.254.169.254 (``openstack/latest/meta_data.json``, ``user_data``);
 4. prints what it got on the serial console, one ``nubes-guest:`` line each (so a test or the
-   benchmark can wait for ``nubes-guest: ready``), writes it to the web root;
+   benchmark can wait for ``nubes-guest: ready``), writes it to the web root; user data that is
+   a script (``#!``) runs once, bounded to 30 s, and its exit status and first output are printed
+   (``user-data-ran <status> <output>``);
 5. answers HTTP on port 80 (busybox httpd, the metadata it read) and TCP 22 (a banner), and
    powers off when the ACPI power button is pressed;
 6. runs a getty on the serial console, as a cloud image does (``<hostname> login:``; any name
@@ -85,6 +87,12 @@ if [ -n "$meta" ]; then
   key=$(sed -n 's/.*"public_keys": *{[^}]*: *"\([^"]*\)".*/\1/p' /www/meta_data.json)
   [ -n "$key" ] && say "ssh-key $key"
   [ -f /www/user_data ] && say "user-data $(head -c 200 /www/user_data | tr '\n' ' ')"
+  # a user-data script runs once, as cloud-init runs one; what it prints goes to the console
+  if [ -f /www/user_data ] && [ "$(head -c 2 /www/user_data)" = "#!" ]; then
+    chmod +x /www/user_data
+    timeout 30 /www/user_data > /www/user_data.out 2>&1
+    say "user-data-ran $? $(head -c 200 /www/user_data.out | tr '\n' ' ')"
+  fi
 else
   say "metadata none"
 fi

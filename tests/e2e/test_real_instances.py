@@ -318,3 +318,29 @@ def _churn_leftovers(state_dir: Path, instances: Path) -> list[str]:
 def _is_dhcp_tap(line: str) -> bool:
     # the DHCP namespace's port is a veth whose host end is also tap<port>: "tapXXXX@ifN"
     return "@" in line.split()[0]
+
+
+def test_a_guest_that_cannot_start_goes_to_error_and_leaves_nothing(cloud, tmp_path):
+    osc = cloud.osc
+    if not [f for f in osc("flavor", "list") if f["Name"] == "e2e.tiny"]:
+        osc("flavor", "create", "--ram", "256", "--disk", "1", "--vcpus", "1", "e2e.tiny")
+    bad = tmp_path / "bad.qcow2"
+    bad.write_bytes(b"this is not a qcow2 disk" * 1000)
+    osc("image", "create", "--file", str(bad), "--disk-format", "qcow2", "--container-format", "bare", "not-a-disk")
+    net = osc("network", "create", "bad-image-net")
+    osc("subnet", "create", "--network", net["id"], "--subnet-range", "172.16.8.0/24", "bad-image-v4")
+    try:
+        res = osc("server", "create", "--image", "not-a-disk", "--flavor", "e2e.tiny", "--network", net["id"],
+                  "--wait", "broken", check=False)
+        assert res.returncode != 0                           # --wait reports the ERROR
+        server = osc("server", "show", "broken")
+        assert server["status"] == "ERROR", server
+        assert "not a valid qcow2 disk" in server["fault"]["message"], server["fault"]
+        _wait(lambda: osc("port", "list", "--network", net["id"], "--device-owner", "compute:nova") == [],
+              "the failed server's port to be removed", timeout=30)
+        assert _churn_leftovers(cloud.state_dir, cloud.state_dir / "compute" / "instances") == []
+        osc("server", "delete", "--wait", "broken", json_out=False)
+    finally:
+        osc("server", "delete", "broken", check=False, json_out=False)
+        osc("network", "delete", net["id"], check=False, json_out=False)
+        osc("image", "delete", "not-a-disk", check=False, json_out=False)

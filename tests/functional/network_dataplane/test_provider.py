@@ -90,3 +90,25 @@ async def test_an_address_given_again_to_another_port_gets_its_lease(lab):
     vm = lab.instance("n1", second, "vmb")
     await lab.wait_active(second["id"])
     assert (await lab.dhcp(vm))["ip"] == ip
+
+
+async def test_a_port_the_host_cannot_wire_is_error_and_the_agent_goes_on(lab, caplog):
+    net, _ = await provider_network(lab)
+    provider_side(lab, "n1")
+    await lab.start_agents("n1", kinds=("l2",), interface_mappings={"provider": "eth1"})
+    other = await lab.create("network", name="elsewhere", **{
+        "provider:network_type": "flat", "provider:physical_network": "not-on-this-host"})
+    await lab.create("subnet", network_id=other["id"], cidr="198.51.100.0/24", ip_version=4)
+    stray = await lab.create("port", network_id=other["id"], device_owner="compute:nova", device_id="vm-x",
+                             **{"binding:host_id": "n1"})
+    lab.instance("n1", stray, "vmx")
+
+    async def is_error() -> bool:
+        return await lab.port_status(stray["id"]) == "ERROR"
+    await wait_for("the unwirable port to be ERROR", is_error, 30)
+    assert "not-on-this-host" in caplog.text and "no interface mapping" in caplog.text
+    # the agent still wires what it can
+    fine = await lab.create("port", network_id=net["id"], device_owner="compute:nova", device_id="vm-y",
+                            **{"binding:host_id": "n1"})
+    lab.instance("n1", fine, "vmy")
+    await lab.wait_active(fine["id"])

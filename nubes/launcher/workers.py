@@ -40,7 +40,8 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _child(conf: Config, spec: ServiceSpec, sock: socket.socket) -> None:
+async def _child(conf: Config, spec: ServiceSpec, sock: socket.socket,
+                 extra: list[tuple[Any, socket.socket]] | None = None) -> None:
     bus = make_bus(conf.core.bus_url)
     await bus.start()
     rt = Runtime(name=spec.name, conf=conf, db=Database(conf.database_url(spec.name)), bus=bus)
@@ -51,16 +52,21 @@ async def _child(conf: Config, spec: ServiceSpec, sock: socket.socket) -> None:
                                          core.service_project, bus=bus)
         await rt.tokens.start()
         rt.clients = ServiceClients(rt.tokens, region=core.region)
-    app = spec.build_app(rt)
+    apps = [(spec.build_app(rt), sock)] + [(x.build_app(rt), xsock) for x, xsock in extra or []]
     settle_garbage_collector()
     # Our own SIGTERM/SIGINT handling: uvicorn's re-raises the signal once it has stopped, so the
     # worker died by it, skipped the cleanup below and `nubes serve` exited 128+15, not 0.
-    server = _Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
-                                    server_header=False, timeout_keep_alive=75))
+    servers = [(_Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
+                                       server_header=False, timeout_keep_alive=75)), s) for app, s in apps]
+
+    def _stop(sig: int) -> None:
+        for server, _s in servers:
+            server.handle_exit(sig, None)
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, server.handle_exit, sig, None)
-    await server.serve(sockets=[sock])
+        loop.add_signal_handler(sig, _stop, sig)
+    await asyncio.gather(*(server.serve(sockets=[s]) for server, s in servers))
     if rt.clients is not None:
         await rt.clients.close()
     await rt.db.close()
@@ -153,8 +159,11 @@ def run_workers(conf: Config, spec: ServiceSpec, workers: int, *, api: bool = Tr
     signal.signal(signal.SIGINT, _forward)
     if api:
         sock = bind(conf.core.bind_host, conf.services[spec.name].port)
+        # the service's other APIs (compute's metadata API) are served by the same workers
+        extra = [(x, bind(conf.core.bind_host, port)) for x in spec.extra_apis
+                 if (port := int(getattr(conf.services[spec.name], x.port_key) or 0))]
         for _ in range(workers):
-            children.append(_fork("worker", lambda: _child(conf, spec, sock)))
+            children.append(_fork("worker", lambda: _child(conf, spec, sock, extra)))
     agents = controller_agents(spec)
     if agents:
         children.append(_fork(f"{spec.name} background process", lambda: _background(conf, spec, agents)))

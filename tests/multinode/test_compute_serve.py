@@ -35,15 +35,19 @@ def test_serve_compute_runs_api_workers_and_the_conductor(mn: MultiNode):
     with scratch_database("postgres") as url:
         mn.start_controller(compute_db=url, extra_env={"NUBES_COMPUTE__RUN_CONDUCTOR": "false"})
         world = make_world(mn)
-        port = free_port()
+        port, metadata_port = free_port(), free_port()
         served = mn._node("serve-compute", ["serve", "compute", "--workers", "2"],
-                          {"NUBES_COMPUTE__DATABASE_URL": url, "NUBES_COMPUTE__PORT": str(port)},
+                          {"NUBES_COMPUTE__DATABASE_URL": url, "NUBES_COMPUTE__PORT": str(port),
+                           "NUBES_COMPUTE__METADATA_PORT": str(metadata_port)},
                           "compute conductor serving")
         mn.conductor = served               # the fixture kills it if the test fails
         served.start(timeout=90)
         assert "its API on :%d with 2 worker processes" % port in served.log()
         base = f"http://127.0.0.1:{port}/v2.1"
         _wait_http(f"http://127.0.0.1:{port}/healthcheck")
+        # the workers serve compute's metadata API too; unsigned requests are refused there
+        assert httpx.get(f"http://127.0.0.1:{metadata_port}/", timeout=10).text.splitlines()[-1] == "latest"
+        assert httpx.get(f"http://127.0.0.1:{metadata_port}/openstack", timeout=10).status_code == 400
         assert served.proc is not None
         children = psutil.Process(served.proc.pid).children()
         assert len(children) == 3                                   # 2 API workers + the conductor

@@ -211,6 +211,29 @@ async def test_interfaces(driver):
     assert (await driver.get_diagnostics(inst))["num_nics"] == 0
 
 
+async def test_volumes(driver):
+    # a driver plugs volumes, or says it cannot (DriverError) and changes nothing
+    inst = instance()
+    await driver.spawn(inst, {"id": "img"}, [])
+    disks = (await driver.get_diagnostics(inst))["num_disks"]
+    vol = {"volume_id": "vol-1", "driver_volume_type": "file", "data": {"device_path": "/dev/null"}}
+    with pytest.raises(InstanceNotFoundInDriver):
+        await driver.attach_volume(instance(), vol, "/dev/vdb")
+    try:
+        await driver.attach_volume(inst, vol, "/dev/vdb")
+    except DriverError as e:
+        assert "volume" in e.message
+        assert (await driver.get_diagnostics(inst))["num_disks"] == disks
+        return
+    await driver.attach_volume(inst, vol, "/dev/vdb")                 # idempotent
+    assert (await driver.get_diagnostics(inst))["num_disks"] == disks + 1
+    with pytest.raises(DriverError):
+        await driver.attach_volume(inst, {**vol, "volume_id": "vol-2"}, "/dev/vdb")   # the slot is taken
+    await driver.detach_volume(inst, vol, "/dev/vdb")
+    await driver.detach_volume(inst, vol, "/dev/vdb")
+    assert (await driver.get_diagnostics(inst))["num_disks"] == disks
+
+
 @pytest.mark.parametrize("live", [False, True])
 async def test_move_between_hosts(tmp_path, live):
     for name in sorted(registry.DRIVERS):

@@ -190,6 +190,13 @@ class ComputeDriver(Protocol):
 
     async def detach_interface(self, instance: dict, vif: dict) -> None: ...
 
+    async def attach_volume(self, instance: dict, connection: dict, mountpoint: str) -> None:
+        """Hot-plug a volume at ``mountpoint`` (``/dev/vdb``). ``connection`` is how to reach it,
+        as block storage hands it out: ``{"volume_id", "driver_volume_type", "data"}``. A driver
+        that cannot plug that kind of volume raises DriverError saying so."""
+
+    async def detach_volume(self, instance: dict, connection: dict, mountpoint: str) -> None: ...
+
     async def get_console_output(self, instance: dict) -> str: ...
 
     async def get_diagnostics(self, instance: dict) -> dict[str, Any]:

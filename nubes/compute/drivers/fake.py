@@ -62,6 +62,7 @@ class _Guest:
     rescued: bool = False
     moving: str | None = None       # "cold" or "live" while a move away is under way
     saved_state: int | None = None  # the power state before a cold move powered it off
+    volumes: dict[str, str] = field(default_factory=dict)      # mountpoint -> volume id
 
 
 def _flavor_sizes(instance: dict) -> tuple[int, int, int]:
@@ -232,6 +233,28 @@ class FakeDriver:
             g.console.append(f"virtio_net: interface {vif.get('address', '')} removed")
             await self._save()
 
+    async def attach_volume(self, instance: dict, connection: dict, mountpoint: str) -> None:
+        g = self._acting("attach_volume", instance)
+        volume = str(connection.get("volume_id") or (connection.get("data") or {}).get("volume_id") or "")
+        if not volume:
+            raise DriverError("The volume connection names no volume.", retryable=False)
+        held = g.volumes.get(mountpoint)
+        if held == volume:
+            return
+        if held is not None:
+            raise DriverError(f"{mountpoint} of guest {g.id} already holds volume {held}.", retryable=False)
+        if volume in g.volumes.values():
+            raise DriverError(f"Volume {volume} is already attached to guest {g.id}.", retryable=False)
+        g.volumes[mountpoint] = volume
+        g.console.append(f"virtio_blk: {mountpoint} attached")
+        await self._save()
+
+    async def detach_volume(self, instance: dict, connection: dict, mountpoint: str) -> None:
+        g = self._acting("detach_volume", instance)
+        if g.volumes.pop(mountpoint, None) is not None:
+            g.console.append(f"virtio_blk: {mountpoint} removed")
+            await self._save()
+
     # -- looking at guests --------------------------------------------------------------
     async def get_console_output(self, instance: dict) -> str:
         g = self._acting("get_console_output", instance)
@@ -244,12 +267,14 @@ class FakeDriver:
         return {
             "state": POWER_STATE_NAMES[PowerState(g.power_state)], "driver": "fake", "hypervisor": "fake",
             "hypervisor_os": "fake-os", "uptime": uptime, "config_drive": False,
-            "num_cpus": g.vcpus, "num_disks": 1, "num_nics": len(g.vifs),
+            "num_cpus": g.vcpus, "num_disks": 1 + len(g.volumes), "num_nics": len(g.vifs),
             "cpu_details": [{"id": i, "time": self._cpu_time(g) // max(g.vcpus, 1),
                              "utilisation": 1 if running else 0} for i in range(g.vcpus)],
             "memory_details": {"maximum": g.memory_mb, "used": g.memory_mb // 4 if running else 0},
             "disk_details": [{"read_bytes": 262144, "read_requests": 112, "write_bytes": 5778432,
-                              "write_requests": 488, "errors_count": 0}],
+                              "write_requests": 488, "errors_count": 0}] + [
+                {"read_bytes": 0, "read_requests": 0, "write_bytes": 0, "write_requests": 0, "errors_count": 0}
+                for _ in g.volumes],
             "nic_details": [{"mac_address": v.get("address") or v.get("mac_address"), "rx_octets": 0,
                              "rx_errors": 0, "rx_drop": 0, "rx_packets": 0, "rx_rate": None,
                              "tx_octets": 0, "tx_errors": 0, "tx_drop": 0, "tx_packets": 0,

@@ -69,6 +69,16 @@ class DeviceActions:
             if not self._tap_in_use(port, g.id, but=g):
                 await taps.remove(configdrive.tap_name(port))
 
+    async def attach_volume(self, instance: dict, connection: dict, mountpoint: str) -> None:
+        self._find(instance_id(instance))
+        raise DriverError("The qemu driver does not attach volumes yet: this cloud has no block storage "
+                          "service to hand one out.", retryable=False)
+
+    async def detach_volume(self, instance: dict, connection: dict, mountpoint: str) -> None:
+        self._find(instance_id(instance))
+        raise DriverError("The qemu driver does not attach volumes yet, so it has none to detach.",
+                          retryable=False)
+
     async def _unplug(self, g: Any, vif: dict) -> None:
         """``device_del`` until the guest releases the NIC: a request that reaches a guest still
         booting (its ACPI hot-plug not yet set up) is lost, so it is repeated every

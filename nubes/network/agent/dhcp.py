@@ -39,6 +39,18 @@ def namespace(network_id: str) -> str:
     return PREFIX + network_id
 
 
+def closed_to_others(path: Path) -> Path | None:
+    """The first existing directory on the way to ``path`` that other users cannot enter."""
+    for d in [*reversed(path.parents), path]:
+        try:
+            mode = d.stat().st_mode
+        except FileNotFoundError:
+            return None
+        if not mode & 0o001:
+            return d
+    return None
+
+
 def stale_leases(path: Path, wanted: str) -> list[tuple[str, str]]:
     """(mac, ip) of IPv4 leases dnsmasq holds (its lease file) that no port has any more:
     ``wanted`` is the lease file the ports make."""
@@ -113,6 +125,11 @@ class DhcpAgent(HostAgent):
             dns_servers=tuple(self.settings.dnsmasq_dns_servers),
             isolated_metadata=self.settings.enable_isolated_metadata)
         self._served = 0
+        closed = closed_to_others(self.dir)
+        if closed is not None:
+            LOG.warning("dnsmasq reads its files in %s as the user nobody, but %s is closed to other users "
+                        "(mode %o): DHCP will answer no instance. Choose another [network] agent_state_path "
+                        "or open that directory (chmod o+x).", self.dir, closed, closed.stat().st_mode & 0o777)
 
     def configurations(self) -> dict[str, Any]:
         return {"networks": self._served, "dhcp_driver": "dnsmasq", "dhcp_lease_duration":

@@ -95,3 +95,24 @@ def test_metadata_url_follows_the_compute_metadata_port(tmp_path):
     del rt.conf.services["compute"]
     rt.conf.services["network"].metadata_url = ""
     assert runner.metadata_url(rt.conf) == "http://controller:8775"
+
+
+def test_dhcp_state_under_a_closed_directory_is_told():
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from nubes.network.agent.dhcp import closed_to_others
+
+    base = Path(tempfile.mkdtemp(prefix="nubes-closed-", dir="/tmp"))   # pytest's own tmp is 0700
+    try:
+        closed = base / "closed"
+        (closed / "agents" / "dhcp").mkdir(parents=True)
+        for d in (base, closed, closed / "agents", closed / "agents" / "dhcp"):
+            d.chmod(0o755)
+        assert closed_to_others(closed / "agents" / "dhcp") is None
+        closed.chmod(0o700)
+        assert closed_to_others(closed / "agents" / "dhcp") == closed
+        assert closed_to_others(closed / "agents" / "not-made-yet") == closed
+    finally:
+        shutil.rmtree(base)

@@ -123,6 +123,7 @@ RULES: dict[str, str] = {
     f"{P}:os-pause-server:unpause": ADMIN_OR_MEMBER,
     f"{P}:os-suspend-server:suspend": ADMIN_OR_MEMBER,
     f"{P}:os-suspend-server:resume": ADMIN_OR_MEMBER,
+    f"{P}:os-admin-actions:reset_state": ADMIN,
     f"{P}:os-lock-server:lock": ADMIN_OR_MEMBER,
     f"{P}:os-lock-server:unlock": ADMIN_OR_MEMBER,
     f"{P}:os-lock-server:unlock:unlock_override": ADMIN,

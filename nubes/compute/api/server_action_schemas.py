@@ -33,6 +33,7 @@ def _obj(props: dict[str, Any], required: list[str] | None = None, nullable: boo
 
 
 REBOOT = _obj({"type": {"type": "string", "enum": ["HARD", "Hard", "hard", "SOFT", "Soft", "soft"]}}, ["type"])
+RESET_STATE = _obj({"state": {"type": "string", "enum": ["active", "error"]}}, ["state"])
 LOCK_2_73 = _obj({"locked_reason": {"type": "string", "minLength": 1, "maxLength": 255}}, nullable=True)
 RESCUE = _obj({"adminPass": ADMIN_PASSWORD, "rescue_image_ref": UUID}, nullable=True)
 CREATE_IMAGE = _obj({"name": v.NAME, "metadata": METADATA}, ["name"])

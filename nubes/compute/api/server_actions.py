@@ -56,6 +56,12 @@ async def lock(req: Request, arg: Any):
     return empty_response(202)
 
 
+async def reset_state(req: Request, arg: Any):
+    body = _check(req, "os-resetState", arg, schemas.RESET_STATE)
+    await _state(req).server_actions.reset_state(req.ctx, _sid(req), body["state"])
+    return empty_response(202)
+
+
 async def unlock(req: Request, arg: Any):
     await _state(req).server_actions.unlock(req.ctx, _sid(req))
     return empty_response(202)
@@ -184,7 +190,7 @@ async def console_output(req: Request, arg: Any):
 ACTIONS: dict[str, Handler] = {
     "os-start": simple("start"), "os-stop": simple("stop"), "pause": simple("pause"),
     "unpause": simple("unpause"), "suspend": simple("suspend"), "resume": simple("resume"),
-    "unrescue": simple("unrescue"), "reboot": reboot, "lock": lock, "unlock": unlock, "rebuild": rebuild,
+    "unrescue": simple("unrescue"), "reboot": reboot, "lock": lock, "unlock": unlock, "os-resetState": reset_state, "rebuild": rebuild,
     "rescue": rescue, "shelve": shelve, "shelveOffload": shelve_offload, "unshelve": unshelve,
     "createImage": create_image, "resize": resize, "confirmResize": confirm_resize,
     "revertResize": revert_resize, "migrate": migrate, "os-migrateLive": migrate_live,

@@ -143,6 +143,15 @@ class ServerActions:
                                  mutate=unlocking)
         await self._notify("unlock", begun)
 
+    async def reset_state(self, ctx: RequestContext, instance_id: str, state: str) -> None:
+        """An admin's repair (``os-resetState``): the vm_state given, no task; nothing else is
+        touched, and, as in Nova, no instance action is recorded."""
+        async def resetting(s: Any, row: Instance) -> None:
+            row.vm_state, row.task_state = state, None
+
+        await self.begin(ctx, instance_id, f"{P}:os-admin-actions:reset_state", RULES["os-resetState"],
+                         mutate=resetting, record=False)
+
     async def _notify(self, action: str, begun: Begun) -> None:
         async with self.state.db.reader() as s:
             row = await qi.get(s, begun.record["id"])

@@ -71,6 +71,7 @@ RULES: dict[str, Rule] = {r.name: r for r in (
     Rule("detach_interface", (ACTIVE, PAUSED, STOPPED), needs_host=True),
     Rule("lock", ANY, ANY, must_have_launched=False, lock=False),
     Rule("unlock", ANY, ANY, must_have_launched=False, lock=False),
+    Rule("os-resetState", ANY, ANY, must_have_launched=False, lock=False),
     Rule("update metadata", (ACTIVE, PAUSED, SUSPENDED, STOPPED), ANY, must_have_launched=False),
     Rule("delete metadata", (ACTIVE, PAUSED, SUSPENDED, STOPPED), ANY, must_have_launched=False),
     Rule("addSecurityGroup", ANY, ANY, must_have_launched=False, lock=False),

@@ -266,3 +266,19 @@ def test_deleting_a_shelved_server_removes_its_image(full_cloud, full_api, world
     delete_all(api, [sid])
     assert ports_of(cloud, api.token, sid) == []
     assert not [i for i in cloud.osc("image", "list", "--private") if i["Name"] == f"{name}-shelved"]
+
+
+def test_reset_state_is_an_admins_repair(full_cloud, full_api, world, member):
+    sid = boot(member.api, world)
+    full_cloud.osc("server", "set", "--auto-approve", "--state", "error", sid, json_out=False)
+    s = full_api("GET", f"/servers/{sid}").json()["server"]
+    assert (s["status"], s["OS-EXT-STS:vm_state"], s["OS-EXT-STS:task_state"]) == ("ERROR", "error", None)
+    full_cloud.osc("server", "set", "--auto-approve", "--state", "active", sid, json_out=False)
+    assert full_api("GET", f"/servers/{sid}").json()["server"]["status"] == "ACTIVE"
+    # not the owner's to do; a state Nova does not take; no instance action recorded
+    assert "os-admin-actions:reset_state" in full_api.fault(action(member.api, sid, {"os-resetState": {
+        "state": "error"}}), 403)
+    assert "is not one of" in full_api.fault(action(full_api, sid, {"os-resetState": {"state": "stopped"}}), 400)
+    actions = full_api("GET", f"/servers/{sid}/os-instance-actions").json()["instanceActions"]
+    assert [a["action"] for a in actions] == ["create"]
+    delete_all(full_api, [sid])

@@ -86,7 +86,7 @@ async def _up(conf: Config, specs) -> int:
         from nubes.compute.drivers.registry import choose
 
         driver, why = choose(compute)
-        _say(f"nubes: compute driver {driver} ({why})")
+        _say(f"nubes: compute driver {driver}: {why}")
     _say(f"\nUse it:\n  export OS_CLIENT_CONFIG_FILE={clouds}\n  openstack --os-cloud nubes token issue\n"
          f"(cloud 'nubes' is the admin project; 'nubes-system' is system scope.) Ctrl-C stops.")
     await sup.wait()

@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from nubes.compute.guest import build  # noqa: E402
 from tests.cloud import start_cloud, stop_cloud  # noqa: E402
+from tests.dataplane_host import host_objects, scrub  # noqa: E402
 
 PROVIDER_NS = "nbs-bench-prov"
 UPLINK = "nbsbenchprov0"
@@ -181,6 +182,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="nubes-bench-instances-"))
     agent_dir = Path(f"/run/nubes-bench-{uuid.uuid4().hex[:8]}")
     report: dict = {"batches": {}}
+    before = host_objects()
     setup_provider()
     cloud = None
     try:
@@ -225,7 +227,8 @@ def main() -> int:
         if cloud is not None:
             stop_cloud(cloud)
         teardown_provider()
-        cleanup_dataplane(agent_dir)
+        scrub(before, agent_dir)
+        shutil.rmtree(agent_dir, ignore_errors=True)
         if os.environ.get("NUBES_BENCH_KEEP"):
             print(f"kept {tmp}")
         else:
@@ -256,25 +259,6 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, default=str))
     return 0
-
-
-def cleanup_dataplane(agent_dir: Path) -> None:
-    """What the stopped agents leave (they keep the data plane up across restarts on purpose)."""
-    for line in sh("ps", "-eo", "pid,args").stdout.splitlines():
-        if "dnsmasq" in line and str(agent_dir) in line:
-            sh("kill", line.split()[0], check=False)
-    for ln in sh("ip", "netns", "list").stdout.splitlines():
-        name = ln.split()[0] if ln.strip() else ""
-        if name.startswith(("qdhcp-", "qrouter-")):
-            sh("ip", "netns", "del", name, check=False)
-    for ln in sh("ip", "-br", "link").stdout.splitlines():
-        name = ln.split()[0].split("@")[0]
-        if name.startswith(("brq", "tap", "vxlan-")):
-            sh("ip", "link", "del", name, check=False)
-    for ln in sh("nft", "list", "tables").stdout.splitlines():
-        if "nubes" in ln:
-            sh("nft", "delete", "table", *ln.split()[1:3], check=False)
-    shutil.rmtree(agent_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ import httpx
 import pytest
 
 from tests.cloud import REPO, start_cloud, stop_cloud
+from tests.dataplane_host import host_objects as _host_objects
+from tests.dataplane_host import scrub as _scrub
 
 pytestmark = pytest.mark.root
 
@@ -90,33 +92,6 @@ def _leftovers(state_dir: Path, networks: list[str]) -> list[str]:
     left += [ln.split()[0] for ln in links if ln.startswith(("brq", "tap", "vxlan-"))]
     left += [t for t in sh("nft", "list", "tables").stdout.splitlines() if "nubes" in t]
     return left
-
-
-def _host_objects() -> set[str]:
-    links = {ln.split()[0].split("@")[0] for ln in sh("ip", "-br", "link").stdout.splitlines()}
-    namespaces = {ln.split()[0] for ln in sh("ip", "netns", "list").stdout.splitlines() if ln.strip()}
-    tables = {" ".join(ln.split()[1:3]) for ln in sh("nft", "list", "tables").stdout.splitlines() if ln.strip()}
-    return ({f"link {n}" for n in links if n.startswith(("brq", "tap", "vxlan-"))}
-            | {f"netns {n}" for n in namespaces if n.startswith(("qdhcp-", "qrouter-"))}
-            | {f"table {t}" for t in tables if "nubes" in t})
-
-
-def _scrub(before: set[str], agent_dir: Path) -> None:
-    """What the agents made and left (stopped agents leave the data plane up, on purpose: a
-    restart must not cut traffic); the test removes it so a failure does not leak onto the host."""
-    for line in sh("ps", "-eo", "pid,args").stdout.splitlines():
-        if "dnsmasq" in line and str(agent_dir) in line:
-            sh("kill", line.split()[0], check=False)
-    for obj in sorted(_host_objects() - before):
-        kind, name = obj.split(" ", 1)
-        if kind == "netns":
-            for pid in sh("ip", "netns", "pids", name, check=False).stdout.split():
-                sh("kill", "-9", pid, check=False)
-            sh("ip", "netns", "del", name, check=False)
-        elif kind == "link":
-            sh("ip", "link", "del", name, check=False)
-        else:
-            sh("nft", "delete", "table", *name.split(), check=False)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ See ``api`` for how an instance is identified and ``content`` for what it reads.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -15,16 +14,10 @@ LOG = logging.getLogger(__name__)
 
 
 def shared_secret(rt: Any) -> str:
-    """``[compute] metadata_proxy_shared_secret``, else the state directory's generated
-    ``metadata_secret`` (the one the all-in-one's network agents sign with)."""
-    conf = rt.service_conf
-    if conf.metadata_proxy_shared_secret:
-        return str(conf.metadata_proxy_shared_secret)
-    path = Path(rt.conf.core.state_dir) / "secrets.json"
-    try:
-        return str(json.loads(path.read_text()).get("metadata_secret") or "")
-    except (OSError, ValueError):
-        return ""
+    """``[compute] metadata_proxy_shared_secret``, else the state directory's ``metadata_secret``."""
+    from nubes.core.metadata_auth import shared_secret as read
+
+    return read(rt.service_conf.metadata_proxy_shared_secret, Path(rt.conf.core.state_dir))
 
 
 def routes() -> list[Route]:

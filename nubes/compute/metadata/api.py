@@ -10,8 +10,6 @@ as Nova's metadata service answers them.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -20,6 +18,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from nubes.core import metadata_auth
 from nubes.core.api.http import Request, read_body_limited
 from nubes.core.exceptions import (
     BadRequest,
@@ -39,10 +38,6 @@ LOG = logging.getLogger(__name__)
 
 def render(exc: CloudError, request_id: str) -> tuple[int, dict[str, str], bytes]:
     return exc.status, {"Content-Type": "text/plain; charset=UTF-8"}, f"{exc.message}\n".encode()
-
-
-def sign(secret: str, instance_id: str) -> str:
-    return hmac.new(secret.encode(), instance_id.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -75,7 +70,7 @@ class MetadataService:
             raise BadRequest("X-Tenant-ID header is missing from request.")
         if not signature:
             raise BadRequest("X-Instance-ID-Signature header is missing from request.")
-        if not self.secret or not hmac.compare_digest(sign(self.secret, iid), signature):
+        if not metadata_auth.signed_by(self.secret, iid, signature):
             LOG.warning("metadata request for %s from %s with a wrong signature", iid,
                         req.headers.get("x-forwarded-for") or req.client)
             raise Forbidden("Invalid proxy request signature.")

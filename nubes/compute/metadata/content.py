@@ -136,7 +136,7 @@ def ec2_tree(instance: dict[str, Any], *, floating_ips: list[str]) -> dict[str, 
     tree: dict[str, Any] = {
         "ami-id": ec2_id(image, "ami") if image else "",
         "ami-launch-index": str(int(instance.get("launch_index") or 0)),
-        "ami-manifest-path": "FIXME",
+        "ami-manifest-path": "FIXME",       # sic: the literal value Nova serves (EC2 clients ignore it)
         "block-device-mapping": {"ami": "vda", "root": instance.get("root_device_name") or "/dev/vda"},
         "hostname": hostname, "instance-action": "none", "instance-id": ec2_id(iid, "i"),
         "instance-type": str(flavor.get("original_name") or flavor.get("name") or ""),

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import logging
 import socket
 import time
@@ -29,6 +27,7 @@ from typing import Any
 import httpx
 from pyroute2 import netns as pyroute2_netns
 
+from nubes.core import metadata_auth
 from nubes.core.concurrency import run_blocking
 from nubes.core.exceptions import CloudError, NotFound
 from nubes.network.agent import dhcp as dhcp_agent
@@ -48,8 +47,7 @@ HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length"
                "x-tenant-id", "x-instance-id-signature", "x-forwarded-for", "proxy-connection", "upgrade"}
 
 
-def sign(secret: str, instance_id: str) -> str:
-    return hmac.new(secret.encode(), instance_id.encode(), hashlib.sha256).hexdigest()
+sign = metadata_auth.sign     # what compute checks (nubes.core.metadata_auth)
 
 
 def _listen_in(ns: str, address: str, port: int) -> socket.socket:

@@ -9,7 +9,6 @@ cloud's bus. All agents of a host share one desired-state fetch and one event su
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import shutil
@@ -71,12 +70,9 @@ def _mappings(values: list[str]) -> dict[str, str]:
 
 
 def _secret(conf: Any, state_dir: Path) -> str:
-    if conf.metadata_proxy_shared_secret:
-        return str(conf.metadata_proxy_shared_secret)
-    try:
-        return str(json.loads((state_dir / "secrets.json").read_text()).get("metadata_secret") or "")
-    except (OSError, ValueError):
-        return ""
+    from nubes.core.metadata_auth import shared_secret
+
+    return shared_secret(conf.metadata_proxy_shared_secret, state_dir)
 
 
 async def default_local_ip(netns: str | None = None) -> str:

@@ -250,7 +250,8 @@ def provider_side(lab: Lab, node: str) -> str:
 
 
 class MetadataServer:
-    """Compute's metadata API as far as the proxy can tell: records what reaches it, answers JSON."""
+    """Compute's metadata API as far as the proxy can tell: records each request (its method, path,
+    body and lower-cased headers), answers JSON naming the instance; ``/missing`` is a 404."""
 
     def __init__(self) -> None:
         import http.server
@@ -260,14 +261,19 @@ class MetadataServer:
         seen = self.seen = []
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                seen.append({"path": self.path, **{k.lower(): v for k, v in self.headers.items()}})
-                body = json.dumps({"uuid": self.headers.get("X-Instance-ID")}).encode()
-                self.send_response(200)
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                seen.append({"method": self.command, "path": self.path, "body": body,
+                             **{k.lower(): v for k, v in self.headers.items()}})
+                out = json.dumps({"uuid": self.headers.get("X-Instance-ID")}).encode()
+                self.send_response(200 if self.path != "/missing" else 404)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(out)
+
+            do_GET = do_POST = _answer
 
             def log_message(self, *args: Any) -> None:
                 pass

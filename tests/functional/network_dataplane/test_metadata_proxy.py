@@ -9,9 +9,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import http.server
-import json
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ import pytest
 from nubes.core.exceptions import NotFound
 from nubes.network.agent.base import AgentContext, AgentSettings, HostStateSource
 from nubes.network.agent.metadata_proxy import MetadataAgent
+from tests.functional.network_dataplane.conftest import MetadataServer
 
 SECRET = "proxy-secret"
 PORTS = {("router", "r1", "10.0.0.5"): {"id": "p1", "device_id": "vm-1", "project_id": "proj-1"}}
@@ -42,42 +40,9 @@ class FakeServer:
         return port
 
 
-class MetadataApi:
-    """A stand-in for compute's metadata API: records each request, answers with what it saw."""
-
-    def __init__(self) -> None:
-        seen = self.seen = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                seen.append({"method": self.command, "path": self.path, "body": body,
-                             "headers": {k.lower(): v for k, v in self.headers.items()}})
-                out = json.dumps({"uuid": self.headers.get("X-Instance-ID")}).encode()
-                self.send_response(200 if self.path != "/missing" else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            do_GET = do_POST = _answer
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def api():
-    server = MetadataApi()
+    server = MetadataServer()
     yield server
     server.close()
 
@@ -107,7 +72,7 @@ async def test_forwards_signed_with_the_instance_headers(tmp_path, api):
             assert r.status_code == 200 and r.json() == {"uuid": "vm-1"}
             got = api.seen[-1]
             assert got["path"] == "/openstack/latest/meta_data.json" and got["method"] == "GET"
-            h = got["headers"]
+            h = got
             assert h["x-instance-id"] == "vm-1" and h["x-tenant-id"] == "proj-1" and h["x-forwarded-for"] == "10.0.0.5"
             assert h["x-instance-id-signature"] == hmac.new(SECRET.encode(), b"vm-1", hashlib.sha256).hexdigest()
             assert h["accept"] == "application/json"

@@ -3,8 +3,9 @@
 # Usage: scripts/setup.sh [--test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extras=""
-[ "${1:-}" = "--test" ] && extras="[test]"
+extras="[client]"                       # the openstack CLI the README uses
+testing=""
+if [ "${1:-}" = "--test" ]; then extras="[client,test]"; testing=1; fi
 
 need_apt=()
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
@@ -19,7 +20,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   command -v arping >/dev/null || need_apt+=(iputils-arping)
   command -v sysctl >/dev/null || need_apt+=(procps)
   # the data-plane tests' instances get their addresses with busybox's udhcpc
-  if [ -n "$extras" ] && ! command -v busybox >/dev/null; then need_apt+=(busybox-static); fi
+  if [ -n "$testing" ] && ! command -v busybox >/dev/null; then need_apt+=(busybox-static); fi
 fi
 # The qemu compute driver (QEMU, qemu-img) and, for the tests, the test guest it boots (Debian's
 # cloud kernel and busybox): only as root on Debian, where the driver can run guests.
@@ -27,7 +28,7 @@ need_qemu=()
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   command -v qemu-system-x86_64 >/dev/null || need_qemu+=(qemu-system-x86)
   command -v qemu-img >/dev/null || need_qemu+=(qemu-utils)
-  if [ -n "$extras" ]; then
+  if [ -n "$testing" ]; then
     ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || need_qemu+=(linux-image-cloud-amd64)
     command -v busybox >/dev/null || need_qemu+=(busybox-static)
   fi
@@ -49,7 +50,7 @@ fi
 stamp=".venv/.nubes-installed${extras}"
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "setup: installing Python packages${extras:+ (with test tools)} ..."
+  echo "setup: installing Python packages${testing:+ (with test tools)} ..."
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".${extras}"
   echo "$want" > "$stamp"

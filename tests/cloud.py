@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,12 @@ from typing import Any
 import httpx
 import yaml
 
+from tests import openstack_cli
+
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+# Every cloud this process started and that may still be running: a failing test shows their logs.
+STARTED: list[Cloud] = []
 
 
 def free_port() -> int:
@@ -57,17 +62,18 @@ class Cloud:
 
     def osc(self, *args: str, cloud: str = "nubes", env: dict[str, str] | None = None,
             check: bool = True, json_out: bool = True) -> Any:
-        """Run the real `openstack` CLI; parse -f json output."""
-        cmd = [str(VENV_BIN / "openstack"), *args]
-        if json_out:
-            cmd += ["-f", "json"]
+        """Run the real `openstack` CLI (in this process, see tests/openstack_cli.py); parse -f json
+        output. With ``check=False``, the CompletedProcess, as from a subprocess."""
+        argv = [*args, "-f", "json"] if json_out else list(args)
+        return _osc_result(openstack_cli.run(argv, env or self.client_env(cloud)), args, check, json_out)
+
+    def osc_binary(self, *args: str, cloud: str = "nubes", env: dict[str, str] | None = None,
+                   check: bool = True, json_out: bool = True) -> Any:
+        """The same, through the installed `openstack` executable in a new process, as a shell runs it."""
+        cmd = [str(VENV_BIN / "openstack"), *args, *(["-f", "json"] if json_out else [])]
         res = subprocess.run(cmd, env=env or self.client_env(cloud), capture_output=True, text=True,
                              timeout=120)
-        if check and res.returncode != 0:
-            raise AssertionError(f"openstack {' '.join(args)} failed ({res.returncode}):\n{res.stderr}")
-        if not check:
-            return res
-        return json.loads(res.stdout) if json_out and res.stdout.strip() else res.stdout
+        return _osc_result(res, args, check, json_out)
 
     def token(self, cloud: str = "nubes") -> str:
         auth = self.clouds[cloud]["auth"]
@@ -79,6 +85,53 @@ class Cloud:
         r = httpx.post(f"{self.auth_url}/auth/tokens", json=body, timeout=30)
         assert r.status_code == 201, r.text
         return r.headers["x-subject-token"]
+
+
+@dataclass
+class User:
+    """A user with ``role`` on a project of its own, made through the CLI: its clouds.yaml (cloud
+    ``member``) for the CLI and a project-scoped token for raw HTTP."""
+
+    cloud: Cloud
+    project_id: str
+    user_id: str
+    name: str
+    password: str
+    project_name: str
+    clouds_file: Path
+    token: str
+
+    def env(self) -> dict[str, str]:
+        return self.cloud.client_env("member", OS_CLIENT_CONFIG_FILE=str(self.clouds_file))
+
+    def osc(self, *args: str, **kw: Any) -> Any:
+        return self.cloud.osc(*args, env=self.env(), **kw)
+
+
+def new_user(cloud: Cloud, tmp: Path, role: str = "member") -> User:
+    suffix = uuid.uuid4().hex[:8]
+    project, user, password = f"p-{suffix}", f"u-{suffix}", "secret-" + suffix
+    p = cloud.osc("project", "create", project)
+    u = cloud.osc("user", "create", "--project", project, "--password", password, user)
+    cloud.osc("role", "add", "--project", project, "--user", user, role, json_out=False)
+    admin = cloud.clouds["nubes"]
+    auth = {**admin["auth"], "username": user, "password": password, "project_name": project}
+    path = tmp / f"clouds-{suffix}.yaml"
+    path.write_text(yaml.safe_dump({"clouds": {"member": {**admin, "auth": auth}}}))
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"id": "default"}, "password": password}}},
+        "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
+    r = httpx.post(f"{cloud.auth_url}/auth/tokens", json=body, timeout=30)
+    assert r.status_code == 201, r.text
+    return User(cloud, p["id"], u["id"], user, password, project, path, r.headers["x-subject-token"])
+
+
+def _osc_result(res: subprocess.CompletedProcess, args: tuple[str, ...], check: bool, json_out: bool) -> Any:
+    if check and res.returncode != 0:
+        raise AssertionError(f"openstack {' '.join(args)} failed ({res.returncode}):\n{res.stderr}")
+    if not check:
+        return res
+    return json.loads(res.stdout) if json_out and res.stdout.strip() else res.stdout
 
 
 def start_cloud(tmp: Path, services: str | None = None, extra_env: dict[str, str] | None = None,
@@ -104,13 +157,15 @@ def start_cloud(tmp: Path, services: str | None = None, extra_env: dict[str, str
     cmd = [sys.executable, "-m", "nubes.cli", "up", "--state-dir", str(tmp)]
     if services:
         cmd += ["--services", services]
-    log = open(cloud.log_path, "w")
+    log = open(cloud.log_path, "a")     # a restart on the same state directory keeps the earlier log
     cloud.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    STARTED.append(cloud)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if cloud.proc.poll() is not None:
             raise RuntimeError(f"nubes up exited early:\n{cloud.log_path.read_text()}")
-        if (tmp / "clouds.yaml").exists():
+        # On a restart the old clouds.yaml is there until the new process writes its ports in.
+        if _written_for(tmp / "clouds.yaml", cloud.auth_url):
             try:
                 if all(httpx.get(cloud.url(n, "/healthcheck"), timeout=1).status_code == 200
                        for n in names):
@@ -120,6 +175,13 @@ def start_cloud(tmp: Path, services: str | None = None, extra_env: dict[str, str
         time.sleep(0.1)
     stop_cloud(cloud)
     raise RuntimeError(f"nubes up did not become ready:\n{cloud.log_path.read_text()}")
+
+
+def _written_for(clouds_yaml: Path, auth_url: str) -> bool:
+    try:
+        return auth_url in clouds_yaml.read_text()
+    except OSError:
+        return False
 
 
 def stop_cloud(cloud: Cloud) -> None:

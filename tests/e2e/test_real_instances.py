@@ -95,7 +95,7 @@ def _leftovers(state_dir: Path, networks: list[str]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory, provider):
+def dedicated_real_cloud(tmp_path_factory, provider):
     reason = _skip_reason()
     if reason:
         pytest.skip(reason)
@@ -172,7 +172,8 @@ def provider_server(provider):
     proc.wait()
 
 
-def test_launch_on_provider_and_self_service_networks(cloud, tmp_path, provider_server):
+def test_launch_on_provider_and_self_service_networks(dedicated_real_cloud, tmp_path, provider_server):
+    cloud = dedicated_real_cloud
     osc = cloud.osc
     osc("flavor", "create", "--ram", "256", "--disk", "1", "--vcpus", "1", "e2e.tiny")
     key = tmp_path / "id"
@@ -238,7 +239,8 @@ def test_launch_on_provider_and_self_service_networks(cloud, tmp_path, provider_
     assert _leftovers(cloud.state_dir, networks) == []
 
 
-def test_fifty_instances_created_and_deleted_leave_nothing(cloud, tmp_path):
+def test_fifty_instances_created_and_deleted_leave_nothing(dedicated_real_cloud, tmp_path):
+    cloud = dedicated_real_cloud
     osc = cloud.osc
     if not [f for f in osc("flavor", "list") if f["Name"] == "e2e.tiny"]:
         osc("flavor", "create", "--ram", "256", "--disk", "1", "--vcpus", "1", "e2e.tiny")
@@ -295,7 +297,8 @@ def _is_dhcp_tap(line: str) -> bool:
     return "@" in line.split()[0]
 
 
-def test_a_guest_that_cannot_start_goes_to_error_and_leaves_nothing(cloud, tmp_path):
+def test_a_guest_that_cannot_start_goes_to_error_and_leaves_nothing(dedicated_real_cloud, tmp_path):
+    cloud = dedicated_real_cloud
     osc = cloud.osc
     if not [f for f in osc("flavor", "list") if f["Name"] == "e2e.tiny"]:
         osc("flavor", "create", "--ram", "256", "--disk", "1", "--vcpus", "1", "e2e.tiny")

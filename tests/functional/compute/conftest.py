@@ -8,9 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
-from tests.cloud import Cloud, start_cloud, stop_cloud
+from tests.cloud import Cloud, User, new_user, start_cloud, stop_cloud
 
 LATEST = "2.96"
 FAKE_HOSTS = 3
@@ -40,34 +39,19 @@ class ComputeApi:
 
 
 class Member:
-    def __init__(self, cloud: Cloud, project_id: str, user_id: str, clouds_file: Path, token: str) -> None:
-        self.cloud = cloud
-        self.project_id = project_id
-        self.user_id = user_id
-        self.clouds_file = clouds_file
-        self.api = ComputeApi(cloud, token)
+    """A user with a role on a project of its own: the CLI through ``osc`` and raw HTTP through ``api``."""
 
-    def osc(self, *args: str, **kw: Any) -> Any:
-        env = self.cloud.client_env("member", OS_CLIENT_CONFIG_FILE=str(self.clouds_file))
-        return self.cloud.osc(*args, env=env, **kw)
+    def __init__(self, user: User) -> None:
+        self.cloud = user.cloud
+        self.project_id = user.project_id
+        self.user_id = user.user_id
+        self.clouds_file = user.clouds_file
+        self.osc = user.osc
+        self.api = ComputeApi(user.cloud, user.token)
 
 
 def make_member(cloud: Cloud, tmp: Path, role: str = "member") -> Member:
-    suffix = uuid.uuid4().hex[:8]
-    project, user, password = f"p-{suffix}", f"u-{suffix}", "secret-" + suffix
-    p = cloud.osc("project", "create", project)
-    u = cloud.osc("user", "create", "--project", project, "--password", password, user)
-    cloud.osc("role", "add", "--project", project, "--user", user, role, json_out=False)
-    admin = cloud.clouds["nubes"]
-    auth = {**admin["auth"], "username": user, "password": password, "project_name": project}
-    path = tmp / f"clouds-{suffix}.yaml"
-    path.write_text(yaml.safe_dump({"clouds": {"member": {**admin, "auth": auth}}}))
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"id": "default"}, "password": password}}},
-        "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
-    r = httpx.post(f"{cloud.auth_url}/auth/tokens", json=body, timeout=30)
-    assert r.status_code == 201, r.text
-    return Member(cloud, p["id"], u["id"], path, r.headers["x-subject-token"])
+    return Member(new_user(cloud, tmp, role))
 
 
 @pytest.fixture(scope="package")

@@ -295,7 +295,8 @@ REGEX_HELP = "at least 8 characters including a digit"
 
 
 @pytest.fixture(scope="module")
-def strict(tmp_path_factory):
+def dedicated_strict_cloud(tmp_path_factory):
+    """Its own identity with strict security-compliance settings: a configuration change."""
     cloud = start_cloud(tmp_path_factory.mktemp("strict-state"), services="identity", extra_env={
         "NUBES_IDENTITY__LOCKOUT_FAILURE_ATTEMPTS": "2",
         "NUBES_IDENTITY__LOCKOUT_DURATION": "600",
@@ -314,8 +315,8 @@ def _expires(user: dict) -> datetime:
     return datetime.fromisoformat(user["password_expires_at"].rstrip("Z")).replace(tzinfo=UTC)
 
 
-def test_password_regex(strict):
-    cloud, api = strict
+def test_password_regex(dedicated_strict_cloud):
+    cloud, api = dedicated_strict_cloud
     msg = _error(api("POST", "/users", json={"user": {"name": _name("weak"), "password": "short"}}), 400)
     assert REGEX_HELP in msg
     u = api.create("user", name=_name("ok"), password="longer-1")
@@ -323,8 +324,8 @@ def test_password_regex(strict):
     assert REGEX_HELP in _error(_change(cloud, u["id"], "longer-1", "nodigits"), 400)
 
 
-def test_first_use_history_min_age_and_expiry(strict):
-    cloud, api = strict
+def test_first_use_history_min_age_and_expiry(dedicated_strict_cloud):
+    cloud, api = dedicated_strict_cloud
     u = api.create("user", name=_name("first"), password="first-pass-1")
     # An administrator's password must be changed before first use: it is born expired.
     assert _expires(u) <= datetime.now(UTC)
@@ -346,8 +347,8 @@ def test_first_use_history_min_age_and_expiry(strict):
     assert _auth(cloud, u["id"], "fifth-pass-5").status_code == 201
 
 
-def test_lockout(strict):
-    cloud, api = strict
+def test_lockout(dedicated_strict_cloud):
+    cloud, api = dedicated_strict_cloud
     opts = {"ignore_change_password_upon_first_use": True}
     u = api.create("user", name=_name("lock"), password="lock-pass-1", options=opts)
     free = api.create("user", name=_name("free"), password="free-pass-1",
@@ -362,8 +363,8 @@ def test_lockout(strict):
     assert _auth(cloud, free["id"], "free-pass-1").status_code == 201
 
 
-def test_password_expiry_filter_and_option(strict):
-    _, api = strict
+def test_password_expiry_filter_and_option(dedicated_strict_cloud):
+    _, api = dedicated_strict_cloud
     opts = {"ignore_change_password_upon_first_use": True}
     soon = api.create("user", name=_name("exp"), password="expiry-pass-1", options=opts)
     never = api.create("user", name=_name("never"), password="expiry-pass-2",

@@ -12,9 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
-from tests.cloud import Cloud, start_cloud, stop_cloud
+from tests.cloud import Cloud, User, new_user, start_cloud, stop_cloud
 
 
 class ImageApi:
@@ -100,37 +99,18 @@ def api(image_cloud) -> ImageApi:
 class Member:
     """A second project with a user holding the member role there, usable from the CLI and raw HTTP."""
 
-    def __init__(self, cloud: Cloud, project_id: str, clouds_file: Path, token: str) -> None:
-        self.cloud = cloud
-        self.project_id = project_id
-        self.clouds_file = clouds_file
-        self.api = ImageApi(cloud, token)
-
-    def env(self) -> dict[str, str]:
-        return self.cloud.client_env("member", OS_CLIENT_CONFIG_FILE=str(self.clouds_file))
-
-    def osc(self, *args: str, **kw: Any) -> Any:
-        return self.cloud.osc(*args, env=self.env(), **kw)
+    def __init__(self, user: User) -> None:
+        self.cloud = user.cloud
+        self.project_id = user.project_id
+        self.clouds_file = user.clouds_file
+        self.env = user.env
+        self.osc = user.osc
+        self.api = ImageApi(user.cloud, user.token)
 
 
 @pytest.fixture(scope="package")
 def member(image_cloud, tmp_path_factory) -> Member:
-    suffix = uuid.uuid4().hex[:8]
-    project, user, password = f"p2-{suffix}", f"u2-{suffix}", "secret-" + suffix
-    p = image_cloud.osc("project", "create", project)
-    image_cloud.osc("user", "create", "--project", project, "--password", password, user)
-    image_cloud.osc("role", "add", "--project", project, "--user", user, "member", json_out=False)
-    admin = image_cloud.clouds["nubes"]
-    auth = {**admin["auth"], "username": user, "password": password, "project_name": project}
-    clouds = {"clouds": {"member": {**admin, "auth": auth}}}
-    path = tmp_path_factory.mktemp("member") / "clouds.yaml"
-    path.write_text(yaml.safe_dump(clouds))
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"id": "default"}, "password": password}}},
-        "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
-    r = httpx.post(f"{image_cloud.auth_url}/auth/tokens", json=body, timeout=30)
-    assert r.status_code == 201, r.text
-    return Member(image_cloud, p["id"], path, r.headers["x-subject-token"])
+    return Member(new_user(image_cloud, tmp_path_factory.mktemp("member")))
 
 
 def store_files(cloud: Cloud) -> list[Path]:

@@ -8,9 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
-from tests.cloud import Cloud, start_cloud, stop_cloud
+from tests.cloud import Cloud, User, new_user, start_cloud, stop_cloud
 
 
 class NetApi:
@@ -38,35 +37,17 @@ class NetApi:
 class Member:
     """A second project with a user holding ``role`` there, from the CLI and raw HTTP."""
 
-    def __init__(self, cloud: Cloud, project_id: str, clouds_file: Path, token: str) -> None:
-        self.cloud = cloud
-        self.project_id = project_id
-        self.clouds_file = clouds_file
-        self.api = NetApi(cloud, token)
-
-    def env(self) -> dict[str, str]:
-        return self.cloud.client_env("member", OS_CLIENT_CONFIG_FILE=str(self.clouds_file))
-
-    def osc(self, *args: str, **kw: Any) -> Any:
-        return self.cloud.osc(*args, env=self.env(), **kw)
+    def __init__(self, user: User) -> None:
+        self.cloud = user.cloud
+        self.project_id = user.project_id
+        self.clouds_file = user.clouds_file
+        self.env = user.env
+        self.osc = user.osc
+        self.api = NetApi(user.cloud, user.token)
 
 
 def make_member(cloud: Cloud, tmp: Path, role: str = "member") -> Member:
-    suffix = uuid.uuid4().hex[:8]
-    project, user, password = f"p-{suffix}", f"u-{suffix}", "secret-" + suffix
-    p = cloud.osc("project", "create", project)
-    cloud.osc("user", "create", "--project", project, "--password", password, user)
-    cloud.osc("role", "add", "--project", project, "--user", user, role, json_out=False)
-    admin = cloud.clouds["nubes"]
-    auth = {**admin["auth"], "username": user, "password": password, "project_name": project}
-    path = tmp / f"clouds-{suffix}.yaml"
-    path.write_text(yaml.safe_dump({"clouds": {"member": {**admin, "auth": auth}}}))
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"id": "default"}, "password": password}}},
-        "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
-    r = httpx.post(f"{cloud.auth_url}/auth/tokens", json=body, timeout=30)
-    assert r.status_code == 201, r.text
-    return Member(cloud, p["id"], path, r.headers["x-subject-token"])
+    return Member(new_user(cloud, tmp, role))
 
 
 @pytest.fixture(scope="package")

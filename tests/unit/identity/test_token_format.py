@@ -124,9 +124,9 @@ def test_methods_outside_the_bitmask_still_roundtrip(fmt):
 @pytest.mark.parametrize("user_id", [
     "default",
     "a" * 64,
-    hexid().upper(),                  # 32 hex digits, but not lower case: must come back unchanged
-    str(uuid.uuid4()),                # 36 chars with dashes
-    "g" + hexid()[1:],                # 32 chars, not hex
+    "65DD3315D76F49ADAED201DC32BC1D2B",  # 32 hex digits, but not lower case: must come back unchanged
+    "20e6edad-26ad-4901-894e-af2fdee7ce7c",  # 36 chars with dashes
+    "g998bea7693243c88c2641809206ca79",  # 32 chars, not hex
     "0123456789abcdef0123456789abcde",  # 31 hex digits
     "0123456789abcdef 123456789abcdef",  # 32 chars with a space (bytes.fromhex would skip it)
     "ldap-user@example.org",
@@ -252,8 +252,9 @@ def test_truncated_or_extended_token_is_invalid(fmt):
 
 @pytest.mark.parametrize("garbage", [
     "", "x", "gAAAAA", "not a token at all", "=" * 8, "ünïcödé", "a" * 2000, "\x00" * 100,
-    base64.urlsafe_b64encode(os.urandom(137)).decode().rstrip("="),
-    str(uuid.uuid4()), uuid.uuid4().hex,  # what a UUID-token client might send
+    # Fixed values: parallel workers must collect the same test ids.
+    base64.urlsafe_b64encode(random.Random(137).randbytes(137)).decode().rstrip("="),
+    "99cd1f95-5942-441a-9a73-a4633de74247", "9ce54dac36504220920b49d59b5b1cef",  # what a UUID-token client sends
 ])
 def test_garbage_is_invalid(fmt, garbage):
     with pytest.raises(TokenInvalid):

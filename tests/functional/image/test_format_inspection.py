@@ -61,7 +61,8 @@ def test_qcow2_data_is_refused_as_vmdk_iso_and_raw(api, image_cloud, made):
 
 
 def test_unsafe_images_are_refused(api, image_cloud, made):
-    body = _refused(api, image_cloud, made["backing"].read_bytes(), "qcow2", "Image does not pass safety check")
+    body = _refused(api, image_cloud, made["backing"].read_bytes(), "qcow2",
+                    "Image does not pass safety check")
     assert "backing file ('/etc/passwd')" in body["message"]
     body = _refused(api, image_cloud, made["data_file"].read_bytes(), "qcow2", "external data file")
     body = _refused(api, image_cloud, made["vmdk_passwd"].read_bytes(), "vmdk", "safety check")

@@ -145,3 +145,21 @@ def test_web_download_of_lying_data_fails(api, image_cloud, made, web_server, we
     done = _wait(api, img["id"], lambda i: "os_glance_import_task" not in i)
     assert done["status"] == "queued" and done["os_glance_failed_import"] == "fast"
     assert not [p for p in store_files(image_cloud) if img["id"] in p.name]
+
+
+def test_a_large_unsafe_upload_gets_its_400_though_refused_mid_stream(api, image_cloud, made):
+    """The refusal comes with the first chunk while the client is still sending 64 MiB more: it
+    still gets Glance's 400 (not a reset connection), and nothing is stored."""
+    head = made["backing"].read_bytes()
+
+    def body():
+        yield head
+        for _ in range(64):
+            yield bytes(1 << 20)
+
+    img = api.create(disk_format="qcow2", container_format="bare")
+    r = api("PUT", f"/v2/images/{img['id']}/file", content=body(),
+            headers={**JSON, "Content-Type": "application/octet-stream"})
+    assert r.status_code == 400 and "backing file" in r.json()["message"]
+    assert api("GET", f"/v2/images/{img['id']}").json()["status"] == "queued"
+    assert not [p for p in store_files(image_cloud) if img["id"] in p.name]

@@ -29,6 +29,12 @@ class ImageConfig(ServiceConfig):
     # or whose host is one of these names ("mirror.example"). Empty: web-download is refused.
     web_download_allowed: list[str] = field(default_factory=list)
     image_size_cap: int = 1099511627776      # bytes, Glance's default (1 TiB)
+    # Image data is inspected as it arrives (upload, import): see docs/image.md. Glance's
+    # [image_format] options of the same names: refuse data that is not its disk_format, and the
+    # VMDK createTypes taken. The largest virtual disk taken, in bytes (16 TiB; 0 = no limit).
+    require_image_format_match: bool = True
+    vmdk_allowed_types: list[str] = field(default_factory=lambda: ["streamOptimized", "monolithicSparse"])
+    image_virtual_size_cap: int = 16 * 1024 ** 4
     image_member_quota: int = 128
     image_property_quota: int = 128
     image_tag_quota: int = 128

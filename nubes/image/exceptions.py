@@ -22,6 +22,12 @@ class InvalidImage(BadRequest):
     code = "image.invalid"
 
 
+class InvalidImageData(BadRequest):
+    """The uploaded or imported data is refused: not its disk_format, unsafe, or too large a disk."""
+
+    code = "image.invalid_data"
+
+
 class ReadOnlyAttribute(Forbidden):
     code = "image.read_only"
 

@@ -27,6 +27,7 @@ from nubes.compute.drivers.base import (
     SpawnFailed,
 )
 from nubes.compute.drivers.fake import FakeDriver
+from nubes.core.disk_formats import inspect_bytes
 
 DIAGNOSTICS_KEYS = {"state", "driver", "hypervisor", "hypervisor_os", "uptime", "config_drive", "num_cpus",
                     "num_disks", "num_nics", "cpu_details", "memory_details", "disk_details", "nic_details"}
@@ -197,6 +198,9 @@ async def test_console_diagnostics_and_snapshot(driver):
     data = b"".join([chunk async for chunk in snap.stream()])
     await snap.close()
     assert data and (snap.size is None or snap.size == len(data))
+    # the image service takes it: its data is the disk format it says, and safe
+    found = inspect_bytes(data)
+    assert found.format == snap.disk_format and found.unsafe == [], found
 
 
 async def test_interfaces(driver):

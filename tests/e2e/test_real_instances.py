@@ -302,23 +302,39 @@ def test_a_guest_that_cannot_start_goes_to_error_and_leaves_nothing(dedicated_re
     osc = cloud.osc
     if not [f for f in osc("flavor", "list") if f["Name"] == "e2e.tiny"]:
         osc("flavor", "create", "--ram", "256", "--disk", "1", "--vcpus", "1", "e2e.tiny")
+    # Data that is not the disk it claims never gets into the image service ...
     bad = tmp_path / "bad.qcow2"
     bad.write_bytes(b"this is not a qcow2 disk" * 1000)
-    osc("image", "create", "--file", str(bad), "--disk-format", "qcow2", "--container-format", "bare", "not-a-disk")
+    res = osc("image", "create", "--file", str(bad), "--disk-format", "qcow2", "--container-format", "bare",
+              "not-a-disk", check=False)
+    assert res.returncode != 0 and "Image content does not match disk_format" in res.stderr, res.stderr
+    assert [i for i in osc("image", "list") if i["Name"] == "not-a-disk"] == []
+    # ... and an image the image service takes but this host cannot use (an encrypted qcow2: the
+    # qemu driver has no key for it) fails the build with the driver's reason.
+    sealed = tmp_path / "sealed.qcow2"
+    sh("qemu-img", "create", "-q", "-f", "qcow2", str(sealed), "64M")
+    data = bytearray(sealed.read_bytes())
+    data[32:36] = (1).to_bytes(4, "big")                     # encryption method 1 (AES)
+    sealed.write_bytes(bytes(data))
+    osc("image", "create", "--file", str(sealed), "--disk-format", "qcow2", "--container-format", "bare",
+        "sealed-disk")
     net = osc("network", "create", "bad-image-net")
     osc("subnet", "create", "--network", net["id"], "--subnet-range", "172.16.8.0/24", "bad-image-v4")
     try:
-        res = osc("server", "create", "--image", "not-a-disk", "--flavor", "e2e.tiny", "--network", net["id"],
+        res = osc("server", "create", "--image", "sealed-disk", "--flavor", "e2e.tiny", "--network", net["id"],
                   "--wait", "broken", check=False)
         assert res.returncode != 0                           # --wait reports the ERROR
         server = osc("server", "show", "broken")
         assert server["status"] == "ERROR", server
-        assert "not a valid qcow2 disk" in server["fault"]["message"], server["fault"]
+        assert "is encrypted, and there is no key" in server["fault"]["message"], server["fault"]
         _wait(lambda: osc("port", "list", "--network", net["id"], "--device-owner", "compute:nova") == [],
               "the failed server's port to be removed", timeout=30)
         assert _churn_leftovers(cloud.state_dir, cloud.state_dir / "compute" / "instances") == []
+        images = cloud.state_dir / "compute" / "images"
+        assert not [p for p in images.iterdir() if not p.name.endswith(".lock")
+                    and p.name.startswith(osc("image", "show", "sealed-disk")["id"])]
         osc("server", "delete", "--wait", "broken", json_out=False)
     finally:
         osc("server", "delete", "broken", check=False, json_out=False)
         osc("network", "delete", net["id"], check=False, json_out=False)
-        osc("image", "delete", "not-a-disk", check=False, json_out=False)
+        osc("image", "delete", "sealed-disk", check=False, json_out=False)

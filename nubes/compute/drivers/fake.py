@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import struct
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -72,6 +73,15 @@ def _flavor_sizes(instance: dict) -> tuple[int, int, int]:
     disk = int(fl.get("root_gb") if fl.get("root_gb") is not None else fl.get("disk") or 0)
     disk += int(fl.get("ephemeral_gb") or 0)
     return vcpus, memory, disk
+
+
+def _qcow2_header(virtual_size: int) -> bytes:
+    """The first cluster of an empty qcow2 (version 3, 64 KiB clusters, no backing or data file):
+    what a snapshot of a fake guest's disk starts with, so the image service takes it as qcow2."""
+    header = (b"QFI\xfb" + struct.pack(">IQII", 3, 0, 0, 16)
+              + struct.pack(">QIIQQIIQ", virtual_size, 0, 0, 0, 0x10000, 1, 0, 0)
+              + struct.pack(">QQQII", 0, 0, 0, 4, 104))
+    return header.ljust(512, b"\0")
 
 
 def _split(value: str | None) -> set[str]:
@@ -209,8 +219,8 @@ class FakeDriver:
     # -- disks and devices --------------------------------------------------------------
     async def snapshot(self, instance: dict) -> Snapshot:
         g = self._acting("snapshot", instance)
-        header = f"QFI\xfb fake disk of {g.id} ({g.disk_gb} GB, image {g.image_id})\n".encode()
-        body = header + b"\0" * 4096
+        note = f"fake disk of {g.id} ({g.disk_gb} GB, image {g.image_id})\n".encode()
+        body = _qcow2_header(g.disk_gb * 1024 ** 3) + note.ljust(4096, b"\0")
 
         async def chunks():
             for i in range(0, len(body), 1024):

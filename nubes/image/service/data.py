@@ -2,8 +2,10 @@
 
 Uploads stream straight from the request into a store (``drivers/base.py`` contract):
 nothing holds the whole image in memory, quotas and the size cap are checked on every
-chunk, and any failure (quota, cap, full disk, a client that goes away) removes the
-partial data and puts the image back to ``queued``.
+chunk, the data's format is inspected as it passes (``formats.py``), and any failure (quota,
+cap, data refused by the inspection, full disk, a client that goes away) removes the partial
+data and puts the image back to ``queued``. Staged data is inspected when it is imported, as
+Glance does.
 """
 
 from __future__ import annotations
@@ -125,8 +127,8 @@ async def upload(state: Any, ctx: RequestContext, image_id: str, stream: AsyncIt
     async with state.db.session() as s:
         if not await q.transition(s, image_id, ["queued"], "saving"):
             raise InvalidStatusTransition(intake.image.status, "saving")
-    tap = formats.HeaderTap(limited(stream, state.conf.image_size_cap, intake.quota_left,
-                                    intake.resource, intake.image.owner))
+    tap = formats.InspectingTap(limited(stream, state.conf.image_size_cap, intake.quota_left,
+                                        intake.resource, intake.image.owner), intake.image, state.conf)
     try:
         result = await intake.store.write(image_id, tap.__aiter__())
     except StoreError as exc:
@@ -135,8 +137,7 @@ async def upload(state: Any, ctx: RequestContext, image_id: str, stream: AsyncIt
     except BaseException:
         await _revert(state, image_id, "saving")
         raise
-    vsize = formats.virtual_size(intake.image.disk_format, tap.header, result.size)
-    await _finish_upload(state, intake, result, vsize)
+    await _finish_upload(state, intake, result, tap.virtual_size)
     LOG.info("image %s: %d bytes uploaded to store %s", image_id, result.size, intake.store.store_id)
 
 

@@ -1,47 +1,82 @@
-"""Disk format facts read from image data: the virtual size of qcow2 and raw images.
+"""Image data is what it claims: every upload and import is inspected as it streams into a store.
 
-A qcow2 file starts with the magic ``QFI\\xfb``, a big-endian version, the backing file
-offset and size, the cluster bits, and at offset 24 the virtual disk size as a
-big-endian unsigned 64-bit integer. A raw image's virtual size is its size. Other
-formats are not inspected (Glance then reports ``virtual_size: null``).
+``InspectingTap(stream, image, conf)`` passes the chunks through unchanged while the core's
+format inspector (``nubes.core.disk_formats``) reads them, and raises ``InvalidImageData``
+(400) the moment the data is certain to be refused: at the first chunk that shows it, or at
+the end of the stream, before the store publishes anything (a store removes what it wrote
+when its stream raises). Refused, as Glance refuses since OSSA-2024-001:
+
+- data that reads as several formats at once (an ISO with a qcow2 header in its system area);
+- unsafe data: a qcow2 with a backing file or an external data file, a VMDK whose descriptor
+  names other files or whose createType is not in ``[image] vmdk_allowed_types``, a
+  differencing VHD/VHDX/VDI, QED, headers that do not hold together;
+- data that is not the image's ``disk_format`` (``[image] require_image_format_match``; a
+  ``raw`` image must be no known format, ``ami``/``ari``/``aki`` are raw too);
+- a virtual size over ``[image] image_virtual_size_cap``.
+
+Only ``bare`` (and ``ami``/``ari``/``aki``) containers hold a disk image as is: the data of
+``ovf``, ``ova``, ``docker`` and ``compressed`` containers is an archive, so it is checked for
+safety only, and its ``virtual_size`` is not known.
 """
 
 from __future__ import annotations
 
-import struct
+import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
-QCOW2_MAGIC = b"QFI\xfb"
-HEADER_BYTES = 32
+from nubes.core.disk_formats import Inspection, Refusal, StreamInspector, judge
+from nubes.image.exceptions import InvalidImageData
 
+LOG = logging.getLogger(__name__)
 
-def qcow2_virtual_size(header: bytes) -> int | None:
-    if len(header) < HEADER_BYTES or header[:4] != QCOW2_MAGIC:
-        return None
-    version = struct.unpack(">I", header[4:8])[0]
-    if version not in (1, 2, 3):
-        return None
-    return int(struct.unpack(">Q", header[24:32])[0])
+DISK_CONTAINERS = ("bare", "ami", "ari", "aki")
 
 
-def virtual_size(disk_format: str | None, header: bytes, size: int) -> int | None:
-    if disk_format == "qcow2":
-        return qcow2_virtual_size(header)
-    if disk_format == "raw":
-        return size
-    return None
-
-
-class HeaderTap:
-    """Passes a stream through unchanged, keeping its first bytes for format inspection."""
-
-    def __init__(self, stream: AsyncIterator[bytes], keep: int = HEADER_BYTES) -> None:
+class InspectingTap:
+    def __init__(self, stream: AsyncIterator[bytes], image: Any, conf: Any) -> None:
         self.stream = stream
-        self.keep = keep
-        self.header = b""
+        self.image_id = image.id
+        self.disk_format = image.disk_format
+        self.is_disk = (image.container_format or "bare") in DISK_CONTAINERS
+        self.conf = conf
+        self.inspector = StreamInspector()
+        self.inspection: Inspection | None = None
+        self._judged = 0
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async for chunk in self.stream:
-            if len(self.header) < self.keep:
-                self.header += bytes(chunk[:self.keep - len(self.header)])
+            self.inspector.feed(chunk)
+            if self.inspector.examined != self._judged:
+                self._judged = self.inspector.examined
+                self._check(self.inspector.inspection)
             yield chunk
+        self.inspection = self.inspector.finish()
+        self._check(self.inspection)
+
+    @property
+    def virtual_size(self) -> int | None:
+        if self.inspection is None or not self.is_disk:
+            return None
+        return self.inspection.virtual_size
+
+    def _check(self, inspection: Inspection) -> None:
+        refusal = self.refusal(inspection)
+        if refusal is not None:
+            LOG.info("image %s (disk_format %s): data refused: %s", self.image_id, self.disk_format,
+                     refusal.message)
+            raise InvalidImageData(refusal.message)
+
+    def refusal(self, inspection: Inspection) -> Refusal | None:
+        conf = self.conf
+        kw = {"vmdk_allowed_types": conf.vmdk_allowed_types, "allow_encrypted": True}
+        if not self.is_disk:
+            return judge(inspection, self.disk_format, require_match=False, max_virtual_size=None, **kw)
+        refusal = judge(inspection, self.disk_format, require_match=conf.require_image_format_match,
+                        max_virtual_size=conf.image_virtual_size_cap or None, **kw)
+        if refusal is None and not conf.require_image_format_match and inspection.final:
+            mismatch = judge(inspection, self.disk_format, max_virtual_size=None, **kw)
+            if mismatch is not None:
+                LOG.warning("image %s: accepted although %s ([image] require_image_format_match is off)",
+                            self.image_id, mismatch.message)
+        return refusal

@@ -3,8 +3,10 @@
 POST .../import validates synchronously (Glance's checks and messages) and answers 202;
 the data moves in a background task per image. While it runs the image carries Glance's
 ``os_glance_import_task`` lock and ``os_glance_importing_to_stores``; stores that failed
-are listed in ``os_glance_failed_import``. A restart finds interrupted imports and puts
-the images back where a client can retry (see ``reconcile.py``).
+are listed in ``os_glance_failed_import``. The data is inspected as it moves
+(``formats.py``): data refused there fails the import in every store it was meant for (the
+image goes back to ``queued``; a copy leaves the image as it was). A restart finds
+interrupted imports and puts the images back where a client can retry (see ``reconcile.py``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from nubes.core.exceptions import BadRequest
 from nubes.image import policies
 from nubes.image.db.queries import images as q
 from nubes.image.drivers.base import StoreError, WriteResult
-from nubes.image.exceptions import ImageConflict
+from nubes.image.exceptions import ImageConflict, InvalidImageData
 from nubes.image.service import access, formats, quotas
 from nubes.image.service.data import HASH_ALGO, limited
 from nubes.image.service.images import visible
@@ -241,22 +243,28 @@ async def _run(state: Any, job: ImportJob) -> None:
         first_source = lambda: src_store.read(src.url)  # noqa: E731
     done: list[tuple[str, WriteResult]] = []
     failed: list[str] = []
-    header = b""
-    for sid in job.stores:
+    vsize = None
+    for i, sid in enumerate(job.stores):
         if done and job.method != "copy-image":
             # Later stores copy from the first one that succeeded, not from the source again.
             first_sid, first = done[0]
-            tap = formats.HeaderTap(state.stores.get(first_sid).read(first.location))
+            tap = formats.InspectingTap(state.stores.get(first_sid).read(first.location), image, state.conf)
         else:
-            tap = formats.HeaderTap(first_source())
+            tap = formats.InspectingTap(first_source(), image, state.conf)
         try:
             result = await state.stores.get(sid).write(job.image_id, tap.__aiter__())
+        except InvalidImageData as exc:
+            # The data itself is refused: no other store would take it either.
+            LOG.warning("import of image %s (%s) refused: %s", job.image_id, job.method, exc.message)
+            failed.extend(job.stores[i:])
+            await _progress(state, job, sid, failed)
+            break
         except Exception as exc:
             LOG.warning("import of image %s into store %s failed: %s", job.image_id, sid, exc)
             failed.append(sid)
             await _progress(state, job, sid, failed)
             continue
-        header = header or tap.header
+        vsize = vsize if done else tap.virtual_size
         if job.method == "copy-image" and image.checksum and result.md5 != image.checksum:
             LOG.error("copy of image %s to store %s has checksum %s, expected %s", job.image_id, sid,
                       result.md5, image.checksum)
@@ -269,9 +277,6 @@ async def _run(state: Any, job: ImportJob) -> None:
         for sid, result in done:
             await state.discard(sid, result.location)
         done = []
-    vsize = None
-    if done:
-        vsize = formats.virtual_size(image.disk_format, header, done[0][1].size)
     await _finish(state, job, done, failed, vsize)
 
 

@@ -49,10 +49,16 @@ class ImageApi:
         return self("GET", f"/v2/images/{img['id']}").json()
 
 
-def qcow2_bytes(virtual_size: int, payload: int = 256 * 1024) -> bytes:
-    """A file that starts like a qcow2 image (magic, version 3, virtual size at offset 24)."""
-    header = b"QFI\xfb" + struct.pack(">I", 3) + b"\0" * 16 + struct.pack(">Q", virtual_size)
-    return header + bytes(range(256)) * (payload // 256)
+def qcow2_bytes(virtual_size: int, payload: int = 256 * 1024, *, backing: bytes = b"",
+                incompatible: int = 0) -> bytes:
+    """A qcow2 version 3 header (64 KiB clusters, ``virtual_size`` bytes; a backing file name and
+    incompatible feature bits if given) followed by ``payload`` bytes of filler."""
+    backing_at = 512 if backing else 0
+    header = (b"QFI\xfb" + struct.pack(">IQII", 3, backing_at, len(backing), 16)
+              + struct.pack(">QIIQQIIQ", virtual_size, 0, 0, 0, 0x10000, 1, 0, 0)
+              + struct.pack(">QQQII", incompatible, 0, 0, 4, 104))
+    header = header.ljust(512, b"\0") + backing
+    return header.ljust(4096, b"\0") + bytes(range(256)) * (payload // 256)
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

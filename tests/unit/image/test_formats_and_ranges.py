@@ -1,39 +1,98 @@
-"""Virtual sizes read from image headers, and Range headers read the way Glance reads them."""
+"""The image service's inspecting tap (what it refuses, and when), and Range headers read as Glance does."""
 
 import struct
+from types import SimpleNamespace
 
 import pytest
 
 from nubes.core.exceptions import BadRequest, RangeNotSatisfiable
+from nubes.image.conf import ImageConfig
+from nubes.image.exceptions import InvalidImageData
 from nubes.image.service import formats
 from nubes.image.service.data import parse_range
 
 
-def qcow2_header(virtual: int, version: int = 3) -> bytes:
-    return b"QFI\xfb" + struct.pack(">I", version) + b"\0" * 16 + struct.pack(">Q", virtual) + b"\0" * 64
+def qcow2_header(virtual: int, backing: bytes = b"") -> bytes:
+    head = (b"QFI\xfb" + struct.pack(">IQII", 3, 512 if backing else 0, len(backing), 16)
+            + struct.pack(">QIIQQIIQ", virtual, 0, 0, 0, 0x10000, 1, 0, 0)
+            + struct.pack(">QQQII", 0, 0, 0, 4, 104))
+    return (head.ljust(512, b"\0") + backing).ljust(4096, b"\0")
 
 
-def test_qcow2_virtual_size_from_header():
-    assert formats.qcow2_virtual_size(qcow2_header(10 << 30)) == 10 << 30
-    assert formats.virtual_size("qcow2", qcow2_header(12345), 999) == 12345
-    assert formats.qcow2_virtual_size(b"QFI\xfb" + b"\0" * 4) is None          # truncated
-    assert formats.qcow2_virtual_size(b"\0" * 64) is None                      # not qcow2
-    assert formats.qcow2_virtual_size(qcow2_header(1, version=9)) is None      # unknown version
+def image(disk_format: str, container_format: str = "bare"):
+    return SimpleNamespace(id="img-1", disk_format=disk_format, container_format=container_format)
 
 
-def test_raw_and_others():
-    assert formats.virtual_size("raw", b"whatever", 4096) == 4096
-    assert formats.virtual_size("iso", qcow2_header(5), 4096) is None
-    assert formats.virtual_size("qcow2", b"not qcow2 at all" * 4, 64) is None
-
-
-async def test_header_tap_passes_data_through():
+async def run(data: bytes, img, conf=None, chunk: int = 64 * 1024):
+    """Stream ``data`` through a tap; what came out, the tap, and how many bytes were let through."""
     async def gen():
-        for piece in (b"QF", b"I\xfb\0\0\0\x03", b"x" * 100):
-            yield piece
-    tap = formats.HeaderTap(gen())
-    out = b"".join([c async for c in tap])
-    assert out.startswith(b"QFI\xfb") and len(out) == 108 and tap.header == out[:32]
+        for i in range(0, len(data), chunk):
+            yield data[i:i + chunk]
+    tap = formats.InspectingTap(gen(), img, conf or ImageConfig())
+    out = bytearray()
+    try:
+        async for piece in tap:
+            out += piece
+    except InvalidImageData as e:
+        raise Refused(bytes(out), e) from None
+    return bytes(out), tap, len(out)
+
+
+class Refused(Exception):
+    def __init__(self, passed: bytes, error: InvalidImageData) -> None:
+        self.passed, self.error = passed, error
+
+
+async def test_the_tap_passes_data_through_and_reads_the_virtual_size():
+    data = qcow2_header(10 << 30) + b"x" * (1 << 20)
+    out, tap, _ = await run(data, image("qcow2"))
+    assert out == data and tap.virtual_size == 10 << 30
+    out, tap, _ = await run(b"\0" * 5000, image("raw"))
+    assert tap.virtual_size == 5000
+
+
+async def test_qcow2_data_as_vmdk_is_refused_before_most_of_it_passes():
+    data = qcow2_header(1 << 30) + bytes(8 << 20)
+    with pytest.raises(Refused) as r:
+        await run(data, image("vmdk"))
+    assert r.value.error.status == 400
+    assert "does not match disk_format: the data is qcow2, disk_format is vmdk" in r.value.error.message
+    assert len(r.value.passed) < 512 * 1024          # refused once the head was seen, not at the end
+
+
+async def test_raw_data_as_qcow2_is_refused_at_the_end():
+    with pytest.raises(Refused) as r:
+        await run(bytes(1 << 20), image("qcow2"))
+    assert "the data is raw, disk_format is qcow2" in r.value.error.message
+
+
+async def test_a_backing_file_is_refused_whatever_the_container():
+    data = qcow2_header(1 << 20, backing=b"/etc/passwd")
+    for img in (image("qcow2"), image("qcow2", "ovf"), image("raw", "compressed")):
+        with pytest.raises(Refused) as r:
+            await run(data, img)
+        assert "safety check" in r.value.error.message and "/etc/passwd" in r.value.error.message
+
+
+async def test_containers_are_not_matched_and_kernels_are_raw():
+    out, tap, _ = await run(qcow2_header(1 << 20), image("vmdk", "ova"))     # an archive: not matched
+    assert tap.virtual_size is None
+    await run(b"\x7fELF" + bytes(9000), image("aki", "aki"))
+    with pytest.raises(Refused):
+        await run(qcow2_header(1 << 20), image("ami", "ami"))
+
+
+async def test_the_virtual_size_cap_and_the_match_switch():
+    conf = ImageConfig(image_virtual_size_cap=1 << 30)
+    with pytest.raises(Refused) as r:
+        await run(qcow2_header(2 << 30), image("qcow2"), conf)
+    assert ("virtual size (2147483648 bytes) is over this cloud's limit of 1073741824 bytes"
+            in r.value.error.message)
+    await run(qcow2_header(2 << 30), image("qcow2"), ImageConfig(image_virtual_size_cap=0))
+    lax = ImageConfig(require_image_format_match=False)
+    await run(qcow2_header(1 << 20), image("vmdk"), lax)                      # logged, accepted
+    with pytest.raises(Refused):                                            # but never unsafe data
+        await run(qcow2_header(1 << 20, backing=b"x"), image("vmdk"), lax)
 
 
 @pytest.mark.parametrize("header,expected", [

@@ -12,7 +12,8 @@ Options: ``clients`` (the agent's ``ServiceClients``: images come from the image
 ``memory_mb``, ``disk_gb`` (what the host offers instead of its real sizes);
 ``shutdown_timeout`` / ``shutdown_retry`` (the ACPI power button's wait and repeat);
 ``boot_timeout``, ``boot_settle`` (how long a new guest must keep running to count as
-spawned); ``unplug_timeout``; ``force_config_drive``.
+spawned); ``unplug_timeout``; ``force_config_drive``; ``max_virtual_size`` and
+``vmdk_allowed_types`` (which images it refuses: ``inspection.py``).
 
 ``host.usable()`` tells whether this machine can run it; ``docs/qemu.md`` describes
 the whole, with its limits.

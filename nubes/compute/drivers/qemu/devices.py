@@ -143,8 +143,9 @@ class DeviceActions:
         g = self._find(instance_id(instance))
         async with g.lock:
             record = await self.cache.record(image or {"id": g.state.image_id})
-            base = await self.cache.fetch(record)
             fmt = disks.qemu_format(record.get("disk_format"))
+            base = await self.cache.fetch(record)
+            await self.cache.verify(record, base)          # before the guest is stopped for it
             kernel, initrd, cmdline = g.state.kernel, g.state.initrd, g.state.cmdline
             if prop(record, "kernel_id"):
                 kernel = str(await self.cache.fetch(await self.cache.record(str(prop(record, "kernel_id")))))

@@ -7,8 +7,11 @@
   swap: one on a cached base made by ``mkswap``; both shared by every guest of that size.
 - a snapshot: ``qemu-img convert`` of the root disk to a standalone qcow2.
 
-Base images are opened with the format the image service gives and checked: a qcow2 base
-that itself has a backing file is refused (it could point anywhere on the host).
+Base images are inspected before they get here (``inspection.py``: their format is their
+``disk_format``, no backing or data file, no VMDK descriptor naming other files). Every
+``qemu-img`` command names the format of each file it opens (``-f``, ``-F``), so nothing is
+ever probed; ``check_base`` asks qemu-img too, with that format, and refuses a backing file
+or an external data file it reports.
 """
 
 from __future__ import annotations
@@ -56,11 +59,10 @@ def qemu_format(disk_format: str | None) -> str:
     return QEMU_FORMAT.get(fmt, fmt)
 
 
-async def info(path: Path, fmt: str | None = None, *, qemu_img: str = "qemu-img",
+async def info(path: Path, fmt: str, *, qemu_img: str = "qemu-img",
                force_share: bool = False) -> dict[str, Any]:
-    cmd = [qemu_img, "info", "--output=json"]
-    if fmt:
-        cmd += ["-f", fmt]
+    """``qemu-img info`` of ``path`` opened as ``fmt`` (never probed: a format is required)."""
+    cmd = [qemu_img, "info", "--output=json", "-f", fmt]
     if force_share:
         cmd.append("-U")
     return json.loads(await run(*cmd, str(path)))
@@ -74,6 +76,8 @@ async def check_base(path: Path, fmt: str, *, qemu_img: str = "qemu-img") -> int
         raise SpawnFailed(f"The image is not a valid {fmt} disk: {e.message}", retryable=False) from None
     if data.get("backing-filename") or data.get("full-backing-filename"):
         raise SpawnFailed("The image has a backing file of its own; refusing to use it.", retryable=False)
+    if ((data.get("format-specific") or {}).get("data") or {}).get("data-file"):
+        raise SpawnFailed("The image has an external data file; refusing to use it.", retryable=False)
     return int(data.get("virtual-size") or 0)
 
 

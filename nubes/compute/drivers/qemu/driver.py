@@ -28,10 +28,12 @@ from nubes.compute.drivers.qemu import configdrive, disks, host, process, taps
 from nubes.compute.drivers.qemu.devices import DeviceActions
 from nubes.compute.drivers.qemu.guest import RESIZE_SUFFIX, Guest, GuestState, scan
 from nubes.compute.drivers.qemu.images import GlanceImages, ImageCache, ImageSource, prop
+from nubes.compute.drivers.qemu.inspection import ImageChecks
 from nubes.compute.drivers.qemu.moves import MoveActions
 from nubes.compute.drivers.qemu.qmp import QMP, QMPClosed, QMPError
 from nubes.core.concurrency import run_blocking
 from nubes.core.config import DEFAULT_STATE_DIR
+from nubes.core.disk_formats import DEFAULT_MAX_VIRTUAL_SIZE, DEFAULT_VMDK_TYPES
 
 LOG = logging.getLogger(__name__)
 
@@ -72,7 +74,9 @@ class QemuDriver(DeviceActions, MoveActions):
                  memory_mb: int | None = None, disk_gb: int | None = None, shutdown_timeout: float = 60.0,
                  shutdown_retry: float = 3.0, boot_timeout: float = 60.0, boot_settle: float = 1.0,
                  unplug_timeout: float = 30.0, force_config_drive: bool = False,
-                 qemu: str = host.QEMU, qemu_img: str = host.QEMU_IMG) -> None:
+                 qemu: str = host.QEMU, qemu_img: str = host.QEMU_IMG,
+                 max_virtual_size: int | None = DEFAULT_MAX_VIRTUAL_SIZE,
+                 vmdk_allowed_types: tuple[str, ...] = DEFAULT_VMDK_TYPES) -> None:
         self.host = host
         self.conf = conf
         self.state_dir = Path(state_dir) if state_dir else DEFAULT_STATE_DIR
@@ -80,7 +84,8 @@ class QemuDriver(DeviceActions, MoveActions):
         self.instances_dir = self.root / "instances"
         self.snapshots_dir = self.root / "snapshots"
         source = images if images is not None else (GlanceImages(clients) if clients is not None else None)
-        self.cache = ImageCache(self.root / "images", source)
+        self.cache = ImageCache(self.root / "images", source,
+                                ImageChecks(max_virtual_size, tuple(vmdk_allowed_types)))
         self.forced_accel = accel
         self.sizes = {"vcpus": vcpus, "memory_mb": memory_mb, "disk_gb": disk_gb}
         self.shutdown_timeout = shutdown_timeout
@@ -196,6 +201,7 @@ class QemuDriver(DeviceActions, MoveActions):
         base = await self.cache.fetch(record)
         s.base = str(base)
         await self._boot_files(s, record)
+        await self.cache.verify(record, base)
         await disks.create_root(g.path("disk"), base, s.base_format, s.root_gb, qemu_img=self.qemu_img)
         if s.ephemeral_gb:
             await disks.create_ephemeral(g.path("disk.eph0"), self.cache.root, s.ephemeral_gb,

@@ -1,11 +1,14 @@
 """Base images on the compute host: fetched once from the image service, verified, shared.
 
-``ImageCache(root, source)`` keeps ``<root>/<image id>`` files. ``fetch(image)`` streams the
-image's data from its ``ImageSource`` to ``<id>.part``, checks it against the record's
-``os_hash_value`` (``os_hash_algo``) or ``checksum`` (MD5), and renames it into place, so an
-image is whole or absent. Concurrent fetches of one image, from coroutines of this process or
-from other processes sharing the cache, wait for the first (an asyncio lock, then an
-``flock`` on ``<id>.lock``) and find the file there.
+``ImageCache(root, source, checks)`` keeps ``<root>/<image id>`` files. ``fetch(image)``
+streams the image's data from its ``ImageSource`` to ``<id>.part``, inspecting its format as
+it passes (``inspection.ImageChecks``: data that is not its ``disk_format``, or is unsafe,
+stops the download), checks it against the record's ``os_hash_value`` (``os_hash_algo``) or
+``checksum`` (MD5), and renames it into place, so an image is whole and inspected, or absent.
+``verify(image, path)`` inspects a cached file again before a disk is made on it. Concurrent
+fetches of one image, from coroutines of this process or from other processes sharing the
+cache, wait for the first (an asyncio lock, then an ``flock`` on ``<id>.lock``) and find the
+file there.
 
 Sources: ``GlanceImages(clients)`` talks to the image service through the agent's
 ``ServiceClients`` (``GET /v2/images/{id}`` and ``/file``, streamed, service token);
@@ -24,7 +27,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from nubes.compute.drivers.base import CHUNK, SpawnFailed
+from nubes.compute.drivers.qemu.inspection import ImageChecks
 from nubes.core.concurrency import run_blocking
+from nubes.core.disk_formats import StreamInspector
 
 
 class ImageSource(Protocol):
@@ -108,9 +113,10 @@ def file_digest(path: Path, algo: str) -> str:
 
 
 class ImageCache:
-    def __init__(self, root: Path, source: ImageSource | None) -> None:
+    def __init__(self, root: Path, source: ImageSource | None, checks: ImageChecks | None = None) -> None:
         self.root = root
         self.source = source
+        self.checks = checks or ImageChecks()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.fetches = 0                 # downloads this cache made (tests count them)
 
@@ -156,12 +162,18 @@ class ImageCache:
         algo = image.get("os_hash_algo") if image.get("os_hash_value") else None
         want = image.get("os_hash_value") if algo else image.get("checksum")
         h = hashlib.new(algo or "md5")
+        inspector, judged = StreamInspector(), 0
         fh = await run_blocking(open, part, "wb")
         size = 0
         try:
             async for chunk in self.source.data(str(image["id"])):
                 h.update(chunk)
                 size += len(chunk)
+                inspector.feed(chunk)
+                if inspector.examined != judged:     # stop as soon as what arrived is refused
+                    judged = inspector.examined
+                    if (refused := self.checks.refusal(image, inspector.inspection)) is not None:
+                        raise refused
                 await run_blocking(fh.write, chunk)
             await run_blocking(fh.flush)
             await run_blocking(os.fsync, fh.fileno())
@@ -178,8 +190,17 @@ class ImageCache:
             await run_blocking(part.unlink, missing_ok=True)
             raise SpawnFailed(f"Image {image['id']}: {size} bytes downloaded, {image['size']} expected.",
                               retryable=True)
+        refused = self.checks.refusal(image, inspector.finish())
+        if refused is not None:
+            await run_blocking(part.unlink, missing_ok=True)
+            raise refused
         await run_blocking(os.replace, part, target)
         self.fetches += 1
+
+    async def verify(self, image: dict[str, Any], path: Path) -> None:
+        """Inspect a cached image again, from the file QEMU is about to open (it may have been
+        cached before its format was checked, or by another process)."""
+        await self.checks.check_file(image, path)
 
     async def forget(self, image_id: str) -> None:
         await run_blocking(self.path(image_id).unlink, missing_ok=True)

@@ -87,6 +87,7 @@ class MoveActions:
             base = await self.cache.fetch(record)
             s.base = str(base)
             await self._boot_files(s, record)
+            await self.cache.verify(record, base)
             await self._copy_disks(g, Path(migration_data["source_dir"]), migration_data.get("disks") or [],
                                    base, s.base_format)
             await disks.grow(g.path("disk"), s.root_gb, qemu_img=self.qemu_img)

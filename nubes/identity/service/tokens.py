@@ -128,10 +128,8 @@ class TokenService:
             self._fernet_seen = fernet
             self.cache.clear()
         cached = None if allow_expired else self.cache.get(key)
-        if cached is not None:
-            payload = cached["payload"]
-            if payload.expires_at > now:
-                return payload, cached["body"]
+        if cached is not None:        # the cache drops an entry the instant its token expires
+            return cached
         payload = self.decode(token)
         if payload.expires_at <= now:
             window = timedelta(seconds=self.conf.allow_expired_window)
@@ -142,8 +140,7 @@ class TokenService:
                 raise TokenNotFound("The token has been revoked.")
             body = await self.render(s, payload, include_catalog=include_catalog)
         if not allow_expired:
-            self.cache.put(key, {"payload": payload, "body": body},
-                           (payload.expires_at - now).total_seconds())
+            self.cache.put(key, (payload, body), payload.expires_at.timestamp())
         return payload, body
 
     async def _is_revoked(self, s: AsyncSession, payload: TokenPayload) -> bool:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from nubes.core.auth.tokens import REVOCATION_EVENT, context_from_token
 from nubes.core.context import RequestContext
 from nubes.core.exceptions import NotFound, Unauthorized
+from nubes.identity.service import passwords
 from nubes.identity.service.authenticate import Authenticator
 from nubes.identity.service.fernet_keys import KeyRepository
 from nubes.identity.service.token_format import TokenFormatter
@@ -38,6 +39,7 @@ class IdentityState:
     async def start(self) -> None:
         if self.rt.bus is not None:
             await self.rt.bus.subscribe(REVOCATION_EVENT, self.tokens.on_revocation)
+        await passwords.prepare(self.rt.service_conf.password_hash_rounds)
         try:
             async with self.rt.db.session() as s:
                 await self.tokens.prune(s)

@@ -29,6 +29,15 @@ def load_config(args: argparse.Namespace) -> Config:
     return conf
 
 
+def prepare_state_dir(conf: Config) -> None:
+    """The state directory private (0700), or tightened to it, with warnings about looser files."""
+    from nubes.launcher.state import secure_state_dir
+
+    network = conf.services.get("network")
+    shared = [Path(network.agent_state_path)] if network is not None and network.agent_state_path else []
+    secure_state_dir(conf.core.state_dir, shared)     # dnsmasq reads the network agents' files
+
+
 def enabled_specs(conf: Config, only: str | None):
     from nubes.services import all_specs
 
@@ -112,6 +121,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         if conf.services["compute"].driver == "auto":
             conf.services["compute"].driver = "fake"      # asking for fake hosts is choosing the fake driver
     nlog.setup(conf.core.log_level)
+    prepare_state_dir(conf)
     lock = StateLock(conf.core.state_dir)
     try:
         lock.acquire()
@@ -170,6 +180,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _say(f"nubes: {args.service} has no background work to run without its API")
         return 2
     nlog.setup(conf.core.log_level)
+    prepare_state_dir(conf)
     lock = StateLock(conf.core.state_dir)
     try:
         lock.acquire()
@@ -220,6 +231,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
         _say(f"nubes: configuration error: {exc}")
         return 2
     nlog.setup(conf.core.log_level)
+    prepare_state_dir(conf)
     lock = StateLock(conf.core.state_dir, lock_name(conf, args.service))
     try:
         lock.acquire()
@@ -304,6 +316,10 @@ def main(argv: list[str] | None = None) -> int:
     rev.add_argument("--url", help="sync SQLAlchemy URL of a scratch database")
     rev.set_defaults(func=cmd_db_revision)
     args = parser.parse_args(argv)
+    if args.command != "db-revision":       # which writes source files into the repository
+        from nubes.launcher.state import private_umask
+
+        private_umask()
     return int(args.func(args) or 0)
 
 

@@ -34,6 +34,10 @@ class CoreConfig:
     service_user: str = "nubes"
     service_password: str = ""
     service_project: str = "service"
+    # Every API listener's /metrics: "on" (anyone who reaches the port), "off" (404), or "token"
+    # (an "Authorization: Bearer <metrics_token>" header, as Prometheus' scrape authorization sends).
+    metrics: str = "on"
+    metrics_token: str = ""
 
 
 @dataclass
@@ -146,8 +150,23 @@ def load(path: str | Path | None, sections: dict[str, type[ServiceConfig]],
         if section != "core" and section not in sections:
             raise ConfigError(f"unknown section [{section}]; known: core, {', '.join(sorted(sections))}")
     _fill(conf.core, data.get("core", {}), "core")
+    _check_core(conf.core)
     for name, cls in sections.items():
         svc = cls()
         _fill(svc, data.get(name, {}), name)
         conf.services[name] = svc
     return conf
+
+
+METRICS_MODES = {"on": "on", "true": "on", "yes": "on", "1": "on",
+                 "off": "off", "false": "off", "no": "off", "0": "off", "token": "token"}
+
+
+def _check_core(core: CoreConfig) -> None:
+    mode = METRICS_MODES.get(str(core.metrics).strip().lower())
+    if mode is None:
+        raise ConfigError(f'[core] metrics: expected "on", "off" or "token", got {core.metrics!r}')
+    if mode == "token" and not core.metrics_token:
+        raise ConfigError('[core] metrics = "token" needs [core] metrics_token (NUBES_CORE__METRICS_TOKEN), '
+                          "the bearer token scrapers must send")
+    core.metrics = mode

@@ -52,4 +52,5 @@ def build_app(rt: Any) -> Any:
 
         return RequestContext(request_id=request_id)     # instances have no tokens; the proxy signs
 
-    return ServiceApp("compute-metadata", routes(), api.render, rt, no_tokens)
+    # Instances reach this app through the metadata proxy: the cloud's metrics are not theirs.
+    return ServiceApp("compute-metadata", routes(), api.render, rt, no_tokens, metrics_endpoint=False)

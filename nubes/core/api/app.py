@@ -3,10 +3,15 @@
 The stack is one visible function rather than a pipeline of wrappers so the
 order is obvious: request id → timing/metrics → catch errors → health/metrics
 endpoints → authentication → route dispatch.
+
+``/metrics`` follows ``[core] metrics``: on, off (an unknown path: 404 in the service's
+format) or behind a static bearer token. An app that instances reach (compute's metadata
+API, through the network's metadata proxy) never serves it.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -29,13 +34,20 @@ Authenticator = Callable[[str, str], Awaitable[RequestContext]]
 ContextHook = Callable[[Request], Awaitable[None] | None]
 
 
+def bearer_matches(req: Request, token: str) -> bool:
+    scheme, _, given = req.headers.get("authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode())
+
+
 class ServiceApp:
     def __init__(self, name: str, routes: list[Route], render_error: Renderer, runtime: Any,
                  authenticate: Authenticator, *, enforcer: Any = None,
                  request_id_header: str = "x-openstack-request-id",
                  context_hook: ContextHook | None = None,
                  on_startup: list[Callable[[], Awaitable[None]]] | None = None,
-                 on_shutdown: list[Callable[[], Awaitable[None]]] | None = None) -> None:
+                 on_shutdown: list[Callable[[], Awaitable[None]]] | None = None,
+                 metrics_endpoint: bool = True) -> None:
         self.name = name
         self.router = Router(routes)
         self.render_error = render_error
@@ -45,6 +57,9 @@ class ServiceApp:
         self.request_id_header = request_id_header
         self.context_hook = context_hook
         self.metrics = Metrics(name)
+        core = getattr(getattr(runtime, "conf", None), "core", None)
+        self.metrics_mode = getattr(core, "metrics", "on") if metrics_endpoint else "off"
+        self.metrics_token = getattr(core, "metrics_token", "")
         self.on_startup = on_startup or []
         self.on_shutdown = on_shutdown or []
 
@@ -86,7 +101,13 @@ class ServiceApp:
             if path == "/healthcheck":
                 await PlainTextResponse("OK")(req.scope, req.receive, send)
                 return "/healthcheck"
-            if path == "/metrics":
+            if path == "/metrics" and self.metrics_mode != "off":
+                if self.metrics_mode == "token" and not bearer_matches(req, self.metrics_token):
+                    response = self._error_response(Unauthorized(
+                        "/metrics needs the header Authorization: Bearer <[core] metrics_token>."), request_id)
+                    response.headers["www-authenticate"] = 'Bearer realm="metrics"'
+                    await response(req.scope, req.receive, send)
+                    return "/metrics"
                 await PlainTextResponse(self.metrics.render(),
                                         media_type="text/plain; version=0.0.4")(req.scope, req.receive, send)
                 return "/metrics"

@@ -4,14 +4,19 @@ Identity publishes ``identity.revocation`` on the bus whenever a token may have
 stopped being valid (revoked token, disabled user or project, changed password,
 removed role).  Every validator clears its cache on that event, and cached
 entries also expire after ``ttl`` seconds, so a missed event costs at most ttl.
+A cached validation never outlives the token itself: the cache keeps each
+token's ``expires_at`` and refuses it from that instant (this host's clock, as
+keystonemiddleware checks it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import OrderedDict
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -54,32 +59,79 @@ def context_from_token(body: dict[str, Any], auth_token: str) -> RequestContext:
     return ctx
 
 
+def token_expiry(body: dict[str, Any]) -> float | None:
+    """The token's ``expires_at`` (ISO 8601, as identity renders it) as a POSIX timestamp."""
+    text = (body.get("token") or {}).get("expires_at")
+    if not isinstance(text, str):
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
 class TokenCache:
+    """Validated token bodies, each kept until ``ttl`` seconds pass or its token expires.
+
+    ``ttl`` is counted on the monotonic clock (a revocation missed on the bus costs at most
+    that); ``expires_at`` is the token's own expiry on the wall clock, which is what
+    identity signs into the token and what every validator compares with.
+    """
+
     def __init__(self, ttl: float = 60.0, size: int = 10000) -> None:
         self.ttl = ttl
         self.size = size
-        self._items: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[float, float, Any]] = OrderedDict()
 
-    def get(self, token: str) -> dict[str, Any] | None:
+    def get(self, token: str) -> Any:
         item = self._items.get(token)
         if item is None:
             return None
-        deadline, body = item
-        if time.monotonic() > deadline:
+        deadline, expires_at, body = item
+        if time.monotonic() >= deadline or time.time() >= expires_at:
             self._items.pop(token, None)
             return None
         self._items.move_to_end(token)
         return body
 
-    def put(self, token: str, body: dict[str, Any], expires_in: float | None = None) -> None:
-        ttl = self.ttl if expires_in is None else max(0.0, min(self.ttl, expires_in))
-        self._items[token] = (time.monotonic() + ttl, body)
+    def put(self, token: str, body: Any, expires_at: float | None) -> None:
+        """Keep ``body`` for ``token`` until its expiry (a POSIX timestamp; None: ``ttl`` only)."""
+        expires = math.inf if expires_at is None else expires_at
+        if time.time() >= expires:
+            self._items.pop(token, None)
+            return
+        self._items[token] = (time.monotonic() + self.ttl, expires, body)
         self._items.move_to_end(token)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
 
     def clear(self) -> None:
         self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _json(resp: httpx.Response) -> dict[str, Any]:
+    try:
+        body = resp.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+SERVICE_TOKEN_REUSE = 1800.0     # seconds at most a service token is reused
+SERVICE_TOKEN_MARGIN = 120.0     # renewed this long before it expires (keystoneauth's margin)
+
+
+def _reuse_for(expires_at: float | None) -> float:
+    """How long to reuse a service token expiring at ``expires_at``: renewed well before it lapses
+    (at half its life when that is shorter than the margin, as with a few seconds' lifetime)."""
+    if expires_at is None:
+        return SERVICE_TOKEN_REUSE
+    left = expires_at - time.time()
+    return max(0.0, min(SERVICE_TOKEN_REUSE, left - min(SERVICE_TOKEN_MARGIN, left / 2)))
 
 
 class RemoteTokenValidator:
@@ -121,7 +173,7 @@ class RemoteTokenValidator:
                 raise ServiceUnavailable(
                     f"This service cannot authenticate to identity ({resp.status_code}).")
             self._service_token = resp.headers["x-subject-token"]
-            self._service_token_deadline = time.monotonic() + 1800
+            self._service_token_deadline = time.monotonic() + _reuse_for(token_expiry(_json(resp)))
             return self._service_token
 
     def forget_service_token(self) -> None:
@@ -140,7 +192,11 @@ class RemoteTokenValidator:
                 raise ServiceUnavailable(f"Identity service unreachable: {exc}") from None
             if resp.status_code == 200:
                 body = resp.json()
-                self.cache.put(token, body)
+                expires_at = token_expiry(body)
+                if expires_at is not None and time.time() >= expires_at:
+                    # identity's clock is behind ours, or the answer was slow: expired here
+                    raise Unauthorized("The request you have made requires authentication.")
+                self.cache.put(token, body, expires_at)
                 return body
             if resp.status_code == 404:
                 raise Unauthorized("The request you have made requires authentication.")

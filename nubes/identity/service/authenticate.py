@@ -41,32 +41,35 @@ def _str(value: Any, where: str) -> str:
 
 
 async def _domain_ref(s: AsyncSession, ref: Any, where: str) -> Domain:
-    ref = _obj(ref, where)
-    if "id" in ref:
-        domain = await s.get(Domain, _str(ref["id"], f"{where}.id"))
-    elif "name" in ref:
-        domain = await user_q.domain_by_name(s, _str(ref["name"], f"{where}.name"))
-    else:
-        raise ValidationError(f"Expecting to find id or name in {where}.")
+    domain = await _find_domain(s, ref, where)
     if domain is None:
         raise AuthenticationFailed("Could not find domain.")
     return domain
 
 
-async def _user_ref(s: AsyncSession, ref: Any, where: str) -> User:
+async def _find_domain(s: AsyncSession, ref: Any, where: str) -> Domain | None:
     ref = _obj(ref, where)
     if "id" in ref:
-        user = await s.get(User, _str(ref["id"], f"{where}.id"))
-    elif "name" in ref:
-        if "domain" not in ref:
-            raise ValidationError(f"Expecting to find domain in {where}.")
-        domain = await _domain_ref(s, ref["domain"], f"{where}.domain")
-        user = await user_q.user_by_name(s, _str(ref["name"], f"{where}.name"), domain.id)
-    else:
+        return await s.get(Domain, _str(ref["id"], f"{where}.id"))
+    if "name" in ref:
+        return await user_q.domain_by_name(s, _str(ref["name"], f"{where}.name"))
+    raise ValidationError(f"Expecting to find id or name in {where}.")
+
+
+async def _find_user(s: AsyncSession, ref: Any, where: str) -> User | None:
+    """The user a request names, or None when it (or the domain it names) does not exist: the
+    caller still checks the secret (against a dummy hash) before it fails, so that an unknown
+    user costs what a wrong password costs."""
+    ref = _obj(ref, where)
+    if "id" in ref:
+        return await s.get(User, _str(ref["id"], f"{where}.id"))
+    if "name" not in ref:
         raise ValidationError(f"Expecting to find id or name in {where}.")
-    if user is None:
-        raise AuthenticationFailed("The request you have made requires authentication.")
-    return user
+    if "domain" not in ref:
+        raise ValidationError(f"Expecting to find domain in {where}.")
+    name = _str(ref["name"], f"{where}.name")
+    domain = await _find_domain(s, ref["domain"], f"{where}.domain")
+    return None if domain is None else await user_q.user_by_name(s, name, domain.id)
 
 
 class Authenticator:
@@ -103,12 +106,18 @@ class Authenticator:
         if not isinstance(password, str):
             raise ValidationError("Expecting to find password in auth.identity.password.user.")
         async with self.rt.db.reader() as s:
-            user = await _user_ref(s, body.get("user"), "auth.identity.password.user")
-            pw = await user_q.current_password(s, user.id)
-            domain = await s.get(Domain, user.domain_id)
+            user = await _find_user(s, body.get("user"), "auth.identity.password.user")
+            pw = await user_q.current_password(s, user.id) if user else None
+            domain = await s.get(Domain, user.domain_id) if user else None
+        # First the one bcrypt verification every attempt costs, known user or not.
+        matches = await passwords.verify_password(password, pw.password_hash if pw else None,
+                                                  rounds=self.conf.password_hash_rounds)
+        if user is None:
+            LOG.info("authentication failed: no such user")
+            raise AuthenticationFailed("The request you have made requires authentication.")
         self._check_enabled(user, domain)
         self._check_lockout(user)
-        if not await passwords.verify_password(password, pw.password_hash if pw else None):
+        if not matches:
             await self._record_failure(user)
             LOG.info("authentication failed for user %s: wrong password", user.id)
             raise AuthenticationFailed("The request you have made requires authentication.")
@@ -176,27 +185,30 @@ class Authenticator:
     async def _by_app_cred(self, body: Any) -> TokenPayload:
         body = _obj(body, "auth.identity.application_credential")
         secret = _str(body.get("secret"), "auth.identity.application_credential.secret")
+        cred: ApplicationCredential | None = None
         async with self.rt.db.reader() as s:
             if "id" in body:
                 cred = await s.get(ApplicationCredential, _str(body["id"], "application_credential.id"))
             elif "name" in body:
-                user = await _user_ref(s, body.get("user"), "application_credential.user")
-                cred = (await s.execute(select(ApplicationCredential).where(
-                    ApplicationCredential.user_id == user.id,
-                    ApplicationCredential.name == body["name"]))).scalars().first()
+                name = _str(body["name"], "application_credential.name")
+                owner = await _find_user(s, body.get("user"), "application_credential.user")
+                if owner is not None:
+                    cred = (await s.execute(select(ApplicationCredential).where(
+                        ApplicationCredential.user_id == owner.id,
+                        ApplicationCredential.name == name))).scalars().first()
             else:
                 raise ValidationError("Expecting to find id or name in application_credential.")
-            if cred is None:
-                raise AuthenticationFailed()
-            user = await s.get(User, cred.user_id)
+            user = await s.get(User, cred.user_id) if cred else None
             domain = await s.get(Domain, user.domain_id) if user else None
-        if user is None:
+        # The secret is checked first, and costs the same whether or not the credential exists;
+        # only its holder learns that it expired.
+        matches = await passwords.verify_password(secret, cred.secret_hash if cred else None,
+                                                  rounds=self.conf.password_hash_rounds)
+        if cred is None or user is None or not matches:
             raise AuthenticationFailed()
         self._check_enabled(user, domain)
         if cred.expires_at and cred.expires_at <= datetime.now(UTC):
             raise AuthenticationFailed(f"The application credential {cred.id} has expired.")
-        if not await passwords.verify_password(secret, cred.secret_hash):
-            raise AuthenticationFailed()
         payload = self.tokens.new_payload(user.id, ["application_credential"], project_id=cred.project_id,
                                           app_cred_id=cred.id, expires_at=cred.expires_at)
         await self._require_roles(user, payload)

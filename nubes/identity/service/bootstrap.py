@@ -89,7 +89,8 @@ async def _user(s: AsyncSession, name: str, password: str, rounds: int, project:
         s.add(row)
         await s.flush()
     current = await user_q.current_password(s, row.id)
-    if current is None or not await passwords.verify_password(password, current.password_hash):
+    if current is None or not await passwords.verify_password(password, current.password_hash,
+                                                               rounds=rounds):
         s.add(Password(user_id=row.id, password_hash=await passwords.hash_password(password, rounds),
                        self_service=True))
     return row

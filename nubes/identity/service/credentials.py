@@ -14,9 +14,12 @@ and issues a token scoped to the credential's project.
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import hashlib
 import hmac
 import json
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -353,6 +356,22 @@ def check_timestamp(creds: dict[str, Any], now: datetime | None = None) -> None:
         raise AuthenticationFailed("Credential timestamp is too far in the future.")
 
 
+@functools.lru_cache(maxsize=1)
+def _dummy_blob(fernet: MultiFernet) -> str:
+    return encrypt(fernet, json.dumps({"access": "", "secret": secrets.token_hex(16)}))
+
+
+def _spend_like_a_check(fernet: MultiFernet, creds: dict[str, Any]) -> None:
+    """Decrypt a blob and check the signature against a secret nobody has, as for a known key."""
+    try:
+        secret = _utf8(json.loads(decrypt(fernet, _dummy_blob(fernet))).get("secret") or "")
+    except ValidationError:     # the keys rotated since the dummy was made
+        _dummy_blob.cache_clear()
+        secret = secrets.token_hex(16)
+    with contextlib.suppress(AuthenticationFailed):
+        check_signature(secret, creds)
+
+
 async def ec2_authenticate(db: Any, tokens: Any, fernet: MultiFernet, creds: Any) -> TokenPayload:
     """Verify an EC2 signature and build the payload of a token for the credential's project."""
     if not isinstance(creds, dict) or not isinstance(creds.get("access"), str):
@@ -360,7 +379,10 @@ async def ec2_authenticate(db: Any, tokens: Any, fernet: MultiFernet, creds: Any
     async with db.reader() as s:
         cred = await credential_q.get(s, hash_access(creds["access"]))
         if cred is None or cred.type != EC2:
-            raise AuthenticationFailed("EC2 access key not found.")
+            # The work and the answer of a wrong signature: whether an access key exists shows
+            # neither in the time taken nor in the message.
+            _spend_like_a_check(fernet, creds)
+            raise AuthenticationFailed("Invalid EC2 signature.")
         try:
             data = json.loads(decrypt(fernet, cred.encrypted_blob))
         except (ValueError, ValidationError):

@@ -33,6 +33,8 @@ from nubes.identity.service.token_format import TokenFormatter, TokenInvalid, To
 
 LOG = logging.getLogger(__name__)
 
+PRUNE_INTERVAL = 300.0      # seconds between two prunings of revocation events by one process
+
 
 def isotime(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
@@ -53,6 +55,7 @@ class TokenService:
         self._stamp = rt.conf.core.state_dir / "identity-revocations.stamp"
         self._stamp_seen = self._stamp_mtime()
         self._fernet_seen: Any = None
+        self._next_prune = 0.0
 
     def _stamp_mtime(self) -> int:
         try:
@@ -75,12 +78,36 @@ class TokenService:
     async def on_revocation(self, _event: str, _payload: dict[str, Any]) -> None:
         self.invalidate()
 
-    async def revoke(self, s: AsyncSession, **fields: Any) -> None:
-        """Record a revocation event; call ``announce`` after the transaction commits."""
-        fields.setdefault("issued_before", datetime.now(UTC))
-        fields.setdefault("expires_at", datetime.now(UTC) + timedelta(
-            seconds=self.conf.token_expiration + self.conf.allow_expired_window))
+    @property
+    def longest_lifetime(self) -> timedelta:
+        """How long after its issue a token may still validate: its lifetime, then the window in
+        which ``?allow_expired=1`` accepts it."""
+        return timedelta(seconds=self.conf.token_expiration + self.conf.allow_expired_window)
+
+    async def revoke(self, s: AsyncSession, *, expires_at: datetime | None = None, **fields: Any) -> None:
+        """Record a revocation event; call ``announce`` after the transaction commits.
+
+        ``expires_at`` is when the last token it revokes expires (default: that of a token issued
+        now); the event is kept past it for the allow_expired window, in which that token could
+        still be validated.
+        """
+        now = datetime.now(UTC)
+        fields.setdefault("issued_before", now)
+        last = expires_at or now + timedelta(seconds=self.conf.token_expiration)
+        fields["expires_at"] = last + timedelta(seconds=self.conf.allow_expired_window)
         await revocation_q.add_event(s, **fields)
+        if time.monotonic() >= self._next_prune:
+            await self.prune(s)
+
+    async def prune(self, s: AsyncSession) -> int:
+        """Forget the revocation events older than any token they could refuse; revoking calls it
+        (at most every PRUNE_INTERVAL seconds per process), and so does identity's start."""
+        self._next_prune = time.monotonic() + PRUNE_INTERVAL
+        now = datetime.now(UTC)
+        removed = await revocation_q.prune(s, now, now - self.longest_lifetime)
+        if removed:
+            LOG.info("pruned %d revocation event(s) older than the longest token lifetime", removed)
+        return removed
 
     async def announce(self, reason: str = "revocation") -> None:
         self.invalidate()
@@ -128,10 +155,8 @@ class TokenService:
             self._fernet_seen = fernet
             self.cache.clear()
         cached = None if allow_expired else self.cache.get(key)
-        if cached is not None:
-            payload = cached["payload"]
-            if payload.expires_at > now:
-                return payload, cached["body"]
+        if cached is not None:        # the cache drops an entry the instant its token expires
+            return cached
         payload = self.decode(token)
         if payload.expires_at <= now:
             window = timedelta(seconds=self.conf.allow_expired_window)
@@ -142,8 +167,7 @@ class TokenService:
                 raise TokenNotFound("The token has been revoked.")
             body = await self.render(s, payload, include_catalog=include_catalog)
         if not allow_expired:
-            self.cache.put(key, {"payload": payload, "body": body},
-                           (payload.expires_at - now).total_seconds())
+            self.cache.put(key, (payload, body), payload.expires_at.timestamp())
         return payload, body
 
     async def _is_revoked(self, s: AsyncSession, payload: TokenPayload) -> bool:

@@ -242,13 +242,16 @@ async def change_password(rt: Any, user_id: str, original: str, new: str) -> Non
     auth = state.authenticator
     async with rt.db.reader() as s:
         user = await s.get(User, user_id)
-        if user is None:
-            raise AuthenticationFailed(_BAD_CREDENTIALS)
-        current = await user_q.current_password(s, user_id)
+        current = await user_q.current_password(s, user_id) if user else None
         history = (await user_q.recent_passwords(s, user_id, conf.unique_last_password_count)
-                   if conf.unique_last_password_count > 0 else [])
+                   if user and conf.unique_last_password_count > 0 else [])
+    # one bcrypt verification whether or not the user exists (see passwords)
+    matches = await passwords.verify_password(original, current.password_hash if current else None,
+                                              rounds=conf.password_hash_rounds)
+    if user is None:
+        raise AuthenticationFailed(_BAD_CREDENTIALS)
     auth._check_lockout(user)
-    if not await passwords.verify_password(original, current.password_hash if current else None):
+    if not matches:
         await auth._record_failure(user)
         raise AuthenticationFailed(_BAD_CREDENTIALS)
     if not user.enabled:
@@ -270,7 +273,7 @@ async def change_password(rt: Any, user_id: str, original: str, new: str) -> Non
                 f"day(s) before it can be changed. Please try again in {(allowed_at - now).days} "
                 "day(s) or contact your administrator to reset your password.")
     for old in history:
-        if await passwords.verify_password(new, old.password_hash):
+        if await passwords.verify_password(new, old.password_hash, rounds=conf.password_hash_rounds):
             raise PasswordPolicyViolation(
                 "The new password cannot be identical to a previous password. The total number "
                 f"which includes the new password must be unique is {conf.unique_last_password_count}.")

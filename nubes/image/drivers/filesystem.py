@@ -246,11 +246,11 @@ class FilesystemStore:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
         if self.direct_io and hasattr(os, "O_DIRECT"):
             try:
-                return os.open(path, flags | os.O_DIRECT, 0o640), True
+                return os.open(path, flags | os.O_DIRECT, 0o600), True
             except OSError as exc:
                 if exc.errno != errno.EINVAL:
                     raise
-        return os.open(path, flags, 0o640), False
+        return os.open(path, flags, 0o600), False
 
     async def _fill(self, lanes: _Lanes, stream: AsyncIterator[bytes]) -> None:
         """Copy the stream into chunk-sized buffers and hand each full one to the lanes."""

@@ -51,6 +51,21 @@ def closed_to_others(path: Path) -> Path | None:
     return None
 
 
+def make_dirs_others_can_enter(path: Path) -> None:
+    """``mkdir -p`` where each directory made, and ``path`` itself, is 0755 whatever the umask:
+    dnsmasq reads its files as the user nobody, and the launcher's umask (0077) would otherwise
+    make every new directory 0700. This is the one place the cloud writes for another user."""
+    missing = []
+    d = path
+    while not d.exists():
+        missing.append(d)
+        d = d.parent
+    for d in reversed(missing):
+        d.mkdir(exist_ok=True)
+        os.chmod(d, 0o755)
+    os.chmod(path, 0o755)
+
+
 def stale_leases(path: Path, wanted: str) -> list[tuple[str, str]]:
     """(mac, ip) of IPv4 leases dnsmasq holds (its lease file) that no port has any more:
     ``wanted`` is the lease file the ports make."""
@@ -75,7 +90,7 @@ def _write_if_changed(path: Path, text: str) -> bool:
         pass
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
-    os.chmod(tmp, 0o644)
+    os.chmod(tmp, 0o644)        # dnsmasq (as nobody) reads it again on SIGHUP
     os.replace(tmp, path)
     return True
 
@@ -219,8 +234,7 @@ class DhcpAgent(HostAgent):
         conf = dhcp_config.build(net, subnets, ports, port, files, self.dhcp_settings)
 
         def write() -> bool:
-            directory.mkdir(parents=True, exist_ok=True)
-            os.chmod(directory, 0o755)
+            make_dirs_others_can_enter(directory)
             changed = False
             for name, text in (("host", conf.hosts), ("addn_hosts", conf.addn_hosts), ("opts", conf.opts)):
                 changed |= _write_if_changed(directory / name, text)

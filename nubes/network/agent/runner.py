@@ -157,8 +157,9 @@ class AgentRunner:
     async def start(self) -> None:
         if self.settings.netns is None and not self.settings.local_ip and "l2" in self.kinds:
             self.settings.local_ip = await default_local_ip()
-        self.settings.state_path.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.settings.state_path, 0o755)
+        from nubes.network.agent.dhcp import make_dirs_others_can_enter
+
+        make_dirs_others_can_enter(self.settings.state_path)     # dnsmasq's files are below
         ctx = self.ctx = AgentContext(self.settings, self.server, self.source, kick=self.kick)
         classes = agent_classes()
         self.agents = {k: classes[k](ctx) for k in self.kinds}

@@ -23,5 +23,10 @@ async def active_events(s: AsyncSession, now: datetime) -> list[RevocationEvent]
     return list((await s.execute(q)).scalars())
 
 
-async def prune(s: AsyncSession, older_than: datetime) -> None:
-    await s.execute(delete(RevocationEvent).where(RevocationEvent.expires_at < older_than))
+async def prune(s: AsyncSession, now: datetime, issued_before: datetime) -> int:
+    """Delete the events no token can match any more: past their own ``expires_at`` and made
+    before ``issued_before`` (now less the longest a token lives, allow_expired included)."""
+    result = await s.execute(delete(RevocationEvent).where(
+        RevocationEvent.issued_before < issued_before,
+        (RevocationEvent.expires_at.is_(None)) | (RevocationEvent.expires_at < now)))
+    return int(result.rowcount or 0)

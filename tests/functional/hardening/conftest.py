@@ -17,7 +17,7 @@ PLANTED = "notes.txt"       # a file another user could read, there before the c
 
 
 @pytest.fixture(scope="package")
-def hardened_cloud(tmp_path_factory):
+def dedicated_hardened_cloud(tmp_path_factory):
     state = tmp_path_factory.mktemp("hardening-state")
     os.chmod(state, 0o755)
     (state / PLANTED).write_text("left by someone\n")

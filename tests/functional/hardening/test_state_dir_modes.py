@@ -33,9 +33,9 @@ def _fill(cloud, tmp_path) -> None:
     assert server["status"] == "ACTIVE"
 
 
-def test_nothing_the_cloud_writes_is_open_to_others(hardened_cloud, tmp_path):
-    _fill(hardened_cloud, tmp_path)
-    state = hardened_cloud.state_dir
+def test_nothing_the_cloud_writes_is_open_to_others(dedicated_hardened_cloud, tmp_path):
+    _fill(dedicated_hardened_cloud, tmp_path)
+    state = dedicated_hardened_cloud.state_dir
     assert _mode(state) == 0o700
     seen, looser = 0, []
     for path in state.rglob("*"):
@@ -52,8 +52,8 @@ def test_nothing_the_cloud_writes_is_open_to_others(hardened_cloud, tmp_path):
     assert (state / "fernet-keys").is_dir() and seen > 10
 
 
-def test_the_start_tightened_the_state_dir_and_named_the_looser_file(hardened_cloud):
-    log = hardened_cloud.log_path.read_text()
-    state = hardened_cloud.state_dir
+def test_the_start_tightened_the_state_dir_and_named_the_looser_file(dedicated_hardened_cloud):
+    log = dedicated_hardened_cloud.log_path.read_text()
+    state = dedicated_hardened_cloud.state_dir
     assert f"state directory {state} was mode 0755, open to other users; it is now 0700" in log
     assert f"{state / PLANTED} is mode 0644: other users of this host may read it" in log

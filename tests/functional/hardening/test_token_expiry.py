@@ -44,8 +44,8 @@ def _sleep_until(when: float) -> None:
     time.sleep(max(0.0, when - time.time()) + 0.01)
 
 
-def test_every_service_refuses_a_token_the_moment_it_expires(hardened_cloud):
-    cloud = hardened_cloud
+def test_every_service_refuses_a_token_the_moment_it_expires(dedicated_hardened_cloud):
+    cloud = dedicated_hardened_cloud
     token, expires = _issue(cloud)
     for service in PROBES:              # validated now, so cached by every service
         r = _get(cloud, service, token)
@@ -60,8 +60,8 @@ def test_every_service_refuses_a_token_the_moment_it_expires(hardened_cloud):
         assert _without_request_ids(r.json()) == _without_request_ids(_get(cloud, service, "unknown").json())
 
 
-def test_a_revoked_token_stays_refused_after_it_expires(hardened_cloud):
-    cloud = hardened_cloud
+def test_a_revoked_token_stays_refused_after_it_expires(dedicated_hardened_cloud):
+    cloud = dedicated_hardened_cloud
     url = f"{cloud.auth_url}/auth/tokens"
     revoked, expires = _issue(cloud)
     kept, kept_expires = _issue(cloud)

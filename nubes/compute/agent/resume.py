@@ -76,11 +76,11 @@ class Plan:
 def plan(rec: dict[str, Any], host: str) -> Plan | None:
     """What this host does about an instance record's unfinished work, or None (none, or not its)."""
     task, vm_state = rec.get("task_state"), rec.get("vm_state")
+    if task == "deleting":                   # a server deleted while it was being built included
+        return Plan("terminate", "deleting") if rec.get("host") == host else None
     if task is None or vm_state == "building":
         return None
     m = rec.get("migration")
-    if task == "deleting":
-        return Plan("terminate", "deleting") if rec.get("host") == host else None
     if m and task in (*COLD_OUT, *COLD_IN, "migrating"):
         source, dest = m.get("source_compute") == host, m.get("dest_compute") == host
         status = m.get("status")

@@ -58,6 +58,7 @@ def move(kind, status, source="h1", dest="h2"):
     (rec(None), "h1", None),
     (rec("networking", vm="building"), "h1", None),                # builds go back to the conductor
     (rec("deleting"), "h1", Plan("terminate", "deleting")),
+    (rec("deleting", vm="building"), "h1", Plan("terminate", "deleting")),   # deleted while it was built
     (rec("deleting"), "h2", None),
     (rec("powering-off"), "h1", Plan("action", "powering-off", "stop")),
     (rec("powering-off"), "h2", None),

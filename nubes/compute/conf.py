@@ -41,6 +41,12 @@ class ComputeConfig(ServiceConfig):
     reclaim_instance_interval: float = 0.0
     build_timeout: float = 600.0                 # a build not done in this time goes to ERROR
     rpc_timeout: float = 60.0
+    # Recovery (docs/architecture.md, "What survives a crash"): every recovery_interval seconds
+    # the conductor re-drives the work the database says was accepted and not finished, and each
+    # agent its own, once that work has not changed for recovery_lease seconds (whoever owns it
+    # changes it as it goes); what a restart left behind is re-driven at once.
+    recovery_interval: float = 30.0
+    recovery_lease: float = 120.0
     # Server actions and moves (Nova's options of the same names).
     allow_resize_to_same_host: bool = False     # resize may stay on the host (cold migrations never)
     shelved_offload_time: int = 0               # seconds a shelved server keeps its host; 0 now, -1 never

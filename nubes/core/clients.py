@@ -95,5 +95,26 @@ class ServiceClients:
             raise ServiceUnavailable(f"The {service_type} service failed ({resp.status_code}).")
         return resp
 
+    async def wait_until_reachable(self, service_types: tuple[str, ...], timeout: float,
+                                   interval: float = 0.5) -> list[str]:
+        """Wait (at most ``timeout`` seconds) until each of ``service_types`` that the catalog lists
+        answers at its root; returns those that still do not. For work that should not start
+        while the services it needs are still starting (a cloud coming back from a crash)."""
+        deadline = time.monotonic() + timeout
+        waiting = list(service_types)
+        while waiting:
+            for service_type in list(waiting):
+                try:
+                    await self.request(service_type, "GET", "")
+                except ServiceUnavailable:
+                    if self._endpoints and service_type not in self._endpoints:
+                        waiting.remove(service_type)          # not part of this cloud
+                    continue
+                waiting.remove(service_type)
+            if not waiting or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(interval)
+        return waiting
+
     async def close(self) -> None:
         await self.http.aclose()

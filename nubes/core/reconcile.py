@@ -5,7 +5,8 @@ seconds) and how to converge one of them (``reconcile(key)``, idempotent: it rea
 desired state, looks at the actual one and applies the difference). Events only
 ``enqueue(key)``; a key queued several times before it runs is reconciled once. A failing
 key is retried with exponential backoff (``retry_base`` doubling up to ``retry_max``) and its
-exception is logged with the traceback once per failure streak; other keys go on.
+exception is logged with the traceback once per failure streak (a ``CloudError`` — a service
+that does not answer yet, a refusal — with its message only); other keys go on.
 
 ``run()`` loops until cancelled; tests call ``reconcile`` directly or ``run_once()``.
 """
@@ -15,9 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sys
 import time
 from collections.abc import Hashable, Iterable
 from typing import Any
+
+from nubes.core.exceptions import CloudError
 
 LOG = logging.getLogger(__name__)
 
@@ -64,7 +68,10 @@ class Reconciler:
             n = self._failures.get(key, 0) + 1
             self._failures[key] = n
             delay = min(self.retry_max, self.retry_base * 2 ** (n - 1)) * random.uniform(0.8, 1.2)
-            if n == 1:
+            if n == 1 and isinstance(sys.exc_info()[1], CloudError):
+                LOG.warning("%s: reconciling %r failed (%s); retrying in %.1fs", self.name, key,
+                            sys.exc_info()[1], delay)
+            elif n == 1:
                 LOG.exception("%s: reconciling %r failed; retrying in %.1fs", self.name, key, delay)
             else:
                 LOG.warning("%s: reconciling %r failed again (%d times); retrying in %.1fs",

@@ -49,3 +49,8 @@ class ImageConfig(ServiceConfig):
     # Write image data with O_DIRECT where the filesystem allows it: no page-cache copy (far less
     # CPU per byte) and no eviction of everything else by a large upload. Reads stay cached.
     direct_io: bool = True
+    # Imports whose process died (docs/architecture.md, "What survives a crash"): looked for every
+    # recovery_interval seconds (and at start), taken over once their process has not refreshed
+    # them for recovery_lease seconds, or at once when it was a process of this host that is gone.
+    recovery_interval: float = 30.0
+    recovery_lease: float = 120.0

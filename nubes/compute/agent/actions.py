@@ -61,6 +61,12 @@ SIMPLE: dict[str, Step] = {
 }
 
 
+def lost_to_delete(reply: dict[str, Any]) -> bool:
+    """Whether a refused ``instance_update`` means the instance is gone or being deleted (what an
+    action that lost should clean up after), rather than a copy of a message whose work went on."""
+    return bool(reply.get("gone")) or reply.get("task_state") == "deleting" or "task_state" not in reply
+
+
 def notification(rec: dict[str, Any], host: str, **extra: Any) -> dict[str, Any]:
     fl = rec.get("flavor") or {}
     return {"instance_id": rec["id"], "project_id": rec.get("project_id"), "user_id": rec.get("user_id"),
@@ -90,6 +96,13 @@ class Actions:
     # -- talking to the conductor and to telemetry ------------------------------------------------
     async def update(self, job: Job, expected: Any, updates: dict[str, Any], event: str | None = None, *,
                      result: str | None = None, traceback: str | None = None, **expect: Any) -> bool:
+        reply = await self.update_reply(job, expected, updates, event, result=result, traceback=traceback, **expect)
+        return bool(reply.get("updated"))
+
+    async def update_reply(self, job: Job, expected: Any, updates: dict[str, Any], event: str | None = None, *,
+                           result: str | None = None, traceback: str | None = None, **expect: Any) -> dict[str, Any]:
+        """``update``, answering the conductor's reply: when refused, the instance's vm_state,
+        task_state and host now (``gone`` when it no longer exists)."""
         payload: dict[str, Any] = {"instance_id": job.id, "updates": updates, **expect}
         if expected is not ...:
             payload["expected_task_state"] = expected
@@ -101,7 +114,7 @@ class Actions:
                 ev.update(result=result, traceback=traceback)
             payload["action_event"] = ev
         reply = await self.agent.call_conductor("instance_update", payload)
-        return bool(reply and reply.get("updated"))
+        return reply if isinstance(reply, dict) else {"updated": bool(reply)}
 
     async def notify(self, what: str, phase: str, rec: dict[str, Any], **extra: Any) -> None:
         try:
@@ -192,13 +205,18 @@ class Actions:
         await self.notify("rebuild", "end", {**rec, "vm_state": final})
 
 
-def handlers(agent: Any) -> dict[str, Any]:
-    """The handlers this module adds to an agent's table (``agent.manager``)."""
+def build(agent: Any) -> tuple[Actions, Any, dict[str, Any]]:
+    """The agent's actions, its move steps, and the handlers they add to its table (``agent.manager``)."""
     from nubes.compute.agent import actions_images, actions_moves, actions_ports
 
     acts = Actions(agent)
     acts.handlers.update(actions_images.ImageSteps(acts).handlers())
     ports = actions_ports.PortSteps(acts)
     acts.handlers.update(ports.handlers())
-    return {"instance_action": acts.instance_action, "attach_interface": ports.attach_interface,
-            **actions_moves.MoveSteps(acts).handlers()}
+    moves = actions_moves.MoveSteps(acts)
+    return acts, moves, {"instance_action": acts.instance_action, "attach_interface": ports.attach_interface,
+                         **moves.handlers()}
+
+
+def handlers(agent: Any) -> dict[str, Any]:
+    return build(agent)[2]

@@ -17,7 +17,7 @@ from typing import Any
 
 from nubes.core.exceptions import CloudError, ServiceUnavailable
 from nubes.compute.agent import actions_ports as ports
-from nubes.compute.agent.actions import Actions, Job
+from nubes.compute.agent.actions import Actions, Job, lost_to_delete
 from nubes.compute.drivers.base import DriverError, InstanceNotFoundInDriver
 
 LOG = logging.getLogger(__name__)
@@ -81,8 +81,12 @@ class ImageSteps:
     async def snapshot(self, job: Job) -> None:
         event, image_id = "compute_snapshot_instance", job.args.get("image_id")
         job.action = "createImage"
-        if not await self.acts.update(job, "image_snapshot", {}, event):
-            await self._delete_image(image_id)
+        reply = await self.acts.update_reply(job, "image_snapshot", {}, event)
+        if not reply.get("updated"):
+            # Lost to a delete: the record goes too. A copy of a message whose snapshot went on (a
+            # recovery and a late message) leaves the image to that snapshot.
+            if lost_to_delete(reply):
+                await self._delete_image(image_id)
             return
         await self.acts.notify("snapshot", "start", job.rec, image_id=image_id)
         try:
@@ -105,8 +109,10 @@ class ImageSteps:
 
     async def shelve(self, job: Job) -> None:
         event, image_id = "compute_shelve_instance", job.args.get("image_id")
-        if not await self.acts.update(job, "shelving", {}, event):
-            await self._delete_image(image_id)
+        reply = await self.acts.update_reply(job, "shelving", {}, event)
+        if not reply.get("updated"):
+            if lost_to_delete(reply):
+                await self._delete_image(image_id)
             return
         await self.acts.notify("shelve", "start", job.rec)
         offload_time = int(job.args.get("offload_time", 0))

@@ -26,6 +26,9 @@ from nubes.compute.agent.actions import Actions, Job
 from nubes.compute.drivers.base import DriverError, InstanceNotFoundInDriver
 
 LOG = logging.getLogger(__name__)
+# The task states a step's copy finds when the step is done or under way (it then does nothing).
+LATER = {"move_out": ("resize_migrating", "resize_migrated", "resize_finish"),
+         "move_in": ("resize_finish",)}
 
 
 class MoveSteps:
@@ -60,7 +63,10 @@ class MoveSteps:
         live = m["kind"] == "live-migration"
         event, task = ("compute_live_migration", "migrating") if live else ("compute_resize_instance", "resize_prep")
         async with self.acts.locks[job.id]:
-            if not await self.acts.update(job, task, {} if live else {"task_state": "resize_migrating"}, event):
+            reply = await self.acts.update_reply(job, task, {} if live else {"task_state": "resize_migrating"}, event)
+            if not reply.get("updated"):
+                if reply.get("task_state") in LATER["move_out"]:
+                    return              # a copy of this step's message: the step is done or under way
                 await self.report(p, "migrated", False, reason="the server changed before its move started")
                 return
             await self.acts.notify("live_migration" if live else "resize", "start", job.rec)
@@ -91,7 +97,11 @@ class MoveSteps:
         event = "compute_post_live_migration_at_destination" if live else "compute_finish_resize"
         expected, task = ("migrating", {}) if live else ("resize_migrated", {"task_state": "resize_finish"})
         async with self.acts.locks[job.id]:
-            if not await self.acts.update(job, expected, task, event):
+            reply = await self.acts.update_reply(job, expected, task, event)
+            if not reply.get("updated"):
+                if reply.get("task_state") in LATER["move_in"] or (
+                        reply.get("task_state") is None and reply.get("vm_state") == "resized"):
+                    return              # a copy of this step's message: the step is done or under way
                 await self.report(p, "finished", False, reason="the server changed during its move")
                 return
             await self.acts.notify("live_migration_post_dest" if live else "finish_resize", "start", job.rec)

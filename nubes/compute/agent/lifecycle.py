@@ -158,7 +158,7 @@ class Lifecycle:
         await self.agent.cast_conductor("instance_destroyed", {"instance_id": iid, "host": self.agent.host})
 
 
-def handlers(agent: Any) -> dict[str, Any]:
-    life = Lifecycle(agent)
+def handlers(agent: Any, life: Lifecycle | None = None) -> dict[str, Any]:
+    life = life or Lifecycle(agent)
     return {"build_and_run_instance": life.build_and_run_instance,
             "terminate_instance": life.terminate_instance}

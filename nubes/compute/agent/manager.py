@@ -9,7 +9,7 @@
   forced down; after each, the placement provider is brought up to date (``reporting``);
 - the reconcile loop (``reconciler``): power state sync and orphan guests;
 - at start, before it serves: builds a previous run left half done go back to the conductor
-  (``recovery``).
+  (``recovery``); once it serves, its other unfinished work is resumed (``resume``).
 
 The node's uuid is stable across restarts (uuid5 of the host name): it is the compute
 node's uuid and its placement resource provider's. A restarted agent finds the guests its
@@ -28,6 +28,7 @@ from nubes.compute import rpc
 from nubes.compute.agent import actions, host_handlers, lifecycle, recovery
 from nubes.compute.agent.reconciler import HostReconciler
 from nubes.compute.agent.reporting import PlacementReporter, node_report
+from nubes.compute.agent.resume import Resumer
 from nubes.compute.drivers.base import ComputeDriver, NodeResources
 
 LOG = logging.getLogger(__name__)
@@ -59,10 +60,15 @@ class ComputeAgent:
         self.instances: dict[str, dict[str, Any]] = {}     # the conductor's records, last heard
         self.reporter = PlacementReporter(self)
         self.reconciler = HostReconciler(self)
+        self.resumer = Resumer(self)
         self.reports = 0                                   # heartbeats the conductor answered
         self.serving = False                               # its topic is served (agent.recovery)
         self._tasks: list[asyncio.Task] = []
         self._failing: dict[str, bool] = {}
+        self._table: dict[str, Any] | None = None
+        self.life: Any = None
+        self.acts: Any = None
+        self.move_steps: Any = None
 
     def __repr__(self) -> str:
         return f"<ComputeAgent {self.host}>"
@@ -78,7 +84,19 @@ class ComputeAgent:
 
     # -- running --------------------------------------------------------------------------
     def handlers(self) -> dict[str, Any]:
-        return {**host_handlers.handlers(self), **lifecycle.handlers(self), **actions.handlers(self)}
+        """The agent's one handler table; its recovery (``resume``) works through the same objects,
+        so it shares their per-instance locks and sees what they are doing."""
+        if self._table is None:
+            self.life = lifecycle.Lifecycle(self)
+            self.acts, self.move_steps, table = actions.build(self)
+            self._table = {**host_handlers.handlers(self), **lifecycle.handlers(self, self.life), **table}
+        return self._table
+
+    def busy(self, iid: str) -> bool:
+        """Whether a handler of this agent is working on (or waiting to work on) the instance."""
+        self.handlers()
+        return any(lock.locked() for lock in (self.life.locks.get(iid), self.acts.locks.get(iid))
+                   if lock is not None)
 
     async def start(self) -> None:
         await self.driver.init_host()

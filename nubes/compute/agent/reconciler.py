@@ -12,7 +12,9 @@ Each key is an instance id, listed from both sides every ``sync_power_state_inte
   deleted, or moved, while the agent was away): destroyed once it has stayed an orphan for
   ``orphan_grace`` seconds, with a warning;
 - the other end of a move under way (the record's ``host`` is another host): left alone, the
-  move owns both copies.
+  move owns both copies;
+- with a task of this host under way that nothing changed for ``recovery_lease`` seconds and
+  that no handler of this agent is working on (its message was lost): resumed (``resume``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Hashable, Iterable
 from typing import Any
 
 from nubes.core.reconcile import Reconciler
+from nubes.compute.agent import resume
 from nubes.compute.drivers.base import DriverError, InstanceNotFoundInDriver, PowerState
 
 LOG = logging.getLogger(__name__)
@@ -61,6 +64,10 @@ class HostReconciler(Reconciler):
                 await self._orphan(iid)
             return
         self.orphans.pop(iid, None)
+        if record.get("task_state") is not None and self.agent.serving and resume.left_alone(
+                record, float(self.agent.conf.recovery_lease)):
+            await self.agent.resumer.resume(record)
+            return
         if record.get("host") != self.agent.host or record.get("task_state") is not None:
             return
         if record.get("vm_state") in SKIPPED_VM_STATES:

@@ -14,6 +14,9 @@ this host's queue and runs once the agent serves.
 When the conductor cannot be reached at start, the agent keeps trying every
 ``report_interval`` and serves only once it has: nothing can be built without the conductor
 anyway, and messages for this host wait in its queue meanwhile.
+
+Once it serves, the rest of this host's unfinished work (actions, deletes, move steps) is
+resumed (``agent.resume``), as soon as the services those steps call (network, image) answer.
 """
 
 from __future__ import annotations
@@ -83,6 +86,30 @@ async def _recover_and_serve(agent: Any, timeout: float) -> None:
         LOG.info("compute agent %s handed %d unfinished build(s) back to the conductor", agent.host, n)
     await agent.bus.serve(rpc.agent_topic(agent.host), agent.handlers())
     agent.serving = True
+    agent._tasks.append(asyncio.create_task(resume_unfinished(agent), name=f"compute-resume-{agent.host}"))
+
+
+# The services a resumed step may call; a cloud that comes back starts them beside the agents.
+NEEDED = ("network", "image", "placement")
+
+
+async def resume_unfinished(agent: Any) -> int:
+    """Resume what the previous run of this host left unfinished (see ``agent.resume``); how many."""
+    wait = getattr(agent.rt.clients, "wait_until_reachable", None)
+    if wait is not None:
+        missing = await wait(NEEDED, timeout=float(agent.conf.rpc_timeout))
+        if missing:
+            LOG.warning("compute agent %s: %s still not answering; resuming its unfinished work anyway",
+                        agent.host, ", ".join(missing))
+    try:
+        reply = await agent.call_conductor("instances_on_host", {"host": agent.host})
+    except CloudError as e:        # the host's reconcile loop resumes it later
+        LOG.warning("compute agent %s could not list its unfinished work: %s", agent.host, e.message)
+        return 0
+    n = await agent.resumer.resume_all(reply.get("instances") or [])
+    if n:
+        LOG.info("compute agent %s resumed %d unfinished action(s)", agent.host, n)
+    return n
 
 
 async def _keep_trying(agent: Any) -> None:

@@ -19,6 +19,7 @@ from nubes.core.db.base import utcnow
 from nubes.core.exceptions import BadRequest
 from nubes.compute.db.models import ComputeNode, Instance, Service
 from nubes.compute.db.queries import hosts as q
+from nubes.compute.service import server_records
 
 LOG = logging.getLogger(__name__)
 
@@ -41,13 +42,13 @@ def controller_host(conf: Any) -> str:
 
 
 def instance_record(row: Instance) -> dict[str, Any]:
-    """An instance as a plain, JSON-able dict (what agents and drivers get on the bus)."""
-    out: dict[str, Any] = {}
+    """An instance as a plain, JSON-able dict: what a build or an action message carries
+    (``server_records.record``, so an agent can re-drive one from it), and the other columns."""
+    out = server_records.record(row)
     for name in RECORD_FIELDS:
-        value = getattr(row, name, None)
-        out[name] = value.isoformat() if isinstance(value, datetime) else value
-    out["uuid"] = row.id
-    out["metadata"] = {m.key: m.value for m in row.metadata_items}
+        if name not in out:
+            value = getattr(row, name, None)
+            out[name] = value.isoformat() if isinstance(value, datetime) else value
     return out
 
 

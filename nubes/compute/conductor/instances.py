@@ -23,7 +23,7 @@ from nubes.compute.db.queries import actions as qa
 from nubes.compute.db.queries import instances as qi
 from nubes.compute.db.queries import server_groups as qg
 from nubes.compute.scheduler import placement
-from nubes.compute.service import server_ports, server_records
+from nubes.compute.service import pending, server_ports, server_records
 from nubes.compute.service.servers_notify import Notifier
 
 LOG = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ async def set_error(c: Any, iid: str, code: int, message: str, details: str | No
         row.updated_at = now()
         req = dict(row.request or {})
         req.pop("admin_password", None)
+        req.pop(pending.KEY, None)
         row.request = req
         qi.add_fault(s, iid, code, message, details, host or row.host)
         action = await qa.latest(s, iid, "create")
@@ -78,6 +79,7 @@ async def _mark_deleted(c: Any, iid: str, *, host: str | None, event: str) -> No
         row.deleted, row.deleted_at, row.terminated_at, row.updated_at = True, t, t, t
         req = dict(row.request or {})
         req.pop("admin_password", None)
+        req.pop(pending.KEY, None)
         row.request = req
         await qg.remove_member(s, iid)
         action = await qa.latest(s, iid, "delete")
@@ -113,13 +115,18 @@ def handlers(c: Any) -> dict[str, Any]:
         async with c.db.session() as s:
             row = await qi.get(s, iid, for_update=True)
             if row is None:
-                return {"updated": False}
+                return {"updated": False, "gone": True}
             if not _expected(row, payload):
-                return {"updated": False}
+                # What it is now, so the reporter can tell a duplicate of its own work (the task went
+                # on) from an action that lost (deleted, or another task).
+                return {"updated": False, "gone": False, "vm_state": row.vm_state, "task_state": row.task_state,
+                        "host": row.host}
             was = row.vm_state
             for key, value in updates.items():
                 setattr(row, key, _parse_time(value) if key in TIMES else value)
             row.updated_at = now()
+            if "task_state" in updates and updates["task_state"] is None:
+                pending.forget(row)            # the task is over: its arguments (passwords) go
             if row.vm_state != "building" and "admin_password" in (row.request or {}):
                 req = dict(row.request)
                 req.pop("admin_password")

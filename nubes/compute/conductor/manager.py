@@ -3,7 +3,8 @@
 It is the one place besides the API that reads and writes compute's database: agents report
 through it. Its handler table is composed from one module per concern (``hosts``: heartbeats
 and hypervisor reports; ``build``: scheduling and builds, moves and deletes); ``watch`` hands
-back the builds of hosts that went down.
+back the builds of hosts that went down; ``recovery`` re-drives, from the database, the work
+that was accepted and that nobody finishes (a restart, a lost message).
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from typing import Any
 
 from nubes.compute import rpc
 from nubes.compute.conductor import build, hosts, moves
+from nubes.compute.conductor.recovery import TRACKED, ConductorRecovery, track
 from nubes.compute.conductor.watch import DeadHostWatch
 
 LOG = logging.getLogger(__name__)
@@ -28,9 +31,18 @@ class Conductor:
         self.bus = rt.bus
         self.clients = rt.clients
         self.tasks: list[asyncio.Task] = []
+        self.busy: Counter[str] = Counter()          # instance ids its handlers are working on
+        self._table: dict[str, Any] | None = None
+        self.recovery = ConductorRecovery(self)
 
     def handlers(self) -> dict[str, Any]:
-        return moves.extend(self, {**hosts.handlers(self), **build.handlers(self)})
+        """The one handler table of this conductor (its topics and its recovery share it: one
+        scheduler's group locks, one record of the instances being worked on)."""
+        if self._table is None:
+            table = moves.extend(self, {**hosts.handlers(self), **build.handlers(self)})
+            self._table = {name: track(self.busy, name, fn) if name in TRACKED else fn
+                           for name, fn in table.items()}
+        return self._table
 
     async def start(self) -> None:
         await self.bus.serve(rpc.CONDUCTOR_TOPIC, self.handlers())
@@ -43,6 +55,8 @@ class Conductor:
         # down are rescheduled sooner (watch).
         self.tasks += [asyncio.create_task(coro, name=name) for name, coro in build.periodic(self)]
         self.tasks.append(asyncio.create_task(DeadHostWatch(self).run(), name="conductor-dead-hosts"))
+        # Unfinished work nobody does: at once, then every recovery_interval.
+        self.tasks.append(asyncio.create_task(self.recovery.run(), name="conductor-recovery"))
         LOG.info("compute conductor serving %s", rpc.CONDUCTOR_TOPIC)
 
     async def stop(self) -> None:

@@ -101,7 +101,10 @@ class MoveConductor:
         spec.requested_host = payload.get("host")
         if payload.get("force") and payload.get("host"):
             spec.force_host, spec.requested_host = payload["host"], None
-        await allocs.hand_over(self.c.clients, iid, mid, row.project_id, row.user_id)
+        # Once only: a move sent again (recovery, a message seen twice) after its first run handed the
+        # source's allocation over and maybe claimed a destination must not hand that claim over too.
+        if not await allocs.allocations(self.c.clients, mid):
+            await allocs.hand_over(self.c.clients, iid, mid, row.project_id, row.user_id)
         try:
             chosen = await self._claim(spec, iid, row)
         except exc.NoValidHost as e:

@@ -17,6 +17,7 @@ from nubes.compute.conductor.moves import MoveConductor, migration_dict, record
 from nubes.compute.db.queries import instances as qi
 from nubes.compute.db.queries import migrations as qm
 from nubes.compute.service import moves_allocations as allocs
+from nubes.compute.service import pending
 from nubes.compute.service.servers_notify import Notifier
 
 LOG = logging.getLogger(__name__)
@@ -64,6 +65,10 @@ class Steps:
             if row is None or row.task_state in (None, "deleting"):
                 return
             m.status, m.updated_at = ("running" if kind == "live-migration" else "post-migrating"), instances.now()
+            # What the destination builds the guest from, kept so that a move_in lost with a restart
+            # can be sent again (agent.resume).
+            pending.remember_data(row, "move_data", p.get("data") or {})
+            row.updated_at = instances.now()
             flavor = row.new_flavor if kind == "resize" else None
             msg = {"instance_id": iid, "migration": migration_dict(m), "instance": record(row, flavor),
                    "request_id": p.get("request_id"), "action": action, "data": p.get("data") or {},

@@ -10,10 +10,17 @@ the actions that fail (comma list: ``spawn``, ``power_off``, ``reboot``, ``snaps
 spawn raises ``SpawnFailed(retryable=True)``, any other action ``DriverError(retryable=True)``.
 
 Slowness can be injected the same way: ``fake_delay`` lists ``action:seconds`` pairs (comma
-list: ``spawn:5,destroy:1``; the actions that honour it are ``spawn`` and ``destroy``),
-``fake_delay_hosts`` the hosts where they are slow. A slow spawn defines the guest first (it
-shows in ``list_instances`` with no power state, and in the state file) and boots it when the
-delay is over, as a hypervisor defines a domain and then starts it.
+list: ``spawn:5,destroy:1``), ``fake_delay_hosts`` the hosts where they are slow. The actions
+that honour it: ``spawn``, ``destroy``, ``power_off``, ``power_on``, ``reboot``, ``pause``,
+``unpause``, ``suspend``, ``resume``, ``rescue``, ``unrescue``, ``snapshot`` (its data comes that
+much later), ``migrate_to``, ``finish_migration``, ``confirm_migration``, ``revert_migration``; the
+delay comes before the action changes anything, so a process killed meanwhile leaves the guest
+as it was. A slow spawn defines the guest first (it shows in ``list_instances`` with no power
+state, and in the state file) and boots it when the delay is over, as a hypervisor defines a
+domain and then starts it.
+
+Moves are idempotent as a hypervisor's: ``migrate_to`` of a guest already leaving answers its
+data again, ``finish_migration`` of a guest already there updates it.
 """
 
 from __future__ import annotations
@@ -165,12 +172,14 @@ class FakeDriver:
     # -- power --------------------------------------------------------------------------
     async def power_off(self, instance: dict) -> None:
         g = self._acting("power_off", instance)
+        await self._slow("power_off", instance)
         if g.power_state != SHUTDOWN:
             self._halt(g, "reboot: Power down")
         await self._save()
 
     async def power_on(self, instance: dict) -> None:
         g = self._acting("power_on", instance)
+        await self._slow("power_on", instance)
         if g.power_state in (SHUTDOWN, PowerState.CRASHED, PowerState.NOSTATE):
             self._boot(g)
         elif g.power_state != RUNNING:
@@ -179,6 +188,7 @@ class FakeDriver:
 
     async def reboot(self, instance: dict, hard: bool) -> None:
         g = self._acting("reboot", instance)
+        await self._slow("reboot", instance)
         if not hard and g.power_state != RUNNING:
             raise DriverError(f"Cannot soft reboot guest {g.id} while it is "
                               f"{POWER_STATE_NAMES[PowerState(g.power_state)]}; use a hard reboot.")
@@ -200,6 +210,7 @@ class FakeDriver:
 
     async def rescue(self, instance: dict, image: dict, *, admin_password: str | None = None) -> None:
         g = self._acting("rescue", instance)
+        await self._slow("rescue", instance)
         if g.power_state != SHUTDOWN:
             self._halt(g, "reboot: Power down")
         g.rescued = True
@@ -209,6 +220,7 @@ class FakeDriver:
 
     async def unrescue(self, instance: dict) -> None:
         g = self._acting("unrescue", instance)
+        await self._slow("unrescue", instance)
         if not g.rescued:
             raise DriverError(f"Guest {g.id} is not in rescue mode.")
         self._halt(g, "reboot: Power down")
@@ -219,6 +231,7 @@ class FakeDriver:
     # -- disks and devices --------------------------------------------------------------
     async def snapshot(self, instance: dict) -> Snapshot:
         g = self._acting("snapshot", instance)
+        await self._slow("snapshot", instance)
         note = f"fake disk of {g.id} ({g.disk_gb} GB, image {g.image_id})\n".encode()
         body = _qcow2_header(g.disk_gb * 1024 ** 3) + note.ljust(4096, b"\0")
 
@@ -294,6 +307,9 @@ class FakeDriver:
     # -- moves --------------------------------------------------------------------------
     async def migrate_to(self, instance: dict, dest_host: str, *, live: bool = False) -> dict[str, Any]:
         g = self._acting("migrate_to", instance)
+        await self._slow("migrate_to", instance)
+        if g.moving is not None:            # already leaving: the same data again
+            return self._migration_data(g, dest_host)
         if live and g.power_state not in (RUNNING, PAUSED):
             raise DriverError(f"Cannot live-migrate guest {g.id} while it is "
                               f"{POWER_STATE_NAMES[PowerState(g.power_state)]}.")
@@ -303,6 +319,10 @@ class FakeDriver:
                 self._halt(g, "reboot: Power down")
         g.moving = "live" if live else "cold"
         await self._save()
+        return self._migration_data(g, dest_host)
+
+    def _migration_data(self, g: _Guest, dest_host: str) -> dict[str, Any]:
+        live = g.moving == "live"
         return {"source_host": self.host, "dest_host": dest_host, "live": live, "image_id": g.image_id,
                 "power_state": int(g.power_state), "console": g.console[-50:]}
 
@@ -310,6 +330,7 @@ class FakeDriver:
                                migration_data: dict[str, Any], *, power_on: bool = True) -> None:
         iid = instance_id(instance)
         self._maybe_fail("finish_migration", instance)
+        await self._slow("finish_migration", instance)
         vcpus, memory, disk = _flavor_sizes(instance)
         g = self._guests.get(iid)
         if g is None:
@@ -331,12 +352,14 @@ class FakeDriver:
 
     async def confirm_migration(self, instance: dict) -> None:
         self._maybe_fail("confirm_migration", instance)
+        await self._slow("confirm_migration", instance)
         if self._guests.pop(instance_id(instance), None) is not None:
             await self._save()
 
     async def revert_migration(self, instance: dict, network_info: list[dict], *,
                                power_on: bool = True) -> None:
         g = self._acting("revert_migration", instance)
+        await self._slow("revert_migration", instance)
         before, g.moving = g.saved_state, None
         g.saved_state = None
         if network_info:
@@ -359,6 +382,7 @@ class FakeDriver:
     async def _transition(self, action: str, instance: dict, allowed: set[int], to: int,
                           line: str | None = None) -> None:
         g = self._acting(action, instance)
+        await self._slow(action, instance)
         if g.power_state == to:
             return
         if g.power_state not in allowed:
@@ -380,6 +404,11 @@ class FakeDriver:
         if action == "spawn":
             raise SpawnFailed(reason, retryable=True)
         raise DriverError(reason, retryable=True)
+
+    async def _slow(self, action: str, instance: dict) -> None:
+        delay = self._delay_of(action, instance)
+        if delay > 0:
+            await asyncio.sleep(delay)
 
     def _delay_of(self, action: str, instance: dict) -> float:
         """Seconds ``action`` is made to take for this instance (``fake_delay``), 0 when none."""

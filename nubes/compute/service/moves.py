@@ -107,10 +107,11 @@ class Moves:
             row.system_metadata = {**(row.system_metadata or {}), "old_vm_state": row.vm_state}
             return m.uuid
 
-        begun = await self.actions.begin(ctx, instance_id, policy, RULES[name], mutate=prepare)
+        args = {"kind": "resize" if new_ref else "migration", "host": host}
+        begun = await self.actions.begin(ctx, instance_id, policy, RULES[name], mutate=prepare,
+                                         pending=("move_instance", args))
         await self.state.bus.cast(rpc.CONDUCTOR_TOPIC, "move_instance", {
-            "instance_id": instance_id, "migration_id": begun.result, "request_id": begun.request_id,
-            "kind": "resize" if new_ref else "migration", "host": host})
+            "instance_id": instance_id, "migration_id": begun.result, "request_id": begun.request_id, **args})
 
     async def resize(self, ctx: RequestContext, instance_id: str, flavor_ref: str) -> None:
         await self._cold(ctx, instance_id, f"{P}:servers:resize", "resize", flavor_ref, None)
@@ -139,12 +140,12 @@ class Moves:
             s.add(m)
             return m.uuid
 
+        args = {"kind": "live-migration", "host": req.host, "force": req.force,
+                "block_migration": req.block_migration}
         begun = await self.actions.begin(ctx, instance_id, f"{MIGRATE}:migrate_live", RULES["os-migrateLive"],
-                                         mutate=prepare)
+                                         mutate=prepare, pending=("move_instance", args))
         await self.state.bus.cast(rpc.CONDUCTOR_TOPIC, "move_instance", {
-            "instance_id": instance_id, "migration_id": begun.result, "request_id": begun.request_id,
-            "kind": "live-migration", "host": req.host, "force": req.force,
-            "block_migration": req.block_migration})
+            "instance_id": instance_id, "migration_id": begun.result, "request_id": begun.request_id, **args})
 
     async def _finished(self, s: Any, row: Instance, status: str) -> str:
         found = await qm.of_instance(s, row.id, ["finished"], for_update=True)

@@ -25,6 +25,7 @@ from nubes.compute import rpc
 from nubes.compute.db.models import Instance
 from nubes.compute.db.queries import actions as qa
 from nubes.compute.db.queries import instances as qi
+from nubes.compute.service import pending as pending_work
 from nubes.compute.service import server_records
 from nubes.compute.service.server_actions_rules import RULES, Rule, check
 
@@ -79,7 +80,10 @@ class ServerActions:
             return row
 
     async def begin(self, ctx: RequestContext, instance_id: str, policy: str, rule: Rule, *,
-                    name: str | None = None, mutate: Mutate | None = None, record: bool = True) -> Begun:
+                    name: str | None = None, mutate: Mutate | None = None, record: bool = True,
+                    pending: tuple[str, dict[str, Any]] | None = None) -> Begun:
+        """``pending``: the (action, args) of the message the action is handed on with, kept with
+        the task state so that recovery can send it again (``service.pending``)."""
         async with self.state.db.session() as s:
             row = await self.visible(s, ctx, instance_id, for_update=True)
             ctx.can(policy, target(row))
@@ -87,6 +91,8 @@ class ServerActions:
             result = await mutate(s, row) if mutate is not None else None
             if rule.task_state is not None:
                 row.task_state = rule.task_state
+            if pending is not None:
+                pending_work.remember(row, pending[0], pending[1], ctx.request_id)
             row.updated_at = utcnow()
             if record:
                 qa.start(s, row.id, rule.action, ctx.request_id, ctx.user_id, ctx.project_id)
@@ -106,7 +112,7 @@ class ServerActions:
     # -- power and lifecycle ----------------------------------------------------------------------
     async def simple(self, ctx: RequestContext, instance_id: str, action: str) -> None:
         policy, rule = SIMPLE[action]
-        begun = await self.begin(ctx, instance_id, policy, RULES[rule])
+        begun = await self.begin(ctx, instance_id, policy, RULES[rule], pending=(action, {}))
         await self.to_host(begun, action)
 
     async def reboot(self, ctx: RequestContext, instance_id: str, hard: bool) -> None:
@@ -119,7 +125,7 @@ class ServerActions:
                                                        .vm_states)), RULES["reboot_hard"].task_states)
             check(row, outer, is_admin=ctx.is_admin)
         rule = RULES["reboot_hard" if hard else "reboot_soft"]
-        begun = await self.begin(ctx, instance_id, policy, rule, name="reboot")
+        begun = await self.begin(ctx, instance_id, policy, rule, name="reboot", pending=("reboot", {"hard": hard}))
         await self.to_host(begun, "reboot", {"hard": hard})
 
     # -- the lock --------------------------------------------------------------------------------

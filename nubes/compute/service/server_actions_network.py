@@ -106,7 +106,8 @@ class ServerNetwork:
         row = await self.actions.precheck(ctx, instance_id, policy, rule)
         if not any(v.get("id") == port_id for v in row.network_info or []):
             raise exc.PortNotFound(port_id)
-        begun = await self.actions.begin(ctx, instance_id, policy, rule)
+        begun = await self.actions.begin(ctx, instance_id, policy, rule,
+                                         pending=("detach_interface", {"port_id": port_id}))
         await self.actions.to_host(begun, "detach_interface", {"port_id": port_id})
 
     # -- security groups -------------------------------------------------------------------------

@@ -93,10 +93,10 @@ class Rebuilds:
             system.update(image_system_metadata(img, image_id))
             row.system_metadata = system
 
-        begun = await self.actions.begin(ctx, instance_id, policy, rule, mutate=apply)
-        await self.actions.to_host(begun, "rebuild", {"admin_password": admin_password,
-                                                      "preserve_ephemeral": req.preserve_ephemeral,
-                                                      "image": inputs.image_summary(img)})
+        args = {"admin_password": admin_password, "preserve_ephemeral": req.preserve_ephemeral,
+                "image": inputs.image_summary(img)}
+        begun = await self.actions.begin(ctx, instance_id, policy, rule, mutate=apply, pending=("rebuild", args))
+        await self.actions.to_host(begun, "rebuild", args)
         return admin_password
 
     async def rescue(self, ctx: RequestContext, instance_id: str, admin_password: str | None,
@@ -106,7 +106,7 @@ class Rebuilds:
         image_id = rescue_image_ref or row.image_ref
         img = await self._image(ctx, image_id, f"Image {image_id} could not be found.") if image_id else {}
         admin_password = admin_password or password()
-        begun = await self.actions.begin(ctx, instance_id, policy, rule)
-        await self.actions.to_host(begun, "rescue", {"admin_password": admin_password,
-                                                     "image": inputs.image_summary(img) if img else {}})
+        args = {"admin_password": admin_password, "image": inputs.image_summary(img) if img else {}}
+        begun = await self.actions.begin(ctx, instance_id, policy, rule, pending=("rescue", args))
+        await self.actions.to_host(begun, "rescue", args)
         return admin_password

@@ -37,17 +37,18 @@ class Shelving:
         clients = self.state.rt.clients
         image_id = await snapshots.create_image(
             clients, ctx, snapshots.image_record(row, ctx, f"{row.display_name}-shelved", "snapshot"))
+        offload_time = int(self.state.conf.shelved_offload_time)
+        args = {"image_id": image_id, "offload_time": offload_time}
         try:
-            begun = await self.actions.begin(ctx, instance_id, policy, rule)
+            begun = await self.actions.begin(ctx, instance_id, policy, rule, pending=("shelve", args))
         except BaseException:
             await snapshots.delete_image(clients, image_id)
             raise
-        offload_time = int(self.state.conf.shelved_offload_time)
-        await self.actions.to_host(begun, "shelve", {"image_id": image_id, "offload_time": offload_time})
+        await self.actions.to_host(begun, "shelve", args)
 
     async def shelve_offload(self, ctx: RequestContext, instance_id: str) -> None:
         begun = await self.actions.begin(ctx, instance_id, f"{P}:os-shelve:shelve_offload",
-                                         RULES["shelveOffload"])
+                                         RULES["shelveOffload"], pending=("shelve_offload", {}))
         await self.actions.to_host(begun, "shelve_offload")
 
     async def unshelve(self, ctx: RequestContext, instance_id: str, *, zone: Any = UNSET,
@@ -78,7 +79,8 @@ class Shelving:
             if zone is not None:
                 row.availability_zone = zone
 
-        begun = await self.actions.begin(ctx, instance_id, policy, rule, mutate=retarget)
+        begun = await self.actions.begin(ctx, instance_id, policy, rule, mutate=retarget,
+                                         pending=("unshelve", {"host": host}))
         await self.state.bus.cast(rpc.CONDUCTOR_TOPIC, "unshelve_instance", {
             "instance_id": instance_id, "request_id": begun.request_id, "host": host})
 

@@ -121,7 +121,8 @@ class Snapshots:
             await self.state.quotas.check_metadata(s, row.project_id, len(metadata))
         image_id = await create_image(self.clients, ctx, image_record(row, ctx, name, "snapshot", metadata))
         try:
-            begun = await self.actions.begin(ctx, instance_id, policy, rule)
+            begun = await self.actions.begin(ctx, instance_id, policy, rule,
+                                             pending=("snapshot", {"image_id": image_id}))
         except BaseException:
             await delete_image(self.clients, image_id)
             raise

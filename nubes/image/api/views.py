@@ -8,7 +8,8 @@ from typing import Any
 from nubes.image.db.models import ImageMember
 from nubes.image.service.records import ImageRecord
 
-HIDDEN_PROPERTIES = ("os_glance_stage_host",)
+# Kept by the service for itself: never shown (os_glance_* cannot be set by users either).
+HIDDEN_PROPERTIES = ("os_glance_stage_host", "os_glance_import_job")
 
 
 def isotime(when: datetime) -> str:

@@ -5,17 +5,18 @@ the data moves in a background task per image. While it runs the image carries G
 ``os_glance_import_task`` lock and ``os_glance_importing_to_stores``; stores that failed
 are listed in ``os_glance_failed_import``. The data is inspected as it moves
 (``formats.py``): data refused there fails the import in every store it was meant for (the
-image goes back to ``queued``; a copy leaves the image as it was). A restart finds
-interrupted imports and puts the images back where a client can retry (see ``reconcile.py``).
+image goes back to ``queued``; a copy leaves the image as it was). The job itself (method,
+stores, URI, which process runs it and when that process last said so) is kept in the hidden
+``os_glance_import_job``, refreshed every ``recovery_lease / 4`` seconds while it runs: an
+import whose process died is resumed from it, by the next start or by the periodic recovery
+(see ``reconcile.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,48 +31,14 @@ from nubes.image.exceptions import ImageConflict, InvalidImageData
 from nubes.image.service import access, formats, quotas
 from nubes.image.service.data import HASH_ALGO, limited
 from nubes.image.service.images import visible
+from nubes.image.service.import_jobs import FAILED, IMPORTING, JOB, LOCK, ImportJob, ImportManager
+
+__all__ = ["FAILED", "IMPORTING", "JOB", "LOCK", "ImportJob", "ImportManager", "run", "start_import"]
 from nubes.image.service.records import ImageRecord, load
 
 LOG = logging.getLogger(__name__)
 
-LOCK = "os_glance_import_task"
-IMPORTING = "os_glance_importing_to_stores"
-FAILED = "os_glance_failed_import"
 METHODS = ("glance-direct", "web-download", "copy-image", "glance-download")
-
-
-@dataclass
-class ImportJob:
-    image_id: str
-    method: str
-    stores: list[str]
-    all_must_succeed: bool
-    uri: str | None = None
-    task_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-
-class ImportManager:
-    """The background tasks moving data for imports, one per image at most."""
-
-    def __init__(self) -> None:
-        self.tasks: dict[str, asyncio.Task[None]] = {}
-
-    def start(self, image_id: str, work: Callable[[], Any]) -> None:
-        task = asyncio.create_task(work(), name=f"image-import-{image_id}")
-        self.tasks[image_id] = task
-        task.add_done_callback(lambda t: self.tasks.pop(image_id, None) if self.tasks.get(image_id) is t
-                               else None)
-
-    def cancel(self, image_id: str) -> None:
-        task = self.tasks.get(image_id)
-        if task is not None:
-            task.cancel()
-
-    async def close(self) -> None:
-        tasks = list(self.tasks.values())
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 # ------------------------------------------------------------------ request validation
@@ -181,6 +148,7 @@ async def start_import(state: Any, ctx: RequestContext, image_id: str, body: Any
             return
     job = ImportJob(image_id, method, stores, must, uri)
     await _lock(state, image, job)
+    state.imports.jobs[image_id] = job
     state.imports.start(image_id, lambda: run(state, job))
 
 
@@ -201,6 +169,7 @@ async def _lock(state: Any, image: ImageRecord, job: ImportJob) -> None:
             raise ImageConflict(f"Image status changed to {row.status} while the import was requested")
         props[LOCK] = job.task_id
         props[IMPORTING] = ",".join(job.stores)
+        props[JOB] = job.dump()
         props.pop(FAILED, None)
         await q.set_properties(s, image.id, props)
         if job.method != "copy-image":
@@ -314,7 +283,7 @@ async def _finish(state: Any, job: ImportJob, done: list[tuple[str, WriteResult]
         if row is None or props.get(LOCK) != job.task_id:
             orphans = [(sid, r.location) for sid, r in done]
         else:
-            for k in (LOCK, IMPORTING):
+            for k in (LOCK, IMPORTING, JOB):
                 props.pop(k, None)
             if failed:
                 props[FAILED] = ",".join(failed)

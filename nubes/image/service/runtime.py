@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import logging
@@ -12,7 +13,7 @@ from nubes.image.db.queries import images as q
 from nubes.image.service import schemas
 from nubes.image.service.imports import ImportManager
 from nubes.image.service.quotas import Quotas, UnifiedLimits
-from nubes.image.service.reconcile import reconcile
+from nubes.image.service.reconcile import ImportRecovery, reconcile
 from nubes.image.service.stores import Stores
 
 LOG = logging.getLogger(__name__)
@@ -30,11 +31,22 @@ class ImageState:
         self.quotas = Quotas(self.limits)
         self.imports = ImportManager()
         self._lock_fd: int | None = None
+        self._tasks: list[asyncio.Task] = []
         self.image_schema = schemas.image_schema(list(self.conf.disk_formats),
                                                  list(self.conf.container_formats))
 
     async def start(self) -> None:
-        # Only a process that can take this lock may repair leftovers: if another image API
+        # This process's imports say they still run; every process takes over imports whose
+        # process is gone (reconcile.ImportRecovery).
+        beat = max(0.5, float(self.conf.recovery_lease) / 4)
+        self._tasks = [asyncio.create_task(self.imports.heartbeats(self, beat), name="image-import-heartbeats")]
+        try:
+            await self._repair()
+        finally:
+            self._tasks.append(asyncio.create_task(ImportRecovery(self).run(), name="image-import-recovery"))
+
+    async def _repair(self) -> None:
+        # Only a process that can take this lock may repair leftover files: if another image API
         # process (a `nubes serve image --workers N` sibling) holds it, that one already did and
         # whatever looks half-done may be its work in progress.
         path = self.rt.conf.core.state_dir / "image-service.lock"
@@ -49,6 +61,10 @@ class ImageState:
         await reconcile(self)
 
     async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
         await self.imports.close()
         if self._lock_fd is not None:
             with contextlib.suppress(OSError):

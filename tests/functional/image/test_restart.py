@@ -1,12 +1,18 @@
-"""Restarts: an upload cut off by a killed server is repaired at the next start; other databases work."""
+"""Restarts: an upload cut off by a killed server is repaired at the next start, an import whose
+process died is taken over; other databases work."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import signal
 import socket
+import sqlite3
+import subprocess
+import sys
 import time
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 
@@ -17,8 +23,9 @@ from tests.functional.image.conftest import ImageApi, store_files
 MIB = 1024 * 1024
 
 
-def _wait_status(api: ImageApi, image_id: str, status: str) -> None:
-    for _ in range(200):
+def _wait_status(api: ImageApi, image_id: str, status: str, timeout: float = 4.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         if api("GET", f"/v2/images/{image_id}").json()["status"] == status:
             return
         time.sleep(0.02)
@@ -87,3 +94,39 @@ def test_image_on_database_server(kind, tmp_path):
             assert [r["Name"] for r in out] == ["db-queued", "db0", "db2", "db3"]
         finally:
             stop_cloud(cloud)
+
+
+def test_an_import_whose_process_died_is_taken_over_while_the_service_runs(tmp_path):
+    """As a sibling worker (`nubes serve image --workers N`) killed mid-import leaves it: locked,
+    importing, owned by a process that is gone. The periodic recovery takes it over and finishes it."""
+    names = ("identity", "image")
+    cloud = start_cloud(tmp_path, services="identity,image", names=names,
+                        extra_env={"NUBES_IMAGE__RECOVERY_INTERVAL": "0.5"})
+    try:
+        api = ImageApi(cloud, cloud.token())
+        img = api.create(disk_format="raw", container_format="bare")
+        data = b"staged before the worker died" * 1000
+        assert api("PUT", f"/v2/images/{img['id']}/stage", content=data,
+                   headers={"Content-Type": "application/octet-stream"}).status_code == 204
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        job = {"image_id": img["id"], "method": "glance-direct", "stores": ["local"], "all_must_succeed": True,
+               "uri": None, "task_id": str(uuid.uuid4()),
+               "owner": {"host": socket.gethostname(), "pid": dead.pid, "token": "the-dead-worker"},
+               "beat": datetime.now(timezone.utc).isoformat()}
+        con = sqlite3.connect(tmp_path / "image.sqlite", timeout=30)
+        with con:
+            con.execute("UPDATE images SET status = 'importing' WHERE id = ?", (img["id"],))
+            con.executemany("INSERT INTO image_properties (image_id, name, value) VALUES (?, ?, ?)", [
+                (img["id"], "os_glance_import_task", job["task_id"]),
+                (img["id"], "os_glance_importing_to_stores", "local"),
+                (img["id"], "os_glance_import_job", json.dumps(job))])
+        con.close()
+        _wait_status(api, img["id"], "active", timeout=30)
+        body = api("GET", f"/v2/images/{img['id']}").json()
+        assert body["checksum"] == hashlib.md5(data).hexdigest() and body["stores"] == "local"
+        assert "os_glance_import_task" not in body and "os_glance_import_job" not in body
+        assert api("GET", f"/v2/images/{img['id']}/file").content == data
+        assert not [p for p in store_files(cloud) if "staging" in str(p)]     # the staged copy is gone
+    finally:
+        stop_cloud(cloud)

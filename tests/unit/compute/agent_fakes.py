@@ -38,23 +38,41 @@ class FakeConductor:
     def handlers(self) -> dict[str, Any]:
         async def instances_on_host(p: dict) -> dict:
             self.calls.append(("instances_on_host", p))
+            def moving(r: dict) -> bool:        # a move under way from or to the host
+                m = r.get("migration") or {}
+                return p["host"] in (m.get("source_compute"), m.get("dest_compute"))
+
             return {"instances": [copy.deepcopy(r) for r in self.instances.values() if r["host"] == p["host"]
-                                  or r.get("migration_source") == p["host"]]}
+                                  or r.get("migration_source") == p["host"] or moving(r)]}
 
         async def instance_update(p: dict) -> dict:
             self.calls.append(("instance_update", p))
-            rec = self.instances[p["instance_id"]]
-            if "expected_task_state" in p and rec["task_state"] != p["expected_task_state"]:
-                return {"updated": False}
+            rec = self.instances.get(p["instance_id"])
+            if rec is None:
+                return {"updated": False, "gone": True}
+            for key, field in (("expected_task_state", "task_state"), ("expected_vm_state", "vm_state"),
+                               ("expected_host", "host")):
+                wanted = p.get(key, rec[field])
+                if rec[field] not in (wanted if isinstance(wanted, list) else [wanted]):
+                    return {"updated": False, "gone": False, "task_state": rec["task_state"],
+                            "vm_state": rec["vm_state"], "host": rec["host"]}
             rec.update(p["updates"])
             return {"updated": True}
+
+        def recorded(name: str) -> Any:
+            async def handler(p: dict) -> dict:
+                self.calls.append((name, p))
+                return {"updated": True}
+            return handler
 
         async def service_report(p: dict) -> dict:
             self.calls.append(("service_report", p))
             return dict(self.service)
 
         return {"instances_on_host": instances_on_host, "instance_update": instance_update,
-                "service_report": service_report}
+                "service_report": service_report,
+                **{m: recorded(m) for m in ("build_failed", "move_report", "instance_destroyed", "shelve_report",
+                                            "network_info_update")}}
 
 
 class _Resp:

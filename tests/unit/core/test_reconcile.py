@@ -47,3 +47,21 @@ async def test_failures_retry_and_do_not_block_others():
     await asyncio.gather(task, return_exceptions=True)
     assert "a" in r.done and "b" in r.done
     assert r.fail_times["a"] == 0
+
+
+async def test_a_cloud_error_is_logged_with_its_message_and_no_traceback(caplog):
+    from nubes.core.exceptions import ServiceUnavailable
+
+    class Unavailable(Recorder):
+        async def reconcile(self, key):
+            if key == "down":
+                raise ServiceUnavailable("The placement service is unreachable")
+            raise RuntimeError("a bug")
+
+    r = Unavailable(["down", "bug"])
+    with caplog.at_level("WARNING", logger="nubes.core.reconcile"):
+        await r.run_once()
+    by_key = {("down" if "'down'" in rec.getMessage() else "bug"): rec for rec in caplog.records}
+    assert "The placement service is unreachable" in by_key["down"].getMessage()
+    assert by_key["down"].exc_info is None and by_key["down"].levelname == "WARNING"
+    assert by_key["bug"].exc_info is not None and by_key["bug"].levelname == "ERROR"

@@ -7,9 +7,11 @@ import json
 from nubes.core.errors import Rendered
 from nubes.core.exceptions import CloudError
 
+# Nova's own table; a status it does not name (406 for an unsupported microversion, 500) is a
+# computeFault.
 FAULT_NAMES = {
     400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
-    405: "badMethod", 406: "notAcceptable", 409: "conflictingRequest", 413: "overLimit",
+    405: "badMethod", 409: "conflictingRequest", 413: "overLimit",
     415: "badMediaType", 429: "overLimit", 501: "notImplemented", 503: "serviceUnavailable",
 }
 

@@ -12,6 +12,10 @@ import pytest
 from tests.cloud import Cloud, User, new_user, start_cloud, stop_cloud
 
 LATEST = "2.96"
+# The fault names of Nova's error bodies, by status (nova/api/openstack/wsgi.py's table).
+NOVA_FAULTS = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound", 405: "badMethod",
+               409: "conflictingRequest", 413: "overLimit", 415: "badMediaType", 429: "overLimit",
+               501: "notImplemented", 503: "serviceUnavailable"}
 FAKE_HOSTS = 3
 
 
@@ -31,9 +35,10 @@ class ComputeApi:
         return httpx.request(method, f"{self.url}/v2.1{path}", headers=h, timeout=60, **kw)
 
     def fault(self, r: httpx.Response, status: int) -> str:
-        """The message of a Nova fault body, after checking the status."""
+        """The message of a Nova fault body, after checking the status and the fault's name."""
         assert r.status_code == status, r.text
-        (body,) = r.json().values()
+        ((name, body),) = r.json().items()
+        assert name == NOVA_FAULTS.get(status, "computeFault"), r.text
         assert body["code"] == status
         return body["message"]
 

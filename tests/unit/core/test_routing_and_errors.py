@@ -41,6 +41,14 @@ def test_nova_fault_names():
     assert status == 409 and json.loads(body) == {"conflictingRequest": {"code": 409, "message": "busy"}}
     _, _, body = nova_style.render(CloudError(), "req-1")
     assert "computeFault" in json.loads(body)
+    # Nova names these statuses and no others (an unsupported microversion's 406 is a computeFault).
+    named = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound", 405: "badMethod",
+             406: "computeFault", 409: "conflictingRequest", 413: "overLimit", 415: "badMediaType",
+             429: "overLimit", 501: "notImplemented", 503: "serviceUnavailable"}
+    for status, name in named.items():
+        err = CloudError("x")
+        err.status = status
+        assert list(json.loads(nova_style.render(err, "req-1")[2])) == [name], status
 
 
 def test_neutron_and_placement_bodies():

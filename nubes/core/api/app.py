@@ -8,6 +8,7 @@ endpoints → authentication → route dispatch.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,6 +23,8 @@ from nubes.core.errors import Renderer
 from nubes.core.exceptions import CloudError, Unauthorized
 
 LOG = logging.getLogger(__name__)
+
+_TOKEN_TEXT = re.compile(r"[\x21-\x7e]+")
 
 # Validates a token and returns the caller's context; raises Unauthorized.
 Authenticator = Callable[[str, str], Awaitable[RequestContext]]
@@ -95,6 +98,10 @@ class ServiceApp:
             req.scope["path_params"] = params
             req.route_name = route.name or route.path
             token = req.headers.get("x-auth-token")
+            if token and not _TOKEN_TEXT.fullmatch(token):
+                # No token is anything but printable ASCII; such bytes must not reach the
+                # validator (they cannot be sent on to identity as a header).
+                raise Unauthorized("The request you have made requires authentication.")
             if token:
                 req.ctx = await self.authenticate(token, request_id)
                 req.ctx.request_id = request_id
@@ -119,7 +126,14 @@ class ServiceApp:
         return route_name
 
     def _error_response(self, exc: CloudError, request_id: str) -> Response:
-        status, headers, body = self.render_error(exc, request_id)
+        try:
+            status, headers, body = self.render_error(exc, request_id)
+        except Exception:
+            # A message the renderer cannot encode must still give the client an answer.
+            LOG.exception("%s could not render %s", self.name, type(exc).__name__)
+            plain = CloudError(exc.message.encode("utf-8", "backslashreplace").decode())
+            plain.status, plain.title = exc.status, exc.title  # type: ignore[misc]
+            status, headers, body = self.render_error(plain, request_id)
         return Response(body, status, headers=headers)
 
     async def _lifespan(self, receive: Callable, send: Callable) -> None:

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from nubes.core.context import RequestContext
 from nubes.core.exceptions import BadRequest, RequestTooLarge, UnsupportedMediaType
-from nubes.core.jsondoc import INT64_MAX, InvalidJSON, parse_json
+from nubes.core.jsondoc import INT64_MAX, INT64_MIN, InvalidJSON, parse_json
 
 __all__ = ["InvalidJSON", "Request", "empty_response", "json_response", "parse_json", "query_bool",
            "query_int", "read_body_limited", "read_json", "require_object", "safe_headers"]
@@ -106,15 +106,16 @@ def query_bool(value: str | None, name: str) -> bool | None:
 
 def query_int(value: str | None, name: str, *, minimum: int | None = 0,
               maximum: int = INT64_MAX) -> int | None:
+    """An integer query parameter, within 64 bits unless told narrower (no column holds more)."""
     if value is None or value == "":
         return None
     try:
-        n = int(value) if len(value) <= 20 else None
+        n = int(value)
     except ValueError:
-        n = None
-    if n is None:
-        raise BadRequest(f"Invalid value for query parameter {name}: {value[:40]!r} is not an integer.")
-    if minimum is not None and n < minimum:
+        raise BadRequest(f"Invalid value for query parameter {name}: {value[:40]!r} is not an "
+                         "integer.") from None
+    minimum = INT64_MIN if minimum is None else minimum
+    if n < minimum:
         raise BadRequest(f"Invalid value for query parameter {name}: must be >= {minimum}.")
     if n > maximum:
         raise BadRequest(f"Invalid value for query parameter {name}: must be <= {maximum}.")

@@ -100,7 +100,7 @@ OUT_OF_RANGE = (OverflowError, DataError)
 
 
 def _out_of_range(exc: BaseException) -> ValueOutOfRange:
-    LOG.info("a query failed on a value out of range: %s", str(exc).splitlines()[0][:200])
+    LOG.info("a query failed on a value out of range: %s", str(exc)[:200].split("\n", 1)[0])
     return ValueOutOfRange()
 
 

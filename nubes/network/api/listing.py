@@ -45,11 +45,9 @@ def _bool(value: str, name: str) -> bool:
 
 def _int(value: str, name: str) -> int:
     try:
-        n = int(value) if len(value) <= 20 else None
+        n = int(value)
     except ValueError:
-        n = None
-    if n is None:
-        raise BadRequest(f"Invalid input for {name}. Reason: '{value[:40]}' is not an integer.")
+        raise BadRequest(f"Invalid input for {name}. Reason: '{value[:40]}' is not an integer.") from None
     if n > INT64_MAX:     # no column holds more: the database could not even compare it
         raise BadRequest(f"Invalid input for {name}. Reason: '{value}' is too large - must be no larger "
                          f"than '{INT64_MAX}'.")

@@ -114,6 +114,7 @@ def _transforms(value: Any) -> list[tuple[str, Any]]:
         return [("plus 2**31", value + 2**31), ("negated", -value - 1), ("as a string", str(value))]
     return []
 
+
 QUERY_CASES: list[str] = [
     "limit=-1", "limit=0", "limit=1e999", "limit=18446744073709551616", "limit=-18446744073709551616",
     "limit=abc", "limit=", "limit=1&limit=2", "limit=1.5",

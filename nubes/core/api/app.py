@@ -20,7 +20,7 @@ from nubes.core.api.metrics import Metrics
 from nubes.core.api.routing import Route, Router
 from nubes.core.context import RequestContext, new_request_id, reset_request_id, set_request_id
 from nubes.core.errors import Renderer
-from nubes.core.exceptions import CloudError, Unauthorized
+from nubes.core.exceptions import BadRequest, CloudError, Unauthorized
 
 LOG = logging.getLogger(__name__)
 
@@ -95,6 +95,11 @@ class ServiceApp:
                 return "/metrics"
             route, params = self.router.match(req.scope["method"], path)
             route_name = route.path
+            if any("\0" in value for value in params.values()):
+                # As in bodies (core.jsondoc): no id or name holds one, and PostgreSQL cannot store
+                # or compare one, so every backend answers the same.
+                raise BadRequest("Invalid input: the path holds a NUL character (%00); no identifier "
+                                 "or name accepts one.")
             req.scope["path_params"] = params
             req.route_name = route.name or route.path
             token = req.headers.get("x-auth-token")

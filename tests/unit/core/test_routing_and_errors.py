@@ -125,3 +125,32 @@ async def test_a_message_the_renderer_cannot_encode_still_renders():
     app = ServiceApp("t", [Route("GET", "/things", handler, public=True)], strict, None, None)
     status, body = await _call(app, [])
     assert status == 400 and body == b"bad \\ud800 input"
+
+
+async def test_a_nul_in_a_path_parameter_is_a_400_before_the_handler():
+    from nubes.core.api.app import ServiceApp
+
+    called: list[str] = []
+
+    async def handler(req):
+        called.append(req.path_params["thing_id"])
+        raise NotFound()
+
+    app = ServiceApp("t", [Route("GET", "/things/{thing_id}", handler, public=True)], keystone_style.render,
+                     None, None)
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    for path, status in (("/things/a\x00b", 400), ("/things/ab", 404)):
+        sent.clear()
+        scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
+                 "headers": [], "http_version": "1.1", "scheme": "http", "server": ("h", 80),
+                 "client": ("c", 1), "root_path": ""}
+        await app(scope, receive, send)
+        assert sent[0]["status"] == status
+    assert called == ["ab"]

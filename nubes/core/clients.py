@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -23,6 +25,10 @@ from nubes.core.context import current_request_id
 from nubes.core.exceptions import ServiceUnavailable
 
 LOG = logging.getLogger(__name__)
+
+# What no URL may carry raw: a caller's path often holds an id a client sent (a NUL, a space,
+# a non-ASCII name); percent-encoded, it reaches the other service, which answers 404 or 400.
+_UNSAFE_IN_URL = re.compile(r"[^\x21-\x7e]|#")
 
 
 class ServiceClients:
@@ -74,6 +80,7 @@ class ServiceClients:
         ``token`` is the user's token to act as; without it the service token is used.
         """
         base = await self.endpoint(service_type)
+        path = _UNSAFE_IN_URL.sub(lambda m: quote(m.group(), safe=""), path)
         h = {"X-Auth-Token": token or await self.tokens.service_token()}
         rid = current_request_id()
         if rid:

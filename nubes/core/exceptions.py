@@ -53,6 +53,15 @@ class BadRequest(CloudError):
     message = "The request you have made is invalid."
 
 
+class ValueOutOfRange(BadRequest):
+    """A value the database cannot store or compare (an integer past 64 bits, a string past its
+    column): raised by the session layer when a query fails on one, whatever the route."""
+
+    code = "cloud.value_out_of_range"
+    message = ("Invalid input: a value in the request is out of the range the service can store "
+               "or compare.")
+
+
 class Unauthorized(CloudError):
     status = 401
     code = "cloud.unauthorized"

@@ -37,3 +37,19 @@ def test_calls_other_services_found_in_the_catalog(cloud):
             await clients.tokens.close()
 
     asyncio.run(run())
+
+
+def test_a_path_built_from_a_client_id_reaches_the_service_encoded(cloud):
+    """An id a client sent (a NUL, a space, a '#', non-ASCII) in a path is percent-encoded on the
+    way, and the other service answers for that id (httpx refused such a URL: a 500 before)."""
+    async def run():
+        clients = _clients(cloud)
+        try:
+            for bogus in ("a\x00b", "a b#c", "n\u00e4me"):
+                resp = await clients.request("network", "GET", f"/v2.0/ports/{bogus}", token=cloud.token())
+                assert resp.status_code == 404, resp.text
+        finally:
+            await clients.close()
+            await clients.tokens.close()
+
+    asyncio.run(run())

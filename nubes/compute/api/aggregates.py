@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from nubes.core.api.http import Request, empty_response, json_response, read_json
+from nubes.core.jsondoc import INT64_MAX, INT64_MIN
 from nubes.compute import exceptions as exc
 from nubes.compute.api import times
 from nubes.compute.api import validation as v
@@ -60,9 +61,12 @@ def view(req: Request, row: Aggregate, *, members: bool = True) -> dict[str, Any
 def _id(req: Request) -> int:
     raw = req.path_params["aggregate_id"]
     try:
-        return int(raw)
+        n = int(raw)
     except ValueError:
         raise exc.BadRequest("Invalid input received: id must be an integer") from None
+    if not INT64_MIN <= n <= INT64_MAX:       # an integer, but no aggregate can have it
+        raise exc.AggregateNotFound(raw)
+    return n
 
 
 async def list_aggregates(req: Request):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nubes.core.api.http import Request, empty_response, json_response, read_json
+from nubes.core.jsondoc import INT64_MAX
 from nubes.compute import exceptions as exc
 from nubes.compute.api import links
 from nubes.compute.api import validation as v
@@ -85,7 +86,9 @@ def _int_param(req: Request, name: str) -> int | None:
         raise exc.BadRequest(f"Invalid {name} filter [{raw}]") from None
     if n < 0:
         raise exc.BadRequest(f"Invalid {name} filter [{raw}]")
-    return n
+    # A minimum past any flavor's size (Nova's columns are 4-byte) matches none, as in Nova; the
+    # database cannot compare past 64 bits.
+    return min(n, INT64_MAX)
 
 
 async def _list(req: Request, view: Any):

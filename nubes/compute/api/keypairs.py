@@ -60,7 +60,7 @@ async def list_keypairs(req: Request):
         if raw is not None:
             if not raw.isdigit():
                 raise exc.BadRequest(f"Invalid input for query parameters limit. Value: {raw}.")
-            limit = int(raw)
+            limit = min(int(raw), req.rt.service_conf.osapi_max_limit)
         marker = req.query_params.get("marker")
     rows = await _svc(req).list(user_id, limit=limit, marker=marker)
     body: dict[str, Any] = {"keypairs": [{"keypair": _view(req, r)} for r in rows]}

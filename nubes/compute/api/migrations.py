@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nubes.core.api.http import Request, json_response
+from nubes.core.jsondoc import INT64_MAX
 from nubes.compute import exceptions as exc
 from nubes.compute.api import links
 from nubes.compute.api.server_list import _time
@@ -17,7 +18,7 @@ def _svc(req: Request) -> Any:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value is not None and value.isdigit() else None
+    return int(value) if value is not None and value.isdigit() and int(value) <= INT64_MAX else None
 
 
 def _common(req: Request, m: Any) -> dict[str, Any]:
@@ -94,7 +95,7 @@ async def list_server_migrations(req: Request):
 
 async def show_server_migration(req: Request):
     raw = req.path_params["migration_id"]
-    if not raw.isdigit():
+    if not raw.isdigit() or int(raw) > INT64_MAX:
         raise exc.MigrationNotFound(raw, req.path_params["server_id"])
     (m,) = await _svc(req).of_server(req.ctx, req.path_params["server_id"], int(raw))
     return json_response({"migration": server_migration_view(req, m)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nubes.core.api.http import Request, empty_response, json_response, read_json
+from nubes.core.jsondoc import INT64_MAX
 from nubes.compute import exceptions as exc
 from nubes.compute.api import validation as v
 from nubes.compute.service.server_groups import GroupView
@@ -69,7 +70,8 @@ def _paging(req: Request) -> tuple[int | None, int]:
                                  f"'{raw}' does not match '^[0-9]*$'")
         out.append(int(raw) if raw is not None else None)
     limit = min(out[0], req.rt.service_conf.osapi_max_limit) if out[0] else req.rt.service_conf.osapi_max_limit
-    return limit, out[1] or 0
+    # An offset past every row is an empty page (and too big for SQL's OFFSET past 64 bits).
+    return limit, min(out[1] or 0, INT64_MAX)
 
 
 async def list_server_groups(req: Request):

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from nubes.core.api.http import Request, json_response
+from nubes.core.jsondoc import INT64_MAX
 from nubes.compute import exceptions as exc
 from nubes.compute.api import links
 from nubes.compute.api import validation as v
@@ -137,8 +138,9 @@ def build_query(req: Request, params: dict[str, list[str]]) -> tuple[ListQuery, 
         f.project_id = one.get("project_id") or one.get("tenant_id")
     for param, column in COLUMN_FILTERS.items():
         if param in one:
+            # Nova matches these as text too: a value no integer column holds matches nothing.
             f.equal[column] = int(one[param]) if column in ("power_state", "progress", "launch_index") and \
-                one[param].isdigit() else one[param]
+                one[param].isdigit() and int(one[param]) <= INT64_MAX else one[param]
     if "image" in one:
         f.equal["image_ref"] = one["image"].rstrip("/").rsplit("/", 1)[-1]
     if "flavor" in one:

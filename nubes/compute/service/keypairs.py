@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.exc import IntegrityError
@@ -37,7 +38,7 @@ def ssh_fingerprint(public_key: str) -> str:
     try:
         blob = base64.b64decode(parts[1].encode(), validate=True)
         serialization.load_ssh_public_key(f"{parts[0]} {parts[1]}".encode())
-    except (ValueError, TypeError, base64.binascii.Error, serialization.UnsupportedAlgorithm):
+    except (ValueError, TypeError, UnsupportedAlgorithm):      # binascii.Error is a ValueError
         raise exc.InvalidKeypair("failed to generate fingerprint") from None
     return _colons(hashlib.md5(blob, usedforsecurity=False).hexdigest())
 

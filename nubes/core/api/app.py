@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,9 +25,11 @@ from nubes.core.api.metrics import Metrics
 from nubes.core.api.routing import Route, Router
 from nubes.core.context import RequestContext, new_request_id, reset_request_id, set_request_id
 from nubes.core.errors import Renderer
-from nubes.core.exceptions import CloudError, Unauthorized
+from nubes.core.exceptions import BadRequest, CloudError, Unauthorized
 
 LOG = logging.getLogger(__name__)
+
+_TOKEN_TEXT = re.compile(r"[\x21-\x7e]+")
 
 # Validates a token and returns the caller's context; raises Unauthorized.
 Authenticator = Callable[[str, str], Awaitable[RequestContext]]
@@ -113,9 +116,18 @@ class ServiceApp:
                 return "/metrics"
             route, params = self.router.match(req.scope["method"], path)
             route_name = route.path
+            if any("\0" in value for value in params.values()):
+                # As in bodies (core.jsondoc): no id or name holds one, and PostgreSQL cannot store
+                # or compare one, so every backend answers the same.
+                raise BadRequest("Invalid input: the path holds a NUL character (%00); no identifier "
+                                 "or name accepts one.")
             req.scope["path_params"] = params
             req.route_name = route.name or route.path
             token = req.headers.get("x-auth-token")
+            if token and not _TOKEN_TEXT.fullmatch(token):
+                # No token is anything but printable ASCII; such bytes must not reach the
+                # validator (they cannot be sent on to identity as a header).
+                raise Unauthorized("The request you have made requires authentication.")
             if token:
                 req.ctx = await self.authenticate(token, request_id)
                 req.ctx.request_id = request_id
@@ -140,7 +152,14 @@ class ServiceApp:
         return route_name
 
     def _error_response(self, exc: CloudError, request_id: str) -> Response:
-        status, headers, body = self.render_error(exc, request_id)
+        try:
+            status, headers, body = self.render_error(exc, request_id)
+        except Exception:
+            # A message the renderer cannot encode must still give the client an answer.
+            LOG.exception("%s could not render %s", self.name, type(exc).__name__)
+            plain = CloudError(exc.message.encode("utf-8", "backslashreplace").decode())
+            plain.status, plain.title = exc.status, exc.title  # type: ignore[misc]
+            status, headers, body = self.render_error(plain, request_id)
         return Response(body, status, headers=headers)
 
     async def _lifespan(self, receive: Callable, send: Callable) -> None:

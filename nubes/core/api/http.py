@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from starlette.requests import Request as _StarletteRequest
@@ -11,6 +13,10 @@ from starlette.responses import Response
 
 from nubes.core.context import RequestContext
 from nubes.core.exceptions import BadRequest, RequestTooLarge, UnsupportedMediaType
+from nubes.core.jsondoc import INT64_MAX, INT64_MIN, InvalidJSON, parse_json
+
+__all__ = ["InvalidJSON", "Request", "empty_response", "json_response", "parse_json", "query_bool",
+           "query_int", "read_body_limited", "read_json", "require_object", "safe_headers"]
 
 
 class Request(_StarletteRequest):
@@ -30,12 +36,23 @@ def _encode(data: Any) -> bytes:
         return json.dumps(data, separators=(",", ":"), default=str).encode()
 
 
+_UNSAFE_IN_HEADER = re.compile(r"[^\x21-\x7e ]")
+
+
+def safe_headers(headers: dict[str, str] | None) -> dict[str, str] | None:
+    """Header values a client's input went into (a Location naming a tag) with every character
+    HTTP cannot carry percent-encoded: a NUL or a non-Latin-1 name must not break the response."""
+    if not headers:
+        return headers
+    return {k: _UNSAFE_IN_HEADER.sub(lambda m: quote(m.group(), safe=""), v) for k, v in headers.items()}
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(_encode(data), status, headers=headers, media_type="application/json")
+    return Response(_encode(data), status, headers=safe_headers(headers), media_type="application/json")
 
 
 def empty_response(status: int = 204, headers: dict[str, str] | None = None) -> Response:
-    return Response(b"", status, headers=headers)
+    return Response(b"", status, headers=safe_headers(headers))
 
 
 async def read_body_limited(req: Request, limit: int) -> bytes:
@@ -63,10 +80,7 @@ async def read_json(req: Request, *, limit: int | None = None, required: bool = 
     ctype = req.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if ctype and ctype not in content_types and ctype not in ("", "*/*"):
         raise UnsupportedMediaType(f"Content type {ctype} is not supported; use {content_types[0]}.")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"Malformed JSON in the request body: {exc}.") from None
+    return parse_json(raw)
 
 
 def require_object(body: Any, key: str) -> dict[str, Any]:
@@ -90,13 +104,19 @@ def query_bool(value: str | None, name: str) -> bool | None:
     raise BadRequest(f"Invalid value for query parameter {name}: {value!r} is not a boolean.")
 
 
-def query_int(value: str | None, name: str, *, minimum: int | None = 0) -> int | None:
+def query_int(value: str | None, name: str, *, minimum: int | None = 0,
+              maximum: int = INT64_MAX) -> int | None:
+    """An integer query parameter, within 64 bits unless told narrower (no column holds more)."""
     if value is None or value == "":
         return None
     try:
         n = int(value)
     except ValueError:
-        raise BadRequest(f"Invalid value for query parameter {name}: {value!r} is not an integer.") from None
-    if minimum is not None and n < minimum:
+        raise BadRequest(f"Invalid value for query parameter {name}: {value[:40]!r} is not an "
+                         "integer.") from None
+    minimum = INT64_MIN if minimum is None else minimum
+    if n < minimum:
         raise BadRequest(f"Invalid value for query parameter {name}: must be >= {minimum}.")
+    if n > maximum:
+        raise BadRequest(f"Invalid value for query parameter {name}: must be <= {maximum}.")
     return n

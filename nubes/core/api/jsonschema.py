@@ -89,13 +89,38 @@ def _own_error(value: Any, schema: dict[str, Any]) -> str | None:
             return f"{_r(value)} does not match {schema['pattern']!r}"
         if schema.get("format") == "uuid" and not is_uuid(value):
             return f"{_r(value)} is not a 'uuid'"
+    number = _numeric_string(value, schema)
+    if number is not None:
+        # Nova's validator compares a number sent as a string ("1024") with minimum/maximum too.
+        return _range_error(number, schema) or _container_error(value, schema)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            return f"{_r(value)} is less than the minimum of {schema['minimum']}"
-        if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
-            return f"{_r(value)} is less than or equal to the minimum of {schema['exclusiveMinimum']}"
-        if "maximum" in schema and value > schema["maximum"]:
-            return f"{_r(value)} is greater than the maximum of {schema['maximum']}"
+        return _range_error(value, schema)
+    return _container_error(value, schema)
+
+
+def _numeric_string(value: Any, schema: dict[str, Any]) -> int | float | None:
+    if not isinstance(value, str) or ("minimum" not in schema and "maximum" not in schema):
+        return None
+    try:
+        return int(value) if len(value) < 4000 else None
+    except ValueError:
+        try:
+            return float(value)
+        except ValueError:
+            return None
+
+
+def _range_error(value: int | float, schema: dict[str, Any]) -> str | None:
+    if "minimum" in schema and value < schema["minimum"]:
+        return f"{_r(value)} is less than the minimum of {schema['minimum']}"
+    if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
+        return f"{_r(value)} is less than or equal to the minimum of {schema['exclusiveMinimum']}"
+    if "maximum" in schema and value > schema["maximum"]:
+        return f"{_r(value)} is greater than the maximum of {schema['maximum']}"
+    return None
+
+
+def _container_error(value: Any, schema: dict[str, Any]) -> str | None:
     if isinstance(value, list):
         if "minItems" in schema and len(value) < schema["minItems"]:
             return f"{_r(value)} is too short"

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DataError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from nubes.core.db import inline_sqlite
+from nubes.core.exceptions import ValueOutOfRange
 
 LOG = logging.getLogger(__name__)
 
@@ -65,23 +67,41 @@ class Database:
         On SQLite the writers of this process take turns before they BEGIN (see
         ``inline_sqlite``); elsewhere the server arbitrates.
         """
-        if self._write_lock is None:
-            async with self.sessionmaker() as s, s.begin():
+        try:
+            if self._write_lock is None:
+                async with self.sessionmaker() as s, s.begin():
+                    yield s
+                return
+            async with self._write_lock, self.sessionmaker() as s, s.begin():
                 yield s
-            return
-        async with self._write_lock, self.sessionmaker() as s, s.begin():
-            yield s
+        except OUT_OF_RANGE as exc:
+            raise _out_of_range(exc) from exc
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
         """A read-only transaction; on SQLite it takes no write lock."""
-        async with self.read_sessionmaker() as s, s.begin():
-            yield s
+        try:
+            async with self.read_sessionmaker() as s, s.begin():
+                yield s
+        except OUT_OF_RANGE as exc:
+            raise _out_of_range(exc) from exc
 
     async def close(self) -> None:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+
+
+# What a driver raises for a value it cannot bind or a column cannot hold: pysqlite's OverflowError
+# for an integer past 64 bits, and DataError from MariaDB/PostgreSQL (out of range, too long).
+# A client's number or string did that, so the answer is a 400 (the transaction has rolled back),
+# never a 500, on whichever route let the value through.
+OUT_OF_RANGE = (OverflowError, DataError)
+
+
+def _out_of_range(exc: BaseException) -> ValueOutOfRange:
+    LOG.info("a query failed on a value out of range: %s", str(exc)[:200].split("\n", 1)[0])
+    return ValueOutOfRange()
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

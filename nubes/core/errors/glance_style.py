@@ -77,9 +77,10 @@ def render(exc: CloudError, request_id: str, *, accept: str | None = None,
                            "title": title}).encode()
     elif media == "text/html":
         body = _HTML.format(status=status,
-                            body=f"{html.escape(exc.message, quote=False)}<br /><br />\n\n\n").encode()
+                            body=f"{html.escape(exc.message, quote=False)}<br /><br />\n\n\n"
+                            ).encode(errors="backslashreplace")
     else:
-        body = f"{status}\n\n{exc.message.replace(chr(10), ' ')}\n\n   ".encode()
+        body = f"{status}\n\n{exc.message.replace(chr(10), ' ')}\n\n   ".encode(errors="backslashreplace")
     headers = {"content-type": f"{media}; charset=UTF-8"}
     allow = exc.details.get("allow") if isinstance(exc.details, dict) else None
     if allow:

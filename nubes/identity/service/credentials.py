@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nubes.core.exceptions import NotFound as CoreNotFound
+from nubes.core.jsondoc import InvalidJSON, parse_json
 from nubes.identity.db.models import Credential
 from nubes.identity.db.queries import app_creds as app_cred_q
 from nubes.identity.db.queries import credentials as credential_q
@@ -70,8 +71,8 @@ def key_hash(credential_id: str, type_: str, blob: dict[str, Any] | None) -> str
 
 def ec2_blob(blob: str) -> dict[str, Any]:
     try:
-        data = json.loads(blob)
-    except ValueError:
+        data = parse_json(blob)
+    except InvalidJSON:
         raise ValidationError("Invalid blob in credential: an ec2 credential's blob is a JSON "
                               "object with access and secret.") from None
     if not isinstance(data, dict) or not data:

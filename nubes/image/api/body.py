@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from nubes.core.api.http import Request, read_body_limited
+from nubes.core.api.http import InvalidJSON, Request, parse_json, read_body_limited
 from nubes.core.exceptions import BadRequest, UnsupportedMediaType
 from nubes.image.exceptions import ClientDisconnected
 
@@ -16,9 +15,10 @@ async def read_json(req: Request) -> Any:
     if not raw.strip():
         raise BadRequest("Body expected in request.")
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("Malformed JSON in request body.") from None
+        body = parse_json(raw)
+    except InvalidJSON as exc:
+        # Glance's words for text that is not JSON; past one of the reader's limits, which one.
+        raise BadRequest("Malformed JSON in request body." if exc.syntax else exc.message) from None
     if not isinstance(body, (dict, list)):
         raise BadRequest("Unexpected body type. Expected list/dict.")
     return body

@@ -87,11 +87,17 @@ def _check_create_body(state: Any, body: Any) -> tuple[dict[str, Any], dict[str,
     return core, extra
 
 
+# Glance's bound for the integer columns (a 4-byte INT in its databases, as in ours).
+MAX_DB_INT = 2**31 - 1
+
+
 def _check_numbers(core: dict[str, Any]) -> None:
     for key in ("min_ram", "min_disk"):
         value = core.get(key)
         if value is not None and value < 0:
             raise InvalidImage(f"Invalid value '{value}' for parameter '{key}': Cannot be a negative value")
+        if value is not None and value > MAX_DB_INT:
+            raise BadRequest(f"'{key}' value out of range, must not exceed {MAX_DB_INT}.")
 
 
 def _check_limits(conf: Any, props: dict[str, Any], tags: list[str]) -> None:

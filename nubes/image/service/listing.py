@@ -7,6 +7,7 @@ from typing import Any
 
 from nubes.core.context import RequestContext
 from nubes.core.exceptions import BadRequest
+from nubes.core.jsondoc import INT64_MAX, INT64_MIN
 from nubes.image import policies
 from nubes.image.db.queries import listing as lq
 from nubes.image.service import access
@@ -71,9 +72,12 @@ def _bool(value: str, name: str) -> bool:
 
 def _int(value: str, name: str) -> int:
     try:
-        return int(value)
+        n = int(value)
     except ValueError:
         raise BadRequest(f"Unable to filter on a range with a non-numeric value ({name}).") from None
+    if not INT64_MIN <= n <= INT64_MAX:       # image sizes are 8-byte integers
+        raise BadRequest(f"'{name}' value out of range, must not exceed {INT64_MAX}.")
+    return n
 
 
 def parse(ctx: RequestContext, params: list[tuple[str, str]], conf: Any) -> tuple[lq.ListSpec, str | None]:

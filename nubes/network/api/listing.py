@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from nubes.core.api.http import Request
+from nubes.core.jsondoc import INT64_MAX, INT64_MIN
 from nubes.network.exceptions import BadRequest
 
 TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
@@ -43,12 +45,28 @@ def _bool(value: str, name: str) -> bool:
 
 def _int(value: str, name: str) -> int:
     try:
-        return int(value)
+        n = int(value)
     except ValueError:
-        raise BadRequest(f"Invalid input for {name}. Reason: '{value}' is not an integer.") from None
+        raise BadRequest(f"Invalid input for {name}. Reason: '{value[:40]}' is not an integer.") from None
+    if n > INT64_MAX:     # no column holds more: the database could not even compare it
+        raise BadRequest(f"Invalid input for {name}. Reason: '{value}' is too large - must be no larger "
+                         f"than '{INT64_MAX}'.")
+    if n < INT64_MIN:
+        raise BadRequest(f"Invalid input for {name}. Reason: '{value}' is too small - must be at least "
+                         f"'{INT64_MIN}'.")
+    return n
 
 
-CONVERT = {"str": lambda v, _n: v, "bool": _bool, "int": _int}
+def _time(value: str, name: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"Invalid input for {name}. Reason: '{value[:40]}' is not a valid date and "
+                         "time (ISO 8601).") from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+CONVERT = {"str": lambda v, _n: v, "bool": _bool, "int": _int, "time": _time}
 
 
 def parse(req: Request, kinds: Mapping[str, str], sortable: set[str] | None = None,
@@ -87,10 +105,11 @@ def parse(req: Request, kinds: Mapping[str, str], sortable: set[str] | None = No
         try:
             n = int(limit)
         except ValueError:
-            raise BadRequest(f"Limit must be an integer 0 or greater and not '{limit}'") from None
+            raise BadRequest(f"Limit must be an integer 0 or greater and not '{limit[:40]}'") from None
         if n < 0:
-            raise BadRequest(f"Limit must be an integer 0 or greater and not '{limit}'")
-        q.limit = n or None
+            raise BadRequest(f"Limit must be an integer 0 or greater and not '{limit[:40]}'")
+        # A limit past what any table holds is no limit (and SQL could not carry it).
+        q.limit = n if 0 < n <= INT64_MAX else None
     if max_limit and max_limit > 0:
         q.limit = min(q.limit or max_limit, max_limit)
     q.marker = params.get("marker") or None

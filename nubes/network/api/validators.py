@@ -40,7 +40,11 @@ def string(max_len: int | None = 255, *, allow_none: bool = False) -> Validator:
     return check
 
 
-def integer(low: int | None = None, high: int | None = None, *, allow_none: bool = False) -> Validator:
+# Neutron's integer attributes live in 4-byte INT columns; none may exceed them.
+INT32_MAX = 2**31 - 1
+
+
+def integer(low: int | None = None, high: int | None = INT32_MAX, *, allow_none: bool = False) -> Validator:
     def check(value: Any) -> Any:
         if value is None and allow_none:
             return None

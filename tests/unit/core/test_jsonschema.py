@@ -24,3 +24,14 @@ def test_paths_and_values_of_violations():
     assert errors({"flavor": {"name": "a", "ram": 1}, "x": 1}, FLAVOR) == \
         "Additional properties are not allowed ('x' was unexpected)"
     assert errors({"flavor": {"name": "a", "ram": 1}}, FLAVOR) is None
+
+
+def test_numbers_sent_as_strings_are_held_to_minimum_and_maximum():
+    """As Nova's validator: "ram": "18446744073709551616" passes the pattern but not the maximum."""
+    limit = {"type": ["integer", "string"], "pattern": "^-?[0-9]+$", "minimum": -1, "maximum": 2**31 - 1}
+    assert errors("18446744073709551616", limit) == \
+        "18446744073709551616 is greater than the maximum of 2147483647"
+    assert errors("-2", limit) == "-2 is less than the minimum of -1"
+    assert errors("2147483647", limit) is None and errors(2**31, limit) is not None
+    assert errors("abc", limit) == "'abc' does not match '^-?[0-9]+$'"
+    assert errors("18446744073709551616", {"type": "string"}) is None   # no bound: untouched

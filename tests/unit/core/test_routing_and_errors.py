@@ -75,3 +75,90 @@ def test_neutron_types_follow_upstream():
         "detail": ""}
     status, headers, body = neutron_style.render(Unauthorized(), "req-1", www_authenticate='Keystone uri="x"')
     assert status == 401 and "error" in json.loads(body) and headers["www-authenticate"] == 'Keystone uri="x"'
+
+
+@pytest.mark.parametrize("accept", [None, "application/json", "text/plain"])
+def test_glance_bodies_encode_any_message(accept):
+    from nubes.core.errors import glance_style
+    from nubes.core.exceptions import BadRequest
+
+    status, _, body = glance_style.render(BadRequest("Pointer `\ud800x` does not start with \"/\"."), "req-1",
+                                          accept=accept)
+    assert status == 400 and b"does not start with" in body
+
+
+async def _call(app, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/things", "raw_path": b"/things", "query_string": b"",
+             "headers": headers, "http_version": "1.1", "scheme": "http", "server": ("h", 80),
+             "client": ("c", 1), "root_path": ""}
+    await app(scope, receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+async def test_a_token_that_is_not_ascii_never_reaches_the_validator():
+    from nubes.core.api.app import ServiceApp
+
+    seen: list[str] = []
+
+    async def authenticate(token, request_id):
+        seen.append(token)
+        token.encode("ascii")      # what forwarding it to identity as a header would do
+        raise Unauthorized()
+
+    app = ServiceApp("t", [Route("GET", "/things", h)], keystone_style.render, None, authenticate)
+    status, body = await _call(app, [(b"x-auth-token", "t\u00e9t\u00e9".encode("latin-1"))])
+    assert status == 401 and json.loads(body)["error"]["code"] == 401 and seen == []
+    status, _ = await _call(app, [(b"x-auth-token", b"plain-token")])
+    assert status == 401 and seen == ["plain-token"]
+
+
+async def test_a_message_the_renderer_cannot_encode_still_renders():
+    from nubes.core.api.app import ServiceApp
+    from nubes.core.exceptions import BadRequest
+
+    async def handler(req):
+        raise BadRequest("bad \ud800 input")
+
+    def strict(exc, request_id):
+        return exc.status, {}, exc.message.encode()     # a renderer that assumes encodable text
+
+    app = ServiceApp("t", [Route("GET", "/things", handler, public=True)], strict, None, None)
+    status, body = await _call(app, [])
+    assert status == 400 and body == b"bad \\ud800 input"
+
+
+async def test_a_nul_in_a_path_parameter_is_a_400_before_the_handler():
+    from nubes.core.api.app import ServiceApp
+
+    called: list[str] = []
+
+    async def handler(req):
+        called.append(req.path_params["thing_id"])
+        raise NotFound()
+
+    app = ServiceApp("t", [Route("GET", "/things/{thing_id}", handler, public=True)], keystone_style.render,
+                     None, None)
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    for path, status in (("/things/a\x00b", 400), ("/things/ab", 404)):
+        sent.clear()
+        scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
+                 "headers": [], "http_version": "1.1", "scheme": "http", "server": ("h", 80),
+                 "client": ("c", 1), "root_path": ""}
+        await app(scope, receive, send)
+        assert sent[0]["status"] == status
+    assert called == ["ab"]

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nubes.core.db.base import UTCDateTime
 from nubes.network.db.models import Tag
 
 
@@ -26,6 +27,8 @@ class Filter:
 
 
 def col(column: Any, kind: str = "str", sortable: bool = True) -> Filter:
+    if kind == "str" and isinstance(getattr(column, "type", None), UTCDateTime):
+        kind = "time"          # created_at, updated_at: compared as datetimes, not as text
     return Filter(kind=kind, column=column, sortable=sortable)
 
 

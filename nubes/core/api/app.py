@@ -154,9 +154,14 @@ class ServiceApp:
     def _error_response(self, exc: CloudError, request_id: str) -> Response:
         try:
             status, headers, body = self.render_error(exc, request_id)
-        except Exception:
-            # A message the renderer cannot encode must still give the client an answer.
-            LOG.exception("%s could not render %s", self.name, type(exc).__name__)
+        except Exception as failure:
+            # A message the renderer cannot encode must still give the client an answer. That case
+            # is logged without the traceback, which would carry the unencodable text itself.
+            if isinstance(failure, UnicodeError):
+                LOG.warning("%s could not encode the message of %s; sent it escaped", self.name,
+                            type(exc).__name__)
+            else:
+                LOG.exception("%s could not render %s", self.name, type(exc).__name__)
             plain = CloudError(exc.message.encode("utf-8", "backslashreplace").decode())
             plain.status, plain.title = exc.status, exc.title  # type: ignore[misc]
             status, headers, body = self.render_error(plain, request_id)

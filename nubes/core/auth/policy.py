@@ -30,12 +30,30 @@ from typing import Any
 
 import yaml
 
-from nubes.core.auth.policy_language import (RULE_REF, SUBST_KEY, Check, PolicyError, PolicySyntaxError,
-                                             broken_rules, compile_rule, never, target_value)
+from nubes.core.auth.policy_language import (
+    RULE_REF,
+    SUBST_KEY,
+    Check,
+    PolicyError,
+    PolicySyntaxError,
+    broken_rules,
+    compile_rule,
+    never,
+    target_value,
+)
 from nubes.core.exceptions import InvalidScope, PolicyNotAuthorized
 
-__all__ = ["Check", "Enforcer", "PolicyError", "PolicySyntaxError", "RuleDefault", "POLICY_MODES",
-           "token_scope", "target_value"]
+__all__ = [
+    "POLICY_MODES",
+    "Check",
+    "Enforcer",
+    "PolicyError",
+    "PolicySyntaxError",
+    "RuleDefault",
+    "target_value",
+    "token_scope",
+    "without_personas",
+]
 
 LOG = logging.getLogger(__name__)
 
@@ -57,7 +75,18 @@ class RuleDefault:
     def __post_init__(self) -> None:
         unknown = set(self.scope_types) - set(SCOPES)
         if unknown:
-            raise PolicyError(f"{_DEFAULTS_SOURCE}: rule {self.name!r}: unknown scope types {sorted(unknown)}")
+            raise PolicyError(f"{_DEFAULTS_SOURCE}: rule {self.name!r}: unknown scope types "
+                              f"{sorted(unknown)}")
+
+
+_PERSONA = re.compile(r"\brole:(?:reader|member|manager) and ")
+
+
+def without_personas(check_str: str) -> str:
+    """A project service's legacy form of a rule: the new default without its persona roles
+    (``role:member and project_id:%(project_id)s`` becomes the owner check the deprecated
+    ``admin_or_owner`` rules were), so legacy mode accepts any role of the owning project."""
+    return _PERSONA.sub("", check_str)
 
 
 def token_scope(creds: Mapping[str, Any]) -> str:
@@ -243,7 +272,8 @@ class Enforcer:
         self._overrides = len(overrides)
 
     def _default_text(self, default: RuleDefault) -> str:
-        if self.mode == "legacy" and default.deprecated is not None and default.deprecated != default.check_str:
+        legacy = default.deprecated
+        if self.mode == "legacy" and legacy is not None and legacy != default.check_str:
             new = default.check_str.strip() or "@"
-            return f"({new}) or ({default.deprecated.strip() or '@'})"
+            return f"({new}) or ({legacy.strip() or '@'})"
         return default.check_str

@@ -73,6 +73,7 @@ class PolicyNotAuthorized(Forbidden):
     def __init__(self, rule: str | None = None, message: str | None = None) -> None:
         super().__init__(message or f"You are not authorized to perform the requested action: {rule}.")
         self.rule = rule
+        self.default_message = message is None   # each service may word the refusal its own way
 
 
 class InvalidScope(PolicyNotAuthorized):

@@ -168,4 +168,5 @@ def load(path: str | Path | None, sections: dict[str, type[ServiceConfig]],
 def _check_policy_mode(value: str, section: str, *, allow_empty: bool) -> None:
     if (value == "" and allow_empty) or value in POLICY_MODES:
         return
-    raise ConfigError(f"[{section}] policy_defaults: expected one of {', '.join(POLICY_MODES)}, got {value!r}")
+    raise ConfigError(f"[{section}] policy_defaults: expected one of {', '.join(POLICY_MODES)}, "
+                      f"got {value!r}")

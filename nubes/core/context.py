@@ -91,7 +91,7 @@ class RequestContext:
 
     def _creds(self) -> dict[str, Any]:
         if self._policy_creds is None:
-            self._policy_creds = _Creds(self.to_policy_values(), self.enforcer)
+            self._policy_creds = _Creds(self.to_policy_values(), self)
         return self._policy_creds
 
     def can(self, rule: str, target: dict[str, Any] | None = None) -> None:
@@ -130,14 +130,17 @@ class _Creds(dict):
     is the service's ``context_is_admin`` rule, evaluated on first use -- as False while it is being
     evaluated, so a rule that reads it cannot recurse."""
 
-    def __init__(self, values: dict[str, Any], enforcer: Any) -> None:
+    def __init__(self, values: dict[str, Any], ctx: RequestContext) -> None:
         super().__init__(values)
-        self._enforcer = enforcer
+        self._ctx = ctx
 
     def __missing__(self, key: str) -> Any:
         if key != "is_admin":
             raise KeyError(key)
+        enforcer = self._ctx.enforcer
+        if enforcer is None:            # not decided yet: no policy is bound to the request
+            return False
         self["is_admin"] = False
-        decision = self._enforcer is not None and self._enforcer.enforce(ADMIN_RULE, {}, self)
+        decision = bool(enforcer.enforce(ADMIN_RULE, {}, self))
         self["is_admin"] = decision
         return decision

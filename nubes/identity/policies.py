@@ -33,7 +33,8 @@ def _grant_scoped(role: str) -> str:
     """``role`` held on the domain of both the actor (user or group) and the target (project or domain)."""
     pairs = [(a, t) for a in ("target.user.domain_id", "target.group.domain_id")
              for t in ("target.project.domain_id", "target.domain.id")]
-    return "(" + " or ".join(f"(role:{role} and domain_id:%({a})s and domain_id:%({t})s)" for a, t in pairs) + ")"
+    either = " or ".join(f"(role:{role} and domain_id:%({a})s and domain_id:%({t})s)" for a, t in pairs)
+    return f"({either})"
 
 
 BASE = {
@@ -75,8 +76,8 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "identity:get_auth_domains": ("", ANY),
     "identity:get_auth_system": ("", ANY),
     # domains
-    "identity:get_domain": (f"{ADMIN_OR_SYSTEM_READER} or domain_id:%(target.domain.id)s"
-                            " or project_domain_id:%(target.domain.id)s", SDP),
+    "identity:get_domain": ((f"{ADMIN_OR_SYSTEM_READER} or domain_id:%(target.domain.id)s"
+                            " or project_domain_id:%(target.domain.id)s"), SDP),
     "identity:list_domains": (f"{ADMIN_OR_SYSTEM_READER} or {_domain_reader('target.domain.id')}", SDP),
     "identity:create_domain": (ADMIN, SP),
     "identity:update_domain": (ADMIN, SP),
@@ -84,8 +85,8 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     # projects
     "identity:get_project": (_PROJECT_READ, SDP),
     "identity:list_projects": (f"{ADMIN_OR_SYSTEM_READER} or {_domain_reader('target.domain_id')}", SDP),
-    "identity:list_user_projects": (f"{ADMIN_OR_SYSTEM_READER} or {_domain_reader('target.user.domain_id')}"
-                                    " or user_id:%(target.user.id)s", SDP),
+    "identity:list_user_projects": ((f"{ADMIN_OR_SYSTEM_READER} or {_domain_reader('target.user.domain_id')}"
+                                    " or user_id:%(target.user.id)s"), SDP),
     "identity:create_project": (_PROJECT_MANAGE, SDP),
     "identity:update_project": (_PROJECT_MANAGE, SDP),
     "identity:delete_project": (_PROJECT_MANAGE, SDP),
@@ -96,8 +97,8 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "identity:delete_project_tags": (_PROJECT_MANAGE, SDP),
     "identity:delete_project_tag": (_PROJECT_MANAGE, SDP),
     # users
-    "identity:get_user": (f"{ADMIN_OR_SYSTEM_READER} or {_domain_reader('target.user.domain_id')}"
-                          " or user_id:%(target.user.id)s", SDP),
+    "identity:get_user": ((f"{ADMIN_OR_SYSTEM_READER} or {_domain_reader('target.user.domain_id')}"
+                          " or user_id:%(target.user.id)s"), SDP),
     "identity:list_users": (f"{ADMIN_OR_SYSTEM_READER} or {_domain_reader('target.domain_id')}", SDP),
     "identity:create_user": (_USER_MANAGE, SDP),
     "identity:update_user": (_USER_MANAGE, SDP),
@@ -106,16 +107,17 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     # groups
     "identity:get_group": (f"{ADMIN_OR_SYSTEM_READER} or {_domain_reader('target.group.domain_id')}", SDP),
     "identity:list_groups": (f"{ADMIN_OR_SYSTEM_READER} or {_domain_reader('target.domain_id')}", SDP),
-    "identity:list_groups_for_user": (f"{ADMIN_OR_SYSTEM_READER} or {_domain_reader('target.user.domain_id')}"
-                                      " or user_id:%(user_id)s", SDP),
+    "identity:list_groups_for_user": ((f"{ADMIN_OR_SYSTEM_READER} or "
+                                       f"{_domain_reader('target.user.domain_id')}"
+                                      " or user_id:%(user_id)s"), SDP),
     "identity:create_group": (_GROUP_MANAGE, SDP),
     "identity:update_group": (_GROUP_MANAGE, SDP),
     "identity:delete_group": (_GROUP_MANAGE, SDP),
-    "identity:list_users_in_group": (f"{ADMIN_OR_SYSTEM_READER} or "
-                                     f"{_domain_reader('target.group.domain_id')}", SDP),
-    "identity:check_user_in_group": (f"{ADMIN_OR_SYSTEM_READER} or (role:reader and "
+    "identity:list_users_in_group": ((f"{ADMIN_OR_SYSTEM_READER} or "
+                                     f"{_domain_reader('target.group.domain_id')}"), SDP),
+    "identity:check_user_in_group": ((f"{ADMIN_OR_SYSTEM_READER} or (role:reader and "
                                      "domain_id:%(target.group.domain_id)s and "
-                                     "domain_id:%(target.user.domain_id)s)", SDP),
+                                     "domain_id:%(target.user.domain_id)s)"), SDP),
     "identity:add_user_to_group": (_MEMBERSHIP_MANAGE, SDP),
     "identity:remove_user_from_group": (_MEMBERSHIP_MANAGE, SDP),
     # roles
@@ -137,8 +139,9 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "identity:list_role_inference_rules": (ADMIN_OR_SYSTEM_READER, SP),
     "identity:check_implied_role": (ADMIN_OR_SYSTEM_READER, SP),
     # grants and assignments
-    "identity:check_grant": (f"{ADMIN_OR_SYSTEM_READER} or ({_grant_scoped('reader')} and "
-                             "(domain_id:%(target.role.domain_id)s or None:%(target.role.domain_id)s))", SDP),
+    "identity:check_grant": ((f"{ADMIN_OR_SYSTEM_READER} or ({_grant_scoped('reader')} and "
+                              "(domain_id:%(target.role.domain_id)s or None:%(target.role.domain_id)s))"),
+                             SDP),
     "identity:list_grants": (_GRANT_READ, SDP),
     "identity:create_grant": (_GRANT_MANAGE, SDP),
     "identity:revoke_grant": (_GRANT_MANAGE, SDP),
@@ -150,9 +153,10 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "identity:check_system_grant_for_group": (ADMIN_OR_SYSTEM_READER, SP),
     "identity:create_system_grant_for_group": (ADMIN, SP),
     "identity:revoke_system_grant_for_group": (ADMIN, SP),
-    "identity:list_role_assignments": (f"{ADMIN_OR_SYSTEM_READER} or {_domain_reader('target.domain_id')}", SDP),
-    "identity:list_role_assignments_for_tree": (f"{ADMIN_OR_SYSTEM_READER} or "
-                                                f"{_domain_reader('target.project.domain_id')}", SDP),
+    "identity:list_role_assignments": (f"{ADMIN_OR_SYSTEM_READER} or {_domain_reader('target.domain_id')}",
+                                       SDP),
+    "identity:list_role_assignments_for_tree": ((f"{ADMIN_OR_SYSTEM_READER} or "
+                                                f"{_domain_reader('target.project.domain_id')}"), SDP),
     # catalog
     "identity:get_region": ("", SDP),
     "identity:list_regions": ("", SDP),
@@ -192,8 +196,8 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "identity:create_registered_limits": (ADMIN, SP),
     "identity:update_registered_limit": (ADMIN, SP),
     "identity:delete_registered_limit": (ADMIN, SP),
-    "identity:get_limit": (f"{ADMIN_OR_SYSTEM_READER} or project_id:%(target.limit.project_id)s"
-                           " or domain_id:%(target.limit.domain_id)s", SDP),
+    "identity:get_limit": ((f"{ADMIN_OR_SYSTEM_READER} or project_id:%(target.limit.project_id)s"
+                           " or domain_id:%(target.limit.domain_id)s"), SDP),
     "identity:list_limits": ("", SDP),
     "identity:create_limits": (ADMIN, SP),
     "identity:update_limit": (ADMIN, SP),
@@ -202,6 +206,7 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
 
 # The rules Keystone deprecated when it learnt system scope and the reader role (Stein/Train).
 _ADMIN_OR_TARGET_PROJECT = "rule:admin_required or project_id:%(target.project.id)s"
+_ADMIN_OR_CREDENTIAL_OWNER = "rule:admin_required or (rule:owner and user_id:%(target.credential.user_id)s)"
 LEGACY: dict[str, str] = {
     **{name: ADMIN for name, (check, _scopes) in RULES.items() if check and check != ADMIN},
     "identity:get_user": "rule:admin_or_owner",
@@ -215,10 +220,10 @@ LEGACY: dict[str, str] = {
     "identity:validate_token": "rule:service_admin_or_token_subject",
     "identity:revoke_token": "rule:admin_or_token_subject",
     "identity:get_credential": "rule:admin_required",
-    "identity:ec2_get_credential": "rule:admin_required or (rule:owner and user_id:%(target.credential.user_id)s)",
+    "identity:ec2_get_credential": _ADMIN_OR_CREDENTIAL_OWNER,
     "identity:ec2_list_credentials": "rule:admin_or_owner",
     "identity:ec2_create_credential": "rule:admin_or_owner",
-    "identity:ec2_delete_credential": "rule:admin_required or (rule:owner and user_id:%(target.credential.user_id)s)",
+    "identity:ec2_delete_credential": _ADMIN_OR_CREDENTIAL_OWNER,
     "identity:get_application_credential": "rule:admin_or_owner",
     "identity:list_application_credentials": "rule:admin_or_owner",
     "identity:create_application_credential": "user_id:%(target.user.id)s",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from nubes.core.auth.policy import Enforcer, PolicyError, RuleDefault, token_scope
@@ -175,3 +177,25 @@ def test_context_can_raises_invalid_scope_and_allowed_says_false():
     assert not ctx.allowed("r")
     with pytest.raises(InvalidScope):
         ctx.can("r")
+
+
+# ---------------------------------------------------------------- the refusal, in each service's body
+
+def test_invalid_scope_is_each_services_own_403():
+    from nubes.core.errors import api_wg, keystone_style, neutron_style, nova_style
+    from nubes.core.exceptions import CloudError
+
+    err = InvalidScope("os_compute_api:servers:index", ("project",), "domain")
+    status, _, body = nova_style.render(err, "req-1")
+    assert status == 403 and json.loads(body) == {"forbidden": {
+        "code": 403, "message": "Policy doesn't allow os_compute_api:servers:index to be performed."}}
+    status, _, body = neutron_style.render(InvalidScope("get_network", ("project",), "system"), "req-1")
+    assert status == 403 and json.loads(body)["NeutronError"]["type"] == "PolicyNotAuthorized"
+    status, _, body = keystone_style.render(InvalidScope("identity:list_services", ("system", "project"),
+                                                         "domain"), "req-1")
+    assert status == 403 and json.loads(body)["error"]["code"] == 403
+    status, _, body = api_wg.render(InvalidScope("placement:usages", ("project",), "system"), "req-1")
+    assert status == 403 and json.loads(body)["errors"][0]["status"] == 403
+    # a refusal that crossed the bus (rebuilt from its dict) renders the same way
+    again = CloudError.from_dict(err.to_dict())
+    assert nova_style.render(again, "req-2")[0] == 403

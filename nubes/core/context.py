@@ -132,6 +132,7 @@ class _Creds(dict):
 
     def __init__(self, values: dict[str, Any], ctx: RequestContext) -> None:
         super().__init__(values)
+        self["roles"] = frozenset(values.get("roles") or ())   # already lower-cased; role checks look up
         self._ctx = ctx
 
     def __missing__(self, key: str) -> Any:

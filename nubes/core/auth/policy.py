@@ -134,7 +134,9 @@ class Enforcer:
             if default.name in self._defaults:
                 raise PolicyError(f"{_DEFAULTS_SOURCE}: rule {default.name!r} is defined twice")
             self._defaults[default.name] = default
-        self._scopes = {d.name: frozenset(d.scope_types) for d in self._defaults.values() if d.scope_types}
+        # only the rules that refuse some scope are checked (one accepting all three takes any token)
+        self._scopes = {d.name: frozenset(d.scope_types) for d in self._defaults.values()
+                        if d.scope_types and set(d.scope_types) != set(SCOPES)}
         self._path = Path(override_file) if override_file else None
         self._interval = check_interval
         self._next_check = 0.0
@@ -152,8 +154,8 @@ class Enforcer:
         return tuple(self._defaults.values())
 
     def scope_types(self, rule: str) -> frozenset[str]:
-        """The scopes ``rule`` accepts; empty when it accepts any token."""
-        return self._scopes.get(rule, frozenset())
+        """The scopes ``rule`` accepts (all three when it names none)."""
+        return self._scopes.get(rule, frozenset(SCOPES))
 
     def scope_allows(self, rule: str, creds: Mapping[str, Any]) -> bool:
         """Whether the token's scope may be used for ``rule`` at all (always, in legacy mode)."""
@@ -178,12 +180,17 @@ class Enforcer:
     def authorize(self, rule: str, target: Mapping[str, Any] | None, creds: Mapping[str, Any]) -> None:
         """Raise InvalidScope (a 403) for a token of the wrong scope, PolicyNotAuthorized (403) when
         the rule denies."""
+        self._maybe_reload()
         if not self.scope_allows(rule, creds):
             scope = token_scope(creds)
             LOG.debug("Policy %r refuses a %s-scoped token (it accepts %s) for user %s", rule, scope,
                       ", ".join(sorted(self._scopes[rule])), creds.get("user_id"))
             raise InvalidScope(rule, tuple(sorted(self._scopes[rule])), scope)
-        if not self.enforce(rule, target, creds):
+        check = self._table.get(rule)
+        if check is None or not check(target or {}, creds):
+            if check is None and rule not in self._warned:
+                self._warned.add(rule)
+                LOG.warning("Policy rule %r is not defined; denying", rule)
             LOG.debug("Policy %r denied for user %s", rule, creds.get("user_id"))
             raise PolicyNotAuthorized(rule)
 

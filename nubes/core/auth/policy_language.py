@@ -181,7 +181,10 @@ def _role_check(match: str) -> Check:
         if want is _MISSING or want is None:
             return False
         want = str(want).lower()
-        return any(isinstance(r, str) and r.lower() == want for r in creds.get("roles") or ())
+        roles = creds.get("roles") or ()
+        if isinstance(roles, frozenset):      # a request's credentials: lower-cased once
+            return want in roles
+        return any(isinstance(r, str) and r.lower() == want for r in roles)
     return check
 
 

@@ -132,3 +132,38 @@ def test_legacy_switch(legacy_cloud):
     # ... but take any role of the owning project: a reader makes images, as Glance's old "" did
     reader = people.member_of("reader", project, "reader")
     assert http(reader, "image", "POST", "/v2/images", json={"name": unique("l")}).status_code == 201
+
+
+# ---------------------------------------------------------------- an operator's context_is_admin
+
+@pytest.fixture(scope="module")
+def superuser_cloud(tmp_path_factory):
+    state = tmp_path_factory.mktemp("superuser-state")
+    policy = state / "network-policy.yaml"
+    policy.write_text('"context_is_admin": "role:superuser"\n')
+    c = start_cloud(state, services="identity,network", names=("identity", "network"),
+                    extra_env={"NUBES_NETWORK__POLICY_FILE": str(policy)})
+    yield c
+    stop_cloud(c)
+
+
+def test_context_is_admin_override_changes_who_is_admin(superuser_cloud):
+    """The network service's context_is_admin rule is who is admin there, in its rules and in what
+    it shows: with "role:superuser" a superuser of another project sees and changes a private
+    network, and the role named admin is an ordinary one."""
+    people, http = People(superuser_cloud), Http(superuser_cloud)
+    people._admin("POST", "/v3/roles", {"role": {"name": "superuser"}})
+    people.roles = {r["name"]: r["id"] for r in people._admin("GET", "/v3/roles").json()["roles"]}
+    owner = people.member_of("owner", people.project("su-a"), "member")
+    made = http(owner, "network", "POST", "/v2.0/networks", json={"network": {"name": unique("su")}})
+    assert made.status_code == 201, made.text
+    path = f"/v2.0/networks/{made.json()['network']['id']}"
+    superuser = people.member_of("superuser", people.project("su-b"), "superuser", "member")
+    assert http(superuser, "network", "GET", path).status_code == 200
+    listed = http(superuser, "network", "GET", "/v2.0/networks").json()["networks"]
+    assert made.json()["network"]["id"] in [n["id"] for n in listed]
+    assert http(superuser, "network", "PUT", path, json={"network": {"name": "su"}}).status_code == 200
+    admin = people.admin()
+    assert http(admin, "network", "GET", path).status_code == 404        # admin is not admin here
+    assert http(admin, "network", "POST", "/v2.0/networks", json={"network": {
+        "name": unique("su"), "shared": True}}).status_code == 403          # nor may it share

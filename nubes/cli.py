@@ -97,7 +97,8 @@ async def _up(conf: Config, specs) -> int:
         driver, why = choose(compute)
         _say(f"nubes: compute driver {driver}: {why}")
     _say(f"\nUse it:\n  export OS_CLIENT_CONFIG_FILE={clouds}\n  openstack --os-cloud nubes token issue\n"
-         f"(cloud 'nubes' is the admin project; 'nubes-system' is system scope.) Ctrl-C stops.")
+         f"(cloud 'nubes' is the admin project; 'nubes-system' is system scope, for identity only.) "
+         "Ctrl-C stops.")
     await sup.wait()
     await sup.close()
     return 0

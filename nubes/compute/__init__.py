@@ -22,7 +22,8 @@ def build_app(rt: Any) -> Any:
 
     state = ComputeState(rt)
     rt.extra["compute"] = state
-    rt.enforcer = Enforcer(policies.DEFAULTS, rt.conf.policy_file("compute"))
+    rt.enforcer = Enforcer(policies.DEFAULTS, rt.conf.policy_file("compute"),
+                          mode=rt.conf.policy_mode("compute"))
     errors.set_identity_uri(getattr(rt.tokens, "identity_url", ""))
     app = ServiceApp("compute", routes.routes(), errors.render, rt, rt.tokens, enforcer=rt.enforcer,
                      context_hook=versions.context_hook, on_startup=[state.start],

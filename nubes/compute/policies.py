@@ -1,15 +1,22 @@
 """The compute service's default access rules: Nova's current (secure RBAC) defaults, oslo.policy syntax.
 
 Rule names are Nova's (``os_compute_api:<area>:<action>``), so operators' policy files keep working.
+Every API rule takes project-scoped tokens only (``scope_types=['project']`` throughout Nova; an
+unscoped token counts as project scope in oslo.policy and has no role, so it passes only the rules
+that need none, such as a user's own key pairs). The project ``manager`` persona (Nova 2025.2) may
+migrate its project's servers without naming a host and list their migrations without host details.
+Legacy mode accepts each rule without its persona roles (Nova's deprecated ``admin_or_owner``).
 """
 
 from __future__ import annotations
 
-from nubes.core.auth.policy import RuleDefault
+from nubes.core.auth.policy import RuleDefault, without_personas
 
 ADMIN = "rule:context_is_admin"
+PROJECT_MANAGER = "role:manager and project_id:%(project_id)s"
 PROJECT_MEMBER = "role:member and project_id:%(project_id)s"
 PROJECT_READER = "role:reader and project_id:%(project_id)s"
+ADMIN_OR_MANAGER = f"({PROJECT_MANAGER}) or {ADMIN}"
 ADMIN_OR_MEMBER = f"{ADMIN} or ({PROJECT_MEMBER})"
 ADMIN_OR_READER = f"{ADMIN} or ({PROJECT_READER})"
 ADMIN_OR_USER = f"{ADMIN} or user_id:%(user_id)s"
@@ -17,13 +24,23 @@ ANY_READER = "role:reader"
 SERVICE = "role:service"
 
 P = "os_compute_api"
+UNLOCK_OVERRIDE = f"{P}:os-lock-server:unlock:unlock_override"
 
-RULES: dict[str, str] = {
+BASE: dict[str, str] = {
     "context_is_admin": "role:admin",
     "admin_api": ADMIN,
     "service_api": SERVICE,
+    "project_manager_api": PROJECT_MANAGER,
     "project_member_api": PROJECT_MEMBER,
     "project_reader_api": PROJECT_READER,
+    "project_manager_or_admin": "rule:project_manager_api or rule:context_is_admin",
+    "project_member_or_admin": "rule:project_member_api or rule:context_is_admin",
+    "project_reader_or_admin": "rule:project_reader_api or rule:context_is_admin",
+    # Nova's deprecated rule, for operators' files that still name it
+    "admin_or_owner": "is_admin:True or project_id:%(project_id)s",
+}
+
+RULES: dict[str, str] = {
     # flavors
     f"{P}:os-flavor-manage:create": ADMIN,
     f"{P}:os-flavor-manage:update": ADMIN,
@@ -115,10 +132,11 @@ RULES: dict[str, str] = {
     f"{P}:servers:create_image": ADMIN_OR_MEMBER,
     f"{P}:servers:create_image:allow_volume_backed": ADMIN_OR_MEMBER,
     f"{P}:servers:trigger_crash_dump": ADMIN_OR_MEMBER,
-    f"{P}:servers:migrations:index": ADMIN,
+    f"{P}:servers:migrations:index": ADMIN_OR_MANAGER,
+    f"{P}:servers:migrations:index:host": ADMIN,
     f"{P}:servers:migrations:show": ADMIN,
-    f"{P}:servers:migrations:force_complete": ADMIN,
-    f"{P}:servers:migrations:delete": ADMIN,
+    f"{P}:servers:migrations:force_complete": ADMIN_OR_MANAGER,
+    f"{P}:servers:migrations:delete": ADMIN_OR_MANAGER,
     f"{P}:os-pause-server:pause": ADMIN_OR_MEMBER,
     f"{P}:os-pause-server:unpause": ADMIN_OR_MEMBER,
     f"{P}:os-suspend-server:suspend": ADMIN_OR_MEMBER,
@@ -126,18 +144,20 @@ RULES: dict[str, str] = {
     f"{P}:os-admin-actions:reset_state": ADMIN,
     f"{P}:os-lock-server:lock": ADMIN_OR_MEMBER,
     f"{P}:os-lock-server:unlock": ADMIN_OR_MEMBER,
-    f"{P}:os-lock-server:unlock:unlock_override": ADMIN,
+    UNLOCK_OVERRIDE: ADMIN,
     f"{P}:os-rescue": ADMIN_OR_MEMBER,
     f"{P}:os-unrescue": ADMIN_OR_MEMBER,
     f"{P}:os-shelve:shelve": ADMIN_OR_MEMBER,
     f"{P}:os-shelve:shelve_offload": ADMIN,
     f"{P}:os-shelve:unshelve": ADMIN_OR_MEMBER,
     f"{P}:os-shelve:unshelve_to_host": ADMIN,
-    f"{P}:os-migrate-server:migrate": ADMIN,
+    f"{P}:os-migrate-server:migrate": ADMIN_OR_MANAGER,
     f"{P}:os-migrate-server:migrate:host": ADMIN,
-    f"{P}:os-migrate-server:migrate_live": ADMIN,
-    f"{P}:os-migrations:index": ADMIN,
+    f"{P}:os-migrate-server:migrate_live": ADMIN_OR_MANAGER,
+    f"{P}:os-migrate-server:migrate_live:host": ADMIN,
+    f"{P}:os-migrations:index": ADMIN_OR_MANAGER,
     f"{P}:os-migrations:index:all_projects": ADMIN,
+    f"{P}:os-migrations:index:host": ADMIN,
     f"{P}:server-metadata:index": ADMIN_OR_READER,
     f"{P}:server-metadata:show": ADMIN_OR_READER,
     f"{P}:server-metadata:create": ADMIN_OR_MEMBER,
@@ -163,4 +183,6 @@ RULES: dict[str, str] = {
     f"{P}:os-simple-tenant-usage:show": ADMIN_OR_READER,
 }
 
-DEFAULTS = [RuleDefault(name, text) for name, text in RULES.items()]
+DEFAULTS = ([RuleDefault(name, text) for name, text in BASE.items()]
+            + [RuleDefault(name, text, scope_types=("project",), deprecated=without_personas(text))
+               for name, text in RULES.items()])

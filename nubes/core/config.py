@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nubes.core.auth.policy import POLICY_MODES
+
 DEFAULT_STATE_DIR = Path("/var/lib/nubes") if os.geteuid() == 0 else Path.home() / ".nubes"
 
 
@@ -38,6 +40,9 @@ class CoreConfig:
     # (an "Authorization: Bearer <metrics_token>" header, as Prometheus' scrape authorization sends).
     metrics: str = "on"
     metrics_token: str = ""
+    # "secure": upstream's current defaults with scope enforced (oslo.policy's enforce_scope and
+    # enforce_new_defaults on); "legacy": the deprecated rules accepted too, scope not checked.
+    policy_defaults: str = "secure"
 
 
 @dataclass
@@ -48,6 +53,7 @@ class ServiceConfig:
     port: int = 0
     database_url: str = ""
     policy_file: str = ""
+    policy_defaults: str = ""     # empty: [core] policy_defaults
     workers: int = 1
 
 
@@ -67,6 +73,10 @@ class Config:
     def policy_file(self, name: str) -> Path:
         pf = self.services[name].policy_file
         return Path(pf) if pf else self.core.state_dir / "policy" / f"{name}.yaml"
+
+    def policy_mode(self, name: str) -> str:
+        """The service's policy defaults: its own ``policy_defaults``, else the core's."""
+        return self.services[name].policy_defaults or self.core.policy_defaults
 
     def endpoint_url(self, name: str, path: str = "") -> str:
         port = self.services[name].port
@@ -151,9 +161,11 @@ def load(path: str | Path | None, sections: dict[str, type[ServiceConfig]],
             raise ConfigError(f"unknown section [{section}]; known: core, {', '.join(sorted(sections))}")
     _fill(conf.core, data.get("core", {}), "core")
     _check_core(conf.core)
+    _check_policy_mode(conf.core.policy_defaults, "core", allow_empty=False)
     for name, cls in sections.items():
         svc = cls()
         _fill(svc, data.get(name, {}), name)
+        _check_policy_mode(svc.policy_defaults, name, allow_empty=True)
         conf.services[name] = svc
     return conf
 
@@ -170,3 +182,10 @@ def _check_core(core: CoreConfig) -> None:
         raise ConfigError('[core] metrics = "token" needs [core] metrics_token (NUBES_CORE__METRICS_TOKEN), '
                           "the bearer token scrapers must send")
     core.metrics = mode
+
+
+def _check_policy_mode(value: str, section: str, *, allow_empty: bool) -> None:
+    if (value == "" and allow_empty) or value in POLICY_MODES:
+        return
+    raise ConfigError(f"[{section}] policy_defaults: expected one of {', '.join(POLICY_MODES)}, "
+                      f"got {value!r}")

@@ -7,9 +7,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from nubes.core.auth.policy import target_value
+from nubes.core.auth.policy import target_value, token_scope
 
 _UNKNOWN: Any = object()
+ADMIN_RULE = "context_is_admin"
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 
@@ -63,7 +64,14 @@ class RequestContext:
 
     @property
     def is_admin(self) -> bool:
-        return "admin" in self.roles
+        """The service's ``context_is_admin`` rule for this caller, decided by the policy engine once
+        per request (an operator's override of that rule changes who is admin everywhere)."""
+        return bool(self._creds()["is_admin"])
+
+    @property
+    def scope(self) -> str:
+        """The token's scope as the policy engine sees it: system, domain or project (unscoped too)."""
+        return token_scope(self._creds())
 
     def to_policy_values(self) -> dict[str, Any]:
         return {
@@ -83,7 +91,7 @@ class RequestContext:
 
     def _creds(self) -> dict[str, Any]:
         if self._policy_creds is None:
-            self._policy_creds = self.to_policy_values()
+            self._policy_creds = _Creds(self.to_policy_values(), self)
         return self._policy_creds
 
     def can(self, rule: str, target: dict[str, Any] | None = None) -> None:
@@ -114,4 +122,26 @@ class RequestContext:
         decision = self.enforcer.enforce(rule, target, self._creds())
         if memo_key is not None:
             self._policy_memo[memo_key] = decision
+        return decision
+
+
+class _Creds(dict):
+    """A request's policy credentials; ``is_admin`` (what legacy rules such as ``is_admin:True`` read)
+    is the service's ``context_is_admin`` rule, evaluated on first use -- as False while it is being
+    evaluated, so a rule that reads it cannot recurse."""
+
+    def __init__(self, values: dict[str, Any], ctx: RequestContext) -> None:
+        super().__init__(values)
+        self["roles"] = frozenset(values.get("roles") or ())   # already lower-cased; role checks look up
+        self._ctx = ctx
+
+    def __missing__(self, key: str) -> Any:
+        if key != "is_admin":
+            raise KeyError(key)
+        enforcer = self._ctx.enforcer
+        if enforcer is None:            # not decided yet: no policy is bound to the request
+            return False
+        self["is_admin"] = False
+        decision = bool(enforcer.enforce(ADMIN_RULE, {}, self))
+        self["is_admin"] = decision
         return decision

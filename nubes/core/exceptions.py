@@ -82,6 +82,21 @@ class PolicyNotAuthorized(Forbidden):
     def __init__(self, rule: str | None = None, message: str | None = None) -> None:
         super().__init__(message or f"You are not authorized to perform the requested action: {rule}.")
         self.rule = rule
+        self.default_message = message is None   # each service may word the refusal its own way
+
+
+class InvalidScope(PolicyNotAuthorized):
+    """The token's scope is not one the rule accepts (oslo.policy's InvalidScope with enforce_scope).
+
+    Services answer it as any other policy refusal (403, their own body), as upstream does.
+    """
+
+    code = "cloud.invalid_scope"
+
+    def __init__(self, rule: str | None = None, scope_types: tuple[str, ...] = (), token_scope: str = "",
+                 message: str | None = None) -> None:
+        super().__init__(rule, message)
+        self.scope_types, self.token_scope = scope_types, token_scope
 
 
 class NotFound(CloudError):

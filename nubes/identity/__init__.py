@@ -18,7 +18,8 @@ def build_app(rt: Any) -> Any:
 
     state = IdentityState(rt)
     rt.extra["identity"] = state
-    rt.enforcer = Enforcer(policies.DEFAULTS, rt.conf.policy_file("identity"))
+    rt.enforcer = Enforcer(policies.DEFAULTS, rt.conf.policy_file("identity"),
+                          mode=rt.conf.policy_mode("identity"))
     return ServiceApp("identity", routes.routes(), errors.render, rt, state.authenticate,
                       enforcer=rt.enforcer, on_startup=[state.start])
 

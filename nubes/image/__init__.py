@@ -18,7 +18,8 @@ def build_app(rt: Any) -> Any:
 
     state = ImageState(rt)
     rt.extra["image"] = state
-    rt.enforcer = Enforcer(policies.DEFAULTS, rt.conf.policy_file("image"))
+    rt.enforcer = Enforcer(policies.DEFAULTS, rt.conf.policy_file("image"),
+                          mode=rt.conf.policy_mode("image"))
     app = ServiceApp("image", routes.routes(), errors.render, rt, rt.tokens, enforcer=rt.enforcer,
                      on_startup=[state.start], on_shutdown=[state.stop])
     identity = getattr(rt.tokens, "identity_url", "")

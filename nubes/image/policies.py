@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nubes.core.auth.policy import RuleDefault
+from nubes.core.auth.policy import RuleDefault, without_personas
 
 PROJECT_MEMBER = "role:member and project_id:%(project_id)s"
 PROJECT_READER = "role:reader and project_id:%(project_id)s"
@@ -68,4 +68,10 @@ RULES = {
     STORES_INFO_DETAIL: ADMIN,
 }
 
-DEFAULTS = tuple(RuleDefault(name, check, scope_types=("project",)) for name, check in RULES.items())
+# Every rule takes project-scoped tokens only, as Glance's do. Legacy mode accepts each rule without
+# its persona roles: the owner (or member) checks stay, as this service has no other layer that
+# keeps projects from changing each other's images (Glance's old "" defaults relied on one).
+_ANY_SCOPE = ("default", CONTEXT_IS_ADMIN)
+DEFAULTS = tuple(RuleDefault(name, check) if name in _ANY_SCOPE else
+                 RuleDefault(name, check, scope_types=("project",), deprecated=without_personas(check))
+                 for name, check in RULES.items())

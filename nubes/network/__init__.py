@@ -18,7 +18,8 @@ def build_app(rt: Any) -> Any:
 
     state = NetworkState(rt)
     rt.extra["network"] = state
-    rt.enforcer = Enforcer(policies.DEFAULTS, rt.conf.policy_file("network"), kinds=policies.CHECK_KINDS)
+    rt.enforcer = Enforcer(policies.DEFAULTS, rt.conf.policy_file("network"),
+                          mode=rt.conf.policy_mode("network"), kinds=policies.CHECK_KINDS)
     errors.set_identity_uri(getattr(rt.tokens, "identity_url", ""))
     return ServiceApp("network", routes.routes(), errors.render, rt, rt.tokens, enforcer=rt.enforcer,
                       on_startup=[state.start], on_shutdown=[state.stop])

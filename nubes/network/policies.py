@@ -3,6 +3,12 @@
 Rule names are Neutron's, so operators' policy files keep working: ``<action>_<resource>``
 for the operation and ``<action>_<resource>:<attribute>`` for attributes only some may set
 or see (provider attributes, ``shared``, ``router:external``, ``binding:*``).
+
+Every operation rule takes project-scoped tokens only, as Neutron's do (an unscoped token counts
+as project scope in oslo.policy, and has no role: it passes the rules that need none, such as
+``rule:shared`` on networks). Neutron defines a project ``manager`` check string but grants it
+nothing beyond a member's on the resources nubes implements. Legacy mode accepts each rule
+without its persona roles (Neutron's deprecated ``admin_or_owner`` rules).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from nubes.core.auth.policy import Check, RuleDefault
+from nubes.core.auth.policy import Check, RuleDefault, without_personas
 
 ADMIN = "rule:context_is_admin"
 OWNER_MEMBER = "role:member and project_id:%(project_id)s"
@@ -28,6 +34,11 @@ BASE = {
     "context_is_admin": "role:admin",
     "service_api": "role:service",
     "admin_only": ADMIN,
+    # Neutron's deprecated building blocks, for operators' files that still name them.
+    "owner": "tenant_id:%(tenant_id)s",
+    "admin_or_owner": "rule:context_is_admin or rule:owner",
+    "admin_or_network_owner": "rule:context_is_admin or tenant_id:%(network:tenant_id)s",
+    "admin_owner_or_network_owner": "rule:owner or rule:admin_or_network_owner",
     "shared": "field:networks:shared=True",
     "external": "field:networks:router:external=True",
     "shared_subnetpools": "field:subnetpools:shared=True",
@@ -106,7 +117,10 @@ RULES: dict[str, str] = {
     "get_extension": "",
 }
 
-DEFAULTS = [RuleDefault(name, text) for name, text in RULES.items()]
+_ANY_SCOPE = {*BASE, "get_extension"}   # building blocks, and the extension list everyone reads
+DEFAULTS = [RuleDefault(name, text) if name in _ANY_SCOPE else
+            RuleDefault(name, text, scope_types=("project",), deprecated=without_personas(text))
+            for name, text in RULES.items()]
 
 
 def field_check(match: str) -> Check:

@@ -20,7 +20,8 @@ def build_app(rt: Any) -> Any:
     state = Placement(rt)
     rt.extra["placement"] = state
     rt.extra["placement_summaries"] = SummaryCache()
-    rt.enforcer = Enforcer(policies.DEFAULTS, rt.conf.policy_file("placement"))
+    rt.enforcer = Enforcer(policies.DEFAULTS, rt.conf.policy_file("placement"),
+                          mode=rt.conf.policy_mode("placement"))
     app = ServiceApp("placement", routes.routes(), errors.render, rt, rt.tokens, enforcer=rt.enforcer,
                      context_hook=versions.context_hook, on_startup=[state.start],
                      on_shutdown=[state.stop])

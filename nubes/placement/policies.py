@@ -1,15 +1,25 @@
-"""Placement's default access rules (upstream's current defaults: admin or the service role)."""
+"""Placement's default access rules: upstream's current defaults, admin or the service role.
+
+As placement does since it dropped system scope (2023.1): every rule takes project-scoped tokens
+only, and a project's reader may see its own usages (GET /usages?project_id=...). ``LEGACY`` is
+the rule placement deprecated (``role:admin``), accepted beside them under
+``policy_defaults = "legacy"``.
+"""
 
 from __future__ import annotations
 
 from nubes.core.auth.policy import RuleDefault
 
 ADMIN_OR_SERVICE = "role:admin or role:service"
+PROJECT_READER = "role:reader and project_id:%(project_id)s"
+LEGACY = "role:admin"
 
 BASE = {
     "admin_api": "role:admin",
     "service_api": "role:service",
     "admin_or_service_api": ADMIN_OR_SERVICE,
+    "project_reader_api": PROJECT_READER,
+    "admin_or_project_reader_or_service_api": "role:admin or rule:project_reader_api or role:service",
 }
 
 RP_LIST = "placement:resource_providers:list"
@@ -49,8 +59,11 @@ RESHAPE = "placement:reshaper:reshape"
 RULES = {name: "rule:admin_or_service_api" for name in (
     RP_LIST, RP_CREATE, RP_SHOW, RP_UPDATE, RP_DELETE, RC_LIST, RC_CREATE, RC_SHOW, RC_UPDATE,
     RC_DELETE, INV_LIST, INV_CREATE, INV_SHOW, INV_UPDATE, INV_DELETE, AGG_LIST, AGG_UPDATE,
-    RP_USAGES, TOTAL_USAGES, TRAITS_LIST, TRAITS_SHOW, TRAITS_UPDATE, TRAITS_DELETE, RP_TRAIT_LIST,
+    RP_USAGES, TRAITS_LIST, TRAITS_SHOW, TRAITS_UPDATE, TRAITS_DELETE, RP_TRAIT_LIST,
     RP_TRAIT_UPDATE, RP_TRAIT_DELETE, ALLOC_LIST, ALLOC_MANAGE, ALLOC_UPDATE, ALLOC_DELETE,
     RP_ALLOC_LIST, ALLOC_CANDIDATES_LIST, RESHAPE)}
+RULES[TOTAL_USAGES] = "rule:admin_or_project_reader_or_service_api"
 
-DEFAULTS = [RuleDefault(name, check) for name, check in {**BASE, **RULES}.items()]
+DEFAULTS = ([RuleDefault(name, check) for name, check in BASE.items()]
+            + [RuleDefault(name, check, scope_types=("project",), deprecated=LEGACY)
+               for name, check in RULES.items()])

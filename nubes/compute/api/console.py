@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nubes.compute.api import authz
 from nubes.core.api.http import Request, json_response
 
 
@@ -32,6 +33,7 @@ STANDARD = ("state", "driver", "hypervisor", "hypervisor_os", "uptime", "config_
 
 
 async def show_diagnostics(req: Request):
+    await authz.server(req, f"{authz.P}:os-server-diagnostics")
     d = await req.rt.extra["compute"].server_network.diagnostics(req.ctx, req.path_params["server_id"])
     if req.ctx.api_version >= (2, 48):
         return json_response({k: d.get(k) for k in STANDARD})

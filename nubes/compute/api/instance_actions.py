@@ -58,6 +58,7 @@ async def list_instance_actions(req: Request):
     if since and before and since > before:
         raise exc.BadRequest("The value of changes-since must be less than or equal to changes-before.")
     sid = req.path_params["server_id"]
+    req.ctx.can(f"{P}:list", await _svc(req).owner(req.ctx, sid, with_deleted=version >= (2, 21)))
     rows = await _svc(req).list(req.ctx, sid, with_deleted=version >= (2, 21), changes_since=since,
                                 changes_before=before, limit=limit, marker=marker)
     body: dict[str, Any] = {"instanceActions": [_action(req, r) for r in rows]}
@@ -68,6 +69,8 @@ async def list_instance_actions(req: Request):
 
 async def show_instance_action(req: Request):
     version = req.ctx.api_version
+    req.ctx.can(f"{P}:show", await _svc(req).owner(req.ctx, req.path_params["server_id"],
+                                                   with_deleted=version >= (2, 21)))
     inst, row = await _svc(req).show(req.ctx, req.path_params["server_id"], req.path_params["request_id"],
                                      with_deleted=version >= (2, 21))
     out = _action(req, row)

@@ -10,9 +10,11 @@ P = "os_compute_api:limits"
 async def show_limits(req: Request):
     ctx, version = req.ctx, req.ctx.api_version
     ctx.can(P, {"project_id": ctx.project_id})
-    pid = req.query_params.get("tenant_id") or ctx.project_id or ""
-    if pid != ctx.project_id:
-        ctx.can(f"{P}:other_project", {"project_id": pid})
+    pid = ctx.project_id or ""       # a token without a project sees the defaults, as in Nova
+    wanted = req.query_params.get("tenant_id")
+    if wanted and wanted != ctx.project_id:
+        ctx.can(f"{P}:other_project", {"project_id": wanted})
+        pid = wanted
     detail = await req.rt.extra["compute"].quotas.detail(pid, None, ctx.user_id)
     lim = {r: d.limit for r, d in detail.items()}
     used = {r: d.in_use for r, d in detail.items()}

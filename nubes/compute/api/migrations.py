@@ -7,14 +7,24 @@ from typing import Any
 from nubes.core.api.http import Request, json_response
 from nubes.core.jsondoc import INT64_MAX
 from nubes.compute import exceptions as exc
-from nubes.compute.api import links
+from nubes.compute.api import authz, links
 from nubes.compute.api.server_list import _time
 from nubes.compute.api.times import isotime_us
 from nubes.compute.db.queries.migrations import LIVE_IN_PROGRESS, MigrationFilters
 
 
+MIGRATIONS = f"{authz.P}:os-migrations"
+SERVER_MIGRATIONS = f"{authz.P}:servers:migrations"
+HOST_FIELDS = ("dest_compute", "dest_host", "dest_node", "source_compute", "source_node")
+
+
 def _svc(req: Request) -> Any:
     return req.rt.extra["compute"].moves
+
+
+def _without_hosts(out: dict[str, Any]) -> dict[str, Any]:
+    """A migration as a caller who may not see hosts sees it (Nova 2025.2's project manager)."""
+    return {**out, **dict.fromkeys(HOST_FIELDS)}
 
 
 def _int(value: str | None) -> int | None:
@@ -81,21 +91,30 @@ def _filters(req: Request) -> tuple[MigrationFilters, int | None, str | None]:
 
 async def list_migrations(req: Request):
     f, limit, marker = _filters(req)
+    authz.own(req, f"{MIGRATIONS}:index")
+    if not authz.allowed_own(req, f"{MIGRATIONS}:index:all_projects"):
+        f.project_id = req.ctx.project_id     # the caller's own project's migrations only
+    hosts = authz.allowed_own(req, f"{MIGRATIONS}:index:host")
     rows = await _svc(req).list(req.ctx, f, limit, marker)
-    body: dict[str, Any] = {"migrations": [migration_view(req, m) for m in rows]}
+    views = [migration_view(req, m) for m in rows]
+    body: dict[str, Any] = {"migrations": views if hosts else [_without_hosts(m) for m in views]}
     if limit and len(rows) == limit:
         body["migrations_links"] = links.next_link(req, "os-migrations", rows[-1].uuid)
     return json_response(body)
 
 
 async def list_server_migrations(req: Request):
+    owner = await authz.server(req, f"{SERVER_MIGRATIONS}:index")
+    hosts = req.ctx.allowed(f"{SERVER_MIGRATIONS}:index:host", owner.target)
     rows = await _svc(req).of_server(req.ctx, req.path_params["server_id"])
-    return json_response({"migrations": [server_migration_view(req, m) for m in rows]})
+    views = [server_migration_view(req, m) for m in rows]
+    return json_response({"migrations": views if hosts else [_without_hosts(m) for m in views]})
 
 
 async def show_server_migration(req: Request):
     raw = req.path_params["migration_id"]
     if not raw.isdigit() or int(raw) > INT64_MAX:
         raise exc.MigrationNotFound(raw, req.path_params["server_id"])
+    await authz.server(req, f"{SERVER_MIGRATIONS}:show")
     (m,) = await _svc(req).of_server(req.ctx, req.path_params["server_id"], int(raw))
     return json_response({"migration": server_migration_view(req, m)})

@@ -7,11 +7,14 @@ from typing import Any
 from nubes.core.api.http import Request, empty_response, json_response, read_json
 from nubes.core.jsondoc import INT64_MAX
 from nubes.compute import exceptions as exc
+from nubes.compute.api import authz
 from nubes.compute.api import validation as v
 from nubes.compute.service.server_groups import GroupView
 
 POLICIES = ["anti-affinity", "affinity"]
 SOFT = ["soft-anti-affinity", "soft-affinity"]
+
+G = f"{authz.P}:os-server-groups"
 
 
 def _schema(version: tuple[int, int]) -> dict[str, Any]:
@@ -57,6 +60,7 @@ async def create_server_group(req: Request):
     if rules and policy != "anti-affinity":
         raise exc.BadRequest(f"Only anti-affinity policy supports rules; {policy} was given with "
                              f"{', '.join(rules)}.")
+    authz.own(req, f"{G}:create")
     g = await _svc(req).create(req.ctx, body["name"], policy, rules)
     return json_response({"server_group": view(req, g)})
 
@@ -78,15 +82,20 @@ async def list_server_groups(req: Request):
     raw = req.query_params.get("all_projects")
     all_projects = raw is not None and (raw == "" or v.as_bool(raw))
     limit, offset = _paging(req)
+    authz.own(req, f"{G}:index")
+    if all_projects:
+        authz.own(req, f"{G}:index:all_projects")
     groups = await _svc(req).list(req.ctx, all_projects=all_projects, limit=limit, offset=offset)
     return json_response({"server_groups": [view(req, g) for g in groups]})
 
 
 async def show_server_group(req: Request):
     g = await _svc(req).show(req.ctx, req.path_params["group_id"])
+    req.ctx.can(f"{G}:show", {"project_id": g.row.project_id, "user_id": g.row.user_id})
     return json_response({"server_group": view(req, g)})
 
 
 async def delete_server_group(req: Request):
+    req.ctx.can(f"{G}:delete", await _svc(req).owner(req.ctx, req.path_params["group_id"]))
     await _svc(req).delete(req.ctx, req.path_params["group_id"])
     return empty_response(204)

@@ -7,6 +7,7 @@ from typing import Any
 
 from nubes.core.api.http import Request, empty_response, json_response, read_json
 from nubes.compute import exceptions as exc
+from nubes.compute.api import authz
 from nubes.compute.api import validation as v
 from nubes.compute.api.server_schemas import UUID
 
@@ -45,12 +46,17 @@ def attachment(req: Request, row: Any, port: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+IF = f"{authz.P}:os-attach-interfaces"
+
+
 async def list_interfaces(req: Request):
+    await authz.server(req, f"{IF}:list")
     row, ports = await _svc(req).interfaces(req.ctx, _sid(req))
     return json_response({"interfaceAttachments": [attachment(req, row, p) for p in ports]})
 
 
 async def show_interface(req: Request):
+    await authz.server(req, f"{IF}:show")
     row, port = await _svc(req).interface(req.ctx, _sid(req), req.path_params["port_id"])
     return json_response({"interfaceAttachment": attachment(req, row, port)})
 
@@ -73,15 +79,18 @@ async def create_interface(req: Request):
         except ValueError:
             raise exc.BadRequest(f"Invalid input for field/attribute ip_address. Value: {ip['ip_address']}. "
                                  f"'{ip['ip_address']}' is not a 'ipv4' or 'ipv6'") from None
+    await authz.server(req, f"{IF}:create")
     row, p = await _svc(req).attach(req.ctx, _sid(req), network_id=net, port_id=port,
                                     fixed_ip=ips[0]["ip_address"] if ips else None, tag=att.get("tag"))
     return json_response({"interfaceAttachment": attachment(req, row, p)})
 
 
 async def delete_interface(req: Request):
+    await authz.server(req, f"{IF}:delete")
     await _svc(req).detach(req.ctx, _sid(req), req.path_params["port_id"])
     return empty_response(202)
 
 
 async def list_server_security_groups(req: Request):
+    await authz.server(req, f"{authz.P}:os-security-groups:list")
     return json_response({"security_groups": await _svc(req).groups(req.ctx, _sid(req))})

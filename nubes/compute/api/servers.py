@@ -6,7 +6,7 @@ from typing import Any
 
 from nubes.core.api.http import Request, empty_response, json_response, read_json
 from nubes.compute import exceptions as exc
-from nubes.compute.api import links, server_actions, server_list
+from nubes.compute.api import authz, links, server_actions, server_list
 from nubes.compute.api import server_schemas as schemas
 from nubes.compute.api import server_views as views
 from nubes.compute.api import validation as v
@@ -72,11 +72,25 @@ async def create_server(req: Request):
         raise exc.BadRequest("Personality files are not supported by this cloud: pass the files in "
                              "user_data or a config drive instead.")
     new = create_request(body)
-    made = await _svc(req).create(req.ctx, new)
+    _authorize_create(req, new)
+    zero_disk = authz.allowed_own(req, f"{P}:create:zero_disk_flavor")
+    made = await _svc(req).create(req.ctx, new, zero_disk_allowed=zero_disk)
     if new.return_reservation_id:
         return json_response({"reservation_id": made.reservation_id}, 202)
     server = views.created(req, made.instance, made.admin_password, with_password=True)
     return json_response({"server": server}, 202, headers={"Location": server["links"][0]["href"]})
+
+
+def _authorize_create(req: Request, new: CreateRequest) -> None:
+    """Nova's create: the rule, then forcing a host (``az:host[:node]``) and requesting one (2.74)."""
+    from nubes.compute.scheduler.spec import parse_zone
+
+    authz.own(req, f"{P}:create")
+    _az, host, node = parse_zone(new.availability_zone)
+    if host or node:
+        authz.own(req, f"{P}:create:forced_host")
+    if new.requested_host or new.requested_node:
+        authz.own(req, f"{P}:create:requested_destination")
 
 
 async def list_servers(req: Request):
@@ -103,16 +117,19 @@ async def update_server(req: Request):
     changes = {UPDATE_FIELDS[k]: val for k, val in body.items() if k in UPDATE_FIELDS}
     if "OS-DCF:diskConfig" in body:
         changes["auto_disk_config"] = body["OS-DCF:diskConfig"] == "AUTO"
+    await authz.server(req, f"{P}:update")
     view = await _svc(req).update(req.ctx, req.path_params["server_id"], changes)
     return json_response({"server": views.detail(req, view, show=True)})
 
 
 async def delete_server(req: Request):
+    await authz.server(req, f"{P}:delete")
     await _svc(req).delete(req.ctx, req.path_params["server_id"])
     return empty_response(204)
 
 
 async def _force_delete(req: Request, _arg: Any):
+    await authz.server(req, "os_compute_api:os-deferred-delete:force")
     await _svc(req).delete(req.ctx, req.path_params["server_id"], action="forceDelete")
     return empty_response(202)
 

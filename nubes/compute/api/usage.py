@@ -66,8 +66,13 @@ def _svc(req: Request) -> Any:
     return req.rt.extra["compute"].usage
 
 
+USAGE = "os_compute_api:os-simple-tenant-usage"
+
+
 async def list_usage(req: Request):
-    usages, nxt = await _svc(req).list(req.ctx, _window(req))
+    w = _window(req)
+    req.ctx.can(f"{USAGE}:list", {"project_id": req.ctx.project_id})
+    usages, nxt = await _svc(req).list(req.ctx, w)
     body: dict[str, Any] = {"tenant_usages": [view(u) for u in usages]}
     if nxt:
         body["tenant_usages_links"] = links.next_link(req, "os-simple-tenant-usage", nxt)
@@ -76,7 +81,9 @@ async def list_usage(req: Request):
 
 async def show_usage(req: Request):
     project_id = req.path_params["project_id"]
-    usage, nxt = await _svc(req).show(req.ctx, project_id, _window(req))
+    w = _window(req)
+    req.ctx.can(f"{USAGE}:show", {"project_id": project_id})
+    usage, nxt = await _svc(req).show(req.ctx, project_id, w)
     body: dict[str, Any] = {"tenant_usage": view(usage)}
     if nxt:
         body["tenant_usage_links"] = links.next_link(req, f"os-simple-tenant-usage/{project_id}", nxt)

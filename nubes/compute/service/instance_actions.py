@@ -11,9 +11,6 @@ from nubes.compute.db.models import InstanceAction
 from nubes.compute.db.queries import actions as q
 from nubes.compute.db.queries import instances as qi
 
-P = "os_compute_api:os-instance-actions"
-
-
 class InstanceActions:
     def __init__(self, state: Any) -> None:
         self.state = state
@@ -24,12 +21,17 @@ class InstanceActions:
             raise exc.InstanceNotFound(instance_id)
         return row
 
+    async def owner(self, ctx: RequestContext, instance_id: str, *, with_deleted: bool) -> dict[str, Any]:
+        """The server's project and user (the API layer's policy target); 404 when not visible."""
+        async with self.state.db.reader() as s:
+            inst = await self._instance(s, ctx, instance_id, with_deleted)
+            return {"project_id": inst.project_id, "user_id": inst.user_id}
+
     async def list(self, ctx: RequestContext, instance_id: str, *, with_deleted: bool,
                    changes_since: datetime | None, changes_before: datetime | None, limit: int | None,
                    marker: str | None) -> list[InstanceAction]:
         async with self.state.db.reader() as s:
-            inst = await self._instance(s, ctx, instance_id, with_deleted)
-            ctx.can(f"{P}:list", {"project_id": inst.project_id})
+            await self._instance(s, ctx, instance_id, with_deleted)
             rows = await q.list_for(s, instance_id, changes_since=changes_since, changes_before=changes_before)
         if marker is not None:
             ids = [r.request_id for r in rows]
@@ -42,7 +44,6 @@ class InstanceActions:
                    with_deleted: bool) -> tuple[Any, InstanceAction]:
         async with self.state.db.reader() as s:
             inst = await self._instance(s, ctx, instance_id, with_deleted)
-            ctx.can(f"{P}:show", {"project_id": inst.project_id})
             row = await q.by_request(s, instance_id, request_id)
         if row is None:
             raise exc.NotFound(f"Action for request_id {request_id} on instance {instance_id} not found")

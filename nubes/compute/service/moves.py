@@ -25,10 +25,8 @@ from nubes.compute.db.queries import migrations as qm
 from nubes.compute.db.queries import quotas as qq
 from nubes.compute.service import flavors as flavor_service
 from nubes.compute.service import server_inputs as inputs
-from nubes.compute.service.server_actions import P, ServerActions
+from nubes.compute.service.server_actions import ServerActions
 from nubes.compute.service.server_actions_rules import RULES
-
-MIGRATE = f"{P}:os-migrate-server"
 
 
 @dataclass
@@ -78,7 +76,7 @@ class Moves:
                          new_flavor_id=new, project_id=row.project_id, user_id=row.user_id,
                          created_at=now, updated_at=now)
 
-    async def _cold(self, ctx: RequestContext, instance_id: str, policy: str, name: str,
+    async def _cold(self, ctx: RequestContext, instance_id: str, name: str,
                     new_ref: str | None, host: str | None) -> None:
         async def prepare(s: Any, row: Instance) -> str:
             old = row.flavor
@@ -108,20 +106,16 @@ class Moves:
             return m.uuid
 
         args = {"kind": "resize" if new_ref else "migration", "host": host}
-        begun = await self.actions.begin(ctx, instance_id, policy, RULES[name], mutate=prepare,
+        begun = await self.actions.begin(ctx, instance_id, RULES[name], mutate=prepare,
                                          pending=("move_instance", args))
         await self.state.bus.cast(rpc.CONDUCTOR_TOPIC, "move_instance", {
             "instance_id": instance_id, "migration_id": begun.result, "request_id": begun.request_id, **args})
 
     async def resize(self, ctx: RequestContext, instance_id: str, flavor_ref: str) -> None:
-        await self._cold(ctx, instance_id, f"{P}:servers:resize", "resize", flavor_ref, None)
+        await self._cold(ctx, instance_id, "resize", flavor_ref, None)
 
     async def migrate(self, ctx: RequestContext, instance_id: str, host: str | None) -> None:
-        if host:
-            async with self.state.db.reader() as s:
-                row = await self.actions.visible(s, ctx, instance_id)
-                ctx.can(f"{MIGRATE}:migrate:host", {"project_id": row.project_id})
-        await self._cold(ctx, instance_id, f"{MIGRATE}:migrate", "migrate", None, host)
+        await self._cold(ctx, instance_id, "migrate", None, host)
 
     async def _check_destination(self, s: Any, row: Instance, host: str, *, live: bool = False) -> None:
         if not any(n.host == host for n in await qh.nodes(s)):
@@ -142,8 +136,8 @@ class Moves:
 
         args = {"kind": "live-migration", "host": req.host, "force": req.force,
                 "block_migration": req.block_migration}
-        begun = await self.actions.begin(ctx, instance_id, f"{MIGRATE}:migrate_live", RULES["os-migrateLive"],
-                                         mutate=prepare, pending=("move_instance", args))
+        begun = await self.actions.begin(ctx, instance_id, RULES["os-migrateLive"], mutate=prepare,
+                                         pending=("move_instance", args))
         await self.state.bus.cast(rpc.CONDUCTOR_TOPIC, "move_instance", {
             "instance_id": instance_id, "migration_id": begun.result, "request_id": begun.request_id, **args})
 
@@ -159,8 +153,7 @@ class Moves:
         async def confirming(s: Any, row: Instance) -> str:
             return await self._finished(s, row, "confirming")
 
-        begun = await self.actions.begin(ctx, instance_id, f"{P}:servers:confirm_resize", RULES["confirmResize"],
-                                         mutate=confirming)
+        begun = await self.actions.begin(ctx, instance_id, RULES["confirmResize"], mutate=confirming)
         await self.state.bus.cast(rpc.CONDUCTOR_TOPIC, "confirm_move", {
             "instance_id": instance_id, "migration_id": begun.result, "request_id": begun.request_id})
 
@@ -170,15 +163,13 @@ class Moves:
                 await check_upsize(self.state, s, row, flavor_gt(row.old_flavor, row.flavor))
             return await self._finished(s, row, "reverting")
 
-        begun = await self.actions.begin(ctx, instance_id, f"{P}:servers:revert_resize", RULES["revertResize"],
-                                         mutate=reverting)
+        begun = await self.actions.begin(ctx, instance_id, RULES["revertResize"], mutate=reverting)
         await self.state.bus.cast(rpc.CONDUCTOR_TOPIC, "revert_move", {
             "instance_id": instance_id, "migration_id": begun.result, "request_id": begun.request_id})
 
     # -- reading -------------------------------------------------------------------------------
     async def list(self, ctx: RequestContext, f: qm.MigrationFilters, limit: int | None,
                    marker: str | None) -> list[Migration]:
-        ctx.can(f"{P}:os-migrations:index", {"project_id": ctx.project_id})
         async with self.state.db.reader() as s:
             try:
                 return await qm.page(s, f, limit=limit, marker=marker)
@@ -189,9 +180,7 @@ class Moves:
                         ) -> list[Migration]:
         """The in-progress live migrations of a server (2.23), or one of them."""
         async with self.state.db.reader() as s:
-            row = await self.actions.visible(s, ctx, instance_id)
-            rule = "index" if migration_id is None else "show"
-            ctx.can(f"{P}:servers:migrations:{rule}", {"project_id": row.project_id})
+            await self.actions.visible(s, ctx, instance_id)
             if migration_id is None:
                 return await qm.page(s, qm.MigrationFilters(instance_id=instance_id, live_in_progress=True),
                                      limit=None, marker=None)

@@ -1,8 +1,9 @@
 """Server actions in the API process: check them as Nova does, start them, hand them to the host.
 
-Every action goes the same way (``begin``): in one transaction the instance is read (404 when
-the caller cannot see it), the action's policy is checked, then the lock, the host and the
-states (``server_actions_rules``); the action's task state is set (``powering-off``,
+The API layer has checked the action's policy first (``nubes.compute.api.authz``: the server's
+owner is read, 404 when the caller cannot see it, then the rule). Every action then goes the same
+way (``begin``): in one transaction the instance is read again, then the lock, the host and the
+states are checked (``server_actions_rules``); the action's task state is set (``powering-off``,
 ``rebooting``...) and an instance action is recorded. After the commit the instance's host
 gets ``instance_action`` (or the conductor a move); the host reports the end state through
 the conductor (``instance_update``), with the action's events.
@@ -19,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from nubes.core.context import RequestContext
+from nubes.core.exceptions import PolicyNotAuthorized
 from nubes.core.db.base import utcnow
 from nubes.compute import exceptions as exc
-from nubes.compute import rpc
+from nubes.compute import policies, rpc
 from nubes.compute.db.models import Instance
 from nubes.compute.db.queries import actions as qa
 from nubes.compute.db.queries import instances as qi
@@ -33,16 +35,23 @@ LOG = logging.getLogger(__name__)
 P = "os_compute_api"
 Mutate = Callable[[Any, Instance], Awaitable[Any]]
 
-# action -> (policy, rule name); the simple ones: a driver call on the instance's host.
-SIMPLE: dict[str, tuple[str, str]] = {
-    "start": (f"{P}:servers:start", "start"),
-    "stop": (f"{P}:servers:stop", "stop"),
-    "pause": (f"{P}:os-pause-server:pause", "pause"),
-    "unpause": (f"{P}:os-pause-server:unpause", "unpause"),
-    "suspend": (f"{P}:os-suspend-server:suspend", "suspend"),
-    "resume": (f"{P}:os-suspend-server:resume", "resume"),
-    "unrescue": (f"{P}:os-unrescue", "unrescue"),
-}
+# The simple actions: a driver call on the instance's host (their rules are named alike).
+SIMPLE = ("start", "stop", "pause", "unpause", "suspend", "resume", "unrescue")
+
+
+@dataclass(frozen=True)
+class Owner:
+    """What the API layer's policy checks read of a server: its project and user (the target),
+    and who locked it (Nova's unlock_override applies to a lock of the other kind)."""
+
+    id: str
+    project_id: str
+    user_id: str
+    locked_by: str | None
+
+    @property
+    def target(self) -> dict[str, Any]:
+        return {"project_id": self.project_id, "user_id": self.user_id}
 
 
 @dataclass
@@ -55,8 +64,9 @@ class Begun:
     result: Any = None
 
 
-def target(row: Instance) -> dict[str, Any]:
-    return {"project_id": row.project_id, "user_id": row.user_id}
+def expected_locker(row: Any, ctx: RequestContext) -> str:
+    """Who a lock by this caller is recorded as: Nova's ``owner`` (the server's project) or ``admin``."""
+    return "owner" if row.project_id == ctx.project_id else "admin"
 
 
 class ServerActions:
@@ -70,24 +80,28 @@ class ServerActions:
             raise exc.InstanceNotFound(instance_id)
         return row
 
-    async def precheck(self, ctx: RequestContext, instance_id: str, policy: str, rule: Rule,
+    async def owner(self, ctx: RequestContext, instance_id: str) -> Owner:
+        """The server's owner, for the API layer's policy check; 404 when the caller cannot see it."""
+        async with self.state.db.reader() as s:
+            row = await self.visible(s, ctx, instance_id)
+            return Owner(row.id, row.project_id, row.user_id, row.locked_by)
+
+    async def precheck(self, ctx: RequestContext, instance_id: str, rule: Rule,
                        name: str | None = None) -> Instance:
         """The checks of ``begin`` without changing anything (before work outside the database)."""
         async with self.state.db.reader() as s:
             row = await self.visible(s, ctx, instance_id)
-            ctx.can(policy, target(row))
-            check(row, rule, is_admin=ctx.is_admin, name=name)
+            check(row, rule, lock_exempt=ctx.is_admin, name=name)
             return row
 
-    async def begin(self, ctx: RequestContext, instance_id: str, policy: str, rule: Rule, *,
+    async def begin(self, ctx: RequestContext, instance_id: str, rule: Rule, *,
                     name: str | None = None, mutate: Mutate | None = None, record: bool = True,
                     pending: tuple[str, dict[str, Any]] | None = None) -> Begun:
         """``pending``: the (action, args) of the message the action is handed on with, kept with
         the task state so that recovery can send it again (``service.pending``)."""
         async with self.state.db.session() as s:
             row = await self.visible(s, ctx, instance_id, for_update=True)
-            ctx.can(policy, target(row))
-            check(row, rule, is_admin=ctx.is_admin, name=name)
+            check(row, rule, lock_exempt=ctx.is_admin, name=name)
             result = await mutate(s, row) if mutate is not None else None
             if rule.task_state is not None:
                 row.task_state = rule.task_state
@@ -111,42 +125,38 @@ class ServerActions:
 
     # -- power and lifecycle ----------------------------------------------------------------------
     async def simple(self, ctx: RequestContext, instance_id: str, action: str) -> None:
-        policy, rule = SIMPLE[action]
-        begun = await self.begin(ctx, instance_id, policy, RULES[rule], pending=(action, {}))
+        begun = await self.begin(ctx, instance_id, RULES[action], pending=(action, {}))
         await self.to_host(begun, action)
 
     async def reboot(self, ctx: RequestContext, instance_id: str, hard: bool) -> None:
-        policy = f"{P}:servers:reboot"
-        async with self.state.db.reader() as s:
-            row = await self.visible(s, ctx, instance_id)
-            ctx.can(policy, target(row))
-            # Nova's outer check (any state a soft or hard reboot accepts), then the chosen one's.
-            outer = Rule("reboot", tuple(dict.fromkeys(RULES["reboot_soft"].vm_states + RULES["reboot_hard"]
-                                                       .vm_states)), RULES["reboot_hard"].task_states)
-            check(row, outer, is_admin=ctx.is_admin)
+        # Nova's outer check (any state a soft or hard reboot accepts), then the chosen one's.
+        outer = Rule("reboot", tuple(dict.fromkeys(RULES["reboot_soft"].vm_states + RULES["reboot_hard"]
+                                                   .vm_states)), RULES["reboot_hard"].task_states)
+        await self.precheck(ctx, instance_id, outer)
         rule = RULES["reboot_hard" if hard else "reboot_soft"]
-        begun = await self.begin(ctx, instance_id, policy, rule, name="reboot", pending=("reboot", {"hard": hard}))
+        begun = await self.begin(ctx, instance_id, rule, name="reboot", pending=("reboot", {"hard": hard}))
         await self.to_host(begun, "reboot", {"hard": hard})
 
     # -- the lock --------------------------------------------------------------------------------
     async def lock(self, ctx: RequestContext, instance_id: str, reason: str | None) -> None:
         async def locking(s: Any, row: Instance) -> None:
             row.locked = True
-            row.locked_by = "owner" if row.project_id == ctx.project_id else "admin"
+            row.locked_by = expected_locker(row, ctx)
             row.locked_reason = reason
 
-        begun = await self.begin(ctx, instance_id, f"{P}:os-lock-server:lock", RULES["lock"], mutate=locking)
+        begun = await self.begin(ctx, instance_id, RULES["lock"], mutate=locking)
         await self._notify("lock", begun)
 
-    async def unlock(self, ctx: RequestContext, instance_id: str) -> None:
+    async def unlock(self, ctx: RequestContext, instance_id: str, *, may_override: bool) -> None:
+        """``may_override``: the API layer's unlock_override decision, for a lock of the other kind
+        (the owner's lock undone by an admin, or an admin's by the owner)."""
         async def unlocking(s: Any, row: Instance) -> None:
-            expected = "owner" if row.project_id == ctx.project_id else "admin"
-            if row.locked_by and row.locked_by != expected:
-                ctx.can(f"{P}:os-lock-server:unlock:unlock_override", target(row))
+            if row.locked_by and row.locked_by != expected_locker(row, ctx) and not may_override:
+                # locked anew by the other kind since the API layer looked: its refusal, late
+                raise PolicyNotAuthorized(policies.UNLOCK_OVERRIDE)
             row.locked, row.locked_by, row.locked_reason = False, None, None
 
-        begun = await self.begin(ctx, instance_id, f"{P}:os-lock-server:unlock", RULES["unlock"],
-                                 mutate=unlocking)
+        begun = await self.begin(ctx, instance_id, RULES["unlock"], mutate=unlocking)
         await self._notify("unlock", begun)
 
     async def reset_state(self, ctx: RequestContext, instance_id: str, state: str) -> None:
@@ -155,8 +165,7 @@ class ServerActions:
         async def resetting(s: Any, row: Instance) -> None:
             row.vm_state, row.task_state = state, None
 
-        await self.begin(ctx, instance_id, f"{P}:os-admin-actions:reset_state", RULES["os-resetState"],
-                         mutate=resetting, record=False)
+        await self.begin(ctx, instance_id, RULES["os-resetState"], mutate=resetting, record=False)
 
     async def _notify(self, action: str, begun: Begun) -> None:
         async with self.state.db.reader() as s:

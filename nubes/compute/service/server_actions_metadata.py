@@ -13,8 +13,6 @@ from nubes.compute.db.models import Instance, InstanceMetadata, InstanceTag
 from nubes.compute.db.queries import instances as qi
 from nubes.compute.service.server_actions_rules import RULES, check, check_tags
 
-MD = "os_compute_api:server-metadata"
-TAGS = "os_compute_api:os-server-tags"
 MAX_TAGS = 50
 
 
@@ -31,10 +29,6 @@ def set_metadata(row: Instance, items: dict[str, str], *, replace: bool) -> None
             row.metadata_items.remove(m)
 
 
-def _target(row: Instance) -> dict[str, Any]:
-    return {"project_id": row.project_id, "user_id": row.user_id}
-
-
 class ServerMetadata:
     def __init__(self, state: Any) -> None:
         self.state = state
@@ -48,7 +42,6 @@ class ServerMetadata:
     async def show(self, ctx: RequestContext, instance_id: str, key: str | None = None) -> dict[str, str]:
         async with self.state.db.reader() as s:
             row = await self._row(s, ctx, instance_id)
-            ctx.can(f"{MD}:{'show' if key is not None else 'index'}", _target(row))
             items = {m.key: m.value for m in row.metadata_items}
         if key is None:
             return items
@@ -58,11 +51,11 @@ class ServerMetadata:
 
     async def change(self, ctx: RequestContext, instance_id: str, items: dict[str, str], *, rule: str,
                      replace: bool) -> dict[str, str]:
-        """``rule``: create (POST, merged), update_all (PUT, replaced) or update (one key)."""
+        """``rule`` (its policy checked by the API): create (POST, merged), update_all (PUT, replaced)
+        or update (one key)."""
         async with self.state.db.session() as s:
             row = await self._row(s, ctx, instance_id, for_update=True)
-            ctx.can(f"{MD}:{rule}", _target(row))
-            check(row, RULES["update metadata"], is_admin=ctx.is_admin)
+            check(row, RULES["update metadata"], lock_exempt=ctx.is_admin)
             merged = dict(items) if replace else {**{m.key: m.value for m in row.metadata_items}, **items}
             await self.state.quotas.check_metadata(s, row.project_id, len(merged))
             set_metadata(row, items, replace=replace)
@@ -72,11 +65,10 @@ class ServerMetadata:
     async def delete(self, ctx: RequestContext, instance_id: str, key: str) -> None:
         async with self.state.db.session() as s:
             row = await self._row(s, ctx, instance_id, for_update=True)
-            ctx.can(f"{MD}:delete", _target(row))
             found = next((m for m in row.metadata_items if m.key == key), None)
             if found is None:
                 raise exc.MetadataItemNotFound()
-            check(row, RULES["delete metadata"], is_admin=ctx.is_admin)
+            check(row, RULES["delete metadata"], lock_exempt=ctx.is_admin)
             row.metadata_items.remove(found)
             row.updated_at = utcnow()
 
@@ -84,20 +76,17 @@ class ServerMetadata:
     async def tags(self, ctx: RequestContext, instance_id: str) -> list[str]:
         async with self.state.db.reader() as s:
             row = await self._row(s, ctx, instance_id)
-            ctx.can(f"{TAGS}:index", _target(row))
             return [t.tag for t in row.tags]
 
     async def has_tag(self, ctx: RequestContext, instance_id: str, tag: str) -> bool:
         async with self.state.db.reader() as s:
             row = await self._row(s, ctx, instance_id)
-            ctx.can(f"{TAGS}:show", _target(row))
             return any(t.tag == tag for t in row.tags)
 
     async def set_tags(self, ctx: RequestContext, instance_id: str, tags: list[str]) -> list[str]:
         wanted = list(dict.fromkeys(tags))
         async with self.state.db.session() as s:
             row = await self._row(s, ctx, instance_id, for_update=True)
-            ctx.can(f"{TAGS}:update_all", _target(row))
             check_tags(row, "update tags")
             for t in [t for t in row.tags if t.tag not in wanted]:
                 row.tags.remove(t)
@@ -110,7 +99,6 @@ class ServerMetadata:
         """True when the tag is new (201), False when it was there (204)."""
         async with self.state.db.session() as s:
             row = await self._row(s, ctx, instance_id, for_update=True)
-            ctx.can(f"{TAGS}:update", _target(row))
             check_tags(row, "update tag")
             if any(t.tag == tag for t in row.tags):
                 return False
@@ -124,7 +112,6 @@ class ServerMetadata:
         """One tag, or all of them (``tag`` None)."""
         async with self.state.db.session() as s:
             row = await self._row(s, ctx, instance_id, for_update=True)
-            ctx.can(f"{TAGS}:{'delete' if tag is not None else 'delete_all'}", _target(row))
             check_tags(row, "delete tag" if tag is not None else "delete tags")
             doomed = [t for t in row.tags if tag is None or t.tag == tag]
             if tag is not None and not doomed:

@@ -17,13 +17,11 @@ from nubes.core.db.base import utcnow
 from nubes.compute import exceptions as exc
 from nubes.compute import rpc
 from nubes.compute.db.queries import instances as qi
-from nubes.compute.service.server_actions import P, ServerActions, target
+from nubes.compute.service.server_actions import ServerActions
 from nubes.compute.service.server_actions_rules import RULES, check
 from nubes.compute.service.snapshots import message_of
 
 LOG = logging.getLogger(__name__)
-IF = f"{P}:os-attach-interfaces"
-SG = f"{P}:os-security-groups"
 AMBIGUOUS = "More than one possible network found. Specify network ID(s) to select which one(s) to connect to."
 
 
@@ -39,11 +37,9 @@ class ServerNetwork:
     async def _net(self, ctx: RequestContext, method: str, path: str, **kw: Any) -> Any:
         return await self.clients.request("network", method, path, token=ctx.auth_token, **kw)
 
-    async def _row(self, ctx: RequestContext, instance_id: str, policy: str) -> Any:
+    async def _row(self, ctx: RequestContext, instance_id: str) -> Any:
         async with self.state.db.reader() as s:
-            row = await self.actions.visible(s, ctx, instance_id)
-            ctx.can(policy, target(row))
-            return row
+            return await self.actions.visible(s, ctx, instance_id)
 
     async def ports(self, ctx: RequestContext, instance_id: str) -> list[dict[str, Any]]:
         r = await self._net(ctx, "GET", f"/v2.0/ports?device_id={instance_id}")
@@ -54,11 +50,11 @@ class ServerNetwork:
 
     # -- interfaces ----------------------------------------------------------------------------
     async def interfaces(self, ctx: RequestContext, instance_id: str) -> tuple[Any, list[dict[str, Any]]]:
-        row = await self._row(ctx, instance_id, f"{IF}:list")
+        row = await self._row(ctx, instance_id)
         return row, await self.ports(ctx, instance_id)
 
     async def interface(self, ctx: RequestContext, instance_id: str, port_id: str) -> tuple[Any, dict[str, Any]]:
-        row = await self._row(ctx, instance_id, f"{IF}:show")
+        row = await self._row(ctx, instance_id)
         r = await self._net(ctx, "GET", f"/v2.0/ports/{port_id}")
         if r.status_code != 200:
             raise exc.PortNotFound(port_id)
@@ -92,21 +88,21 @@ class ServerNetwork:
 
     async def attach(self, ctx: RequestContext, instance_id: str, *, network_id: str | None,
                      port_id: str | None, fixed_ip: str | None, tag: str | None) -> tuple[Any, dict[str, Any]]:
-        policy, rule = f"{IF}:create", RULES["attach_interface"]
-        await self.actions.precheck(ctx, instance_id, policy, rule)
+        rule = RULES["attach_interface"]
+        await self.actions.precheck(ctx, instance_id, rule)
         wanted = await self._requested(ctx, network_id, port_id, fixed_ip, tag)
-        begun = await self.actions.begin(ctx, instance_id, policy, rule)
+        begun = await self.actions.begin(ctx, instance_id, rule)
         vif = await self.state.bus.call(rpc.agent_topic(begun.host), "attach_interface", {
             "instance_id": instance_id, "request_id": begun.request_id, "instance": begun.record,
             "network": wanted}, timeout=self.state.conf.rpc_timeout)
         return await self.interface(ctx, instance_id, vif["id"])
 
     async def detach(self, ctx: RequestContext, instance_id: str, port_id: str) -> None:
-        policy, rule = f"{IF}:delete", RULES["detach_interface"]
-        row = await self.actions.precheck(ctx, instance_id, policy, rule)
+        rule = RULES["detach_interface"]
+        row = await self.actions.precheck(ctx, instance_id, rule)
         if not any(v.get("id") == port_id for v in row.network_info or []):
             raise exc.PortNotFound(port_id)
-        begun = await self.actions.begin(ctx, instance_id, policy, rule,
+        begun = await self.actions.begin(ctx, instance_id, rule,
                                          pending=("detach_interface", {"port_id": port_id}))
         await self.actions.to_host(begun, "detach_interface", {"port_id": port_id})
 
@@ -124,8 +120,8 @@ class ServerNetwork:
         return found[0]
 
     async def change_group(self, ctx: RequestContext, instance_id: str, name: str, *, add: bool) -> None:
-        row = await self._row(ctx, instance_id, f"{SG}:{'add' if add else 'remove'}")
-        check(row, RULES["addSecurityGroup" if add else "removeSecurityGroup"], is_admin=ctx.is_admin)
+        row = await self._row(ctx, instance_id)
+        check(row, RULES["addSecurityGroup" if add else "removeSecurityGroup"], lock_exempt=ctx.is_admin)
         group = await self._group(ctx, name)
         ports = await self.ports(ctx, instance_id)
         if not ports:
@@ -161,7 +157,7 @@ class ServerNetwork:
 
     async def groups(self, ctx: RequestContext, instance_id: str) -> list[dict[str, Any]]:
         """The server's security groups in Nova's format (ingress rules only)."""
-        await self._row(ctx, instance_id, f"{SG}:list")
+        await self._row(ctx, instance_id)
         ids = sorted({g for p in await self.ports(ctx, instance_id) for g in p.get("security_groups") or []})
         found = []
         for gid in ids:
@@ -173,7 +169,7 @@ class ServerNetwork:
 
     # -- console and diagnostics -----------------------------------------------------------------
     async def console_output(self, ctx: RequestContext, instance_id: str, length: int | None) -> str:
-        row = await self._row(ctx, instance_id, f"{P}:os-console-output")
+        row = await self._row(ctx, instance_id)
         if not row.host:
             raise exc.InstanceNotReady(row.id)
         if row.task_state in ("deleting", "migrating"):
@@ -183,7 +179,7 @@ class ServerNetwork:
         return reply.get("output", "")
 
     async def diagnostics(self, ctx: RequestContext, instance_id: str) -> dict[str, Any]:
-        row = await self._row(ctx, instance_id, f"{P}:os-server-diagnostics")
+        row = await self._row(ctx, instance_id)
         if not row.host:
             raise exc.InstanceNotReady(row.id)
         if row.task_state in ("deleting", "migrating"):

@@ -10,7 +10,7 @@ from nubes.compute import exceptions as exc
 from nubes.compute.db.models import Instance
 from nubes.compute.db.queries import keypairs as qk
 from nubes.compute.service import server_inputs as inputs
-from nubes.compute.service.server_actions import P, ServerActions
+from nubes.compute.service.server_actions import ServerActions
 from nubes.compute.service.server_actions_metadata import set_metadata
 from nubes.compute.service.server_actions_rules import RULES
 from nubes.compute.service.server_create import password
@@ -59,14 +59,15 @@ class Rebuilds:
                                  f"{r.status_code}).")
         return r.json()
 
-    async def rebuild(self, ctx: RequestContext, instance_id: str, req: RebuildRequest) -> str:
-        """Start the rebuild; returns the admin password the guest gets."""
-        policy, rule = f"{P}:servers:rebuild", RULES["rebuild"]
-        row = await self.actions.precheck(ctx, instance_id, policy, rule)
+    async def rebuild(self, ctx: RequestContext, instance_id: str, req: RebuildRequest, *,
+                      zero_disk_allowed: bool) -> str:
+        """Start the rebuild; returns the admin password the guest gets. ``zero_disk_allowed``: the
+        API layer's decision that this caller may boot an image on a flavor without a root disk."""
+        rule = RULES["rebuild"]
+        row = await self.actions.precheck(ctx, instance_id, rule)
         image_id = _image_id(req.image_ref)
         img = await self._image(ctx, image_id, "Cannot find image for rebuild")
-        inputs.check_image(img, row.flavor, zero_disk_allowed=lambda: ctx.allowed(
-            f"{P}:servers:create:zero_disk_flavor", {"project_id": row.project_id}))
+        inputs.check_image(img, row.flavor, zero_disk_allowed=zero_disk_allowed)
         admin_password = req.admin_password or password()
 
         async def apply(s: Any, row: Instance) -> None:
@@ -95,18 +96,18 @@ class Rebuilds:
 
         args = {"admin_password": admin_password, "preserve_ephemeral": req.preserve_ephemeral,
                 "image": inputs.image_summary(img)}
-        begun = await self.actions.begin(ctx, instance_id, policy, rule, mutate=apply, pending=("rebuild", args))
+        begun = await self.actions.begin(ctx, instance_id, rule, mutate=apply, pending=("rebuild", args))
         await self.actions.to_host(begun, "rebuild", args)
         return admin_password
 
     async def rescue(self, ctx: RequestContext, instance_id: str, admin_password: str | None,
                      rescue_image_ref: str | None) -> str:
-        policy, rule = f"{P}:os-rescue", RULES["rescue"]
-        row = await self.actions.precheck(ctx, instance_id, policy, rule)
+        rule = RULES["rescue"]
+        row = await self.actions.precheck(ctx, instance_id, rule)
         image_id = rescue_image_ref or row.image_ref
         img = await self._image(ctx, image_id, f"Image {image_id} could not be found.") if image_id else {}
         admin_password = admin_password or password()
         args = {"admin_password": admin_password, "image": inputs.image_summary(img) if img else {}}
-        begun = await self.actions.begin(ctx, instance_id, policy, rule, pending=("rescue", args))
+        begun = await self.actions.begin(ctx, instance_id, rule, pending=("rescue", args))
         await self.actions.to_host(begun, "rescue", args)
         return admin_password

@@ -1,8 +1,9 @@
 """Which states each server action accepts, and the task state it sets: Nova's ``check_instance_state``
 decorators of ``nova/compute/api.py`` (with ``check_instance_lock`` and ``check_instance_host``), as data.
 
-``check(row, rule, is_admin)`` raises what Nova answers: 409 "Instance <id> is locked" for a
-non-admin on a locked server, 409 "Instance <id> is not ready" without a host, 409 "Cannot
+``check(row, rule, lock_exempt=...)`` raises what Nova answers: 409 "Instance <id> is locked" on a
+locked server for a caller the lock holds (Nova exempts the context's is_admin, the policy's
+``context_is_admin``), 409 "Instance <id> is not ready" without a host, 409 "Cannot
 '<action>' instance <id> while it is in vm_state <x>" (or task_state), and "Instance <id> is
 in an invalid state for '<action>'" for one that never launched.
 """
@@ -82,10 +83,10 @@ RULES: dict[str, Rule] = {r.name: r for r in (
 TAG_STATES = (ACTIVE, PAUSED, RESCUED, RESIZED, STOPPED, SUSPENDED, SHELVED, SHELVED_OFFLOADED, "building")
 
 
-def check(row: Any, rule: Rule, *, is_admin: bool, name: str | None = None) -> None:
+def check(row: Any, rule: Rule, *, lock_exempt: bool, name: str | None = None) -> None:
     """Nova's order: the lock, then the host, then vm_state, task_state and launched_at."""
     shown = name or rule.name
-    if rule.lock and row.locked and not is_admin:
+    if rule.lock and row.locked and not lock_exempt:
         raise exc.InstanceIsLocked(row.id)
     if rule.needs_host and not row.host:
         raise exc.InstanceNotReady(row.id)

@@ -20,7 +20,7 @@ from nubes.compute.db.models import Instance
 from nubes.compute.db.queries import host_states as qh
 from nubes.compute.service import server_inputs as inputs
 from nubes.compute.service import snapshots
-from nubes.compute.service.server_actions import P, ServerActions, target
+from nubes.compute.service.server_actions import ServerActions
 from nubes.compute.service.server_actions_rules import RULES, SHELVED_OFFLOADED, check
 
 UNSET: Any = object()
@@ -32,35 +32,31 @@ class Shelving:
         self.actions = actions
 
     async def shelve(self, ctx: RequestContext, instance_id: str) -> None:
-        policy, rule = f"{P}:os-shelve:shelve", RULES["shelve"]
-        row = await self.actions.precheck(ctx, instance_id, policy, rule)
+        rule = RULES["shelve"]
+        row = await self.actions.precheck(ctx, instance_id, rule)
         clients = self.state.rt.clients
         image_id = await snapshots.create_image(
             clients, ctx, snapshots.image_record(row, ctx, f"{row.display_name}-shelved", "snapshot"))
         offload_time = int(self.state.conf.shelved_offload_time)
         args = {"image_id": image_id, "offload_time": offload_time}
         try:
-            begun = await self.actions.begin(ctx, instance_id, policy, rule, pending=("shelve", args))
+            begun = await self.actions.begin(ctx, instance_id, rule, pending=("shelve", args))
         except BaseException:
             await snapshots.delete_image(clients, image_id)
             raise
         await self.actions.to_host(begun, "shelve", args)
 
     async def shelve_offload(self, ctx: RequestContext, instance_id: str) -> None:
-        begun = await self.actions.begin(ctx, instance_id, f"{P}:os-shelve:shelve_offload",
-                                         RULES["shelveOffload"], pending=("shelve_offload", {}))
+        begun = await self.actions.begin(ctx, instance_id, RULES["shelveOffload"], pending=("shelve_offload", {}))
         await self.actions.to_host(begun, "shelve_offload")
 
     async def unshelve(self, ctx: RequestContext, instance_id: str, *, zone: Any = UNSET,
                        host: str | None = None) -> None:
         """``zone``: UNSET keeps the server's zone; None (2.91) unpins it; a name moves it there."""
-        policy, rule = f"{P}:os-shelve:unshelve", RULES["unshelve"]
+        rule = RULES["unshelve"]
         async with self.state.db.reader() as s:
             row = await self.actions.visible(s, ctx, instance_id)
-            ctx.can(policy, target(row))
-            if host:
-                ctx.can(f"{P}:os-shelve:unshelve_to_host", target(row))
-            check(row, rule, is_admin=ctx.is_admin)
+            check(row, rule, lock_exempt=ctx.is_admin)
             if (host or zone is not UNSET) and row.vm_state != SHELVED_OFFLOADED:
                 raise exc.UnshelveInstanceInvalidState(row.id, row.vm_state)
             if zone is not UNSET and zone is not None and zone not in await inputs.available_zones(
@@ -79,7 +75,7 @@ class Shelving:
             if zone is not None:
                 row.availability_zone = zone
 
-        begun = await self.actions.begin(ctx, instance_id, policy, rule, mutate=retarget,
+        begun = await self.actions.begin(ctx, instance_id, rule, mutate=retarget,
                                          pending=("unshelve", {"host": host}))
         await self.state.bus.cast(rpc.CONDUCTOR_TOPIC, "unshelve_instance", {
             "instance_id": instance_id, "request_id": begun.request_id, "host": host})

@@ -46,7 +46,7 @@ class ServerCreator:
     def __init__(self, state: Any) -> None:
         self.state = state
 
-    async def create(self, ctx: RequestContext, req: CreateRequest) -> Created:
+    async def create(self, ctx: RequestContext, req: CreateRequest, *, zero_disk_allowed: bool) -> Created:
         st = self.state
         async with st.db.reader() as s:
             fl = await inputs.flavor(s, ctx, req.flavor_ref)
@@ -58,7 +58,7 @@ class ServerCreator:
             different = await qh.hosts_of(s, _ids(req.scheduler_hints.get("different_host")))
             await st.quotas.check_metadata(s, ctx.project_id or "", len(req.metadata))
         disks = inputs.block_devices(req, fl)
-        img = await inputs.image(st.rt.clients, ctx, disks.image_id, fl)
+        img = await inputs.image(st.rt.clients, ctx, disks.image_id, fl, zero_disk_allowed=zero_disk_allowed)
         nets = await inputs.networks(st.rt.clients, ctx, req.networks)
         sg_ids, sg_names = (await inputs.security_groups(st.rt.clients, ctx, req.security_groups)
                             if nets or req.security_groups else ([], []))

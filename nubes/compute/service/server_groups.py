@@ -10,9 +10,6 @@ from nubes.compute import exceptions as exc
 from nubes.compute.db.models import ServerGroup
 from nubes.compute.db.queries import server_groups as q
 
-P = "os_compute_api:os-server-groups"
-
-
 class GroupView:
     def __init__(self, row: ServerGroup, members: list[str]) -> None:
         self.row = row
@@ -27,7 +24,6 @@ class ServerGroups:
         return GroupView(row, sorted(i.id for i in await q.live_members(s, row.id)))
 
     async def create(self, ctx: RequestContext, name: str, policy: str, rules: dict[str, Any]) -> GroupView:
-        ctx.can(f"{P}:create", {"project_id": ctx.project_id, "user_id": ctx.user_id})
         async with self.state.db.session() as s:
             await self.state.quotas.check_server_groups(s, ctx.project_id or "", ctx.user_id or "")
             row = ServerGroup(id=str(uuid.uuid4()), project_id=ctx.project_id or "", user_id=ctx.user_id or "",
@@ -41,23 +37,22 @@ class ServerGroups:
             raise exc.NotFound(f"Instance group {group_id} could not be found.")
         return row
 
-    async def show(self, ctx: RequestContext, group_id: str) -> GroupView:
+    async def owner(self, ctx: RequestContext, group_id: str) -> dict[str, Any]:
+        """The group's project and user (the API layer's policy target); 404 when not visible."""
         async with self.state.db.reader() as s:
             row = await self._get(s, ctx, group_id)
-            ctx.can(f"{P}:show", {"project_id": row.project_id, "user_id": row.user_id})
-            return await self._view(s, row)
+            return {"project_id": row.project_id, "user_id": row.user_id}
+
+    async def show(self, ctx: RequestContext, group_id: str) -> GroupView:
+        async with self.state.db.reader() as s:
+            return await self._view(s, await self._get(s, ctx, group_id))
 
     async def list(self, ctx: RequestContext, *, all_projects: bool, limit: int | None,
                    offset: int) -> list[GroupView]:
-        ctx.can(f"{P}:index", {"project_id": ctx.project_id, "user_id": ctx.user_id})
-        if all_projects:
-            ctx.can(f"{P}:index:all_projects", {"project_id": ctx.project_id})
         async with self.state.db.reader() as s:
             rows = await q.list_groups(s, None if all_projects else ctx.project_id, limit=limit, offset=offset)
             return [await self._view(s, r) for r in rows]
 
     async def delete(self, ctx: RequestContext, group_id: str) -> None:
         async with self.state.db.session() as s:
-            row = await self._get(s, ctx, group_id)
-            ctx.can(f"{P}:delete", {"project_id": row.project_id, "user_id": row.user_id})
-            await s.delete(row)
+            await s.delete(await self._get(s, ctx, group_id))

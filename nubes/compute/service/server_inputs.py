@@ -97,7 +97,8 @@ def block_devices(req: CreateRequest, fl: dict[str, Any]) -> Disks:
     return Disks(image_id, [root, *devices])
 
 
-async def image(clients: Any, ctx: RequestContext, image_id: str, fl: dict[str, Any]) -> dict[str, Any]:
+async def image(clients: Any, ctx: RequestContext, image_id: str, fl: dict[str, Any], *,
+                zero_disk_allowed: bool) -> dict[str, Any]:
     r = await clients.request("image", "GET", f"/v2/images/{image_id}", token=ctx.auth_token)
     if r.status_code in (400, 403, 404):
         raise exc.BadRequest("Can not find requested image")
@@ -105,19 +106,19 @@ async def image(clients: Any, ctx: RequestContext, image_id: str, fl: dict[str, 
         raise exc.BadRequest(f"Can not check the requested image (the image service answered "
                              f"{r.status_code}).")
     img = r.json()
-    check_image(img, fl, zero_disk_allowed=lambda: ctx.allowed(
-        "os_compute_api:servers:create:zero_disk_flavor", {"project_id": ctx.project_id}))
+    check_image(img, fl, zero_disk_allowed=zero_disk_allowed)
     return img
 
 
-def check_image(img: dict[str, Any], fl: dict[str, Any], *, zero_disk_allowed: Any) -> None:
-    """Nova's checks of an image against the flavor it is to boot with."""
+def check_image(img: dict[str, Any], fl: dict[str, Any], *, zero_disk_allowed: bool) -> None:
+    """Nova's checks of an image against the flavor it is to boot with (``zero_disk_allowed``: the
+    API layer's servers:create:zero_disk_flavor decision)."""
     if img.get("status") != "active":
         raise exc.BadRequest(f"Image {img.get('id')} is not active.")
     if fl["memory_mb"] < int(img.get("min_ram") or 0):
         raise exc.BadRequest("Flavor's memory is too small for requested image.")
     if fl["root_gb"] == 0:
-        if not zero_disk_allowed():
+        if not zero_disk_allowed:
             raise exc.Forbidden("Only volume-backed servers are allowed for flavors with zero disk.")
         return
     root = fl["root_gb"] * GIB
@@ -217,9 +218,7 @@ async def zone(s: Any, ctx: RequestContext, text: str | None, conf: Any) -> tupl
                                                                                   str | None]:
     from nubes.compute.scheduler.spec import parse_zone
 
-    az, host, node = parse_zone(text)
-    if host or node:
-        ctx.can("os_compute_api:servers:create:forced_host", {"project_id": ctx.project_id})
+    az, host, node = parse_zone(text)    # forcing a host: the API layer checked forced_host
     if az and az not in await available_zones(s, conf):
         raise exc.BadRequest("The requested availability zone is not available")
     return az, host, node
@@ -234,10 +233,9 @@ async def available_zones(s: Any, conf: Any) -> set[str]:
 
 
 async def destination(s: Any, ctx: RequestContext, host: str | None, node: str | None) -> None:
-    """2.74's host / hypervisor_hostname: admins only, and they must exist."""
+    """2.74's host / hypervisor_hostname (the API layer checked requested_destination): they must exist."""
     if not (host or node):
         return
-    ctx.can("os_compute_api:servers:create:requested_destination", {"project_id": ctx.project_id})
     nodes = await qh.nodes(s)
     if host and not any(n.host == host for n in nodes):
         raise exc.BadRequest(f"Compute host {host} could not be found.")

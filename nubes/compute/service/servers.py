@@ -22,7 +22,6 @@ from nubes.compute.service.server_create import ServerCreator
 from nubes.compute.service.server_requests import CreateRequest, Created
 
 LOG = logging.getLogger(__name__)
-P = "os_compute_api:servers"
 
 
 @dataclass
@@ -82,9 +81,10 @@ class Servers:
         self.state = state
         self.creator = ServerCreator(state)
 
-    async def create(self, ctx: RequestContext, req: CreateRequest) -> Created:
-        ctx.can(f"{P}:create", {"project_id": ctx.project_id, "user_id": ctx.user_id})
-        return await self.creator.create(ctx, req)
+    async def create(self, ctx: RequestContext, req: CreateRequest, *, zero_disk_allowed: bool) -> Created:
+        """``zero_disk_allowed``: the API layer's decision that the caller may boot on a flavor without
+        a root disk (servers:create:zero_disk_flavor)."""
+        return await self.creator.create(ctx, req, zero_disk_allowed=zero_disk_allowed)
 
     # -- reading -------------------------------------------------------------------------------
     async def _visible(self, s: Any, ctx: RequestContext, instance_id: str, *, deleted: bool | None = False
@@ -144,7 +144,6 @@ class Servers:
     async def update(self, ctx: RequestContext, instance_id: str, changes: dict[str, Any]) -> ServerView:
         async with self.state.db.session() as s:
             row = await self._visible(s, ctx, instance_id)
-            ctx.can(f"{P}:update", {"project_id": row.project_id, "user_id": row.user_id})
             for key, value in changes.items():
                 setattr(row, key, value)
             row.updated_at = utcnow()
@@ -153,13 +152,8 @@ class Servers:
     async def delete(self, ctx: RequestContext, instance_id: str, *, action: str = "delete") -> None:
         async with self.state.db.session() as s:
             row = await self._visible(s, ctx, instance_id)
-            target = {"project_id": row.project_id, "user_id": row.user_id}
-            if action == "forceDelete":
-                ctx.can("os_compute_api:os-deferred-delete:force", target)
-                if row.vm_state != "soft-delete":
-                    raise exc.InstanceInvalidState("vm_state", row.vm_state, "forceDelete", row.id)
-            else:
-                ctx.can(f"{P}:delete", target)
+            if action == "forceDelete" and row.vm_state != "soft-delete":
+                raise exc.InstanceInvalidState("vm_state", row.vm_state, "forceDelete", row.id)
             if row.locked and not ctx.is_admin:
                 raise exc.InstanceIsLocked(row.id)
             if row.task_state == "deleting":

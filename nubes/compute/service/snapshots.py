@@ -17,7 +17,7 @@ from typing import Any
 from nubes.core.context import RequestContext
 from nubes.compute import exceptions as exc
 from nubes.compute.db.models import Instance
-from nubes.compute.service.server_actions import P, ServerActions
+from nubes.compute.service.server_actions import ServerActions
 from nubes.compute.service.server_actions_rules import RULES
 
 LOG = logging.getLogger(__name__)
@@ -115,13 +115,13 @@ class Snapshots:
     async def create_image(self, ctx: RequestContext, instance_id: str, name: str,
                            metadata: dict[str, str]) -> str:
         """createImage: the record now, the data from the host; returns the image id."""
-        policy, rule = f"{P}:servers:create_image", RULES["createImage"]
-        row = await self.actions.precheck(ctx, instance_id, policy, rule)
+        rule = RULES["createImage"]
+        row = await self.actions.precheck(ctx, instance_id, rule)
         async with self.state.db.reader() as s:
             await self.state.quotas.check_metadata(s, row.project_id, len(metadata))
         image_id = await create_image(self.clients, ctx, image_record(row, ctx, name, "snapshot", metadata))
         try:
-            begun = await self.actions.begin(ctx, instance_id, policy, rule,
+            begun = await self.actions.begin(ctx, instance_id, rule,
                                              pending=("snapshot", {"image_id": image_id}))
         except BaseException:
             await delete_image(self.clients, image_id)

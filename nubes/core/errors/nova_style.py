@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from nubes.core.errors import Rendered
-from nubes.core.exceptions import CloudError
+from nubes.core.exceptions import CloudError, PolicyNotAuthorized
 
 # Nova's own table; a status it does not name (406 for an unsupported microversion, 500) is a
 # computeFault.
@@ -18,5 +18,8 @@ FAULT_NAMES = {
 
 def render(exc: CloudError, request_id: str) -> Rendered:
     name = FAULT_NAMES.get(exc.status, "computeFault")
-    body = {name: {"code": exc.status, "message": exc.message}}
+    message = exc.message
+    if isinstance(exc, PolicyNotAuthorized) and getattr(exc, "default_message", False) and exc.rule:
+        message = f"Policy doesn't allow {exc.rule} to be performed."
+    body = {name: {"code": exc.status, "message": message}}
     return exc.status, {"content-type": "application/json"}, json.dumps(body).encode()

@@ -92,6 +92,8 @@ async def list_limits(req: Request):
                                                            "project_id", "domain_id")}
     ctx = req.ctx
     if not (ctx.system_scope or ctx.is_admin):
+        # Keystone shows every limit to system-scoped tokens; nubes to its admins too (the policy's
+        # context_is_admin, so that the admin project's `openstack limit list` is an operator's view).
         # Everyone else sees the limits of their own scope only, as in Keystone.
         if ctx.project_id:
             if filters["project_id"] not in (None, ctx.project_id) or filters["domain_id"]:

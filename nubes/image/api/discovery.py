@@ -7,7 +7,8 @@ from typing import Any
 
 from nubes.core.api.http import Request, json_response
 from nubes.image import policies
-from nubes.image.service import access, quotas, schemas
+from nubes.image.api.policy import ImagePolicy
+from nubes.image.service import quotas, schemas
 
 
 def _state(req: Request) -> Any:
@@ -42,7 +43,7 @@ async def list_stores(req: Request):
 
 
 async def list_stores_detail(req: Request):
-    access.enforce_new(req.ctx, policies.STORES_INFO_DETAIL, {"project_id": req.ctx.project_id})
+    ImagePolicy(req.ctx).plain(policies.STORES_INFO_DETAIL)
     return json_response({"stores": _stores(req, detail=True)})
 
 

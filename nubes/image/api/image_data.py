@@ -10,6 +10,7 @@ from typing import Any
 
 from nubes.core.api.http import Request, empty_response
 from nubes.image.api import body
+from nubes.image.api.policy import ImagePolicy
 from nubes.image.drivers.base import DataNotFound
 from nubes.image.exceptions import ClientDisconnected
 from nubes.image.service import data
@@ -25,7 +26,7 @@ async def upload_image_file(req: Request):
     body.require_octet_stream(req)
     image_id = req.path_params["image_id"]
     try:
-        await data.upload(_state(req), req.ctx, image_id, body.chunks(req),
+        await data.upload(_state(req), req.ctx, ImagePolicy(req.ctx), image_id, body.chunks(req),
                           declared=body.declared_size(req),
                           store_id=req.headers.get("x-image-meta-store"))
     except ClientDisconnected:
@@ -38,7 +39,7 @@ async def stage_image_file(req: Request):
     body.require_octet_stream(req)
     image_id = req.path_params["image_id"]
     try:
-        await data.stage(_state(req), req.ctx, image_id, body.chunks(req),
+        await data.stage(_state(req), req.ctx, ImagePolicy(req.ctx), image_id, body.chunks(req),
                          declared=body.declared_size(req))
     except ClientDisconnected:
         LOG.info("client went away while staging image %s; partial data removed", image_id)
@@ -47,7 +48,7 @@ async def stage_image_file(req: Request):
 
 
 async def download_image_file(req: Request):
-    dl = await data.open_download(_state(req), req.ctx, req.path_params["image_id"],
+    dl = await data.open_download(_state(req), req.ctx, ImagePolicy(req.ctx), req.path_params["image_id"],
                                   req.headers.get("range"))
     if dl.status == 204:
         return empty_response(204)

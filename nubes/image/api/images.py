@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from nubes.core.api.http import Request, empty_response, json_response, read_body_limited
 from nubes.image.api import views
 from nubes.image.api.body import read_json
+from nubes.image.api.policy import ImagePolicy
 from nubes.image.service import images, listing, patch
 
 
@@ -21,7 +22,7 @@ def _view(req: Request, rec: Any) -> dict[str, Any]:
 
 async def list_images(req: Request):
     params = list(req.query_params.multi_items())
-    records, next_marker = await listing.list_images(_state(req), req.ctx, params)
+    records, next_marker = await listing.list_images(_state(req), req.ctx, ImagePolicy(req.ctx), params)
     rest = [(k, v) for k, v in params if k != "marker"]
     body: dict[str, Any] = {"images": [_view(req, r) for r in records],
                             "first": "/v2/images" + (f"?{urlencode(rest)}" if rest else ""),
@@ -33,7 +34,7 @@ async def list_images(req: Request):
 
 async def create_image(req: Request):
     state = _state(req)
-    rec = await images.create(state, req.ctx, await read_json(req))
+    rec = await images.create(state, req.ctx, ImagePolicy(req.ctx), await read_json(req))
     headers = {"location": f"{req.url.scheme}://{req.url.netloc}/v2/images/{rec.id}",
                "openstack-image-store-ids": ",".join(state.stores.by_id)}
     if state.conf.enabled_import_methods:
@@ -42,7 +43,7 @@ async def create_image(req: Request):
 
 
 async def show_image(req: Request):
-    rec = await images.show(_state(req), req.ctx, req.path_params["image_id"])
+    rec = await images.show(_state(req), req.ctx, ImagePolicy(req.ctx), req.path_params["image_id"])
     return json_response(_view(req, rec))
 
 
@@ -51,12 +52,12 @@ async def update_image(req: Request):
     ctype = req.headers.get("content-type")
     patch.patch_version(ctype)   # 415 before reading the body, with Accept-Patch
     body = await read_json(req)
-    rec = await images.update(_state(req), req.ctx, image_id, ctype, body)
+    rec = await images.update(_state(req), req.ctx, ImagePolicy(req.ctx), image_id, ctype, body)
     return json_response(_view(req, rec))
 
 
 async def delete_image(req: Request):
-    await images.delete(_state(req), req.ctx, req.path_params["image_id"])
+    await images.delete(_state(req), req.ctx, ImagePolicy(req.ctx), req.path_params["image_id"])
     return empty_response(204)
 
 
@@ -66,11 +67,13 @@ async def _no_body(req: Request) -> None:
 
 async def deactivate_image(req: Request):
     await _no_body(req)
-    await images.set_active(_state(req), req.ctx, req.path_params["image_id"], active=False)
+    await images.set_active(_state(req), req.ctx, ImagePolicy(req.ctx), req.path_params["image_id"],
+                            active=False)
     return empty_response(204)
 
 
 async def reactivate_image(req: Request):
     await _no_body(req)
-    await images.set_active(_state(req), req.ctx, req.path_params["image_id"], active=True)
+    await images.set_active(_state(req), req.ctx, ImagePolicy(req.ctx), req.path_params["image_id"],
+                            active=True)
     return empty_response(204)

@@ -30,7 +30,8 @@ from nubes.image.exceptions import (
     InvalidStatusTransition,
     QuotaExceeded,
 )
-from nubes.image.service import access, formats, quotas
+from nubes.image.service import formats, quotas
+from nubes.image.service.access import Authorizer
 from nubes.image.service.images import visible
 from nubes.image.service.records import ImageRecord
 
@@ -89,7 +90,7 @@ class Intake:
     resource: str
 
 
-async def _prepare(state: Any, ctx: RequestContext, image_id: str, *, staging: bool,
+async def _prepare(state: Any, ctx: RequestContext, authz: Authorizer, image_id: str, *, staging: bool,
                    store_id: str | None, declared: int | None) -> Intake:
     if staging:
         store = state.stores.staging
@@ -101,7 +102,7 @@ async def _prepare(state: Any, ctx: RequestContext, image_id: str, *, staging: b
         store = found
     async with state.db.reader() as s:
         image, member = await visible(s, ctx, image_id)
-    access.enforce(ctx, policies.MODIFY_IMAGE if staging else policies.UPLOAD_IMAGE, image, member)
+    authz.image(policies.MODIFY_IMAGE if staging else policies.UPLOAD_IMAGE, image, member)
     owner = image.owner
     resource = quotas.STAGE_TOTAL if staging else quotas.SIZE_TOTAL
     usage = (lambda: state.staged_bytes(owner)) if staging else (lambda: state.stored_bytes(owner))
@@ -121,9 +122,10 @@ async def _prepare(state: Any, ctx: RequestContext, image_id: str, *, staging: b
     return Intake(image, store, quota_left, resource)
 
 
-async def upload(state: Any, ctx: RequestContext, image_id: str, stream: AsyncIterator[bytes], *,
-                 declared: int | None = None, store_id: str | None = None) -> None:
-    intake = await _prepare(state, ctx, image_id, staging=False, store_id=store_id, declared=declared)
+async def upload(state: Any, ctx: RequestContext, authz: Authorizer, image_id: str,
+                 stream: AsyncIterator[bytes], *, declared: int | None = None,
+                 store_id: str | None = None) -> None:
+    intake = await _prepare(state, ctx, authz, image_id, staging=False, store_id=store_id, declared=declared)
     async with state.db.session() as s:
         if not await q.transition(s, image_id, ["queued"], "saving"):
             raise InvalidStatusTransition(intake.image.status, "saving")
@@ -155,11 +157,11 @@ async def _finish_upload(state: Any, intake: Intake, result: WriteResult, vsize:
                         "deleted during the upload, cleaning up the chunks uploaded.")
 
 
-async def stage(state: Any, ctx: RequestContext, image_id: str, stream: AsyncIterator[bytes], *,
-                declared: int | None = None) -> None:
+async def stage(state: Any, ctx: RequestContext, authz: Authorizer, image_id: str,
+                stream: AsyncIterator[bytes], *, declared: int | None = None) -> None:
     if "glance-direct" not in state.conf.enabled_import_methods:
         raise _not_available()
-    intake = await _prepare(state, ctx, image_id, staging=True, store_id=None, declared=declared)
+    intake = await _prepare(state, ctx, authz, image_id, staging=True, store_id=None, declared=declared)
     async with state.db.session() as s:
         if not await q.transition(s, image_id, ["queued"], "uploading"):
             raise InvalidStatusTransition(intake.image.status, "uploading")
@@ -235,14 +237,14 @@ def parse_range(header: str, size: int) -> tuple[int, int, int]:
     return offset, stop - offset, stop - 1
 
 
-async def open_download(state: Any, ctx: RequestContext, image_id: str,
+async def open_download(state: Any, ctx: RequestContext, authz: Authorizer, image_id: str,
                         range_header: str | None) -> Download:
     async with state.db.reader() as s:
         image, member = await visible(s, ctx, image_id)
-    if image.status == "deactivated" and not access.is_admin(ctx):
+    if image.status == "deactivated" and not ctx.is_admin:
         raise ImageForbidden("The requested image has been deactivated. Image data download is "
                              "forbidden.")
-    access.enforce(ctx, policies.DOWNLOAD_IMAGE, image, member)
+    authz.image(policies.DOWNLOAD_IMAGE, image, member)
     loc = next((loc for loc in image.locations if state.stores.get(loc.store_id)), None)
     if loc is None or image.size is None:
         return Download(204, None, "", 0, 0, 0, None, None)

@@ -26,6 +26,7 @@ from nubes.image.exceptions import (
     ReservedAttribute,
 )
 from nubes.image.service import access, patch, quotas, schemas
+from nubes.image.service.access import Authorizer
 from nubes.image.service.records import ImageRecord, load
 
 LOG = logging.getLogger(__name__)
@@ -53,10 +54,10 @@ async def visible(s: AsyncSession, ctx: RequestContext, image_id: str, *,
     return rec, is_member
 
 
-async def show(state: Any, ctx: RequestContext, image_id: str) -> ImageRecord:
+async def show(state: Any, ctx: RequestContext, authz: Authorizer, image_id: str) -> ImageRecord:
     async with state.db.reader() as s:
         rec, member = await visible(s, ctx, image_id)
-    access.enforce(ctx, policies.GET_IMAGE, rec, member)
+    authz.image(policies.GET_IMAGE, rec, member)
     return rec
 
 
@@ -108,16 +109,11 @@ def _check_limits(conf: Any, props: dict[str, Any], tags: list[str]) -> None:
         raise LimitExceeded(f"Maximum number of tags exceeded: {len(tags)} > {conf.image_tag_quota}")
 
 
-async def create(state: Any, ctx: RequestContext, body: Any) -> ImageRecord:
+async def create(state: Any, ctx: RequestContext, authz: Authorizer, body: Any) -> ImageRecord:
     core, extra = _check_create_body(state, body)
     owner = core.get("owner", ctx.project_id)
     visibility = core.get("visibility", "shared")
-    proposed = {"project_id": owner, "owner": owner, "visibility": visibility}
-    if not ctx.allowed(policies.ADD_IMAGE, proposed):
-        if owner != ctx.project_id:
-            raise ImageForbidden(f"You are not permitted to create images owned by '{owner}'")
-        raise access.deny(policies.ADD_IMAGE)
-    access.enforce_visibility(ctx, visibility, proposed)
+    authz.new_image({"project_id": owner, "owner": owner, "visibility": visibility})
     tags = list(dict.fromkeys(core.get("tags", [])))
     _check_limits(state.conf, extra, tags)
     if owner:
@@ -144,19 +140,19 @@ async def create(state: Any, ctx: RequestContext, body: Any) -> ImageRecord:
 
 # ------------------------------------------------------------------ update
 
-async def update(state: Any, ctx: RequestContext, image_id: str, content_type: str | None,
-                 body: Any) -> ImageRecord:
+async def update(state: Any, ctx: RequestContext, authz: Authorizer, image_id: str,
+                 content_type: str | None, body: Any) -> ImageRecord:
     changes = patch.parse(body, patch.patch_version(content_type))
     for change in changes:
         patch.validate_value(state.image_schema, change)
     async with state.db.session() as s:
         rec, member = await visible(s, ctx, image_id, for_update=True)
         if changes:
-            access.enforce(ctx, policies.MODIFY_IMAGE, rec, member)
+            authz.image(policies.MODIFY_IMAGE, rec, member)
         draft = patch.Draft(core={k: getattr(rec, k) for k in patch.CORE_ATTRIBUTES},
                             properties=dict(rec.properties), tags=list(rec.tags))
         patch.apply(draft, changes)
-        _check_core_changes(ctx, rec, draft, member)
+        _check_core_changes(ctx, authz, rec, draft, member)
         _check_limits(state.conf, draft.properties, draft.tags)
         if changes:
             values = {k: draft.core[k] for k in patch.CORE_ATTRIBUTES if draft.core[k] != getattr(rec, k)}
@@ -173,12 +169,13 @@ async def update(state: Any, ctx: RequestContext, image_id: str, content_type: s
     return out
 
 
-def _check_core_changes(ctx: RequestContext, rec: ImageRecord, draft: patch.Draft, member: bool) -> None:
+def _check_core_changes(ctx: RequestContext, authz: Authorizer, rec: ImageRecord, draft: patch.Draft,
+                        member: bool) -> None:
     core = draft.core
-    if core["owner"] != rec.owner and not access.is_admin(ctx):
+    if core["owner"] != rec.owner and not ctx.is_admin:
         raise ImageForbidden("Owner can't be updated by non admin.")
     if core["visibility"] != rec.visibility:
-        access.enforce_visibility(ctx, core["visibility"], access.target(ctx, rec, member))
+        authz.visibility(core["visibility"], rec, member)
     for key in ("container_format", "disk_format"):
         if core[key] != getattr(rec, key) and rec.status != "queued":
             raise ImageForbidden(f"Attribute {key} can be only replaced for a queued image.")
@@ -187,10 +184,10 @@ def _check_core_changes(ctx: RequestContext, rec: ImageRecord, draft: patch.Draf
 
 # ------------------------------------------------------------------ delete and actions
 
-async def delete(state: Any, ctx: RequestContext, image_id: str) -> None:
+async def delete(state: Any, ctx: RequestContext, authz: Authorizer, image_id: str) -> None:
     async with state.db.session() as s:
         rec, member = await visible(s, ctx, image_id, for_update=True)
-        access.enforce(ctx, policies.DELETE_IMAGE, rec, member)
+        authz.image(policies.DELETE_IMAGE, rec, member)
         if rec.protected:
             raise ProtectedImageDelete(image_id)
         locations = await q.delete_locations(s, image_id)
@@ -204,13 +201,13 @@ async def delete(state: Any, ctx: RequestContext, image_id: str) -> None:
     LOG.info("image %s deleted by project %s", image_id, ctx.project_id)
 
 
-async def set_active(state: Any, ctx: RequestContext, image_id: str, active: bool) -> None:
+async def set_active(state: Any, ctx: RequestContext, authz: Authorizer, image_id: str, active: bool) -> None:
     """Deactivate (active -> deactivated) or reactivate (deactivated -> active); the same is a no-op."""
     rule, verb = (policies.REACTIVATE, "reactivate") if active else (policies.DEACTIVATE, "deactivate")
     want, source = ("active", "deactivated") if active else ("deactivated", "active")
     async with state.db.session() as s:
         rec, member = await visible(s, ctx, image_id, for_update=True)
-        access.enforce(ctx, rule, rec, member)
+        authz.image(rule, rec, member)
         if rec.status == want:
             return
         if rec.status != source:
@@ -219,12 +216,13 @@ async def set_active(state: Any, ctx: RequestContext, image_id: str, active: boo
     LOG.info("image %s %sd by project %s", image_id, verb, ctx.project_id)
 
 
-async def change_tag(state: Any, ctx: RequestContext, image_id: str, tag: str, *, add: bool) -> None:
+async def change_tag(state: Any, ctx: RequestContext, authz: Authorizer, image_id: str, tag: str, *,
+                     add: bool) -> None:
     if add and len(tag) > 255:
         raise InvalidImage(f"Provided object does not match schema 'image': {tag!r} is too long")
     async with state.db.session() as s:
         rec, member = await visible(s, ctx, image_id, for_update=True)
-        access.enforce(ctx, policies.MODIFY_IMAGE, rec, member)
+        authz.image(policies.MODIFY_IMAGE, rec, member)
         tags = list(rec.tags)
         if add:
             if tag in tags:

@@ -28,7 +28,8 @@ from nubes.image import policies
 from nubes.image.db.queries import images as q
 from nubes.image.drivers.base import StoreError, WriteResult
 from nubes.image.exceptions import ImageConflict, InvalidImageData
-from nubes.image.service import access, formats, quotas
+from nubes.image.service import formats, quotas
+from nubes.image.service.access import Authorizer
 from nubes.image.service.data import HASH_ALGO, limited
 from nubes.image.service.images import visible
 from nubes.image.service.import_jobs import FAILED, IMPORTING, JOB, LOCK, ImportJob, ImportManager
@@ -119,7 +120,7 @@ def _check_state(image: ImageRecord, method: str) -> None:
         raise ImageConflict("'disk_format' needs to be set before import")
 
 
-async def start_import(state: Any, ctx: RequestContext, image_id: str, body: Any,
+async def start_import(state: Any, ctx: RequestContext, authz: Authorizer, image_id: str, body: Any,
                        header_store: str | None) -> None:
     method, must = _validate_body(state, body)
     uri = body["method"].get("uri")
@@ -135,9 +136,9 @@ async def start_import(state: Any, ctx: RequestContext, image_id: str, body: Any
                                lambda: _mib(state.stored_bytes(image.owner)), 0)
     _check_state(image, method)
     if method == "copy-image":
-        access.enforce(ctx, policies.COPY_IMAGE, image, member)
+        authz.image(policies.COPY_IMAGE, image, member)
     else:
-        access.enforce(ctx, policies.MODIFY_IMAGE, image, member)
+        authz.image(policies.MODIFY_IMAGE, image, member)
     stores = _stores_from_request(state, body, header_store, image, method)
     if method == "copy-image":
         if not body.get("all_stores"):

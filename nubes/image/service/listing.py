@@ -8,9 +8,8 @@ from typing import Any
 from nubes.core.context import RequestContext
 from nubes.core.exceptions import BadRequest
 from nubes.core.jsondoc import INT64_MAX, INT64_MIN
-from nubes.image import policies
 from nubes.image.db.queries import listing as lq
-from nubes.image.service import access
+from nubes.image.service.access import Authorizer
 from nubes.image.service.records import ImageRecord, load_many
 
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at",
@@ -81,7 +80,7 @@ def _int(value: str, name: str) -> int:
 
 
 def parse(ctx: RequestContext, params: list[tuple[str, str]], conf: Any) -> tuple[lq.ListSpec, str | None]:
-    spec = lq.ListSpec(project_id=ctx.project_id, is_admin=access.is_admin(ctx))
+    spec = lq.ListSpec(project_id=ctx.project_id, is_admin=ctx.is_admin)
     one = dict(params)
     if "changes-since" in one:
         raise BadRequest('The "changes-since" filter is no longer available on v2.')
@@ -120,10 +119,10 @@ def parse(ctx: RequestContext, params: list[tuple[str, str]], conf: Any) -> tupl
     return spec, one.get("marker")
 
 
-async def list_images(state: Any, ctx: RequestContext,
+async def list_images(state: Any, ctx: RequestContext, authz: Authorizer,
                       params: list[tuple[str, str]]) -> tuple[list[ImageRecord], str | None]:
     """The page of images and the marker for the next page (None on the last page)."""
-    access.enforce_new(ctx, policies.GET_IMAGES, {"project_id": ctx.project_id})
+    authz.listing()
     spec, marker_id = parse(ctx, params, state.conf)
     async with state.db.reader() as s:
         marker = None

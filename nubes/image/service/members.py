@@ -12,7 +12,7 @@ from nubes.image import policies
 from nubes.image.db.models import ImageMember
 from nubes.image.db.queries import members as mq
 from nubes.image.exceptions import ImageConflict, ImageForbidden, LimitExceeded, MemberNotFound
-from nubes.image.service import access
+from nubes.image.service.access import Authorizer
 from nubes.image.service.images import visible
 from nubes.image.service.records import ImageRecord
 from nubes.image.service.schemas import MEMBER_STATUSES
@@ -20,15 +20,9 @@ from nubes.image.service.schemas import MEMBER_STATUSES
 LOG = logging.getLogger(__name__)
 
 
-def _member_target(ctx: RequestContext, image: ImageRecord, member_id: str | None) -> dict[str, Any]:
-    tgt = access.target(ctx, image, False)
-    tgt["member_id"] = member_id
-    return tgt
-
-
-def _check(ctx: RequestContext, rule: str, image: ImageRecord, member_id: str | None) -> None:
-    if not ctx.allowed(rule, _member_target(ctx, image, member_id)):
-        raise access.deny(rule)
+def _sees_all(ctx: RequestContext, image: ImageRecord) -> bool:
+    """Whether the caller sees every member of the image (its owner, or an admin), not only itself."""
+    return ctx.is_admin or bool(ctx.project_id and image.owner == ctx.project_id)
 
 
 def _shared_only(image: ImageRecord) -> None:
@@ -36,7 +30,7 @@ def _shared_only(image: ImageRecord) -> None:
         raise ImageForbidden("Only shared images have members.")
 
 
-async def add(state: Any, ctx: RequestContext, image_id: str, body: Any) -> ImageMember:
+async def add(state: Any, ctx: RequestContext, authz: Authorizer, image_id: str, body: Any) -> ImageMember:
     member_id = body.get("member") if isinstance(body, dict) else None
     if member_id is None:
         raise BadRequest("Member to be added not specified")
@@ -44,7 +38,7 @@ async def add(state: Any, ctx: RequestContext, image_id: str, body: Any) -> Imag
         raise BadRequest(f"Invalid member: {member_id!r}")
     async with state.db.session() as s:
         image, is_member = await visible(s, ctx, image_id, for_update=True)
-        access.enforce(ctx, policies.ADD_MEMBER, image, is_member)
+        authz.image(policies.ADD_MEMBER, image, is_member)
         _shared_only(image)
         if await mq.find(s, image_id, member_id) is not None:
             raise ImageConflict(f"Member {member_id} is duplicated for image {image_id}")
@@ -61,28 +55,29 @@ async def add(state: Any, ctx: RequestContext, image_id: str, body: Any) -> Imag
     return row
 
 
-async def list_members(state: Any, ctx: RequestContext, image_id: str) -> list[ImageMember]:
+async def list_members(state: Any, ctx: RequestContext, authz: Authorizer,
+                       image_id: str) -> list[ImageMember]:
     async with state.db.reader() as s:
         image, is_member = await visible(s, ctx, image_id)
-        _check(ctx, policies.GET_MEMBERS, image, ctx.project_id if is_member else None)
+        authz.member(policies.GET_MEMBERS, image, ctx.project_id if is_member else None)
         _shared_only(image)
-        sees_all = access.is_admin(ctx) or (ctx.project_id and image.owner == ctx.project_id)
-        return await mq.list_for(s, image_id, None if sees_all else (ctx.project_id or ""))
+        return await mq.list_for(s, image_id, None if _sees_all(ctx, image) else (ctx.project_id or ""))
 
 
-async def show(state: Any, ctx: RequestContext, image_id: str, member_id: str) -> ImageMember:
+async def show(state: Any, ctx: RequestContext, authz: Authorizer, image_id: str,
+               member_id: str) -> ImageMember:
     async with state.db.reader() as s:
         image, is_member = await visible(s, ctx, image_id)
-        sees_all = access.is_admin(ctx) or (ctx.project_id and image.owner == ctx.project_id)
         row = await mq.find(s, image_id, member_id)
-        if row is None or not (sees_all or member_id == ctx.project_id):
+        if row is None or not (_sees_all(ctx, image) or member_id == ctx.project_id):
             raise MemberNotFound(f"Member {member_id} not found for image {image_id}.")
-        _check(ctx, policies.GET_MEMBER, image, member_id if is_member else None)
+        authz.member(policies.GET_MEMBER, image, member_id if is_member else None)
         _shared_only(image)
         return row
 
 
-async def update(state: Any, ctx: RequestContext, image_id: str, member_id: str, body: Any) -> ImageMember:
+async def update(state: Any, ctx: RequestContext, authz: Authorizer, image_id: str, member_id: str,
+                 body: Any) -> ImageMember:
     status = body.get("status") if isinstance(body, dict) else None
     if status is None:
         raise BadRequest("Status not specified")
@@ -91,10 +86,9 @@ async def update(state: Any, ctx: RequestContext, image_id: str, member_id: str,
     async with state.db.session() as s:
         image, _ = await visible(s, ctx, image_id)
         row = await mq.find(s, image_id, member_id)
-        sees_all = access.is_admin(ctx) or (ctx.project_id and image.owner == ctx.project_id)
-        if row is None or not (sees_all or member_id == ctx.project_id):
+        if row is None or not (_sees_all(ctx, image) or member_id == ctx.project_id):
             raise MemberNotFound(f"Member {member_id} not found for image {image_id}.")
-        _check(ctx, policies.MODIFY_MEMBER, image, member_id)
+        authz.member(policies.MODIFY_MEMBER, image, member_id)
         row.status = status
         row.updated_at = utcnow()
         await s.flush()
@@ -102,10 +96,10 @@ async def update(state: Any, ctx: RequestContext, image_id: str, member_id: str,
     return row
 
 
-async def remove(state: Any, ctx: RequestContext, image_id: str, member_id: str) -> None:
+async def remove(state: Any, ctx: RequestContext, authz: Authorizer, image_id: str, member_id: str) -> None:
     async with state.db.session() as s:
         image, is_member = await visible(s, ctx, image_id)
-        access.enforce(ctx, policies.DELETE_MEMBER, image, is_member)
+        authz.image(policies.DELETE_MEMBER, image, is_member)
         row = await mq.find(s, image_id, member_id)
         if row is None:
             raise MemberNotFound(f"Member {member_id} not found for image {image_id}.")

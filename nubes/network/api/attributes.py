@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from nubes.core.context import RequestContext
-from nubes.network.exceptions import BadRequest
 from nubes.network.api.validators import Validator
+from nubes.network.exceptions import BadRequest
 
 MISSING: Any = object()
 

@@ -12,7 +12,7 @@ from nubes.network.api import validators as v
 from nubes.network.api.attributes import Attr
 from nubes.network.db.queries import listing as qlisting
 from nubes.network.db.queries import ports as q
-from nubes.network.exceptions import BadRequest
+from nubes.network.exceptions import BadRequest, PortNotFound
 from nubes.network.service.port_parts import VNIC_TYPES
 from nubes.network.service.ports import PortRecord
 from nubes.network.service.subnets import NetworkInfo
@@ -102,7 +102,8 @@ async def list_ports(req: Request):
 async def show_port(req: Request):
     ctx = req.ctx
     rec = await _service(req).show(ctx, req.path_params["port_id"])
-    ctx.can("get_port", rec.policy_target())
+    if not ctx.allowed("get_port", rec.policy_target()):  # Neutron: a GET it may not make is a 404
+        raise PortNotFound(rec.row.id)
     return resource.one(RESOURCE, resource.select_fields(view(ctx, rec), resource.fields_of(req)))
 
 

@@ -11,7 +11,7 @@ from nubes.network.api import validators as v
 from nubes.network.api.attributes import Attr
 from nubes.network.db.queries import listing as qlisting
 from nubes.network.db.queries import subnetpools as q
-from nubes.network.exceptions import BadRequest
+from nubes.network.exceptions import BadRequest, SubnetPoolNotFound
 from nubes.network.service.subnetpools import PoolRecord
 
 RESOURCE, COLLECTION = "subnetpool", "subnetpools"
@@ -58,7 +58,8 @@ async def list_subnetpools(req: Request):
 
 async def show_subnetpool(req: Request):
     rec = await _service(req).show(req.ctx, req.path_params["subnetpool_id"])
-    req.ctx.can("get_subnetpool", rec.policy_target())
+    if not req.ctx.allowed("get_subnetpool", rec.policy_target()):  # Neutron: a GET it may not make is a 404
+        raise SubnetPoolNotFound(rec.row.id)
     return resource.one(RESOURCE, resource.select_fields(view(rec), resource.fields_of(req)))
 
 

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nubes.core.api.http import Request, empty_response, json_response, read_json
+from nubes.core.context import RequestContext
 from nubes.network.api import validators as v
 from nubes.network.exceptions import BadRequest
+
+
+def authorizer(ctx: RequestContext):
+    """Who may read a resource's tags may see it (get_<resource>); who may change them, update it."""
+    def authorize(resource: str, write: bool, target: dict[str, Any]) -> None:
+        ctx.can(f"update_{resource}" if write else f"get_{resource}", target)
+    return authorize
 
 
 def _args(req: Request) -> tuple:
@@ -14,7 +24,7 @@ def _args(req: Request) -> tuple:
     collection = req.path_params["collection"]
     if collection not in TAGGABLE:
         raise NotFound(f"The resource could not be found: {req.url.path}.")
-    return req.ctx, collection, req.path_params["resource_id"]
+    return req.ctx, collection, req.path_params["resource_id"], authorizer(req.ctx)
 
 
 def _svc(req: Request):

@@ -1,11 +1,14 @@
 """Tags on taggable resources (/v2.0/<collection>/<id>/tags): list, check, add, replace, remove.
 
 Changing tags counts as changing the resource: its revision number goes up. Only who may
-update the resource may change its tags; who may see it may read them.
+update the resource may change its tags; who may see it may read them: the API layer decides,
+with the ``authorize`` it passes (called with the resource's singular name, whether the call
+writes, and its policy target, once the resource was found).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,13 +32,15 @@ TAGGABLE: dict[str, tuple[Any, str, type[exc.NotFound]]] = {
 
 MAX_TAGS = 50
 
+Authorize = Callable[[str, bool, dict[str, Any]], None]   # (resource, write, target); raises to refuse
+
 
 class Tags:
     def __init__(self, state: Any) -> None:
         self.state = state
 
     async def _parent(self, s: AsyncSession, ctx: RequestContext, collection: str, resource_id: str,
-                      *, write: bool) -> Any:
+                      authorize: Authorize, *, write: bool) -> Any:
         model, name, not_found = TAGGABLE[collection]
         if collection == "networks":
             from nubes.network.service.networks import visible
@@ -50,22 +55,24 @@ class Tags:
             if row is None or not (ctx.is_admin or row.project_id == ctx.project_id or
                                    getattr(row, "shared", False)):
                 raise not_found(resource_id)
-        target = {"project_id": row.project_id, "tenant_id": row.project_id}
-        ctx.can(f"update_{name}" if write else f"get_{name}", target)
+        authorize(name, write, {"project_id": row.project_id, "tenant_id": row.project_id})
         return row
 
-    async def list(self, ctx: RequestContext, collection: str, resource_id: str) -> list[str]:
+    async def list(self, ctx: RequestContext, collection: str, resource_id: str,
+                   authorize: Authorize) -> list[str]:
         async with self.state.db.reader() as s:
-            await self._parent(s, ctx, collection, resource_id, write=False)
+            await self._parent(s, ctx, collection, resource_id, authorize, write=False)
             return (await q.of(s, collection, [resource_id]))[resource_id]
 
-    async def check(self, ctx: RequestContext, collection: str, resource_id: str, tag: str) -> None:
-        if tag not in await self.list(ctx, collection, resource_id):
+    async def check(self, ctx: RequestContext, collection: str, resource_id: str, authorize: Authorize,
+                    tag: str) -> None:
+        if tag not in await self.list(ctx, collection, resource_id, authorize):
             raise exc.TagNotFound(resource_id, tag)
 
-    async def _change(self, ctx: RequestContext, collection: str, resource_id: str, fn: Any) -> list[str]:
+    async def _change(self, ctx: RequestContext, collection: str, resource_id: str, authorize: Authorize,
+                      fn: Any) -> list[str]:
         async def tx(s: AsyncSession) -> list[str]:
-            row = await self._parent(s, ctx, collection, resource_id, write=True)
+            row = await self._parent(s, ctx, collection, resource_id, authorize, write=True)
             await fn(s)
             await s.flush()
             tags = (await q.of(s, collection, [resource_id]))[resource_id]
@@ -78,19 +85,24 @@ class Tags:
         await self.state.notifier.emit(TAGGABLE[collection][1], "update", resource_id)
         return tags
 
-    async def replace(self, ctx: RequestContext, collection: str, resource_id: str,
+    async def replace(self, ctx: RequestContext, collection: str, resource_id: str, authorize: Authorize,
                       tags: list[str]) -> list[str]:
-        return await self._change(ctx, collection, resource_id,
+        return await self._change(ctx, collection, resource_id, authorize,
                                   lambda s: q.replace(s, collection, resource_id, tags))
 
-    async def add(self, ctx: RequestContext, collection: str, resource_id: str, tag: str) -> None:
-        await self._change(ctx, collection, resource_id, lambda s: q.add(s, collection, resource_id, tag))
+    async def add(self, ctx: RequestContext, collection: str, resource_id: str, authorize: Authorize,
+                  tag: str) -> None:
+        await self._change(ctx, collection, resource_id, authorize,
+                           lambda s: q.add(s, collection, resource_id, tag))
 
-    async def remove(self, ctx: RequestContext, collection: str, resource_id: str, tag: str) -> None:
+    async def remove(self, ctx: RequestContext, collection: str, resource_id: str, authorize: Authorize,
+                     tag: str) -> None:
         async def fn(s: AsyncSession) -> None:
             if not await q.remove(s, collection, resource_id, tag):
                 raise exc.TagNotFound(resource_id, tag)
-        await self._change(ctx, collection, resource_id, fn)
+        await self._change(ctx, collection, resource_id, authorize, fn)
 
-    async def remove_all(self, ctx: RequestContext, collection: str, resource_id: str) -> None:
-        await self._change(ctx, collection, resource_id, lambda s: q.delete_all(s, collection, resource_id))
+    async def remove_all(self, ctx: RequestContext, collection: str, resource_id: str,
+                         authorize: Authorize) -> None:
+        await self._change(ctx, collection, resource_id, authorize,
+                           lambda s: q.delete_all(s, collection, resource_id))

@@ -275,14 +275,21 @@ def cloud_admin_id(api: Api) -> str:
 def test_ec2_credential_bound_to_app_cred(cloud, api, member):
     """An EC2 credential made with an application credential's token yields that credential's roles."""
     uid, pid = member["user"]["id"], member["project"]["id"]
-    r = api("POST", f"/users/{uid}/application_credentials", token=member["token"], json={
-        "application_credential": {"name": _name("ac"), "roles": [{"name": "reader"}]}})
-    assert r.status_code == 201, r.text
-    ac = r.json()["application_credential"]
-    r = httpx.post(f"{cloud.auth_url}/auth/tokens", timeout=30, json={"auth": {"identity": {
-        "methods": ["application_credential"],
-        "application_credential": {"id": ac["id"], "secret": ac["secret"]}}}})
-    ac_token = r.headers["x-subject-token"]
+
+    def app_cred(role: str) -> tuple[dict, str]:
+        r = api("POST", f"/users/{uid}/application_credentials", token=member["token"], json={
+            "application_credential": {"name": _name("ac"), "roles": [{"name": role}]}})
+        assert r.status_code == 201, r.text
+        ac = r.json()["application_credential"]
+        r = httpx.post(f"{cloud.auth_url}/auth/tokens", timeout=30, json={"auth": {"identity": {
+            "methods": ["application_credential"],
+            "application_credential": {"id": ac["id"], "secret": ac["secret"]}}}})
+        return ac, r.headers["x-subject-token"]
+
+    # Keystone's current default: making EC2 credentials takes the member role (a reader may not).
+    _, reader_token = app_cred("reader")
+    _error(api("POST", f"/users/{uid}/credentials/OS-EC2", token=reader_token, json={"tenant_id": pid}), 403)
+    ac, ac_token = app_cred("member")
     other = api.create("project", name=_name("p"))
     _error(api("POST", f"/users/{uid}/credentials/OS-EC2", token=ac_token,
                json={"tenant_id": other["id"]}), 400)
@@ -294,7 +301,7 @@ def test_ec2_credential_bound_to_app_cred(cloud, api, member):
                    json={"credentials": _v2(cred["access"], cred["secret"])})
     assert r.status_code == 200, r.text
     token = r.json()["token"]
-    assert [x["name"] for x in token["roles"]] == ["reader"]
+    assert [x["name"] for x in token["roles"]] == ["member"]
     assert token["application_credential"]["id"] == ac["id"]
     # Deleting the application credential ends the EC2 credential's use as well.
     assert api("DELETE", f"/users/{uid}/application_credentials/{ac['id']}").status_code == 204

@@ -9,6 +9,7 @@ from nubes.core.context import RequestContext
 from nubes.core.exceptions import PolicyNotAuthorized
 from nubes.image import policies
 from nubes.image.api import views
+from nubes.image.api.policy import ImagePolicy
 from nubes.image.exceptions import ImageNotFound
 from nubes.image.service import access, schemas
 from nubes.image.service.records import ImageRecord, Location
@@ -63,7 +64,7 @@ def test_who_sees_what():
 def test_policy_failures_hide_invisible_images():
     member = _ctx("p2", "member", "reader")
     with pytest.raises(PolicyNotAuthorized):          # visible: 403
-        access.enforce(member, policies.DELETE_IMAGE, _image(visibility="public"), False)
+        ImagePolicy(member).image(policies.DELETE_IMAGE, _image(visibility="public"), False)
     with pytest.raises(ImageNotFound):                # not even visible: 404
-        access.enforce(member, policies.DELETE_IMAGE, _image(visibility="private"), False)
-    access.enforce(member, policies.GET_IMAGE, _image(visibility="shared"), True)
+        ImagePolicy(member).image(policies.DELETE_IMAGE, _image(visibility="private"), False)
+    ImagePolicy(member).image(policies.GET_IMAGE, _image(visibility="shared"), True)

@@ -136,6 +136,24 @@ def _osc_result(res: subprocess.CompletedProcess, args: tuple[str, ...], check: 
 
 def start_cloud(tmp: Path, services: str | None = None, extra_env: dict[str, str] | None = None,
                 names: tuple[str, ...] = ("identity",)) -> Cloud:
+    """Start `nubes up` on free ports and wait until the ``names`` services answer. A port is free
+    when chosen and taken when bound; another worker's cloud may take it in between, so a start
+    that loses that race is tried again on new ports."""
+    for attempt in range(3):
+        try:
+            return _start_once(tmp, services, extra_env, names)
+        except _PortTaken:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+class _PortTaken(RuntimeError):
+    pass
+
+
+def _start_once(tmp: Path, services: str | None, extra_env: dict[str, str] | None,
+                names: tuple[str, ...]) -> Cloud:
     from nubes.services import SERVICE_MODULES
 
     # Every service gets a free port, also those the test does not wait for: a default
@@ -158,12 +176,16 @@ def start_cloud(tmp: Path, services: str | None = None, extra_env: dict[str, str
     if services:
         cmd += ["--services", services]
     log = open(cloud.log_path, "a")     # a restart on the same state directory keeps the earlier log
+    mark = log.tell()
     cloud.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     STARTED.append(cloud)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if cloud.proc.poll() is not None:
-            raise RuntimeError(f"nubes up exited early:\n{cloud.log_path.read_text()}")
+            text = cloud.log_path.read_text(errors="replace")
+            if "address already in use" in text[mark:]:
+                raise _PortTaken(f"nubes up lost a port to another process:\n{text[mark:]}")
+            raise RuntimeError(f"nubes up exited early:\n{text}")
         # On a restart the old clouds.yaml is there until the new process writes its ports in.
         if _written_for(tmp / "clouds.yaml", cloud.auth_url):
             try:

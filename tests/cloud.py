@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -25,10 +26,26 @@ VENV_BIN = Path(sys.executable).parent
 STARTED: list[Cloud] = []
 
 
+# Ports come from a block of this xdist worker's own, below the kernel's ephemeral range
+# (32768 and up): a port the kernel hands out as 0 is also what any process's next outgoing
+# connection may take, and what another worker's free_port() may hand out before we bind it.
+_PORT_BASE, _PORT_END = 20000, 32768
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_BLOCK = (_PORT_END - _PORT_BASE) // 16
+_next_port = itertools.count()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    start = _PORT_BASE + (_WORKER % 16) * _BLOCK
+    for _ in range(_BLOCK):
+        port = start + next(_next_port) % _BLOCK
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {start}..{start + _BLOCK - 1}")
 
 
 @dataclass
@@ -183,7 +200,8 @@ def _start_once(tmp: Path, services: str | None, extra_env: dict[str, str] | Non
     while time.monotonic() < deadline:
         if cloud.proc.poll() is not None:
             text = cloud.log_path.read_text(errors="replace")
-            if "address already in use" in text[mark:]:
+            # uvicorn's bind error, or the launcher's own check before it binds
+            if "already in use" in text[mark:]:
                 raise _PortTaken(f"nubes up lost a port to another process:\n{text[mark:]}")
             raise RuntimeError(f"nubes up exited early:\n{text}")
         # On a restart the old clouds.yaml is there until the new process writes its ports in.

@@ -68,6 +68,9 @@ def in_provider(*argv: str, timeout: float = 15) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def provider():
     """The provider network's far side: a namespace with 203.0.113.1 on a veth into this host."""
+    # A run killed before its teardown leaves both behind; they are this test's own names.
+    sh("ip", "link", "del", UPLINK, check=False)
+    sh("ip", "netns", "del", PROVIDER_NS, check=False)
     sh("ip", "netns", "add", PROVIDER_NS)
     try:
         sh("ip", "link", "add", UPLINK, "type", "veth", "peer", "name", "eth0", "netns", PROVIDER_NS)

@@ -142,7 +142,10 @@ class ServiceApp:
                     await result
             response: Response = await route.handler(req)
         except CloudError as exc:
-            if exc.status >= 500:
+            if exc.status == 501:
+                # An honest "not implemented" is an answer, not a failure of the service.
+                LOG.info("%s %s: not implemented: %s", req.scope["method"], path, exc.message)
+            elif exc.status >= 500:
                 LOG.error("%s %s failed: %s", req.scope["method"], path, exc.message)
             response = self._error_response(exc, request_id)
         except Exception:

@@ -87,7 +87,7 @@ def test_glance_bodies_encode_any_message(accept):
     assert status == 400 and b"does not start with" in body
 
 
-async def _call(app, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+async def _call(app, headers: list[tuple[bytes, bytes]], path: str = "/things") -> tuple[int, bytes]:
     sent: list[dict] = []
 
     async def receive():
@@ -96,7 +96,7 @@ async def _call(app, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "method": "GET", "path": "/things", "raw_path": b"/things", "query_string": b"",
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
              "headers": headers, "http_version": "1.1", "scheme": "http", "server": ("h", 80),
              "client": ("c", 1), "root_path": ""}
     await app(scope, receive, send)
@@ -162,3 +162,24 @@ async def test_a_nul_in_a_path_parameter_is_a_400_before_the_handler():
         await app(scope, receive, send)
         assert sent[0]["status"] == status
     assert called == ["ab"]
+
+
+async def test_a_501_is_logged_as_an_answer_and_a_500_as_a_failure(caplog):
+    import logging
+
+    from nubes.core.api.app import ServiceApp
+    from nubes.core.exceptions import NotImplementedYet
+
+    async def not_built(req):
+        raise NotImplementedYet("tasks are not implemented")
+
+    async def broken(req):
+        raise CloudError("the disk is gone")
+
+    app = ServiceApp("t", [Route("GET", "/tasks", not_built, public=True),
+                           Route("GET", "/disk", broken, public=True)], keystone_style.render, None, None)
+    with caplog.at_level(logging.INFO, logger="nubes.core.api.app"):
+        assert (await _call(app, [], path="/tasks"))[0] == 501
+        assert (await _call(app, [], path="/disk"))[0] == 500
+    levels = {r.getMessage().split(":")[0]: r.levelname for r in caplog.records}
+    assert levels == {"GET /tasks": "INFO", "GET /disk failed": "ERROR"}

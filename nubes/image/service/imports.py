@@ -169,9 +169,8 @@ async def _lock(state: Any, image: ImageRecord, job: ImportJob) -> None:
         if row.status != image.status:
             raise ImageConflict(f"Image status changed to {row.status} while the import was requested")
         props[LOCK] = job.task_id
-        props[IMPORTING] = ",".join(job.stores)
         props[JOB] = job.dump()
-        props.pop(FAILED, None)
+        importing_to(props, job.stores)
         await q.set_properties(s, image.id, props)
         if job.method != "copy-image":
             await q.transition(s, image.id, [image.status], "importing")
@@ -215,6 +214,9 @@ async def _run(state: Any, job: ImportJob) -> None:
     failed: list[str] = []
     vsize = None
     for i, sid in enumerate(job.stores):
+        if job.method == "copy-image" and sid in image.stores:
+            await _progress(state, job, sid, failed)   # copied before an interruption
+            continue
         if done and job.method != "copy-image":
             # Later stores copy from the first one that succeeded, not from the source again.
             first_sid, first = done[0]
@@ -240,9 +242,10 @@ async def _run(state: Any, job: ImportJob) -> None:
                       result.md5, image.checksum)
             await state.discard(sid, result.location)
             failed.append(sid)
+            await _progress(state, job, sid, failed)
             continue
         done.append((sid, result))
-        await _progress(state, job, sid, failed)
+        await _progress(state, job, sid, failed, result if job.method == "copy-image" else None)
     if failed and job.all_must_succeed and job.method != "copy-image":
         for sid, result in done:
             await state.discard(sid, result.location)
@@ -263,16 +266,36 @@ async def _record(s: Any, image_id: str) -> ImageRecord | None:
     return await load(s, image_id)
 
 
-async def _progress(state: Any, job: ImportJob, sid: str, failed: list[str]) -> None:
+def _ids(text: str | None) -> list[str]:
+    return [x for x in (text or "").split(",") if x]
+
+
+def importing_to(props: dict[str, str | None], stores: list[str]) -> None:
+    """An import into ``stores`` begins: Glance adds them to ``os_glance_importing_to_stores`` and
+    takes them out of ``os_glance_failed_import``; both stay on the image, "" when empty, which is
+    what clients waiting on an import read (an absent one means the import has not begun)."""
+    props[IMPORTING] = ",".join(dict.fromkeys([*_ids(props.get(IMPORTING)), *stores]))
+    props[FAILED] = ",".join(x for x in _ids(props.get(FAILED)) if x not in stores)
+
+
+def _failed_in(props: dict[str, str | None], failed: list[str]) -> None:
+    props[FAILED] = ",".join(dict.fromkeys([*_ids(props.get(FAILED)), *failed]))
+
+
+async def _progress(state: Any, job: ImportJob, sid: str, failed: list[str],
+                    copied: WriteResult | None = None) -> None:
+    """One store is done (or failed): it leaves ``os_glance_importing_to_stores`` at once. A copy
+    is added to the image's locations in the same step, so a client that sees the store leave the
+    list sees it in ``stores`` (Glance adds each store's location as it completes)."""
     async with state.db.session() as s:
         props = (await q.properties_of(s, [job.image_id]))[job.image_id]
         if props.get(LOCK) != job.task_id:
             return
-        left = [x for x in (props.get(IMPORTING) or "").split(",") if x and x != sid]
-        props[IMPORTING] = ",".join(left)
-        if failed:
-            props[FAILED] = ",".join(failed)
+        props[IMPORTING] = ",".join(x for x in _ids(props.get(IMPORTING)) if x != sid)
+        _failed_in(props, failed)
         await q.set_properties(s, job.image_id, props)
+        if copied is not None:
+            await q.add_location(s, job.image_id, sid, copied.location, copied.size)
 
 
 async def _finish(state: Any, job: ImportJob, done: list[tuple[str, WriteResult]], failed: list[str],
@@ -282,17 +305,17 @@ async def _finish(state: Any, job: ImportJob, done: list[tuple[str, WriteResult]
         row = await q.get(s, job.image_id, for_update=True)
         props = (await q.properties_of(s, [job.image_id]))[job.image_id]
         if row is None or props.get(LOCK) != job.task_id:
-            orphans = [(sid, r.location) for sid, r in done]
+            if job.method != "copy-image":      # a copy's locations went in as each was done
+                orphans = [(sid, r.location) for sid, r in done]
         else:
-            for k in (LOCK, IMPORTING, JOB):
+            for k in (LOCK, JOB):
                 props.pop(k, None)
-            if failed:
-                props[FAILED] = ",".join(failed)
-            else:
-                props.pop(FAILED, None)
+            props[IMPORTING] = ",".join(x for x in _ids(props.get(IMPORTING)) if x not in job.stores)
+            _failed_in(props, failed)
             await q.set_properties(s, job.image_id, props)
-            for sid, r in done:
-                await q.add_location(s, job.image_id, sid, r.location, r.size)
+            if job.method != "copy-image":
+                for sid, r in done:
+                    await q.add_location(s, job.image_id, sid, r.location, r.size)
             if job.method != "copy-image":
                 if done:
                     first = done[0][1]

@@ -29,7 +29,7 @@ from typing import Any
 from nubes.core.reconcile import Reconciler
 from nubes.image.db.queries import images as q
 from nubes.image.service.import_jobs import FAILED, IMPORTING, JOB, LOCK, ImportJob, owner_gone
-from nubes.image.service.imports import run
+from nubes.image.service.imports import importing_to, run
 
 LOG = logging.getLogger(__name__)
 
@@ -125,8 +125,7 @@ async def _take_over(state: Any, job: ImportJob, seen: str | None) -> bool:
         if row is None or props.get(LOCK) != job.task_id or props.get(JOB) != seen:
             return False
         props[JOB] = job.dump()
-        props[IMPORTING] = ",".join(job.stores)
-        props.pop(FAILED, None)
+        importing_to(props, job.stores)
         await q.set_properties(s, job.image_id, props)
     return True
 
@@ -137,7 +136,8 @@ async def _fail(state: Any, image_id: str, task_id: str | None, seen: str | None
         props = (await q.properties_of(s, [image_id])).get(image_id) or {}
         if row is None or props.get(LOCK) != task_id or props.get(JOB) != seen:
             return None
-        stores = props.pop(IMPORTING, "") or ""
+        stores = props.get(IMPORTING) or ""
+        props[IMPORTING] = ""
         props.pop(LOCK, None)
         props.pop(JOB, None)
         if stores:

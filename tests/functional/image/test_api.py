@@ -286,3 +286,12 @@ def test_discovery_and_unimplemented(api):
     assert api("GET", "/v2/tasks").status_code == 501
     assert api("GET", "/v2/metadefs/namespaces").status_code == 501
     assert api("GET", "/v2/nothing").status_code == 404
+
+
+def test_images_collection_with_a_trailing_slash_is_no_route(api):
+    # Glance has no route for /v2/images/ (the router would otherwise take it as /v2/images).
+    for method in ("GET", "DELETE", "POST"):
+        r = api(method, "/v2/images/", headers=JSON, **({"json": {}} if method == "POST" else {}))
+        assert r.status_code == 404, (method, r.text)
+    assert api("GET", "/v2/images").status_code == 200
+    assert api("DELETE", "/v2/images").status_code == 405

@@ -51,7 +51,8 @@ def test_glance_direct(api, image_cloud):
     assert r.status_code == 202, r.text
     done = _wait(api, img["id"], lambda i: i["status"] == "active")
     assert done["stores"] == "fast,slow" and done["checksum"] == hashlib.md5(data).hexdigest()
-    assert "os_glance_import_task" not in done and "os_glance_failed_import" not in done
+    assert "os_glance_import_task" not in done
+    assert done["os_glance_failed_import"] == "" and done["os_glance_importing_to_stores"] == ""
     assert api("GET", f"/v2/images/{img['id']}/file").content == data
     assert not (image_cloud.state_dir / "image-staging" / img["id"]).exists()
 
@@ -96,9 +97,26 @@ def test_copy_image_between_stores(api, image_cloud, member):
     assert "already present" in r.json()["message"] and r.status_code == 400
     r = _import(api, img["id"], {"name": "copy-image"}, stores=["slow"])
     assert r.status_code == 202, r.text
-    done = _wait(api, img["id"],
-                 lambda i: i.get("stores") == "fast,slow" and "os_glance_import_task" not in i)
+    # How clients wait for a copy (tempest's wait_for_image_copied_to_stores): until
+    # os_glance_importing_to_stores is there and empty; then the failed stores are read, and a
+    # store that left the list is already in `stores`.
+    done = _wait(api, img["id"], lambda i: i.get("os_glance_importing_to_stores") == "")
+    assert done["os_glance_failed_import"] == "" and done["stores"] == "fast,slow"
     assert done["status"] == "active"
+    # A copy that fails (a directory sits where the store would put the file) is reported the
+    # same way.
+    again = api.active(b"fail me" * 100)
+    blocker = image_cloud.state_dir / "images" / "slow" / again["id"]
+    (blocker / "in-the-way").parent.mkdir(parents=True)
+    (blocker / "in-the-way").write_bytes(b"")
+    try:
+        assert _import(api, again["id"], {"name": "copy-image"}, stores=["slow"]).status_code == 202
+        failed = _wait(api, again["id"], lambda i: i.get("os_glance_importing_to_stores") == ""
+                       and "os_glance_import_task" not in i)
+    finally:
+        (blocker / "in-the-way").unlink()
+        blocker.rmdir()
+    assert failed["os_glance_failed_import"] == "slow" and failed["stores"] == "fast"
     assert (image_cloud.state_dir / "images" / "slow" / img["id"]).read_bytes() == b"copy me" * 1000
     shared = member.api.active()
     assert _import(member.api, shared["id"], {"name": "copy-image"}, stores=["slow"]).status_code == 403

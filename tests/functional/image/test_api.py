@@ -283,8 +283,7 @@ def test_discovery_and_unimplemented(api):
     assert "glance-direct" in methods
     usage = api("GET", "/v2/info/usage").json()["usage"]
     assert usage["image_count_total"]["usage"] >= 1 and usage["image_count_total"]["limit"] == -1
-    assert api("GET", "/v2/tasks").status_code == 501
-    assert api("GET", "/v2/metadefs/namespaces").status_code == 501
+    assert api("GET", "/v2/cache").status_code == 501
     assert api("GET", "/v2/nothing").status_code == 404
 
 

@@ -45,6 +45,13 @@ TABLE: list[tuple[str, str, str, bool]] = [
     ("GET", "/v2/schemas/member", "discovery.member_schema", False),
     ("GET", "/v2/schemas/members", "discovery.members_schema", False),
     ("GET", "/v2/schemas/metadefs/{name}", "metadefs.metadef_schema", False),
+    ("GET", "/v2/schemas/task", "tasks.task_schema", False),
+    ("GET", "/v2/schemas/tasks", "tasks.tasks_schema", False),
+    # tasks
+    ("GET", "/v2/tasks", "tasks.list_tasks", False),
+    ("POST", "/v2/tasks", "tasks.create_task", False),
+    ("GET", "/v2/tasks/{task_id}", "tasks.show_task", False),
+    ("GET", "/v2/images/{image_id}/tasks", "tasks.image_tasks", False),
     # metadata definitions
     ("GET", "/v2/metadefs/namespaces", "metadefs.list_namespaces", False),
     ("POST", "/v2/metadefs/namespaces", "metadefs.create_namespace", False),
@@ -81,12 +88,7 @@ TABLE: list[tuple[str, str, str, bool]] = [
 # Parts of the upstream API answered with 501 (see docs/api-coverage.md).
 NOT_IMPLEMENTED = [
     "/v2/images/{image_id}/locations",
-    "/v2/images/{image_id}/tasks",
     "/v2/stores/{path:path}",
-    "/v2/tasks",
-    "/v2/tasks/{path:path}",
-    "/v2/schemas/task",
-    "/v2/schemas/tasks",
     "/v2/cache",
     "/v2/cache/{path:path}",
     "/v2/queued_images/{path:path}",

@@ -29,6 +29,7 @@ from typing import Any
 from nubes.core.reconcile import Reconciler
 from nubes.image.db.queries import images as q
 from nubes.image.service.import_jobs import FAILED, IMPORTING, JOB, LOCK, ImportJob, owner_gone
+from nubes.image.service import tasks
 from nubes.image.service.imports import importing_to, run
 
 LOG = logging.getLogger(__name__)
@@ -146,6 +147,8 @@ async def _fail(state: Any, image_id: str, task_id: str | None, seen: str | None
         await q.set_properties(s, image_id, props)
         back = "uploading" if await q.staged(s, image_id) is not None else "queued"
         moved = await q.transition(s, image_id, ["importing"], back)
+        if task_id:
+            await tasks.finish(s, task_id, False, f"the import was interrupted and cannot be resumed: {why}")
     LOG.warning("import of image %s was interrupted and cannot be resumed (%s)%s", image_id, why,
                 f"; back to {back}" if moved else "")
     return "failed"

@@ -29,6 +29,8 @@ ADMIN_OR_PROJECT_READER_OR_SHARED_MEMBER = (
 # any reader when public; only admins change them (Glance's metadef_admin).
 ADMIN_OR_PROJECT_READER_GET_NAMESPACE = (
     f"{ADMIN} or (role:reader and (project_id:%(project_id)s or {PUBLIC}))")
+# Glance's service_api: the service-to-service image APIs (the 2.17 locations).
+SERVICE_API = f"role:service or {ADMIN}"
 # Tasks: Glance keeps the tasks API for admins (tasks_api_access), each task rule then the default.
 TASKS_API_ACCESS = "tasks_api_access"
 
@@ -51,6 +53,9 @@ DEACTIVATE = "deactivate"
 REACTIVATE = "reactivate"
 COPY_IMAGE = "copy_image"
 STORES_INFO_DETAIL = "stores_info_detail"
+DELETE_IMAGE_LOCATION = "delete_image_location"
+FETCH_IMAGE_LOCATION = "fetch_image_location"
+ADD_IMAGE_LOCATION = "add_image_location"
 GET_TASK = "get_task"
 GET_TASKS = "get_tasks"
 ADD_TASK = "add_task"
@@ -111,6 +116,9 @@ RULES = {
     REACTIVATE: ADMIN_OR_PROJECT_MEMBER,
     COPY_IMAGE: ADMIN,
     STORES_INFO_DETAIL: ADMIN,
+    DELETE_IMAGE_LOCATION: ADMIN,
+    FETCH_IMAGE_LOCATION: SERVICE_API,
+    ADD_IMAGE_LOCATION: SERVICE_API,
     TASKS_API_ACCESS: ADMIN,
     GET_TASK: ADMIN_OR_PROJECT_READER,
     GET_TASKS: ADMIN_OR_PROJECT_READER,

@@ -52,6 +52,10 @@ TABLE: list[tuple[str, str, str, bool]] = [
     ("POST", "/v2/tasks", "tasks.create_task", False),
     ("GET", "/v2/tasks/{task_id}", "tasks.show_task", False),
     ("GET", "/v2/images/{image_id}/tasks", "tasks.image_tasks", False),
+    # stores and locations
+    ("DELETE", "/v2/stores/{store_id}/{image_id}", "images.delete_from_store", False),
+    ("GET", "/v2/images/{image_id}/locations", "images.list_locations", False),
+    ("POST", "/v2/images/{image_id}/locations", "images.add_location", False),
     # metadata definitions
     ("GET", "/v2/metadefs/namespaces", "metadefs.list_namespaces", False),
     ("POST", "/v2/metadefs/namespaces", "metadefs.create_namespace", False),
@@ -87,8 +91,6 @@ TABLE: list[tuple[str, str, str, bool]] = [
 
 # Parts of the upstream API answered with 501 (see docs/api-coverage.md).
 NOT_IMPLEMENTED = [
-    "/v2/images/{image_id}/locations",
-    "/v2/stores/{path:path}",
     "/v2/cache",
     "/v2/cache/{path:path}",
     "/v2/queued_images/{path:path}",

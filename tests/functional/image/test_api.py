@@ -26,7 +26,8 @@ def test_version_discovery(image_cloud):
     versions = r.json()["versions"]
     assert versions[0]["status"] == "CURRENT" and versions[0]["id"].startswith("v2.")
     assert all(v["links"][0]["href"] == image_cloud.url("image", "/v2/") for v in versions)
-    assert {v["id"] for v in versions} >= {"v2.0", "v2.6", "v2.7"}
+    assert {v["id"] for v in versions} >= {"v2.0", "v2.6", "v2.7", "v2.12", "v2.16"}
+    assert versions[0]["id"] == "v2.17"
     assert httpx.get(image_cloud.url("image", "/versions")).status_code == 200
 
 

@@ -135,3 +135,38 @@ def test_delete_removes_data_everywhere(api, image_cloud):
     assert api("DELETE", f"/v2/images/{img['id']}").status_code == 204
     assert not any(img["id"] in p.name for p in store_files(image_cloud))
     assert api("GET", f"/v2/images/{uuid.uuid4()}").status_code == 404
+
+
+def test_delete_one_stores_copy(api, image_cloud, member):
+    img = api.active(b"two copies" * 100)
+    assert _import(api, img["id"], {"name": "copy-image"}, stores=["slow"]).status_code == 202
+    _wait(api, img["id"], lambda i: i.get("os_glance_importing_to_stores") == "")
+    slow_copy = image_cloud.state_dir / "images" / "slow" / img["id"]
+    assert slow_copy.exists()
+    # Only admins (delete_image_location); the store must exist and hold the image.
+    assert member.api("DELETE", f"/v2/stores/slow/{img['id']}", headers=JSON).status_code == 404
+    r = api("DELETE", f"/v2/stores/nowhere/{img['id']}", headers=JSON)
+    assert r.status_code == 409 and "not available" in r.json()["message"]
+    assert api("DELETE", f"/v2/stores/slow/{uuid.uuid4()}", headers=JSON).status_code == 404
+    assert api("DELETE", f"/v2/stores/slow/{img['id']}").status_code == 204
+    shown = api("GET", f"/v2/images/{img['id']}").json()
+    assert shown["stores"] == "fast" and not slow_copy.exists()
+    assert api("DELETE", f"/v2/stores/slow/{img['id']}", headers=JSON).status_code == 404
+    r = api("DELETE", f"/v2/stores/fast/{img['id']}", headers=JSON)
+    assert r.status_code == 403 and "only store" in r.json()["message"]
+    assert api("GET", f"/v2/images/{img['id']}/file").content == b"two copies" * 100
+    queued = api.create(disk_format="raw", container_format="bare")
+    assert api("DELETE", f"/v2/stores/fast/{queued['id']}", headers=JSON).status_code == 409
+
+
+def test_locations_for_service_users(api, member):
+    img = api.active(b"located")
+    locs = api("GET", f"/v2/images/{img['id']}/locations").json()
+    assert locs == [{"url": locs[0]["url"], "metadata": {"store": "fast"}}]
+    assert locs[0]["url"].startswith("file://") and locs[0]["url"].endswith(img["id"])
+    own = member.api.active()
+    # A project member is no service user: its own image's locations are refused.
+    assert member.api("GET", f"/v2/images/{own['id']}/locations", headers=JSON).status_code == 403
+    queued = api.create(disk_format="raw", container_format="bare")
+    r = api("POST", f"/v2/images/{queued['id']}/locations", json={"url": "http://x/y"}, headers=JSON)
+    assert r.status_code == 501 and "not implemented" in r.json()["message"]

@@ -157,22 +157,28 @@ def served(name: str) -> dict[str, Any] | None:
 
 
 # ------------------------------------------------------------------ validation (no $refs)
+# As the served schemas: no other keys at the top (what clients validating responses against
+# the served schemas, as glanceclient does, would refuse to read back).
+
+def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+
 
 def namespace_body() -> dict[str, Any]:
-    return {"type": "object", "properties": _namespace_fields(True), "required": ["namespace"]}
+    return _body(_namespace_fields(True), ["namespace"])
 
 
 def object_body() -> dict[str, Any]:
-    return {"type": "object", "properties": _object_fields(True), "required": ["name"]}
+    return _body({**_object_fields(True), **_stamp("object")}, ["name"])
 
 
 def property_body() -> dict[str, Any]:
-    return {"type": "object", "properties": property_fields(), "required": ["name", "title", "type"]}
+    return _body(property_fields(), ["name", "title", "type"])
 
 
 def association_body() -> dict[str, Any]:
-    return {"type": "object", "properties": copy.deepcopy(_ASSOC), "required": ["name"]}
+    return _body({**copy.deepcopy(_ASSOC), **_stamp("resource type association")}, ["name"])
 
 
 def tag_body() -> dict[str, Any]:
-    return {"type": "object", "properties": {"name": {"type": "string", "maxLength": 80}}, "required": ["name"]}
+    return _body({"name": {"type": "string", "maxLength": 80}, **_stamp("tag")}, ["name"])

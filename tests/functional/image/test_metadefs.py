@@ -163,3 +163,24 @@ def test_schemas(api):
                  "resource_types"):
         assert api("GET", f"/v2/schemas/metadefs/{name}").status_code == 200, name
     assert api("GET", "/v2/schemas/metadefs/nothing").status_code == 404
+
+
+def test_responses_are_what_the_served_schemas_describe(api):
+    """glanceclient (Horizon's client) reads every metadef back through a model of the served
+    schema, which takes no other keys: whatever is shown must be declared there."""
+    def keys(name: str) -> set[str]:
+        return set(api("GET", f"/v2/schemas/metadefs/{name}").json()["properties"])
+
+    ns_keys, obj_keys, prop_keys, tag_keys = keys("namespace"), keys("object"), keys("property"), keys("tag")
+    assoc_keys = keys("resource_type")
+    for ns in api("GET", f"{NS}?limit=1000").json()["namespaces"]:
+        full = api("GET", f"{NS}/{ns['namespace']}").json()
+        assert set(full) <= ns_keys, full["namespace"]
+        for obj in api("GET", f"{NS}/{ns['namespace']}/objects").json()["objects"]:
+            assert set(obj) <= obj_keys, obj["name"]
+        for name in api("GET", f"{NS}/{ns['namespace']}/properties").json()["properties"]:
+            assert set(api("GET", f"{NS}/{ns['namespace']}/properties/{name}").json()) <= prop_keys, name
+        for tag in api("GET", f"{NS}/{ns['namespace']}/tags").json()["tags"]:
+            assert set(tag) <= tag_keys
+        for assoc in full.get("resource_type_associations", []):
+            assert set(assoc) <= assoc_keys

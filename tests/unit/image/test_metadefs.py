@@ -40,3 +40,9 @@ def test_served_schemas():
         assert ms.served(name)["name"], name
     assert ms.served("resource_types")["properties"]["resource_type_associations"]["type"] == "array"
     assert ms.served("nothing") is None
+
+
+def test_unknown_keys_are_refused_as_the_served_schemas_would():
+    assert "Additional properties" in schemas.problem(ms.property_body(), {
+        "name": "p", "title": "P", "type": "string", "colour": "red"})
+    assert "Additional properties" in schemas.problem(ms.namespace_body(), {"namespace": "n", "x": 1})

@@ -260,8 +260,14 @@ async def _run(state: Any, job: ImportJob) -> None:
             failed.append(sid)
             await _progress(state, job, sid, failed)
             continue
-        done.append((sid, result))
-        await _progress(state, job, sid, failed, result if job.method == "copy-image" else None)
+        if job.method == "copy-image":
+            if not await _progress(state, job, sid, failed, result):
+                await state.discard(sid, result.location)     # the image went away meanwhile
+                continue
+            done.append((sid, result))
+        else:
+            done.append((sid, result))
+            await _progress(state, job, sid, failed)
     if failed and job.all_must_succeed and job.method != "copy-image":
         for sid, result in done:
             await state.discard(sid, result.location)
@@ -299,19 +305,22 @@ def _failed_in(props: dict[str, str | None], failed: list[str]) -> None:
 
 
 async def _progress(state: Any, job: ImportJob, sid: str, failed: list[str],
-                    copied: WriteResult | None = None) -> None:
+                    copied: WriteResult | None = None) -> bool:
     """One store is done (or failed): it leaves ``os_glance_importing_to_stores`` at once. A copy
     is added to the image's locations in the same step, so a client that sees the store leave the
-    list sees it in ``stores`` (Glance adds each store's location as it completes)."""
+    list sees it in ``stores`` (Glance adds each store's location as it completes). False when the
+    import is no longer this job's (the image was deleted): nothing was recorded."""
     async with state.db.session() as s:
+        row = await q.get(s, job.image_id, for_update=True)
         props = (await q.properties_of(s, [job.image_id]))[job.image_id]
-        if props.get(LOCK) != job.task_id:
-            return
+        if row is None or props.get(LOCK) != job.task_id:
+            return False
         props[IMPORTING] = ",".join(x for x in _ids(props.get(IMPORTING)) if x != sid)
         _failed_in(props, failed)
         await q.set_properties(s, job.image_id, props)
         if copied is not None:
             await q.add_location(s, job.image_id, sid, copied.location, copied.size)
+    return True
 
 
 async def _finish(state: Any, job: ImportJob, done: list[tuple[str, WriteResult]], failed: list[str],

@@ -33,7 +33,7 @@ from nubes.image.service import metadef_schemas as ms
 from nubes.image.service import schemas
 
 NS_FIELDS = ("namespace", "display_name", "description", "visibility", "protected", "owner")
-SORT_KEYS = ("created_at", "updated_at", "namespace", "display_name", "id")
+SORT_KEYS = ("created_at", "updated_at", "namespace", "id")     # never null: the marker compares them
 READ_ONLY = ("self", "schema", "created_at", "updated_at")
 
 

@@ -170,3 +170,15 @@ def test_locations_for_service_users(api, member):
     queued = api.create(disk_format="raw", container_format="bare")
     r = api("POST", f"/v2/images/{queued['id']}/locations", json={"url": "http://x/y"}, headers=JSON)
     assert r.status_code == 501 and "not implemented" in r.json()["message"]
+
+
+def test_import_to_the_store_the_header_names(api, image_cloud):
+    img = api.create(disk_format="raw", container_format="bare")
+    api("PUT", f"/v2/images/{img['id']}/stage", content=b"to slow",
+        headers={"Content-Type": "application/octet-stream"})
+    r = api("POST", f"/v2/images/{img['id']}/import", json={"method": {"name": "glance-direct"}},
+            headers={**JSON, "X-Image-Meta-Store": "slow"})
+    assert r.status_code == 202, r.text
+    done = _wait(api, img["id"], lambda i: i["status"] == "active")
+    assert done["stores"] == "slow" and done["os_glance_importing_to_stores"] == ""
+    assert (image_cloud.state_dir / "images" / "slow" / img["id"]).read_bytes() == b"to slow"

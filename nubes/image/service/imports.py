@@ -183,7 +183,9 @@ async def _lock(state: Any, image: ImageRecord, job: ImportJob, ctx: RequestCont
         props[JOB] = job.dump()
         importing_to(props, job.stores)
         await q.set_properties(s, image.id, props)
-        await tasks.begin(s, job.task_id, "api_image_import", ctx, image.owner, image.id, task_input or {})
+        # The task is the caller's project's, as Glance's (an admin's copy of another's image too).
+        await tasks.begin(s, job.task_id, "api_image_import", ctx, ctx.project_id or image.owner, image.id,
+                          task_input or {})
         if job.method != "copy-image":
             await q.transition(s, image.id, [image.status], "importing")
 

@@ -113,7 +113,8 @@ async def show_object(req: Request):
 
 
 async def update_object(req: Request):
-    obj = await parts.update_object(*_args(req), _ns(req), req.path_params["object_name"], await read_json(req))
+    obj = await parts.update_object(*_args(req), _ns(req), req.path_params["object_name"],
+                                    await read_json(req))
     return json_response(_object_links(_ns(req), obj))
 
 
@@ -184,7 +185,8 @@ async def list_resource_types(req: Request):
 
 
 async def list_associations(req: Request):
-    return json_response({"resource_type_associations": await metadefs.list_associations(*_args(req), _ns(req))})
+    rows = await metadefs.list_associations(*_args(req), _ns(req))
+    return json_response({"resource_type_associations": rows})
 
 
 async def create_association(req: Request):

@@ -86,7 +86,8 @@ class MetadefPolicy:
         tgt = self._target(ns)
         if self.ctx.allowed(rule, tgt):
             return
-        if rule == policies.GET_METADEF_NAMESPACE or not self.ctx.allowed(policies.GET_METADEF_NAMESPACE, tgt):
+        get = policies.GET_METADEF_NAMESPACE
+        if rule == get or not self.ctx.allowed(get, tgt):
             from nubes.image.service.metadefs import not_found
 
             raise not_found(ns.namespace)

@@ -9,7 +9,7 @@ from nubes.core.api.http import Request, json_response
 from nubes.image import policies
 from nubes.image.api.body import read_json
 from nubes.image.api.policy import ImagePolicy
-from nubes.image.service import tasks, task_schemas
+from nubes.image.service import task_schemas, tasks
 
 
 def _state(req: Request) -> Any:

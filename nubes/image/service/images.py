@@ -232,7 +232,8 @@ async def delete_from_store(state: Any, ctx: RequestContext, authz: Authorizer, 
     LOG.info("image %s removed from store %s by project %s", image_id, store_id, ctx.project_id)
 
 
-async def locations(state: Any, ctx: RequestContext, authz: Authorizer, image_id: str) -> list[dict[str, Any]]:
+async def locations(state: Any, ctx: RequestContext, authz: Authorizer,
+                    image_id: str) -> list[dict[str, Any]]:
     """GET /v2/images/{id}/locations (2.17, for service users): where the image's data is."""
     async with state.db.reader() as s:
         rec, member = await visible(s, ctx, image_id)

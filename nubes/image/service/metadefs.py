@@ -280,7 +280,8 @@ async def delete_namespace(state: Any, ctx: RequestContext, authz: MetadefAuthor
     async with state.db.session() as s:
         ns = await _namespace(s, ctx, authz, name, p.DELETE_METADEF_NAMESPACE, for_update=True)
         if ns.protected:
-            raise MetadefProtected(f"Metadata definition namespace {name} is protected and cannot be deleted.")
+            raise MetadefProtected(f"Metadata definition namespace {name} is protected and cannot be "
+                                   "deleted.")
         for kind in mq.PARTS:
             await mq.delete_parts(s, kind, ns.id)
         for assoc, _n in (await mq.associations(s, [ns.id]))[ns.id]:
@@ -324,7 +325,8 @@ async def _associate(s: Any, ns: MetadefNamespace, body: Any) -> tuple[MetadefAs
     return assoc, rt.name
 
 
-async def list_resource_types(state: Any, ctx: RequestContext, authz: MetadefAuthorizer) -> list[dict[str, Any]]:
+async def list_resource_types(state: Any, ctx: RequestContext,
+                              authz: MetadefAuthorizer) -> list[dict[str, Any]]:
     authz.plain(p.LIST_METADEF_RESOURCE_TYPES)
     async with state.db.reader() as s:
         return [{"name": r.name, **_stamps(r)} for r in await mq.resource_types(s)]
@@ -341,7 +343,8 @@ async def create_association(state: Any, ctx: RequestContext, authz: MetadefAuth
                              body: Any) -> dict[str, Any]:
     try:
         async with state.db.session() as s:
-            ns = await _namespace(s, ctx, authz, name, p.ADD_METADEF_RESOURCE_TYPE_ASSOCIATION, for_update=True)
+            ns = await _namespace(s, ctx, authz, name, p.ADD_METADEF_RESOURCE_TYPE_ASSOCIATION,
+                                  for_update=True)
             assoc, rt_name = await _associate(s, ns, body)
             return association_view(assoc, rt_name)
     except IntegrityError:
@@ -352,7 +355,8 @@ async def create_association(state: Any, ctx: RequestContext, authz: MetadefAuth
 async def delete_association(state: Any, ctx: RequestContext, authz: MetadefAuthorizer, name: str,
                              rt_name: str) -> None:
     async with state.db.session() as s:
-        ns = await _namespace(s, ctx, authz, name, p.REMOVE_METADEF_RESOURCE_TYPE_ASSOCIATION, for_update=True)
+        ns = await _namespace(s, ctx, authz, name, p.REMOVE_METADEF_RESOURCE_TYPE_ASSOCIATION,
+                              for_update=True)
         rt = await mq.resource_type(s, rt_name)
         assoc = await mq.association(s, ns.id, rt.id) if rt is not None else None
         if assoc is None:

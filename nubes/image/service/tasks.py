@@ -149,7 +149,8 @@ async def show(state: Any, ctx: RequestContext, task_id: str) -> dict[str, Any]:
     return view(row)
 
 
-async def listing(state: Any, ctx: RequestContext, params: dict[str, str]) -> tuple[list[dict[str, Any]], str | None]:
+async def listing(state: Any, ctx: RequestContext,
+                  params: dict[str, str]) -> tuple[list[dict[str, Any]], str | None]:
     filters: dict[str, Any] = {}
     if "type" in params:
         if params["type"] not in TYPES:

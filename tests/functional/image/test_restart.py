@@ -97,8 +97,9 @@ def test_image_on_database_server(kind, tmp_path):
             assert "NUBES::Compute::CPUTopology" in {n["namespace"] for n in listed["namespaces"]}
             ns = f"DB::{tag[:8]}"
             assert api("POST", "/v2/metadefs/namespaces", json={
-                "namespace": ns, "resource_type_associations": [{"name": "OS::Glance::Image", "prefix": "x_"}],
-                "properties": {"p": {"title": "P", "type": "string"}}, "tags": [{"name": "Web"}]}).status_code == 201
+                "namespace": ns, "tags": [{"name": "Web"}],
+                "resource_type_associations": [{"name": "OS::Glance::Image", "prefix": "x_"}],
+                "properties": {"p": {"title": "P", "type": "string"}}}).status_code == 201
             assert api("POST", f"/v2/metadefs/namespaces/{ns}/tags/web").status_code == 409
             shown = api("GET", f"/v2/metadefs/namespaces/{ns}?resource_type=OS::Glance::Image").json()
             assert list(shown["properties"]) == ["x_p"]

@@ -62,9 +62,9 @@ def test_imports_are_tasks_of_their_image(api, conn, member, web_server):
 def test_the_tasks_api_import_task(api, image_cloud, member, web_server, web_root):
     data = os.urandom(100_000)
     (web_root / "allowed" / "task.raw").write_bytes(data)
+    props = {"name": "from-a-task", "container_format": "bare"}
     body = {"type": "import", "input": {"import_from": f"{web_server}/allowed/task.raw",
-                                        "import_from_format": "raw",
-                                        "image_properties": {"name": "from-a-task", "container_format": "bare"}}}
+                                        "import_from_format": "raw", "image_properties": props}}
     r = api("POST", "/v2/tasks", json=body, headers=JSON)
     assert r.status_code == 201, r.text
     task = r.json()

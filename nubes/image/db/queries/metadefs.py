@@ -48,17 +48,20 @@ async def namespaces(s: AsyncSession, *, project_id: str | None, see_all: bool, 
         after = col > mval if sort_dir == "asc" else col < mval
         tie = MetadefNamespace.id > marker.id if sort_dir == "asc" else MetadefNamespace.id < marker.id
         q = q.where(or_(after, (col == mval) & tie))
-    order = (col.asc(), MetadefNamespace.id.asc()) if sort_dir == "asc" else (col.desc(), MetadefNamespace.id.desc())
+    ns_id = MetadefNamespace.id
+    order = (col.asc(), ns_id.asc()) if sort_dir == "asc" else (col.desc(), ns_id.desc())
     return list((await s.execute(q.order_by(*order).limit(limit))).scalars())
 
 
-async def associations(s: AsyncSession, ns_ids: Iterable[int]) -> dict[int, list[tuple[MetadefAssociation, str]]]:
+async def associations(s: AsyncSession,
+                       ns_ids: Iterable[int]) -> dict[int, list[tuple[MetadefAssociation, str]]]:
     ids = list(ns_ids)
     out: dict[int, list[tuple[MetadefAssociation, str]]] = {i: [] for i in ids}
     if not ids:
         return out
     rows = await s.execute(select(MetadefAssociation, MetadefResourceType.name)
-                           .join(MetadefResourceType, MetadefResourceType.id == MetadefAssociation.resource_type_id)
+                           .join(MetadefResourceType,
+                                 MetadefResourceType.id == MetadefAssociation.resource_type_id)
                            .where(MetadefAssociation.namespace_id.in_(ids))
                            .order_by(MetadefResourceType.name))
     for assoc, name in rows.all():

@@ -89,3 +89,22 @@ class ClientDisconnected(BadRequest):
 
     code = "image.client_disconnected"
     message = "The client disconnected while sending image data."
+
+
+class MetadefNotFound(NotFound):
+    code = "image.metadef_not_found"
+
+
+class MetadefDuplicate(Conflict):
+    code = "image.metadef_duplicate"
+
+
+class MetadefProtected(Forbidden):
+    code = "image.metadef_protected"
+
+
+class TaskNotFound(NotFound):
+    code = "image.task_not_found"
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"Task with the given id {task_id} not found")

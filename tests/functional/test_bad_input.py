@@ -36,6 +36,8 @@ READERS = 3                   # a read route's requests in flight at once
 # service's section of docs/api-coverage.md.
 SERVED_501 = {
     ("network", "POST", "/v2.0/quotas"): "POST /v2.0/quotas",               # as Neutron: no POST
+    # the caller is checked (add_image_location), then 501: no store reads external locations
+    ("image", "POST", "/v2/images/{image_id}/locations"): "POST /v2/images/{id}/locations",
 }
 
 

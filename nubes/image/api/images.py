@@ -77,3 +77,26 @@ async def reactivate_image(req: Request):
     await images.set_active(_state(req), req.ctx, ImagePolicy(req.ctx), req.path_params["image_id"],
                             active=True)
     return empty_response(204)
+
+
+async def delete_from_store(req: Request):
+    await images.delete_from_store(_state(req), req.ctx, ImagePolicy(req.ctx), req.path_params["store_id"],
+                                   req.path_params["image_id"])
+    return empty_response(204)
+
+
+async def list_locations(req: Request):
+    return json_response(await images.locations(_state(req), req.ctx, ImagePolicy(req.ctx),
+                                                req.path_params["image_id"]))
+
+
+async def add_location(req: Request):
+    """POST /v2/images/{id}/locations (2.17): the caller is checked, then an honest 501."""
+    from nubes.core.exceptions import NotImplementedYet
+    from nubes.image import policies
+
+    rec = await images.show(_state(req), req.ctx, ImagePolicy(req.ctx), req.path_params["image_id"])
+    ImagePolicy(req.ctx).image(policies.ADD_IMAGE_LOCATION, rec, False)
+    raise NotImplementedYet("Adding a location to an image is not implemented by nubes: its stores are "
+                            "filesystem stores that take data only by upload or import, and no store "
+                            "reads external locations (http, rbd). See docs/api-coverage.md.")

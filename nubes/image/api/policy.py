@@ -69,3 +69,34 @@ class ImagePolicy:
         """A rule about no image in particular (the caller's project is the target)."""
         if not self.ctx.allowed(rule, {"project_id": self.ctx.project_id}):
             raise deny(rule)
+
+
+class MetadefPolicy:
+    """The policy of metadata definitions, on a namespace (``project_id`` its owner)."""
+
+    def __init__(self, ctx: RequestContext) -> None:
+        self.ctx = ctx
+
+    @staticmethod
+    def _target(ns: Any) -> dict[str, Any]:
+        return {"project_id": ns.owner, "owner": ns.owner, "visibility": ns.visibility,
+                "namespace": ns.namespace}
+
+    def namespace(self, rule: str, ns: Any) -> None:
+        tgt = self._target(ns)
+        if self.ctx.allowed(rule, tgt):
+            return
+        get = policies.GET_METADEF_NAMESPACE
+        if rule == get or not self.ctx.allowed(get, tgt):
+            from nubes.image.service.metadefs import not_found
+
+            raise not_found(ns.namespace)
+        raise deny(rule)
+
+    def new_namespace(self, ns: Any) -> None:
+        if not self.ctx.allowed(policies.ADD_METADEF_NAMESPACE, self._target(ns)):
+            raise deny(policies.ADD_METADEF_NAMESPACE)
+
+    def plain(self, rule: str) -> None:
+        if not self.ctx.allowed(rule, {"project_id": self.ctx.project_id}):
+            raise deny(rule)

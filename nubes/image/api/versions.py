@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from nubes.core.api.http import Request, json_response
 
-# What this implementation supports; 2.8+ are the multi-store versions Glance lists when
-# several stores are configured, and nubes always runs with stores.
-CURRENT = "2.9"
-SUPPORTED = ("2.8", "2.7", "2.6", "2.5", "2.4", "2.3", "2.2", "2.1", "2.0")
+# Glance's version list (its versions are feature levels, not negotiated microversions): 2.6
+# import, 2.7 hidden images and multihash, 2.8/2.9 several stores and copy-image, 2.12 quota usage
+# and an image's tasks, 2.17 the service locations API. What a level has that nubes does not (the
+# cache API of 2.14/2.15, glance-download, adding a location) answers as a Glance deployment
+# without it would: 501, or 400 for the import method (docs/api-coverage.md).
+CURRENT = "2.17"
+SUPPORTED = tuple(f"2.{minor}" for minor in range(16, -1, -1))
 
 
 def _versions(req: Request) -> dict:

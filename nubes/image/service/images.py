@@ -201,6 +201,46 @@ async def delete(state: Any, ctx: RequestContext, authz: Authorizer, image_id: s
     LOG.info("image %s deleted by project %s", image_id, ctx.project_id)
 
 
+async def delete_from_store(state: Any, ctx: RequestContext, authz: Authorizer, store_id: str,
+                            image_id: str) -> None:
+    """DELETE /v2/stores/{store}/{image}: remove one store's copy of an active image (never its last)."""
+    from nubes.image.service.import_jobs import LOCK
+
+    if state.stores.get(store_id) is None:
+        raise ImageConflict(f"The selected store {store_id} is not available on this node.")
+    async with state.db.session() as s:
+        try:
+            rec, member = await visible(s, ctx, image_id, for_update=True)
+        except ImageNotFound:
+            raise ImageNotFound(image_id) from None
+        authz.image(policies.DELETE_IMAGE_LOCATION, rec, member)
+        if rec.status != "active":
+            raise ImageConflict("It's not allowed to remove image data from store if image status is "
+                                "not 'active'")
+        if LOCK in rec.properties:
+            raise ImageConflict(f"New operation on image '{image_id}' is not permitted as prior operation "
+                                "is still in progress")
+        loc = next((x for x in rec.locations if x.store_id == store_id), None)
+        if loc is None:
+            raise NotFound(f"Image {image_id} is not stored in store {store_id}.")
+        if len(rec.locations) == 1:
+            raise ImageForbidden("Cannot delete image data from the only store containing it. Consider "
+                                 "deleting the image instead if you want to remove all image data")
+        await q.delete_location(s, image_id, store_id)
+        await q.transition(s, image_id, ["active"], "active")      # updated_at
+    await state.discard(store_id, loc.url)
+    LOG.info("image %s removed from store %s by project %s", image_id, store_id, ctx.project_id)
+
+
+async def locations(state: Any, ctx: RequestContext, authz: Authorizer,
+                    image_id: str) -> list[dict[str, Any]]:
+    """GET /v2/images/{id}/locations (2.17, for service users): where the image's data is."""
+    async with state.db.reader() as s:
+        rec, member = await visible(s, ctx, image_id)
+    authz.image(policies.FETCH_IMAGE_LOCATION, rec, member)
+    return [{"url": loc.url, "metadata": {"store": loc.store_id}} for loc in rec.locations]
+
+
 async def set_active(state: Any, ctx: RequestContext, authz: Authorizer, image_id: str, active: bool) -> None:
     """Deactivate (active -> deactivated) or reactivate (deactivated -> active); the same is a no-op."""
     rule, verb = (policies.REACTIVATE, "reactivate") if active else (policies.DEACTIVATE, "deactivate")

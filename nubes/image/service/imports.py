@@ -28,7 +28,7 @@ from nubes.image import policies
 from nubes.image.db.queries import images as q
 from nubes.image.drivers.base import StoreError, WriteResult
 from nubes.image.exceptions import ImageConflict, InvalidImageData
-from nubes.image.service import formats, quotas
+from nubes.image.service import formats, quotas, tasks
 from nubes.image.service.access import Authorizer
 from nubes.image.service.data import HASH_ALGO, limited
 from nubes.image.service.images import visible
@@ -148,16 +148,27 @@ async def start_import(state: Any, ctx: RequestContext, authz: Authorizer, image
         if not stores:
             return
     job = ImportJob(image_id, method, stores, must, uri)
-    await _lock(state, image, job)
+    await _lock(state, image, job, ctx, {"image_id": image_id, "import_req": body, "backend": stores})
     state.imports.jobs[image_id] = job
     state.imports.start(image_id, lambda: run(state, job))
+
+
+async def start_task_import(state: Any, ctx: RequestContext, image: ImageRecord, uri: str,
+                            task_id: str) -> None:
+    """The job of a tasks-API ``import`` task: a web-download of ``uri`` into the default store."""
+    job = ImportJob(image.id, "web-download", [state.stores.default_id], True, uri, task_id=task_id)
+    await _lock(state, image, job, ctx, None)
+    state.imports.jobs[image.id] = job
+    state.imports.start(image.id, lambda: run(state, job))
 
 
 async def _mib(value: Any) -> int:
     return int(await value) // quotas.MIB
 
 
-async def _lock(state: Any, image: ImageRecord, job: ImportJob) -> None:
+async def _lock(state: Any, image: ImageRecord, job: ImportJob, ctx: RequestContext,
+                task_input: dict[str, Any] | None) -> None:
+    """Take the image's import lock and record the import's task, in one transaction."""
     async with state.db.session() as s:
         row = await q.get(s, image.id, for_update=True)
         props = (await q.properties_of(s, [image.id]))[image.id]
@@ -169,10 +180,12 @@ async def _lock(state: Any, image: ImageRecord, job: ImportJob) -> None:
         if row.status != image.status:
             raise ImageConflict(f"Image status changed to {row.status} while the import was requested")
         props[LOCK] = job.task_id
-        props[IMPORTING] = ",".join(job.stores)
         props[JOB] = job.dump()
-        props.pop(FAILED, None)
+        importing_to(props, job.stores)
         await q.set_properties(s, image.id, props)
+        # The task is the caller's project's, as Glance's (an admin's copy of another's image too).
+        await tasks.begin(s, job.task_id, "api_image_import", ctx, ctx.project_id or image.owner, image.id,
+                          task_input or {})
         if job.method != "copy-image":
             await q.transition(s, image.id, [image.status], "importing")
 
@@ -185,9 +198,9 @@ async def run(state: Any, job: ImportJob) -> None:
     except asyncio.CancelledError:
         LOG.info("import of image %s stopped (image deleted or service stopping)", job.image_id)
         raise
-    except Exception:
+    except Exception as exc:
         LOG.exception("import of image %s failed", job.image_id)
-        await _finish(state, job, [], list(job.stores), None)
+        await _finish(state, job, [], list(job.stores), None, [f"{type(exc).__name__}: {exc}"])
 
 
 async def _run(state: Any, job: ImportJob) -> None:
@@ -213,8 +226,12 @@ async def _run(state: Any, job: ImportJob) -> None:
         first_source = lambda: src_store.read(src.url)  # noqa: E731
     done: list[tuple[str, WriteResult]] = []
     failed: list[str] = []
+    why: list[str] = []          # what went wrong, for the task's message
     vsize = None
     for i, sid in enumerate(job.stores):
+        if job.method == "copy-image" and sid in image.stores:
+            await _progress(state, job, sid, failed)   # copied before an interruption
+            continue
         if done and job.method != "copy-image":
             # Later stores copy from the first one that succeeded, not from the source again.
             first_sid, first = done[0]
@@ -226,11 +243,13 @@ async def _run(state: Any, job: ImportJob) -> None:
         except InvalidImageData as exc:
             # The data itself is refused: no other store would take it either.
             LOG.warning("import of image %s (%s) refused: %s", job.image_id, job.method, exc.message)
+            why.append(exc.message)
             failed.extend(job.stores[i:])
             await _progress(state, job, sid, failed)
             break
         except Exception as exc:
             LOG.warning("import of image %s into store %s failed: %s", job.image_id, sid, exc)
+            why.append(f"store {sid}: {exc}")
             failed.append(sid)
             await _progress(state, job, sid, failed)
             continue
@@ -239,15 +258,23 @@ async def _run(state: Any, job: ImportJob) -> None:
             LOG.error("copy of image %s to store %s has checksum %s, expected %s", job.image_id, sid,
                       result.md5, image.checksum)
             await state.discard(sid, result.location)
+            why.append(f"store {sid}: the copy's checksum {result.md5} is not the image's")
             failed.append(sid)
+            await _progress(state, job, sid, failed)
             continue
-        done.append((sid, result))
-        await _progress(state, job, sid, failed)
+        if job.method == "copy-image":
+            if not await _progress(state, job, sid, failed, result):
+                await state.discard(sid, result.location)     # the image went away meanwhile
+                continue
+            done.append((sid, result))
+        else:
+            done.append((sid, result))
+            await _progress(state, job, sid, failed)
     if failed and job.all_must_succeed and job.method != "copy-image":
         for sid, result in done:
             await state.discard(sid, result.location)
         done = []
-    await _finish(state, job, done, failed, vsize)
+    await _finish(state, job, done, failed, vsize, why)
 
 
 async def _http_stream(uri: str) -> AsyncIterator[bytes]:
@@ -263,36 +290,64 @@ async def _record(s: Any, image_id: str) -> ImageRecord | None:
     return await load(s, image_id)
 
 
-async def _progress(state: Any, job: ImportJob, sid: str, failed: list[str]) -> None:
-    async with state.db.session() as s:
-        props = (await q.properties_of(s, [job.image_id]))[job.image_id]
-        if props.get(LOCK) != job.task_id:
-            return
-        left = [x for x in (props.get(IMPORTING) or "").split(",") if x and x != sid]
-        props[IMPORTING] = ",".join(left)
-        if failed:
-            props[FAILED] = ",".join(failed)
-        await q.set_properties(s, job.image_id, props)
+def _ids(text: str | None) -> list[str]:
+    return [x for x in (text or "").split(",") if x]
 
 
-async def _finish(state: Any, job: ImportJob, done: list[tuple[str, WriteResult]], failed: list[str],
-                  vsize: int | None) -> None:
-    orphans: list[tuple[str, str]] = []
+def importing_to(props: dict[str, str | None], stores: list[str]) -> None:
+    """An import into ``stores`` begins: Glance adds them to ``os_glance_importing_to_stores`` and
+    takes them out of ``os_glance_failed_import``; both stay on the image, "" when empty, which is
+    what clients waiting on an import read (an absent one means the import has not begun)."""
+    props[IMPORTING] = ",".join(dict.fromkeys([*_ids(props.get(IMPORTING)), *stores]))
+    props[FAILED] = ",".join(x for x in _ids(props.get(FAILED)) if x not in stores)
+
+
+def _failed_in(props: dict[str, str | None], failed: list[str]) -> None:
+    props[FAILED] = ",".join(dict.fromkeys([*_ids(props.get(FAILED)), *failed]))
+
+
+async def _progress(state: Any, job: ImportJob, sid: str, failed: list[str],
+                    copied: WriteResult | None = None) -> bool:
+    """One store is done (or failed): it leaves ``os_glance_importing_to_stores`` at once. A copy
+    is added to the image's locations in the same step, so a client that sees the store leave the
+    list sees it in ``stores`` (Glance adds each store's location as it completes). False when the
+    import is no longer this job's (the image was deleted): nothing was recorded."""
     async with state.db.session() as s:
         row = await q.get(s, job.image_id, for_update=True)
         props = (await q.properties_of(s, [job.image_id]))[job.image_id]
         if row is None or props.get(LOCK) != job.task_id:
-            orphans = [(sid, r.location) for sid, r in done]
+            return False
+        props[IMPORTING] = ",".join(x for x in _ids(props.get(IMPORTING)) if x != sid)
+        _failed_in(props, failed)
+        await q.set_properties(s, job.image_id, props)
+        if copied is not None:
+            await q.add_location(s, job.image_id, sid, copied.location, copied.size)
+    return True
+
+
+async def _finish(state: Any, job: ImportJob, done: list[tuple[str, WriteResult]], failed: list[str],
+                  vsize: int | None, why: list[str] | None = None) -> None:
+    orphans: list[tuple[str, str]] = []
+    ok = bool(done or (job.method == "copy-image" and not failed)) and not (failed and job.all_must_succeed)
+    message = "; ".join(why or []) or (f"the import failed in {','.join(failed)}" if failed else "")
+    async with state.db.session() as s:
+        row = await q.get(s, job.image_id, for_update=True)
+        props = (await q.properties_of(s, [job.image_id]))[job.image_id]
+        if row is None or props.get(LOCK) != job.task_id:
+            if job.method != "copy-image":      # a copy's locations went in as each was done
+                orphans = [(sid, r.location) for sid, r in done]
+            if row is None:
+                await tasks.finish(s, job.task_id, False, "the image was deleted during its import")
         else:
-            for k in (LOCK, IMPORTING, JOB):
+            await tasks.finish(s, job.task_id, ok, message)
+            for k in (LOCK, JOB):
                 props.pop(k, None)
-            if failed:
-                props[FAILED] = ",".join(failed)
-            else:
-                props.pop(FAILED, None)
+            props[IMPORTING] = ",".join(x for x in _ids(props.get(IMPORTING)) if x not in job.stores)
+            _failed_in(props, failed)
             await q.set_properties(s, job.image_id, props)
-            for sid, r in done:
-                await q.add_location(s, job.image_id, sid, r.location, r.size)
+            if job.method != "copy-image":
+                for sid, r in done:
+                    await q.add_location(s, job.image_id, sid, r.location, r.size)
             if job.method != "copy-image":
                 if done:
                     first = done[0][1]

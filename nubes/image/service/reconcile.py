@@ -29,7 +29,8 @@ from typing import Any
 from nubes.core.reconcile import Reconciler
 from nubes.image.db.queries import images as q
 from nubes.image.service.import_jobs import FAILED, IMPORTING, JOB, LOCK, ImportJob, owner_gone
-from nubes.image.service.imports import run
+from nubes.image.service import tasks
+from nubes.image.service.imports import importing_to, run
 
 LOG = logging.getLogger(__name__)
 
@@ -125,8 +126,7 @@ async def _take_over(state: Any, job: ImportJob, seen: str | None) -> bool:
         if row is None or props.get(LOCK) != job.task_id or props.get(JOB) != seen:
             return False
         props[JOB] = job.dump()
-        props[IMPORTING] = ",".join(job.stores)
-        props.pop(FAILED, None)
+        importing_to(props, job.stores)
         await q.set_properties(s, job.image_id, props)
     return True
 
@@ -137,7 +137,8 @@ async def _fail(state: Any, image_id: str, task_id: str | None, seen: str | None
         props = (await q.properties_of(s, [image_id])).get(image_id) or {}
         if row is None or props.get(LOCK) != task_id or props.get(JOB) != seen:
             return None
-        stores = props.pop(IMPORTING, "") or ""
+        stores = props.get(IMPORTING) or ""
+        props[IMPORTING] = ""
         props.pop(LOCK, None)
         props.pop(JOB, None)
         if stores:
@@ -146,6 +147,8 @@ async def _fail(state: Any, image_id: str, task_id: str | None, seen: str | None
         await q.set_properties(s, image_id, props)
         back = "uploading" if await q.staged(s, image_id) is not None else "queued"
         moved = await q.transition(s, image_id, ["importing"], back)
+        if task_id:
+            await tasks.finish(s, task_id, False, f"the import was interrupted and cannot be resumed: {why}")
     LOG.warning("import of image %s was interrupted and cannot be resumed (%s)%s", image_id, why,
                 f"; back to {back}" if moved else "")
     return "failed"

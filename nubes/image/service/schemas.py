@@ -161,6 +161,14 @@ def problem(schema: dict[str, Any], value: Any, path: list[Any] | None = None) -
             return f"{value!r} is too short" + _on(path)
         if "pattern" in schema and not re.search(schema["pattern"], value):
             return f"{value!r} does not match {schema['pattern']!r}" + _on(path)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            return f"{value!r} is less than the minimum of {schema['minimum']!r}" + _on(path)
+        if "maximum" in schema and value > schema["maximum"]:
+            return f"{value!r} is greater than the maximum of {schema['maximum']!r}" + _on(path)
+    if isinstance(value, list) and schema.get("uniqueItems") and len(
+            {repr(v) for v in value}) != len(value):
+        return f"{value!r} has non-unique elements" + _on(path)
     if isinstance(value, list) and "items" in schema:
         for i, item in enumerate(value):
             err = problem(schema["items"], item, [*path, i])

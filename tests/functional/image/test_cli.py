@@ -106,3 +106,20 @@ def test_cli_show_unknown_image(image_cloud):
     missing = str(uuid.uuid4())
     res = image_cloud.osc("image", "show", missing, check=False, json_out=False)
     assert res.returncode != 0 and f"No Image found for {missing}" in res.stderr
+
+
+def test_stores_and_copy_image_through_the_cli(image_cloud, api):
+    import time
+
+    stores = image_cloud.osc("image", "stores", "list")
+    assert [s["ID"] for s in stores] == ["fast", "slow"]
+    img = api.active(b"copy through the cli" * 10)
+    image_cloud.osc("image", "import", img["id"], "--method", "copy-image", "--store", "slow", json_out=False)
+    for _ in range(200):
+        shown = api("GET", f"/v2/images/{img['id']}").json()
+        if shown.get("os_glance_importing_to_stores") == "":
+            break
+        time.sleep(0.05)
+    assert shown["stores"] == "fast,slow" and shown["os_glance_failed_import"] == ""
+    tasks = image_cloud.osc("image", "task", "list")
+    assert tasks and all("ID" in t for t in tasks)

@@ -51,7 +51,8 @@ def test_glance_direct(api, image_cloud):
     assert r.status_code == 202, r.text
     done = _wait(api, img["id"], lambda i: i["status"] == "active")
     assert done["stores"] == "fast,slow" and done["checksum"] == hashlib.md5(data).hexdigest()
-    assert "os_glance_import_task" not in done and "os_glance_failed_import" not in done
+    assert "os_glance_import_task" not in done
+    assert done["os_glance_failed_import"] == "" and done["os_glance_importing_to_stores"] == ""
     assert api("GET", f"/v2/images/{img['id']}/file").content == data
     assert not (image_cloud.state_dir / "image-staging" / img["id"]).exists()
 
@@ -96,9 +97,26 @@ def test_copy_image_between_stores(api, image_cloud, member):
     assert "already present" in r.json()["message"] and r.status_code == 400
     r = _import(api, img["id"], {"name": "copy-image"}, stores=["slow"])
     assert r.status_code == 202, r.text
-    done = _wait(api, img["id"],
-                 lambda i: i.get("stores") == "fast,slow" and "os_glance_import_task" not in i)
+    # How clients wait for a copy (tempest's wait_for_image_copied_to_stores): until
+    # os_glance_importing_to_stores is there and empty; then the failed stores are read, and a
+    # store that left the list is already in `stores`.
+    done = _wait(api, img["id"], lambda i: i.get("os_glance_importing_to_stores") == "")
+    assert done["os_glance_failed_import"] == "" and done["stores"] == "fast,slow"
     assert done["status"] == "active"
+    # A copy that fails (a directory sits where the store would put the file) is reported the
+    # same way.
+    again = api.active(b"fail me" * 100)
+    blocker = image_cloud.state_dir / "images" / "slow" / again["id"]
+    (blocker / "in-the-way").parent.mkdir(parents=True)
+    (blocker / "in-the-way").write_bytes(b"")
+    try:
+        assert _import(api, again["id"], {"name": "copy-image"}, stores=["slow"]).status_code == 202
+        failed = _wait(api, again["id"], lambda i: i.get("os_glance_importing_to_stores") == ""
+                       and "os_glance_import_task" not in i)
+    finally:
+        (blocker / "in-the-way").unlink()
+        blocker.rmdir()
+    assert failed["os_glance_failed_import"] == "slow" and failed["stores"] == "fast"
     assert (image_cloud.state_dir / "images" / "slow" / img["id"]).read_bytes() == b"copy me" * 1000
     shared = member.api.active()
     assert _import(member.api, shared["id"], {"name": "copy-image"}, stores=["slow"]).status_code == 403
@@ -117,3 +135,50 @@ def test_delete_removes_data_everywhere(api, image_cloud):
     assert api("DELETE", f"/v2/images/{img['id']}").status_code == 204
     assert not any(img["id"] in p.name for p in store_files(image_cloud))
     assert api("GET", f"/v2/images/{uuid.uuid4()}").status_code == 404
+
+
+def test_delete_one_stores_copy(api, image_cloud, member):
+    img = api.active(b"two copies" * 100)
+    assert _import(api, img["id"], {"name": "copy-image"}, stores=["slow"]).status_code == 202
+    _wait(api, img["id"], lambda i: i.get("os_glance_importing_to_stores") == "")
+    slow_copy = image_cloud.state_dir / "images" / "slow" / img["id"]
+    assert slow_copy.exists()
+    # Only admins (delete_image_location); the store must exist and hold the image.
+    assert member.api("DELETE", f"/v2/stores/slow/{img['id']}", headers=JSON).status_code == 404
+    r = api("DELETE", f"/v2/stores/nowhere/{img['id']}", headers=JSON)
+    assert r.status_code == 409 and "not available" in r.json()["message"]
+    assert api("DELETE", f"/v2/stores/slow/{uuid.uuid4()}", headers=JSON).status_code == 404
+    assert api("DELETE", f"/v2/stores/slow/{img['id']}").status_code == 204
+    shown = api("GET", f"/v2/images/{img['id']}").json()
+    assert shown["stores"] == "fast" and not slow_copy.exists()
+    assert api("DELETE", f"/v2/stores/slow/{img['id']}", headers=JSON).status_code == 404
+    r = api("DELETE", f"/v2/stores/fast/{img['id']}", headers=JSON)
+    assert r.status_code == 403 and "only store" in r.json()["message"]
+    assert api("GET", f"/v2/images/{img['id']}/file").content == b"two copies" * 100
+    queued = api.create(disk_format="raw", container_format="bare")
+    assert api("DELETE", f"/v2/stores/fast/{queued['id']}", headers=JSON).status_code == 409
+
+
+def test_locations_for_service_users(api, member):
+    img = api.active(b"located")
+    locs = api("GET", f"/v2/images/{img['id']}/locations").json()
+    assert locs == [{"url": locs[0]["url"], "metadata": {"store": "fast"}}]
+    assert locs[0]["url"].startswith("file://") and locs[0]["url"].endswith(img["id"])
+    own = member.api.active()
+    # A project member is no service user: its own image's locations are refused.
+    assert member.api("GET", f"/v2/images/{own['id']}/locations", headers=JSON).status_code == 403
+    queued = api.create(disk_format="raw", container_format="bare")
+    r = api("POST", f"/v2/images/{queued['id']}/locations", json={"url": "http://x/y"}, headers=JSON)
+    assert r.status_code == 501 and "not implemented" in r.json()["message"]
+
+
+def test_import_to_the_store_the_header_names(api, image_cloud):
+    img = api.create(disk_format="raw", container_format="bare")
+    api("PUT", f"/v2/images/{img['id']}/stage", content=b"to slow",
+        headers={"Content-Type": "application/octet-stream"})
+    r = api("POST", f"/v2/images/{img['id']}/import", json={"method": {"name": "glance-direct"}},
+            headers={**JSON, "X-Image-Meta-Store": "slow"})
+    assert r.status_code == 202, r.text
+    done = _wait(api, img["id"], lambda i: i["status"] == "active")
+    assert done["stores"] == "slow" and done["os_glance_importing_to_stores"] == ""
+    assert (image_cloud.state_dir / "images" / "slow" / img["id"]).read_bytes() == b"to slow"

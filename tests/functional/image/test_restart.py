@@ -92,6 +92,28 @@ def test_image_on_database_server(kind, tmp_path):
             assert api("DELETE", f"/v2/images/{made[1]['id']}").status_code == 204
             out = cloud.osc("image", "list", "--sort", "name:asc", "--tag", tag)
             assert [r["Name"] for r in out] == ["db-queued", "db0", "db2", "db3"]
+            # Metadata definitions (the shipped ones, loaded by the migration) and tasks.
+            listed = api("GET", "/v2/metadefs/namespaces?resource_types=OS::Nova::Flavor").json()
+            assert "NUBES::Compute::CPUTopology" in {n["namespace"] for n in listed["namespaces"]}
+            ns = f"DB::{tag[:8]}"
+            assert api("POST", "/v2/metadefs/namespaces", json={
+                "namespace": ns, "tags": [{"name": "Web"}],
+                "resource_type_associations": [{"name": "OS::Glance::Image", "prefix": "x_"}],
+                "properties": {"p": {"title": "P", "type": "string"}}}).status_code == 201
+            assert api("POST", f"/v2/metadefs/namespaces/{ns}/tags/web").status_code == 409
+            shown = api("GET", f"/v2/metadefs/namespaces/{ns}?resource_type=OS::Glance::Image").json()
+            assert list(shown["properties"]) == ["x_p"]
+            assert api("DELETE", f"/v2/metadefs/namespaces/{ns}").status_code == 204
+            staged = api.create(disk_format="raw", container_format="bare")
+            api("PUT", f"/v2/images/{staged['id']}/stage", content=data,
+                headers={"Content-Type": "application/octet-stream"})
+            api("POST", f"/v2/images/{staged['id']}/import", json={"method": {"name": "glance-direct"}})
+            for _ in range(200):
+                tasks = api("GET", f"/v2/images/{staged['id']}/tasks").json()["tasks"]
+                if tasks and tasks[0]["status"] == "success":
+                    break
+                time.sleep(0.05)
+            assert tasks[0]["status"] == "success" and tasks[0]["result"] == {"image_id": staged["id"]}
         finally:
             stop_cloud(cloud)
 

@@ -109,6 +109,11 @@ async def add_location(s: AsyncSession, image_id: str, store_id: str, url: str, 
     await s.flush()
 
 
+async def delete_location(s: AsyncSession, image_id: str, store_id: str) -> None:
+    await s.execute(delete(ImageLocation).where(ImageLocation.image_id == image_id,
+                                                ImageLocation.store_id == store_id))
+
+
 async def delete_locations(s: AsyncSession, image_id: str) -> list[ImageLocation]:
     locs = (await locations_of(s, [image_id]))[image_id]
     await s.execute(delete(ImageLocation).where(ImageLocation.image_id == image_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.functional.network.conftest import unique
+from tests.functional.network.conftest import make_member, unique
 
 
 @pytest.fixture(scope="module")
@@ -125,4 +125,88 @@ def test_floating_ip_errors(net_cloud, api, member, provider):
     assert member.api.error(r, 404)["type"] == "PortNotFound"
     assert member.api("DELETE", f"/floatingips/{fip['id']}").status_code == 204
     api("DELETE", f"/ports/{port['id']}")
+    api("DELETE", f"/networks/{net['id']}")
+
+
+def test_routes_null_clears_a_routers_routes(net_cloud, api):
+    net, sub = _selfservice(net_cloud, "172.16.4.0/24", "172.16.4.1")
+    router = api.create("router", name=unique("routes"))
+    url = f"/routers/{router['id']}"
+    assert api("PUT", f"{url}/add_router_interface", json={"subnet_id": sub["id"]}).status_code == 200
+    routes = [{"destination": "10.9.0.0/16", "nexthop": "172.16.4.20"}]
+    r = api("PUT", url, json={"router": {"routes": routes}})
+    assert r.status_code == 200 and r.json()["router"]["routes"] == routes, r.text
+    r = api("PUT", url, json={"router": {"routes": None}})
+    assert r.status_code == 200 and r.json()["router"]["routes"] == [], r.text
+    assert api("GET", url).json()["router"]["routes"] == []
+    # the CLI's way of saying it: openstack router set --no-route
+    api("PUT", url, json={"router": {"routes": routes}})
+    net_cloud.osc("router", "set", "--no-route", router["id"], json_out=False)
+    assert net_cloud.osc("router", "show", router["id"])["routes"] == []
+    assert "is not a list" in api.error(api("PUT", url, json={"router": {"routes": "none"}}), 400)["message"]
+    api("PUT", f"{url}/remove_router_interface", json={"subnet_id": sub["id"]})
+    api("DELETE", url)
+    api("DELETE", f"/networks/{net['id']}")
+
+
+def test_floating_ip_conflict_names_its_address_and_network(net_cloud, api, provider):
+    net, sub = _selfservice(net_cloud, "172.16.5.0/24", "172.16.5.1")
+    router = api.create("router", name=unique("fipconflict"),
+                        external_gateway_info={"network_id": provider["net"]["id"]})
+    api("PUT", f"/routers/{router['id']}/add_router_interface", json={"subnet_id": sub["id"]})
+    port = api.create("port", network_id=net["id"])
+    first = api.create("floatingip", floating_network_id=provider["net"]["id"], port_id=port["id"])
+    second = api.create("floatingip", floating_network_id=provider["net"]["id"])
+    r = api("PUT", f"/floatingips/{second['id']}", json={"floatingip": {"port_id": port["id"]}})
+    err = api.error(r, 409)
+    fixed = port["fixed_ips"][0]["ip_address"]
+    assert err["type"] == "FloatingIPPortAlreadyAssociated"
+    assert err["message"] == (
+        f"Cannot associate floating IP {second['floating_ip_address']} ({second['id']}) with port {port['id']} "
+        f"using fixed IP {fixed}, as that fixed IP already has a floating IP on external network "
+        f"{provider['net']['id']}.")
+    # an address another floating IP holds: Neutron's IPAM conflict, naming the address and its subnet
+    r = api("POST", "/floatingips", json={"floatingip": {"floating_network_id": provider["net"]["id"],
+                                                         "floating_ip_address": first["floating_ip_address"]}})
+    err = api.error(r, 409)
+    assert err["type"] == "IpAddressAlreadyAllocated"
+    assert err["message"] == (f"IP address {first['floating_ip_address']} already allocated in subnet "
+                              f"{provider['subnet']['id']}")
+    for fip in (first, second):
+        api("DELETE", f"/floatingips/{fip['id']}")
+    api("DELETE", f"/ports/{port['id']}")
+    api("PUT", f"/routers/{router['id']}/remove_router_interface", json={"subnet_id": sub["id"]})
+    api("DELETE", f"/routers/{router['id']}")
+    api("DELETE", f"/networks/{net['id']}")
+
+
+def test_deleting_an_external_network_takes_its_unused_floating_ips(net_cloud, api, tmp_path):
+    member = make_member(net_cloud, tmp_path)
+    ext = net_cloud.osc("network", "create", "--external", unique("ext"))
+    ext_sub = api.create("subnet", network_id=ext["id"], cidr="198.51.100.0/24", ip_version=4)
+    unused = [member.api.create("floatingip", floating_network_id=ext["id"], tags=["t"]),
+              api.create("floatingip", floating_network_id=ext["id"])]
+
+    # an associated floating IP keeps the network in use, and nothing is deleted
+    net, sub = _selfservice(net_cloud, "172.16.6.0/24", "172.16.6.1")
+    router = api.create("router", name=unique("extdel"), external_gateway_info={"network_id": ext["id"]})
+    api("PUT", f"/routers/{router['id']}/add_router_interface", json={"subnet_id": sub["id"]})
+    port = api.create("port", network_id=net["id"])
+    used = api.create("floatingip", floating_network_id=ext["id"], port_id=port["id"])
+    assert api.error(api("DELETE", f"/networks/{ext['id']}"), 409)["type"] == "NetworkInUse"
+    assert {f["id"] for f in api("GET", f"/floatingips?floating_network_id={ext['id']}").json()["floatingips"]} \
+        == {f["id"] for f in [*unused, used]}
+
+    api("DELETE", f"/floatingips/{used['id']}")
+    api("PUT", f"/routers/{router['id']}", json={"router": {"external_gateway_info": None}})
+    net_cloud.osc("network", "delete", ext["id"], json_out=False)
+    assert api("GET", f"/networks/{ext['id']}").status_code == 404
+    assert api("GET", f"/subnets/{ext_sub['id']}").status_code == 404
+    for fip in unused:
+        assert api("GET", f"/floatingips/{fip['id']}").status_code == 404
+    assert api("GET", f"/ports?network_id={ext['id']}").json()["ports"] == []
+    assert member.api("GET", "/floatingips").json()["floatingips"] == []
+    api("DELETE", f"/ports/{port['id']}")
+    api("PUT", f"/routers/{router['id']}/remove_router_interface", json={"subnet_id": sub["id"]})
+    api("DELETE", f"/routers/{router['id']}")
     api("DELETE", f"/networks/{net['id']}")

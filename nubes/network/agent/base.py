@@ -41,6 +41,8 @@ class AgentSettings:
     dns_domain: str = "openstacklocal"
     dnsmasq_dns_servers: tuple[str, ...] = ()
     enable_isolated_metadata: bool = True
+    min_rtr_adv_interval: float = 30.0
+    max_rtr_adv_interval: float = 100.0
     metadata_url: str = "http://127.0.0.1:8775"
     metadata_secret: str = ""
     rpc_timeout: float = 30.0

@@ -6,8 +6,9 @@ interface (``qr-<port[:11]>`` inside with the port's MAC and the subnets' gatewa
 ``tap<port[:11]>`` on the host, plugged by the L2 agent into the network's bridge) and for the
 gateway (``qg-<port[:11]>`` with its addresses and the floating IPs as /32s); the default route
 via the external subnet's gateway and the router's static routes; the NAT ruleset (``nat``) in
-one ``nft -f``; a gratuitous ARP for each address that appears on the gateway device; floating
-IP statuses reported. A router that is gone, disabled or moved to another host loses its
+one ``nft -f``; IPv6 router advertisements on the interfaces of subnets with an
+``ipv6_ra_mode`` (``radvd``); a gratuitous ARP for each address that appears on the gateway
+device; floating IP statuses reported. A router that is gone, disabled or moved to another host loses its
 namespace (its device pairs go with it). Only ``qrouter-*`` namespaces and ``qr-``/``qg-``
 devices in them are ever deleted.
 """
@@ -21,6 +22,7 @@ from collections.abc import Hashable, Iterable
 from typing import Any
 
 from nubes.network.agent import firewall, nat
+from nubes.network.agent.radvd import RouterAdvertisements
 from nubes.network.agent.base import AgentContext, HostAgent
 from nubes.network.agent.linux import commands, netns, nft
 from nubes.network.agent.linux.netlink import Netlink
@@ -57,6 +59,8 @@ class L3Agent(HostAgent):
         self.applied: dict[str, tuple[int | None, str]] = {}    # router -> (namespace inode, ruleset)
         self._garp: set[asyncio.Task[Any]] = set()
         self._routers = 0
+        self.ra = RouterAdvertisements(self.settings.state_path, self.settings.min_rtr_adv_interval,
+                                       self.settings.max_rtr_adv_interval)
 
     def configurations(self) -> dict[str, Any]:
         return {"routers": self._routers, "agent_mode": "legacy", "handle_internal_only_routers": True,
@@ -85,6 +89,7 @@ class L3Agent(HostAgent):
             new_gateway_ips = await self._devices(nl, router, snap)
             await self._routes(nl, router, snap)
         await self._nat(router_id, router, snap)
+        await self.ra.ensure(router_id, ns, router, snap)
         for ip in sorted(new_gateway_ips):
             self._announce(ns, self._gateway_device(router), ip)
         for fip in router.get("floating_ips") or []:
@@ -188,6 +193,7 @@ class L3Agent(HostAgent):
 
     async def teardown(self, router_id: str) -> None:
         ns = namespace(router_id)
+        await self.ra.stop(router_id, ns)
         if await netns.exists(ns):
             async with Netlink(ns) as nl:
                 for name in [n for n in await nl.links() if n.startswith(("qr-", "qg-"))]:

@@ -183,7 +183,8 @@ def _interface_body(body: Any) -> dict[str, Any]:
 def _interface_view(info: InterfaceInfo) -> dict[str, Any]:
     subnets = info.subnet_ids
     return {"id": info.router.id, **resource.owner(info.router), "port_id": info.port.id,
-            "network_id": info.port.network_id, "subnet_id": subnets[0] if subnets else None,
+            "network_id": info.port.network_id,
+            "subnet_id": info.subnet_id or (subnets[0] if subnets else None),
             "subnet_ids": subnets, "tags": []}
 
 

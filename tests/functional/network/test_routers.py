@@ -3,6 +3,8 @@ then the errors users run into."""
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from tests.functional.network.conftest import make_member, unique
@@ -210,3 +212,61 @@ def test_deleting_an_external_network_takes_its_unused_floating_ips(net_cloud, a
     api("PUT", f"/routers/{router['id']}/remove_router_interface", json={"subnet_id": sub["id"]})
     api("DELETE", f"/routers/{router['id']}")
     api("DELETE", f"/networks/{net['id']}")
+
+
+def eui64(prefix: str, mac: str) -> str:
+    """The modified EUI-64 address of a MAC on a /64 (RFC 4291: U/L bit flipped, ff:fe inserted)."""
+    b = bytes(int(x, 16) for x in mac.split(":"))
+    iid = bytes([b[0] ^ 2]) + b[1:3] + b"\xff\xfe" + b[3:]
+    return str(ipaddress.ip_network(prefix)[int.from_bytes(iid, "big")])
+
+
+def test_router_interfaces_on_ipv6_subnets(net_cloud, api):
+    """As Neutron: the IPv6 subnets of a network share one router port (one gateway address each),
+    an IPv4 subnet gets its own; detaching one subnet of the shared port takes only its address."""
+    net = api.create("network", name=unique("v6r"))
+    v4 = api.create("subnet", network_id=net["id"], cidr="10.66.0.0/24", ip_version=4)
+    modes = {"slaac": "fd00:66:1::/64", "dhcpv6-stateful": "fd00:66:2::/64", "dhcpv6-stateless": "fd00:66:3::/64"}
+    v6 = {mode: net_cloud.osc("subnet", "create", "--network", net["id"], "--ip-version", "6", "--ipv6-ra-mode", mode,
+                              "--ipv6-address-mode", mode, "--subnet-range", cidr, unique(mode))
+          for mode, cidr in modes.items()}
+    router = net_cloud.osc("router", "create", unique("v6router"))
+    url = f"/routers/{router['id']}"
+    shared = None
+    for mode, sub in v6.items():
+        r = api("PUT", f"{url}/add_router_interface", json={"subnet_id": sub["id"]})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["subnet_id"] == sub["id"] and body["network_id"] == net["id"]
+        shared = shared or body["port_id"]
+        assert body["port_id"] == shared, mode
+    net_cloud.osc("router", "add", "subnet", router["id"], v4["id"], json_out=False)
+    ports = {p["id"]: p for p in api("GET", f"/ports?device_id={router['id']}").json()["ports"]}
+    assert len(ports) == 2
+    assert sorted(a["ip_address"] for a in ports[shared]["fixed_ips"]) == ["fd00:66:1::1", "fd00:66:2::1",
+                                                                          "fd00:66:3::1"]
+    (v4_port,) = [p for pid, p in ports.items() if pid != shared]
+    assert v4_port["fixed_ips"] == [{"subnet_id": v4["id"], "ip_address": "10.66.0.1"}]
+    # an instance port gets an EUI-64 address on the SLAAC and stateless subnets, one from the pool on the stateful one
+    vm = api.create("port", network_id=net["id"])
+    got = {a["subnet_id"]: a["ip_address"] for a in vm["fixed_ips"]}
+    assert got[v6["slaac"]["id"]] == eui64("fd00:66:1::/64", vm["mac_address"])
+    assert got[v6["dhcpv6-stateless"]["id"]] == eui64("fd00:66:3::/64", vm["mac_address"])
+    assert ipaddress.ip_address(got[v6["dhcpv6-stateful"]["id"]]) in ipaddress.ip_network("fd00:66:2::/64")
+    assert got[v4["id"]].startswith("10.66.0.")
+
+    # the same subnet twice is refused; detaching one subnet keeps the shared port
+    r = api("PUT", f"{url}/add_router_interface", json={"subnet_id": v6["slaac"]["id"]})
+    assert "already has a port on subnet" in api.error(r, 400)["message"]
+    r = api("PUT", f"{url}/remove_router_interface", json={"subnet_id": v6["dhcpv6-stateful"]["id"]})
+    assert r.status_code == 200 and r.json()["port_id"] == shared, r.text
+    assert r.json()["subnet_ids"] == [v6["dhcpv6-stateful"]["id"]]
+    left = api("GET", f"/ports/{shared}").json()["port"]["fixed_ips"]
+    assert sorted(a["ip_address"] for a in left) == ["fd00:66:1::1", "fd00:66:3::1"]
+    # removing by port takes the whole port
+    net_cloud.osc("router", "remove", "port", router["id"], shared, json_out=False)
+    assert api("GET", f"/ports/{shared}").status_code == 404
+    net_cloud.osc("router", "remove", "subnet", router["id"], v4["id"], json_out=False)
+    api("DELETE", f"/ports/{vm['id']}")
+    assert api("DELETE", url).status_code == 204
+    assert api("DELETE", f"/networks/{net['id']}").status_code == 204

@@ -156,6 +156,9 @@ class AgentContext:
     # kick(agent_name, key): queue a key of another agent of this host (DHCP -> L2 once its device exists).
     kick: Callable[[str, Hashable], None] = lambda name, key: None
     own_reports: OwnReports = field(default_factory=OwnReports)
+    # Router ports the L3 agent has wired (device, addresses, routes, NAT, advertisements): the L2
+    # agent reports a router's port ACTIVE only once it is here and plugged.
+    l3_wired: set[str] = field(default_factory=set)
 
 
 class HostAgent(Reconciler):

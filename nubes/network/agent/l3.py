@@ -59,6 +59,7 @@ class L3Agent(HostAgent):
         self.applied: dict[str, tuple[int | None, str]] = {}    # router -> (namespace inode, ruleset)
         self._garp: set[asyncio.Task[Any]] = set()
         self._routers = 0
+        self._wired: dict[str, set[str]] = {}      # router -> its ports in ctx.l3_wired
         self.ra = RouterAdvertisements(self.settings.state_path, self.settings.min_rtr_adv_interval,
                                        self.settings.max_rtr_adv_interval)
 
@@ -73,6 +74,15 @@ class L3Agent(HostAgent):
         present = {n[len(PREFIX):] for n in await netns.names(PREFIX)}
         return sorted(wanted | present)
 
+    def _set_wired(self, router_id: str, port_ids: set[str]) -> set[str]:
+        """Record the router's wired ports (for the L2 agent's statuses); the ones that changed."""
+        before = self._wired.pop(router_id, set())
+        self.ctx.l3_wired.difference_update(before)
+        if port_ids:
+            self._wired[router_id] = set(port_ids)
+            self.ctx.l3_wired.update(port_ids)
+        return before ^ port_ids
+
     async def converge(self, key: Hashable) -> None:
         router_id = str(key)
         snap = await self.source.current()
@@ -80,6 +90,14 @@ class L3Agent(HostAgent):
         if router is None or not router.get("admin_state_up", True):
             await self.teardown(router_id)
             return
+        try:
+            await self._wire(router_id, router, snap)
+        except BaseException:
+            for port_id in self._set_wired(router_id, set()):
+                self.ctx.kick("l2", ("port", port_id))
+            raise
+
+    async def _wire(self, router_id: str, router: dict[str, Any], snap: dict[str, Any]) -> None:
         ns = namespace(router_id)
         created = not await netns.exists(ns)
         await netns.create(ns)
@@ -89,12 +107,17 @@ class L3Agent(HostAgent):
             new_gateway_ips = await self._devices(nl, router, snap)
             await self._routes(nl, router, snap)
         await self._nat(router_id, router, snap)
-        await self.ra.ensure(router_id, ns, router, snap)
+        try:
+            await self.ra.ensure(router_id, ns, router, snap)
+        except (OSError, commands.CommandFailed) as exc:     # IPv4 routing goes on; the next resync retries
+            LOG.error("router %s: radvd could not be started: %s", router_id, exc)
         for ip in sorted(new_gateway_ips):
             self._announce(ns, self._gateway_device(router), ip)
         for fip in router.get("floating_ips") or []:
             await self.report_floatingip(fip, "ACTIVE" if router.get("gateway") else "ERROR")
-        for port in [*(router.get("interfaces") or []), *([router["gateway"]] if router.get("gateway") else [])]:
+        ports = [*(router.get("interfaces") or []), *([router["gateway"]] if router.get("gateway") else [])]
+        self._set_wired(router_id, {p["id"] for p in ports})
+        for port in ports:
             self.ctx.kick("l2", ("port", port["id"]))
         self.ctx.kick("metadata", ("router", router_id))
 
@@ -193,6 +216,8 @@ class L3Agent(HostAgent):
 
     async def teardown(self, router_id: str) -> None:
         ns = namespace(router_id)
+        for port_id in self._set_wired(router_id, set()):
+            self.ctx.kick("l2", ("port", port_id))
         await self.ra.stop(router_id, ns)
         if await netns.exists(ns):
             async with Netlink(ns) as nl:

@@ -78,6 +78,11 @@ async def _by_port(s: AsyncSession, ctx: RequestContext, router: Router, port_id
         raise exc.PortInUse(port_id, port.network_id, port.device_id or port.device_owner)
     if not port.fixed_ips:
         raise _bad("Router port must have at least one fixed IP")
+    if any(":" in a.ip_address for a in port.fixed_ips):     # checked first, as Neutron does
+        existing = await _ipv6_port(s, router, port.network_id)
+        if existing is not None:
+            raise _bad(f"Cannot have multiple router ports with the same network id if both contain IPv6 "
+                       f"subnets. Existing port {existing.id} has IPv6 subnet(s) and network id {port.network_id}")
     await _check_overlap(s, router, [a.subnet_id for a in port.fixed_ips])
     port.device_owner, port.device_id = q.INTERFACE, router.id
     transactions.bump(port)

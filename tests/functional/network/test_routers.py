@@ -255,9 +255,18 @@ def test_router_interfaces_on_ipv6_subnets(net_cloud, api):
     assert ipaddress.ip_address(got[v6["dhcpv6-stateful"]["id"]]) in ipaddress.ip_network("fd00:66:2::/64")
     assert got[v4["id"]].startswith("10.66.0.")
 
-    # the same subnet twice is refused; detaching one subnet keeps the shared port
+    # the same subnet twice is refused, and so is a second port with IPv6 addresses on the network
     r = api("PUT", f"{url}/add_router_interface", json={"subnet_id": v6["slaac"]["id"]})
     assert "already has a port on subnet" in api.error(r, 400)["message"]
+    extra = net_cloud.osc("subnet", "create", "--network", net["id"], "--ip-version", "6", "--subnet-range",
+                          "fd00:66:4::/64", unique("v6plain"))
+    other = api.create("port", network_id=net["id"], fixed_ips=[{"subnet_id": extra["id"]}])
+    r = api("PUT", f"{url}/add_router_interface", json={"port_id": other["id"]})
+    assert api.error(r, 400)["message"] == (
+        f"Bad router request: Cannot have multiple router ports with the same network id if both contain IPv6 "
+        f"subnets. Existing port {shared} has IPv6 subnet(s) and network id {net['id']}.")
+    api("DELETE", f"/ports/{other['id']}")
+    # detaching one subnet keeps the shared port
     r = api("PUT", f"{url}/remove_router_interface", json={"subnet_id": v6["dhcpv6-stateful"]["id"]})
     assert r.status_code == 200 and r.json()["port_id"] == shared, r.text
     assert r.json()["subnet_ids"] == [v6["dhcpv6-stateful"]["id"]]

@@ -38,6 +38,7 @@ def test_install_guide_self_service_network(net_cloud, provider):
     ports = net_cloud.osc("port", "list", "--router", router["id"], "--long")
     owners = {p["Device Owner"] for p in ports}
     assert owners == {"network:router_interface", "network:router_gateway"}
+    assert {p["Status"] for p in ports} == {"DOWN"}     # no L3 agent wires them: the data plane is off
     addresses = " ".join(str(p["Fixed IP Addresses"]) for p in ports)
     assert "172.16.1.1" in addresses and "203.0.113." in addresses
     shown = net_cloud.osc("router", "show", router["id"])

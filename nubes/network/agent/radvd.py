@@ -144,7 +144,8 @@ class RouterAdvertisements:
         """radvd advertising what the router's interfaces should, or none when nothing should be."""
         text = config(advertised(router, snap), self.min_interval, self.max_interval)
         if not text:
-            await self.stop(router_id, ns)
+            if await run_blocking((self.dir / router_id).exists):      # only ours to stop
+                await self.stop(router_id, ns)
             return
         if shutil.which("radvd") is None:
             if not self._warned:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import socket
 from collections.abc import Hashable, Iterable
 from typing import Any
 
@@ -165,23 +166,27 @@ class L3Agent(HostAgent):
         return gateway_ips
 
     async def _routes(self, nl: Netlink, router: dict[str, Any], snap: dict[str, Any]) -> None:
+        """The default routes (IPv4 and IPv6) via the external subnets' gateways, and the router's
+        static routes of both versions."""
         subnets = snap.get("subnets") or {}
-        wanted: dict[str, str] = {}
+        wanted: dict[int, dict[str, str]] = {4: {}, 6: {}}
         gw = router.get("gateway")
         for ip in (gw or {}).get("fixed_ips") or []:
             subnet = subnets.get(ip["subnet_id"])
-            if subnet and subnet.get("gateway_ip") and subnet["ip_version"] == 4:
-                wanted["0.0.0.0/0"] = subnet["gateway_ip"]
+            if subnet and subnet.get("gateway_ip"):
+                version = subnet["ip_version"]
+                wanted[version].setdefault("0.0.0.0/0" if version == 4 else "::/0", subnet["gateway_ip"])
         for route in router.get("routes") or []:
-            if ipaddress.ip_network(route["destination"]).version == 4:
-                wanted[str(ipaddress.ip_network(route["destination"], strict=False))] = route["nexthop"]
-        have = {r.dst: r.gateway for r in await nl.routes()}
-        for dst, via in sorted(wanted.items()):
-            if have.get(dst) != via:
-                await nl.replace_route(dst, via)
-        for dst, via in sorted(have.items()):
-            if dst not in wanted:
-                await nl.del_route(dst, via)
+            dst = ipaddress.ip_network(route["destination"], strict=False)
+            wanted[dst.version][str(dst)] = route["nexthop"]
+        for version, family in ((4, socket.AF_INET), (6, socket.AF_INET6)):
+            have = {r.dst: r.gateway for r in await nl.routes(family)}
+            for dst, via in sorted(wanted[version].items()):
+                if have.get(dst) != via:
+                    await nl.replace_route(dst, via)
+            for dst, via in sorted(have.items()):
+                if dst not in wanted[version]:
+                    await nl.del_route(dst, via)
 
     async def _nat(self, router_id: str, router: dict[str, Any], snap: dict[str, Any]) -> None:
         gw, gw_ip = router.get("gateway"), None

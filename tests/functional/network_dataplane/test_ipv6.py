@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.network_dataplane.conftest import ash, wait_for
+from tests.functional.network_dataplane.conftest import ash, provider_network, provider_side, wait_for
 
 pytestmark = pytest.mark.root
 
@@ -70,3 +70,40 @@ async def test_slaac_guest_gets_its_address_from_the_routers_advertisements(lab)
     assert ra.running(router["id"], ns) == first         # reloaded, not restarted
     await lab.api("PUT", f"/routers/{router['id']}/remove_router_interface", json={"subnet_id": slaac["id"]})
     await wait_for("radvd to stop", lambda: ra.running(router["id"], ns) is None and not ra_dir.exists(), 20)
+
+
+async def test_router_ipv6_default_and_static_routes(lab):
+    ext_net, _ = await provider_network(lab, external=True)
+    await lab.create("subnet", network_id=ext_net["id"], cidr="fd00:ee::/64", ip_version=6, gateway_ip="fd00:ee::1")
+    provider_side(lab, "n1")
+    await lab.start_agents("n1", interface_mappings={"provider": "eth1"}, local_ip="192.0.2.11")
+    net = await lab.create("network", name="v6routes")
+    sub = await lab.create("subnet", network_id=net["id"], cidr="fd00:79::/64", ip_version=6,
+                           ipv6_ra_mode="slaac", ipv6_address_mode="slaac")
+    router = await lab.create("router", name="r6routes", external_gateway_info={"network_id": ext_net["id"]})
+    gw_ips = (await lab.api("GET", f"/routers/{router['id']}"))["router"]["external_gateway_info"][
+        "external_fixed_ips"]
+    assert {":" in ip["ip_address"] for ip in gw_ips} == {True, False}      # one address of each version
+    await lab.api("PUT", f"/routers/{router['id']}/add_router_interface", json={"subnet_id": sub["id"]})
+    await lab.api("PUT", f"/routers/{router['id']}", json={"router": {"routes": [
+        {"destination": "fd00:99::/64", "nexthop": "fd00:79::99"},
+        {"destination": "10.99.0.0/16", "nexthop": "203.0.113.9"}]}})
+    ns = f"qrouter-{router['id']}"
+
+    async def routes() -> tuple[str, str]:
+        v6 = await ash("ip", "-6", "route", "show", ns=ns, check=False)
+        v4 = await ash("ip", "-4", "route", "show", ns=ns, check=False)
+        return v6.stdout, v4.stdout
+
+    async def all_there() -> bool:
+        v6, v4 = await routes()
+        return ("default via fd00:ee::1" in v6 and "fd00:99::/64 via fd00:79::99" in v6
+                and "default via 203.0.113.1" in v4 and "10.99.0.0/16 via 203.0.113.9" in v4)
+    await wait_for("the router's IPv4 and IPv6 routes", all_there, 30)
+    # routes: null takes the static ones away, the default routes stay
+    await lab.api("PUT", f"/routers/{router['id']}", json={"router": {"routes": None}})
+
+    async def only_defaults() -> bool:
+        v6, v4 = await routes()
+        return "fd00:99::" not in v6 and "10.99.0.0" not in v4 and "default via fd00:ee::1" in v6
+    await wait_for("the static routes to go", only_defaults, 30)

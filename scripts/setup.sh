@@ -10,7 +10,7 @@ if [ "${1:-}" = "--test" ]; then extras="[client,test]"; testing=1; fi
 need_apt=()
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 command -v git >/dev/null || need_apt+=(git)
-# The network data plane (bridges, VXLAN, nftables, dnsmasq, gratuitous ARP): only as root on
+# The network data plane (bridges, VXLAN, nftables, dnsmasq, gratuitous ARP, radvd): only as root on
 # Debian, where `nubes up` runs it; elsewhere the cloud runs with the data plane off.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   command -v ip >/dev/null || need_apt+=(iproute2)
@@ -18,6 +18,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   command -v dnsmasq >/dev/null || need_apt+=(dnsmasq-base)
   command -v dhcp_release >/dev/null || need_apt+=(dnsmasq-utils)   # forgets leases of removed ports
   command -v arping >/dev/null || need_apt+=(iputils-arping)
+  command -v radvd >/dev/null || need_apt+=(radvd)                  # IPv6 router advertisements
   command -v sysctl >/dev/null || need_apt+=(procps)
   # the data-plane tests' instances get their addresses with busybox's udhcpc
   if [ -n "$testing" ] && ! command -v busybox >/dev/null; then need_apt+=(busybox-static); fi

@@ -75,6 +75,10 @@ class NetworkConfig(ServiceConfig):
     dns_domain: str = "openstacklocal"
     dnsmasq_dns_servers: list[str] = field(default_factory=list)
     enable_isolated_metadata: bool = True
+    # L3: the bounds, in seconds, of the interval between unsolicited IPv6 router advertisements
+    # that each router's radvd sends (Neutron's min_rtr_adv_interval / max_rtr_adv_interval).
+    min_rtr_adv_interval: float = 30.0
+    max_rtr_adv_interval: float = 100.0
     # The compute metadata API the proxy forwards to, and the secret both sign instance ids
     # with (empty: the state directory's generated `metadata_secret`).
     metadata_url: str = ""             # empty: this cloud's compute metadata API ([compute] metadata_port)

@@ -243,10 +243,10 @@ class ExternalGatewayForFloatingIPNotFound(NotFound):
 class FloatingIPPortAlreadyAssociated(InUse):
     code = "network.fip_port_already_associated"
 
-    def __init__(self, fip: str, port_id: str, fixed_ip: str, fip_id: str) -> None:
+    def __init__(self, fip: str, fip_id: str, port_id: str, fixed_ip: str, net_id: str) -> None:
         super().__init__(f"Cannot associate floating IP {fip} ({fip_id}) with port {port_id} using "
                          f"fixed IP {fixed_ip}, as that fixed IP already has a floating IP on external "
-                         "network.")
+                         f"network {net_id}.")
 
 
 # -- subnets, subnet pools, IPAM and ports (Neutron's wording; see neutron_lib.exceptions) ------

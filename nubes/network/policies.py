@@ -117,6 +117,17 @@ RULES: dict[str, str] = {
     "get_extension": "",
 }
 
+# Tags (``/v2.0/<collection>/<id>/tags[/<tag>]``): Neutron's ``<action>_<resource>:tags`` rules.
+# Reading them takes the resource's own get rule; adding (PUT of one tag, ``create``), replacing
+# (PUT of the list, ``update``) and removing them its owner's member (a subnet's also the network
+# owner's member), whichever project's token may update the resource itself.
+TAGGED = ("network", "subnet", "port", "router", "floatingip", "security_group", "subnetpool")
+_SUBNET_TAGS = f"{ADMIN_OR_MEMBER} or ({NETWORK_OWNER_MEMBER})"
+for _res in TAGGED:
+    _write = _SUBNET_TAGS if _res == "subnet" else RULES[f"update_{_res}"]
+    RULES[f"get_{_res}:tags"] = RULES[f"get_{_res}"]
+    RULES.update({f"{action}_{_res}:tags": _write for action in ("create", "update", "delete")})
+
 _ANY_SCOPE = {*BASE, "get_extension"}   # building blocks, and the extension list everyone reads
 DEFAULTS = [RuleDefault(name, text) if name in _ANY_SCOPE else
             RuleDefault(name, text, scope_types=("project",), deprecated=without_personas(text))

@@ -41,6 +41,8 @@ class AgentSettings:
     dns_domain: str = "openstacklocal"
     dnsmasq_dns_servers: tuple[str, ...] = ()
     enable_isolated_metadata: bool = True
+    min_rtr_adv_interval: float = 30.0
+    max_rtr_adv_interval: float = 100.0
     metadata_url: str = "http://127.0.0.1:8775"
     metadata_secret: str = ""
     rpc_timeout: float = 30.0
@@ -154,6 +156,9 @@ class AgentContext:
     # kick(agent_name, key): queue a key of another agent of this host (DHCP -> L2 once its device exists).
     kick: Callable[[str, Hashable], None] = lambda name, key: None
     own_reports: OwnReports = field(default_factory=OwnReports)
+    # Router ports the L3 agent has wired (device, addresses, routes, NAT, advertisements): the L2
+    # agent reports a router's port ACTIVE only once it is here and plugged.
+    l3_wired: set[str] = field(default_factory=set)
 
 
 class HostAgent(Reconciler):

@@ -6,7 +6,8 @@ for a flat network, ``<iface>.<vlan>`` for a VLAN one, ``vxlan-<vni>`` for VXLAN
 entry per peer host and learning off, nothing for a local one), ``("port", port_id)`` (the device
 ``tap<id[:11]>`` — made by the compute driver for instances, by the DHCP and L3 agents for theirs
 — in its network's bridge with the network's MTU, once the firewall has its rules; then the port
-is ACTIVE, DOWN while its device is missing, ERROR when its network cannot be wired),
+is ACTIVE (a router's port once the L3 agent has also wired its router), DOWN while its device is
+missing, ERROR when its network cannot be wired),
 ``("firewall",)`` (the whole nftables ruleset, see ``firewall``) and ``("dev", name)`` for a
 device of ours that nothing wants any more (deleted) or a tap in one of our bridges that is no
 port of this host (unplugged). Only ``brq*``, ``vxlan-*`` and VLAN sub-interfaces of mapped
@@ -56,6 +57,7 @@ class Desired:
     networks: dict[str, dict[str, Any]]
     ports: dict[str, dict[str, Any]]            # every port wired here: bound ones, router ports
     peers: set[str]
+    routed: set[str]                            # the router ports among them (the L3 agent's)
     groups: dict[str, Any]
     members: dict[str, list[str]]
     devices: dict[str, str] = field(default_factory=dict)   # tap name -> port id
@@ -64,12 +66,15 @@ class Desired:
 
 def desired_state(snap: dict[str, Any], fetch: int, local_ip: str) -> Desired:
     ports = {p["id"]: p for p in snap.get("ports") or []}
+    routed: set[str] = set()
     for router in snap.get("routers") or []:
         for p in [*(router.get("interfaces") or []), *([router["gateway"]] if router.get("gateway") else [])]:
             ports.setdefault(p["id"], p)
+            routed.add(p["id"])
     networks = dict(snap.get("networks") or {})
     peers = {p["ip"] for p in snap.get("tunnel_peers") or [] if p.get("ip") and p["ip"] != local_ip}
-    d = Desired(fetch, networks, ports, peers, snap.get("security_groups") or {}, snap.get("remote_group_members") or {})
+    d = Desired(fetch, networks, ports, peers, routed, snap.get("security_groups") or {},
+                snap.get("remote_group_members") or {})
     d.devices = {firewall.device_name(pid): pid for pid in ports}
     d.bridges = {firewall.bridge_name(nid) for nid in networks}
     return d
@@ -289,6 +294,10 @@ class L2Agent(HostAgent):
             return
         bridge = await self.ensure_network(net, d, again=False)
         await self._plug(link, bridge, int(net.get("mtu") or 1500))
+        if port_id in d.routed and port_id not in self.ctx.l3_wired:
+            # plugged, but its router is not wired (yet): its status stays what it was (DOWN until
+            # the router first is; ACTIVE across an agents' restart); the L3 agent kicks it once wired
+            return
         await self.report_port(port, "ACTIVE")
 
     async def _unwanted_device(self, name: str) -> None:

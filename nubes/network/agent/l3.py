@@ -6,8 +6,9 @@ interface (``qr-<port[:11]>`` inside with the port's MAC and the subnets' gatewa
 ``tap<port[:11]>`` on the host, plugged by the L2 agent into the network's bridge) and for the
 gateway (``qg-<port[:11]>`` with its addresses and the floating IPs as /32s); the default route
 via the external subnet's gateway and the router's static routes; the NAT ruleset (``nat``) in
-one ``nft -f``; a gratuitous ARP for each address that appears on the gateway device; floating
-IP statuses reported. A router that is gone, disabled or moved to another host loses its
+one ``nft -f``; IPv6 router advertisements on the interfaces of subnets with an
+``ipv6_ra_mode`` (``radvd``); a gratuitous ARP for each address that appears on the gateway
+device; floating IP statuses reported. A router that is gone, disabled or moved to another host loses its
 namespace (its device pairs go with it). Only ``qrouter-*`` namespaces and ``qr-``/``qg-``
 devices in them are ever deleted.
 """
@@ -17,10 +18,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import socket
 from collections.abc import Hashable, Iterable
 from typing import Any
 
 from nubes.network.agent import firewall, nat
+from nubes.network.agent.radvd import RouterAdvertisements
 from nubes.network.agent.base import AgentContext, HostAgent
 from nubes.network.agent.linux import commands, netns, nft
 from nubes.network.agent.linux.netlink import Netlink
@@ -57,6 +60,9 @@ class L3Agent(HostAgent):
         self.applied: dict[str, tuple[int | None, str]] = {}    # router -> (namespace inode, ruleset)
         self._garp: set[asyncio.Task[Any]] = set()
         self._routers = 0
+        self._wired: dict[str, set[str]] = {}      # router -> its ports in ctx.l3_wired
+        self.ra = RouterAdvertisements(self.settings.state_path, self.settings.min_rtr_adv_interval,
+                                       self.settings.max_rtr_adv_interval)
 
     def configurations(self) -> dict[str, Any]:
         return {"routers": self._routers, "agent_mode": "legacy", "handle_internal_only_routers": True,
@@ -69,6 +75,15 @@ class L3Agent(HostAgent):
         present = {n[len(PREFIX):] for n in await netns.names(PREFIX)}
         return sorted(wanted | present)
 
+    def _set_wired(self, router_id: str, port_ids: set[str]) -> set[str]:
+        """Record the router's wired ports (for the L2 agent's statuses); the ones that changed."""
+        before = self._wired.pop(router_id, set())
+        self.ctx.l3_wired.difference_update(before)
+        if port_ids:
+            self._wired[router_id] = set(port_ids)
+            self.ctx.l3_wired.update(port_ids)
+        return before ^ port_ids
+
     async def converge(self, key: Hashable) -> None:
         router_id = str(key)
         snap = await self.source.current()
@@ -76,6 +91,14 @@ class L3Agent(HostAgent):
         if router is None or not router.get("admin_state_up", True):
             await self.teardown(router_id)
             return
+        try:
+            await self._wire(router_id, router, snap)
+        except BaseException:
+            for port_id in self._set_wired(router_id, set()):
+                self.ctx.kick("l2", ("port", port_id))
+            raise
+
+    async def _wire(self, router_id: str, router: dict[str, Any], snap: dict[str, Any]) -> None:
         ns = namespace(router_id)
         created = not await netns.exists(ns)
         await netns.create(ns)
@@ -85,11 +108,17 @@ class L3Agent(HostAgent):
             new_gateway_ips = await self._devices(nl, router, snap)
             await self._routes(nl, router, snap)
         await self._nat(router_id, router, snap)
+        try:
+            await self.ra.ensure(router_id, ns, router, snap)
+        except (OSError, commands.CommandFailed) as exc:     # IPv4 routing goes on; the next resync retries
+            LOG.error("router %s: radvd could not be started: %s", router_id, exc)
         for ip in sorted(new_gateway_ips):
             self._announce(ns, self._gateway_device(router), ip)
         for fip in router.get("floating_ips") or []:
             await self.report_floatingip(fip, "ACTIVE" if router.get("gateway") else "ERROR")
-        for port in [*(router.get("interfaces") or []), *([router["gateway"]] if router.get("gateway") else [])]:
+        ports = [*(router.get("interfaces") or []), *([router["gateway"]] if router.get("gateway") else [])]
+        self._set_wired(router_id, {p["id"] for p in ports})
+        for port in ports:
             self.ctx.kick("l2", ("port", port["id"]))
         self.ctx.kick("metadata", ("router", router_id))
 
@@ -137,23 +166,27 @@ class L3Agent(HostAgent):
         return gateway_ips
 
     async def _routes(self, nl: Netlink, router: dict[str, Any], snap: dict[str, Any]) -> None:
+        """The default routes (IPv4 and IPv6) via the external subnets' gateways, and the router's
+        static routes of both versions."""
         subnets = snap.get("subnets") or {}
-        wanted: dict[str, str] = {}
+        wanted: dict[int, dict[str, str]] = {4: {}, 6: {}}
         gw = router.get("gateway")
         for ip in (gw or {}).get("fixed_ips") or []:
             subnet = subnets.get(ip["subnet_id"])
-            if subnet and subnet.get("gateway_ip") and subnet["ip_version"] == 4:
-                wanted["0.0.0.0/0"] = subnet["gateway_ip"]
+            if subnet and subnet.get("gateway_ip"):
+                version = subnet["ip_version"]
+                wanted[version].setdefault("0.0.0.0/0" if version == 4 else "::/0", subnet["gateway_ip"])
         for route in router.get("routes") or []:
-            if ipaddress.ip_network(route["destination"]).version == 4:
-                wanted[str(ipaddress.ip_network(route["destination"], strict=False))] = route["nexthop"]
-        have = {r.dst: r.gateway for r in await nl.routes()}
-        for dst, via in sorted(wanted.items()):
-            if have.get(dst) != via:
-                await nl.replace_route(dst, via)
-        for dst, via in sorted(have.items()):
-            if dst not in wanted:
-                await nl.del_route(dst, via)
+            dst = ipaddress.ip_network(route["destination"], strict=False)
+            wanted[dst.version][str(dst)] = route["nexthop"]
+        for version, family in ((4, socket.AF_INET), (6, socket.AF_INET6)):
+            have = {r.dst: r.gateway for r in await nl.routes(family)}
+            for dst, via in sorted(wanted[version].items()):
+                if have.get(dst) != via:
+                    await nl.replace_route(dst, via)
+            for dst, via in sorted(have.items()):
+                if dst not in wanted[version]:
+                    await nl.del_route(dst, via)
 
     async def _nat(self, router_id: str, router: dict[str, Any], snap: dict[str, Any]) -> None:
         gw, gw_ip = router.get("gateway"), None
@@ -188,6 +221,9 @@ class L3Agent(HostAgent):
 
     async def teardown(self, router_id: str) -> None:
         ns = namespace(router_id)
+        for port_id in self._set_wired(router_id, set()):
+            self.ctx.kick("l2", ("port", port_id))
+        await self.ra.stop(router_id, ns)
         if await netns.exists(ns):
             async with Netlink(ns) as nl:
                 for name in [n for n in await nl.links() if n.startswith(("qr-", "qg-"))]:

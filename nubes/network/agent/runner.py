@@ -121,6 +121,7 @@ def settings_from(conf: Any, state_dir: Path, **overrides: Any) -> AgentSettings
                       availability_zone=conf.default_availability_zone, dhcp_lease_duration=conf.dhcp_lease_duration,
                       dns_domain=conf.dns_domain, dnsmasq_dns_servers=tuple(conf.dnsmasq_dns_servers),
                       enable_isolated_metadata=conf.enable_isolated_metadata,
+                      min_rtr_adv_interval=conf.min_rtr_adv_interval, max_rtr_adv_interval=conf.max_rtr_adv_interval,
                       metadata_url=conf.metadata_url or "http://127.0.0.1:8775",
                       metadata_secret=_secret(conf, state_dir))
     for key, value in overrides.items():

@@ -25,6 +25,9 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "standard-attr-revisions": ("Resource revision numbers", "This extension will display the revision number of neutron resources."),
     "standard-attr-timestamp": ("Resource timestamps", "Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes."),
     "standard-attr-tag": ("Tag support for resources with standard attribute: subnet, trunk, network_segment_range, router, network, policy, subnetpool, port, security_group, floatingip", "Enables to set tag on resources with standard attribute."),
+    # The older aliases of the same tags API, which clients and upstream's tests still look for.
+    "tag": ("Tag support", "Enables to set tag on resources."),
+    "tag-ext": ("Tag support for resources: subnet, subnetpool, port, router", "Extends tag support to more L2 and L3 resources."),
     "tag-creation": ("Tag creation extension", "Allow to set tags to a resource on creation"),
     "revision-if-match": ("If-Match constraints based on revision_number", "Extension indicating that If-Match based on revision_number is supported."),
     "project-id": ("project_id field enabled", "Extension that indicates that project_id field is enabled."),

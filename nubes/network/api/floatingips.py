@@ -73,7 +73,7 @@ async def create_floatingip(req: Request):
     rec = await _svc(req).create(ctx, values, project_id)
     if values.get("tags"):
         await req.rt.extra["network"].tags.replace(ctx, COLLECTION, rec.row.id, tags_api.authorizer(ctx),
-                                                        values["tags"])
+                                                        values["tags"], action="create")
         rec = await _svc(req).show(ctx, rec.row.id)
     return resource.one(RESOURCE, view(ctx, rec), 201)
 

@@ -91,7 +91,7 @@ async def _create_one(req: Request, item: dict[str, Any]) -> NetworkRecord:
     rec = await svc.create(ctx, values, project_id)
     if values.get("tags"):
         await req.rt.extra["network"].tags.replace(ctx, COLLECTION, rec.row.id, tags_api.authorizer(ctx),
-                                                        values["tags"])
+                                                        values["tags"], action="create")
         rec = await svc.show(ctx, rec.row.id)
     return rec
 

@@ -56,12 +56,17 @@ def route(value: Any) -> dict[str, str]:
     return {"destination": v.ip_or_cidr(value["destination"]), "nexthop": v.ip_address(value["nexthop"])}
 
 
+def routes(value: Any) -> list[dict[str, str]]:
+    """Neutron converts ``null`` to no routes (``convert_none_to_empty_list``): it clears them."""
+    return [] if value is None else v.list_of(route)(value)
+
+
 ATTRS = [
     Attr("name", v.string(255), default=""),
     Attr("description", v.string(255), default=""),
     Attr("admin_state_up", v.boolean, default=True),
     Attr("external_gateway_info", gateway_info, default=None),
-    Attr("routes", v.list_of(route), post=False),
+    Attr("routes", routes, post=False),
     Attr("availability_zone_hints", v.list_of(v.string(255)), put=False),
     Attr("tags", v.tags, put=False),
     *attributes.read_only(*attributes.STANDARD_READ_ONLY, "availability_zones"),
@@ -128,7 +133,7 @@ async def create_router(req: Request):
     rec = await _svc(req).create(ctx, values, project_id)
     if values.get("tags"):
         await req.rt.extra["network"].tags.replace(ctx, COLLECTION, rec.row.id, tags_api.authorizer(ctx),
-                                                        values["tags"])
+                                                        values["tags"], action="create")
         rec = await _svc(req).show(ctx, rec.row.id)
     return resource.one(RESOURCE, view(ctx, rec), 201)
 
@@ -178,7 +183,8 @@ def _interface_body(body: Any) -> dict[str, Any]:
 def _interface_view(info: InterfaceInfo) -> dict[str, Any]:
     subnets = info.subnet_ids
     return {"id": info.router.id, **resource.owner(info.router), "port_id": info.port.id,
-            "network_id": info.port.network_id, "subnet_id": subnets[0] if subnets else None,
+            "network_id": info.port.network_id,
+            "subnet_id": info.subnet_id or (subnets[0] if subnets else None),
             "subnet_ids": subnets, "tags": []}
 
 

@@ -11,9 +11,11 @@ from nubes.network.exceptions import BadRequest
 
 
 def authorizer(ctx: RequestContext):
-    """Who may read a resource's tags may see it (get_<resource>); who may change them, update it."""
-    def authorize(resource: str, write: bool, target: dict[str, Any]) -> None:
-        ctx.can(f"update_{resource}" if write else f"get_{resource}", target)
+    """Neutron's tag rules: ``get_<resource>:tags`` to read them, ``update_<resource>:tags`` to add
+    one or replace them, ``delete_<resource>:tags`` to remove them, ``create_<resource>:tags`` for
+    the tags given to a create."""
+    def authorize(resource: str, action: str, target: dict[str, Any]) -> None:
+        ctx.can(f"{action}_{resource}:tags", target)
     return authorize
 
 

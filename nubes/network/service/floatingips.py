@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nubes.core.context import RequestContext
@@ -74,8 +74,8 @@ async def _association(s: AsyncSession, ctx: RequestContext, fip: FloatingIP, po
         FloatingIP.floating_network_id == fip.floating_network_id, FloatingIP.fixed_port_id == port_id,
         FloatingIP.fixed_ip_address == alloc.ip_address, FloatingIP.id != fip.id))).scalars().first()
     if taken is not None:
-        raise exc.FloatingIPPortAlreadyAssociated(fip.floating_ip_address, port_id, alloc.ip_address,
-                                                  taken.id)
+        raise exc.FloatingIPPortAlreadyAssociated(fip.floating_ip_address, fip.id, port_id, alloc.ip_address,
+                                                  fip.floating_network_id)
     return alloc.ip_address, await _router_for(s, alloc.subnet_id, fip.floating_network_id, port_id)
 
 
@@ -89,6 +89,22 @@ async def _router_for(s: AsyncSession, subnet_id: str, ext_net_id: str, port_id:
             if net_id == ext_net_id:
                 return router_id
     raise exc.ExternalGatewayForFloatingIPNotFound(subnet_id, ext_net_id, port_id)
+
+
+async def unused_on_network(s: AsyncSession, network_id: str) -> list[FloatingIP]:
+    """The floating IPs of an external network that are associated with nothing (Neutron deletes
+    them with the network), locked."""
+    return list((await s.execute(select(FloatingIP).where(
+        FloatingIP.floating_network_id == network_id, FloatingIP.fixed_port_id.is_(None),
+        FloatingIP.router_id.is_(None)).with_for_update())).scalars().all())
+
+
+async def delete_rows(s: AsyncSession, fip_ids: list[str]) -> None:
+    """Delete floating IPs and their tags inside the caller's transaction (not their ports)."""
+    for fip_id in fip_ids:
+        await tag_q.delete_all(s, RESOURCE, fip_id)
+    if fip_ids:
+        await s.execute(delete(FloatingIP).where(FloatingIP.id.in_(fip_ids)))
 
 
 class FloatingIPs:

@@ -206,26 +206,34 @@ class Networks:
 
     # -- delete ---------------------------------------------------------------------------
     async def delete(self, ctx: RequestContext, network_id: str, check: Any = None) -> None:
+        """Delete a network with nothing on it but its DHCP ports and, on an external network,
+        floating IPs associated with nothing (they go with it, as in Neutron); all or nothing."""
+        from nubes.network.service import floatingips as fip_service
         from nubes.network.service import ports as port_service
         from nubes.network.service import subnets as subnet_service
 
-        async def tx(s: AsyncSession) -> list[str]:
+        async def tx(s: AsyncSession) -> tuple[list[str], list[tuple[str, str]]]:
             row = await visible(s, ctx, network_id, for_update=True)
             if check is not None:
                 check(row, NetworkRecord(row, shared=is_shared_for(row, ctx.project_id),
                                          external=is_external(row)))
+            fips = [(f.id, f.floating_port_id) for f in await fip_service.unused_on_network(s, network_id)]
+            fip_ports = {port_id for _, port_id in fips}
             ports = (await s.execute(select(Port.id, Port.device_owner)
                                      .where(Port.network_id == network_id))).all()
-            if any(owner not in AUTO_DELETED_OWNERS for _, owner in ports):
+            if any(owner not in AUTO_DELETED_OWNERS and pid not in fip_ports for pid, owner in ports):
                 raise NetworkInUse(network_id)
+            await fip_service.delete_rows(s, [fip_id for fip_id, _ in fips])
             auto = [pid for pid, _ in ports]
             await port_service.delete_rows(s, auto)
             await subnet_service.delete_all_of_network(s, network_id)
             await tag_q.delete_all(s, RESOURCE, network_id)
             await s.delete(row)
-            return auto
+            return auto, fips
 
-        removed_ports = await transactions.write(self.state.db, tx)
+        removed_ports, removed_fips = await transactions.write(self.state.db, tx)
+        for fip_id, _port_id in removed_fips:
+            await self.state.notifier.emit("floatingip", "delete", fip_id, router_id=None)
         for port_id in removed_ports:
             await self.state.notifier.emit("port", "delete", port_id, network_id=network_id)
         await self.state.notifier.emit("network", "delete", network_id)

@@ -41,9 +41,13 @@ class RouterRecord:
 class InterfaceInfo:
     router: Router
     port: Port
+    subnet_id: str | None = None          # the subnet the call named (added or taken off the port)
+    detached: list[str] | None = None     # subnets taken off a port that stays (a shared IPv6 port)
 
     @property
     def subnet_ids(self) -> list[str]:
+        if self.detached is not None:
+            return list(self.detached)
         return [a.subnet_id for a in self.port.fixed_ips]
 
 

@@ -1,9 +1,10 @@
 """Tags on taggable resources (/v2.0/<collection>/<id>/tags): list, check, add, replace, remove.
 
-Changing tags counts as changing the resource: its revision number goes up. Only who may
-update the resource may change its tags; who may see it may read them: the API layer decides,
-with the ``authorize`` it passes (called with the resource's singular name, whether the call
-writes, and its policy target, once the resource was found).
+Changing tags counts as changing the resource: its revision number goes up. Who may read,
+add, replace or remove them is Neutron's ``<action>_<resource>:tags`` rules: the API layer
+decides, with the ``authorize`` it passes (called with the resource's singular name, the action
+-- ``get``, ``create``, ``update`` or ``delete`` -- and the resource's own policy target, the one
+its get and update rules see, once the resource was found).
 """
 
 from __future__ import annotations
@@ -32,7 +33,35 @@ TAGGABLE: dict[str, tuple[Any, str, type[exc.NotFound]]] = {
 
 MAX_TAGS = 50
 
-Authorize = Callable[[str, bool, dict[str, Any]], None]   # (resource, write, target); raises to refuse
+Authorize = Callable[[str, str, dict[str, Any]], None]   # (resource, action, target); raises to refuse
+
+
+async def _found(s: AsyncSession, ctx: RequestContext, collection: str, resource_id: str) -> tuple[Any, dict[str, Any]]:
+    """The tagged resource as its caller may see it, with the policy target of its own rules."""
+    from nubes.network.service import floatingips, networks, ports, routers, security_groups, subnetpools, subnets
+
+    if collection == "networks":
+        row = await networks.visible(s, ctx, resource_id)
+        rec = networks.NetworkRecord(row, shared=networks.is_shared_for(row, ctx.project_id) or
+                                     networks.is_shared_for(row, None), external=networks.is_external(row))
+        return row, rec.policy_target()
+    if collection == "subnets":
+        row, info = await subnets.visible(s, ctx, resource_id)
+        return row, subnets.SubnetRecord(row, info).policy_target()
+    if collection == "ports":
+        row, info = await ports.visible(s, ctx, resource_id)
+        return row, ports.PortRecord(row, info).policy_target()
+    if collection == "security-groups":
+        row = await security_groups.visible(s, ctx, resource_id)
+        return row, security_groups.target_of(row, ctx.project_id)
+    if collection == "subnetpools":
+        row = await subnetpools.visible(s, ctx, resource_id)
+        return row, subnetpools.PoolRecord(row).policy_target()
+    if collection == "routers":
+        row = await routers.visible(s, ctx, resource_id)
+        return row, routers.RouterRecord(row).policy_target()
+    row = await floatingips.visible(s, ctx, resource_id)
+    return row, floatingips.FloatingIPRecord(row).policy_target()
 
 
 class Tags:
@@ -40,28 +69,15 @@ class Tags:
         self.state = state
 
     async def _parent(self, s: AsyncSession, ctx: RequestContext, collection: str, resource_id: str,
-                      authorize: Authorize, *, write: bool) -> Any:
-        model, name, not_found = TAGGABLE[collection]
-        if collection == "networks":
-            from nubes.network.service.networks import visible
-
-            row = await visible(s, ctx, resource_id)
-        elif collection == "security-groups":
-            from nubes.network.service.security_groups import visible as sg_visible
-
-            row = await sg_visible(s, ctx, resource_id)
-        else:
-            row = await s.get(model, resource_id)
-            if row is None or not (ctx.is_admin or row.project_id == ctx.project_id or
-                                   getattr(row, "shared", False)):
-                raise not_found(resource_id)
-        authorize(name, write, {"project_id": row.project_id, "tenant_id": row.project_id})
+                      authorize: Authorize, action: str) -> Any:
+        row, target = await _found(s, ctx, collection, resource_id)
+        authorize(TAGGABLE[collection][1], action, target)
         return row
 
     async def list(self, ctx: RequestContext, collection: str, resource_id: str,
                    authorize: Authorize) -> list[str]:
         async with self.state.db.reader() as s:
-            await self._parent(s, ctx, collection, resource_id, authorize, write=False)
+            await self._parent(s, ctx, collection, resource_id, authorize, "get")
             return (await q.of(s, collection, [resource_id]))[resource_id]
 
     async def check(self, ctx: RequestContext, collection: str, resource_id: str, authorize: Authorize,
@@ -70,9 +86,9 @@ class Tags:
             raise exc.TagNotFound(resource_id, tag)
 
     async def _change(self, ctx: RequestContext, collection: str, resource_id: str, authorize: Authorize,
-                      fn: Any) -> list[str]:
+                      action: str, fn: Any) -> list[str]:
         async def tx(s: AsyncSession) -> list[str]:
-            row = await self._parent(s, ctx, collection, resource_id, authorize, write=True)
+            row = await self._parent(s, ctx, collection, resource_id, authorize, action)
             await fn(s)
             await s.flush()
             tags = (await q.of(s, collection, [resource_id]))[resource_id]
@@ -86,13 +102,14 @@ class Tags:
         return tags
 
     async def replace(self, ctx: RequestContext, collection: str, resource_id: str, authorize: Authorize,
-                      tags: list[str]) -> list[str]:
-        return await self._change(ctx, collection, resource_id, authorize,
+                      tags: list[str], action: str = "update") -> list[str]:
+        """The resource's tags become ``tags`` (``action`` "create" for the tags of a create)."""
+        return await self._change(ctx, collection, resource_id, authorize, action,
                                   lambda s: q.replace(s, collection, resource_id, tags))
 
     async def add(self, ctx: RequestContext, collection: str, resource_id: str, authorize: Authorize,
                   tag: str) -> None:
-        await self._change(ctx, collection, resource_id, authorize,
+        await self._change(ctx, collection, resource_id, authorize, "update",
                            lambda s: q.add(s, collection, resource_id, tag))
 
     async def remove(self, ctx: RequestContext, collection: str, resource_id: str, authorize: Authorize,
@@ -100,9 +117,9 @@ class Tags:
         async def fn(s: AsyncSession) -> None:
             if not await q.remove(s, collection, resource_id, tag):
                 raise exc.TagNotFound(resource_id, tag)
-        await self._change(ctx, collection, resource_id, authorize, fn)
+        await self._change(ctx, collection, resource_id, authorize, "delete", fn)
 
     async def remove_all(self, ctx: RequestContext, collection: str, resource_id: str,
                          authorize: Authorize) -> None:
-        await self._change(ctx, collection, resource_id, authorize,
+        await self._change(ctx, collection, resource_id, authorize, "delete",
                            lambda s: q.delete_all(s, collection, resource_id))

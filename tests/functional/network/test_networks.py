@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.functional.network.conftest import unique
+import httpx
+
+from tests.functional.network.conftest import NetApi, unique
 
 
 def test_install_guide_provider_and_selfservice_networks(net_cloud):
@@ -133,3 +135,75 @@ def test_extensions_and_discovery(api, net_cloud):
     assert {"external-net", "provider", "standard-attr-tag", "revision-if-match"} <= aliases
     assert api("GET", "/extensions/provider").json()["extension"]["alias"] == "provider"
     assert api.error(api("GET", "/extensions/nope"), 404)
+
+
+TAGGED = ("network", "subnet", "port", "router", "security group", "floating ip", "subnet pool")
+
+
+def _reader_of(cloud, project_id: str) -> str:
+    """A token of a new user with only the reader role on the project."""
+    name, password = unique("reader"), "secret-" + unique("pw")
+    cloud.osc("user", "create", "--password", password, name)
+    cloud.osc("role", "add", "--project", project_id, "--user", name, "reader", json_out=False)
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": name, "domain": {"id": "default"}, "password": password}}},
+        "scope": {"project": {"id": project_id}}}}
+    r = httpx.post(f"{cloud.auth_url}/auth/tokens", json=body, timeout=30)
+    assert r.status_code == 201, r.text
+    return r.headers["x-subject-token"]
+
+
+def test_a_member_tags_its_own_resources(net_cloud, tmp_path):
+    """Neutron's <action>_<resource>:tags rules: the owner's member adds, replaces and removes tags
+    on each kind of resource (with the CLI and the raw API), a reader reads them and changes none."""
+    from tests.functional.network.conftest import make_member
+
+    member = make_member(net_cloud, tmp_path)
+    reader = NetApi(net_cloud, _reader_of(net_cloud, member.project_id))
+    api = member.api
+    ext = net_cloud.osc("network", "create", "--external", unique("tagext"))
+    api_admin = NetApi(net_cloud, net_cloud.token())
+    api_admin.create("subnet", network_id=ext["id"], cidr="198.51.100.0/24", ip_version=4)
+    net = api.create("network", name=unique("tagnet"))
+    made = {
+        "network": ("networks", net["id"]),
+        "subnet": ("subnets", api.create("subnet", network_id=net["id"], cidr="10.77.0.0/24", ip_version=4)["id"]),
+        "port": ("ports", api.create("port", network_id=net["id"])["id"]),
+        "router": ("routers", api.create("router", name=unique("tagrouter"))["id"]),
+        "security group": ("security-groups", api.create("security_group", "security-groups",
+                                                         name=unique("tagsg"))["id"]),
+        "floating ip": ("floatingips", api.create("floatingip", floating_network_id=ext["id"])["id"]),
+        "subnet pool": ("subnetpools", api.create("subnetpool", name=unique("tagpool"),
+                                                  prefixes=["10.99.0.0/16"])["id"]),
+    }
+    assert set(made) == set(TAGGED)
+    for kind, (collection, rid) in made.items():
+        member.osc(*kind.split(), "set", "--tag", "blue", "--tag", "red", rid, json_out=False)
+        assert sorted(api("GET", f"/{collection}/{rid}/tags").json()["tags"]) == ["blue", "red"], kind
+        member.osc(*kind.split(), "unset", "--tag", "red", rid, json_out=False)
+        r = api("PUT", f"/{collection}/{rid}/tags", json={"tags": ["green", "blue"]})
+        assert r.status_code == 200 and sorted(r.json()["tags"]) == ["blue", "green"], (kind, r.text)
+        assert api("PUT", f"/{collection}/{rid}/tags/yellow").status_code == 201, kind
+        assert api("DELETE", f"/{collection}/{rid}/tags/green").status_code == 204, kind
+        assert api("GET", f"/{collection}/{rid}/tags/yellow").status_code == 204, kind
+        assert sorted(reader("GET", f"/{collection}/{rid}/tags").json()["tags"]) == ["blue", "yellow"], kind
+        for method, path in (("PUT", "/tags/x"), ("DELETE", "/tags/blue"), ("DELETE", "/tags")):
+            r = reader(method, f"/{collection}/{rid}{path}")
+            assert reader.error(r, 403)["type"] == "PolicyNotAuthorized", (kind, method, path)
+        assert api("DELETE", f"/{collection}/{rid}/tags").status_code == 204, kind
+        assert api("GET", f"/{collection}/{rid}/tags").json()["tags"] == [], kind
+    # another project's member gets a 404, as for the resource itself
+    other = make_member(net_cloud, tmp_path)
+    assert other.api.error(other.api("PUT", f"/networks/{net['id']}/tags/x"), 404)["type"] == "NetworkNotFound"
+
+    for kind in ("floating ip", "port", "subnet", "router", "security group", "subnet pool"):
+        collection, rid = made[kind]
+        assert api("DELETE", f"/{collection}/{rid}").status_code == 204, kind
+    api("DELETE", f"/networks/{net['id']}")
+    api_admin("DELETE", f"/networks/{ext['id']}")
+
+
+def test_tag_extension_aliases(api):
+    aliases = {e["alias"] for e in api("GET", "/extensions").json()["extensions"]}
+    assert {"tag", "tag-ext", "standard-attr-tag", "tag-creation"} <= aliases
+    assert api("GET", "/extensions/tag").json()["extension"]["alias"] == "tag"

@@ -8,7 +8,7 @@ import hmac
 
 import pytest
 
-from tests.functional.network_dataplane.conftest import provider_network, provider_side, wait_for
+from tests.functional.network_dataplane.conftest import ash, provider_network, provider_side, wait_for
 
 pytestmark = pytest.mark.root
 SECRET = "router-secret"
@@ -71,3 +71,51 @@ async def test_router_snat_floating_ip_and_metadata(lab, metadata_server):
         return await lab.connect(ext, fip["floating_ip_address"], 8080, timeout=1) is None
     await wait_for("the floating IP to stop answering", unreachable, 15)
     assert await lab.connect(vm, "203.0.113.1", 8081) == f"peer={gw_ip}"
+
+
+async def test_router_ports_go_active_once_the_l3_agent_has_wired_them(lab):
+    """An interface's and the gateway's ports are DOWN until the L3 agent has wired their router
+    (devices, addresses, routes, NAT), ACTIVE then, DOWN while the router is disabled."""
+    ext_net, _ = await provider_network(lab, external=True)
+    provider_side(lab, "n1")
+    priv = await lab.create("network", name="wired")
+    sub = await lab.create("subnet", network_id=priv["id"], cidr="172.16.9.0/24", ip_version=4)
+    router = await lab.create("router", name="r-wired", external_gateway_info={"network_id": ext_net["id"]})
+    await lab.api("PUT", f"/routers/{router['id']}/add_router_interface", json={"subnet_id": sub["id"]})
+    ports = {p["device_owner"]: p["id"] for p in (await lab.api("GET", f"/ports?device_id={router['id']}"))["ports"]}
+    assert set(ports) == {"network:router_interface", "network:router_gateway"}
+    assert {await lab.port_status(p) for p in ports.values()} == {"DOWN"}     # no agent yet
+
+    # an L3 agent that makes the devices but fails before the NAT is in: plugged, not wired, DOWN
+    runner = await lab.start_agents("n1", interface_mappings={"provider": "eth1"}, local_ip="192.0.2.11")
+    l2, l3 = runner.agents["l2"], runner.agents["l3"]
+    real_nat = l3._nat
+
+    async def broken_nat(*args):
+        raise RuntimeError("nft failed (on purpose)")
+    l3._nat = broken_nat                                                      # type: ignore[method-assign]
+    node = lab.ns("n1")
+
+    async def plugged() -> bool:
+        for pid in ports.values():
+            res = await ash("ip", "-o", "link", "show", f"tap{pid[:11]}", ns=node, check=False)
+            if "master brq" not in res.stdout:
+                return False
+        return True
+    await wait_for("the router's taps in their bridges", plugged, 30)
+    for pid in ports.values():
+        await l2.reconcile(("port", pid))        # whatever the L2 agent reports for them, it has now
+    assert {await lab.port_status(p) for p in ports.values()} == {"DOWN"}
+
+    # the router wired: ACTIVE
+    l3._nat = real_nat                                                        # type: ignore[method-assign]
+    l3.enqueue(router["id"])
+    await lab.wait_active(*ports.values())
+    # disabled, the router's namespace goes and its ports are DOWN; enabled again, ACTIVE
+    await lab.api("PUT", f"/routers/{router['id']}", json={"router": {"admin_state_up": False}})
+
+    async def all_down() -> bool:
+        return {await lab.port_status(p) for p in ports.values()} == {"DOWN"}
+    await wait_for("the disabled router's ports DOWN", all_down, 30)
+    await lab.api("PUT", f"/routers/{router['id']}", json={"router": {"admin_state_up": True}})
+    await lab.wait_active(*ports.values())

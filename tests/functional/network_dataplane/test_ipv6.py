@@ -43,7 +43,7 @@ async def test_slaac_guest_gets_its_address_from_the_routers_advertisements(lab)
 
     # the guest takes the SLAAC prefix (its EUI-64 address, the one the API gave the port), not the
     # stateful one (DHCPv6 hands that out), and routes through the router's link-local address
-    got = await wait_for("the guest's SLAAC address", lambda: _global_addresses(vm), 30)
+    got = await wait_for("the guest's SLAAC address", lambda: _global_addresses(vm), 60)
     assert got == {want[slaac["id"]]}, (got, want)
     routes = (await ash("ip", "-6", "route", "show", "default", ns=vm)).stdout
     assert "via fe80::" in routes and "dev eth0" in routes, routes
@@ -66,10 +66,10 @@ async def test_slaac_guest_gets_its_address_from_the_routers_advertisements(lab)
     assert first is not None
     await lab.api("PUT", f"/routers/{router['id']}/remove_router_interface", json={"subnet_id": stateful["id"]})
     await wait_for("radvd to drop the stateful prefix",
-                   lambda: "fd00:78::" not in (ra_dir / "radvd.conf").read_text(), 20)
+                   lambda: "fd00:78::" not in (ra_dir / "radvd.conf").read_text(), 60)
     assert ra.running(router["id"], ns) == first         # reloaded, not restarted
     await lab.api("PUT", f"/routers/{router['id']}/remove_router_interface", json={"subnet_id": slaac["id"]})
-    await wait_for("radvd to stop", lambda: ra.running(router["id"], ns) is None and not ra_dir.exists(), 20)
+    await wait_for("radvd to stop", lambda: ra.running(router["id"], ns) is None and not ra_dir.exists(), 60)
 
 
 async def test_router_ipv6_default_and_static_routes(lab):
@@ -99,11 +99,11 @@ async def test_router_ipv6_default_and_static_routes(lab):
         v6, v4 = await routes()
         return ("default via fd00:ee::1" in v6 and "fd00:99::/64 via fd00:79::99" in v6
                 and "default via 203.0.113.1" in v4 and "10.99.0.0/16 via 203.0.113.9" in v4)
-    await wait_for("the router's IPv4 and IPv6 routes", all_there, 30)
+    await wait_for("the router's IPv4 and IPv6 routes", all_there, 60)
     # routes: null takes the static ones away, the default routes stay
     await lab.api("PUT", f"/routers/{router['id']}", json={"router": {"routes": None}})
 
     async def only_defaults() -> bool:
         v6, v4 = await routes()
         return "fd00:99::" not in v6 and "10.99.0.0" not in v4 and "default via fd00:ee::1" in v6
-    await wait_for("the static routes to go", only_defaults, 30)
+    await wait_for("the static routes to go", only_defaults, 60)

@@ -38,7 +38,7 @@ async def test_flat_network_dhcp_traffic_and_security_groups(lab, metadata_serve
         "169.254.169.254/32" in lease["staticroutes"], lease
     await lab.wait_active(dhcp_ports[0]["id"])
     got = await wait_for("metadata through the DHCP namespace",
-                         lambda: lab.get(vm, "http://169.254.169.254/openstack/latest/meta_data.json"), 20)
+                         lambda: lab.get(vm, "http://169.254.169.254/openstack/latest/meta_data.json"), 60)
     assert json.loads(got.split(" ", 1)[1]) == {"uuid": "vm-1"}
     seen = metadata_server.seen[-1]
     assert seen["x-instance-id"] == "vm-1" and seen["x-forwarded-for"] == ip
@@ -53,12 +53,12 @@ async def test_flat_network_dhcp_traffic_and_security_groups(lab, metadata_serve
     assert await lab.connect(ext, ip, 8080, timeout=1) is None
     rule = await lab.create("security_group_rule", collection="security-group-rules", security_group_id=sg["id"],
                             direction="ingress", protocol="tcp", port_range_min=8080, port_range_max=8080)
-    await wait_for("the rule to open tcp/8080", lambda: lab.connect(ext, ip, 8080, timeout=1), 15)
+    await wait_for("the rule to open tcp/8080", lambda: lab.connect(ext, ip, 8080, timeout=1), 60)
     await lab.api("DELETE", f"/security-group-rules/{rule['id']}")
 
     async def closed() -> bool:
         return await lab.connect(ext, ip, 8080, timeout=1) is None
-    await wait_for("the rule's removal to close tcp/8080", closed, 15)
+    await wait_for("the rule's removal to close tcp/8080", closed, 60)
 
     # an address that is not the port's gets nowhere; the port's own does again
     await ash("ip", "addr", "flush", "dev", "eth0", ns=vm)
@@ -105,7 +105,7 @@ async def test_a_port_the_host_cannot_wire_is_error_and_the_agent_goes_on(lab, c
 
     async def is_error() -> bool:
         return await lab.port_status(stray["id"]) == "ERROR"
-    await wait_for("the unwirable port to be ERROR", is_error, 30)
+    await wait_for("the unwirable port to be ERROR", is_error, 60)
     assert "not-on-this-host" in caplog.text and "no interface mapping" in caplog.text
     # the agent still wires what it can
     fine = await lab.create("port", network_id=net["id"], device_owner="compute:nova", device_id="vm-y",

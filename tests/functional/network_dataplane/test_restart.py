@@ -62,8 +62,8 @@ async def test_changes_while_stopped_then_everything_deleted(lab):
     await lab.dhcp(vm1)
     node = lab.ns("n1")
     priv_bridge = firewall.bridge_name(priv["id"])
-    await wait_for("the router namespace", lambda: os.path.exists(f"/run/netns/qrouter-{router['id']}"), 15)
-    await wait_for("the private network's bridge", lambda: _has(node, priv_bridge), 15)
+    await wait_for("the router namespace", lambda: os.path.exists(f"/run/netns/qrouter-{router['id']}"), 60)
+    await wait_for("the private network's bridge", lambda: _has(node, priv_bridge), 60)
     lab.serve(vm3, 9090)
     assert await lab.connect(ext, ip3, 9090, timeout=1) is None
 
@@ -77,14 +77,14 @@ async def test_changes_while_stopped_then_everything_deleted(lab):
 
     started = time.monotonic()
     await lab.start_agents("n1")
-    await wait_for("the new rule to open tcp/9090", lambda: lab.connect(ext, ip3, 9090, timeout=1), 20)
+    await wait_for("the new rule to open tcp/9090", lambda: lab.connect(ext, ip3, 9090, timeout=1), 60)
 
     async def converged() -> bool:
         links = await _links(node)
         return (links.get(firewall.device_name(ports[0]["id"])) == "" and priv_bridge not in links
                 and not os.path.exists(f"/run/netns/qrouter-{router['id']}")
                 and not os.path.exists(f"/run/netns/qdhcp-{priv['id']}"))
-    await wait_for("the deletions made while stopped", converged, 20)
+    await wait_for("the deletions made while stopped", converged, 60)
     print(f"\nconverged {time.monotonic() - started:.2f}s after the restart")
 
     # everything goes: nothing of the agents is left behind
@@ -98,7 +98,7 @@ async def test_changes_while_stopped_then_everything_deleted(lab):
         spaces = [n for n in os.listdir("/run/netns") if n.endswith((net["id"], priv["id"], router["id"]))]
         return (not [n for n in links if n.startswith(("brq", "vxlan-"))] and firewall.TABLE not in tables
                 and not spaces and not _dnsmasq_of(state))
-    await wait_for("nothing of the agents left", nothing_left, 20)
+    await wait_for("nothing of the agents left", nothing_left, 60)
     assert "eth1" in await _links(node)      # the provider interface is only unplugged
 
 
@@ -139,8 +139,8 @@ async def test_a_restart_leaves_traffic_alone(lab):
         res = await ash(sys.executable, NETCHECK, "stream", host, str(port), "0.2", ns=ns, check=False)
         return res.returncode == 0
 
-    await wait_for("the floating IP to answer", lambda: echoes(ext, fip["floating_ip_address"], 7070), 20)
-    await wait_for("the agents to settle", lambda: _idle(lab.runners["n1"]), 20)
+    await wait_for("the floating IP to answer", lambda: echoes(ext, fip["floating_ip_address"], 7070), 60)
+    await wait_for("the agents to settle", lambda: _idle(lab.runners["n1"]), 60)
 
     node = lab.ns("n1")
     state = str(lab.settings["n1"].state_path)
@@ -156,7 +156,7 @@ async def test_a_restart_leaves_traffic_alone(lab):
     await asyncio.sleep(1)
     runner = await lab.start_agents("n1")
     await asyncio.sleep(0.5)
-    await wait_for("the first full pass after the restart", lambda: _idle(runner), 30)
+    await wait_for("the first full pass after the restart", lambda: _idle(runner), 60)
     for p in flows:
         text, _ = await asyncio.to_thread(p.communicate, timeout=60)
         assert p.returncode == 0 and text.startswith("ok"), text

@@ -42,19 +42,19 @@ async def test_router_snat_floating_ip_and_metadata(lab, metadata_server):
     # out through the router: the provider side sees the router's gateway address (SNAT)
     lab.serve(ext, 8081)
     got = await wait_for("the instance to reach the provider side",
-                         lambda: lab.connect(vm, "203.0.113.1", 8081), 20)
+                         lambda: lab.connect(vm, "203.0.113.1", 8081), 60)
     assert got == f"peer={gw_ip}"
 
     # a floating IP: reachable from the provider side, and the instance's traffic leaves from it
     fip = await lab.create("floatingip", floating_network_id=ext_net["id"], port_id=port["id"])
     lab.serve(vm, 8080)
-    got = await wait_for("the floating IP to answer", lambda: lab.connect(ext, fip["floating_ip_address"], 8080), 20)
+    got = await wait_for("the floating IP to answer", lambda: lab.connect(ext, fip["floating_ip_address"], 8080), 60)
     assert got == "peer=203.0.113.1"
     assert await lab.connect(vm, "203.0.113.1", 8081) == f"peer={fip['floating_ip_address']}"
 
     async def fip_active() -> bool:
         return (await lab.api("GET", f"/floatingips/{fip['id']}"))["floatingip"]["status"] == "ACTIVE"
-    await wait_for("the floating IP ACTIVE", fip_active, 15)
+    await wait_for("the floating IP ACTIVE", fip_active, 60)
 
     # metadata through the router namespace, signed
     got = await wait_for("metadata through the router", lambda: lab.get(vm, "http://169.254.169.254/latest/meta-data/"),
@@ -69,7 +69,7 @@ async def test_router_snat_floating_ip_and_metadata(lab, metadata_server):
 
     async def unreachable() -> bool:
         return await lab.connect(ext, fip["floating_ip_address"], 8080, timeout=1) is None
-    await wait_for("the floating IP to stop answering", unreachable, 15)
+    await wait_for("the floating IP to stop answering", unreachable, 60)
     assert await lab.connect(vm, "203.0.113.1", 8081) == f"peer={gw_ip}"
 
 
@@ -102,7 +102,7 @@ async def test_router_ports_go_active_once_the_l3_agent_has_wired_them(lab):
             if "master brq" not in res.stdout:
                 return False
         return True
-    await wait_for("the router's taps in their bridges", plugged, 30)
+    await wait_for("the router's taps in their bridges", plugged, 60)
     for pid in ports.values():
         await l2.reconcile(("port", pid))        # whatever the L2 agent reports for them, it has now
     assert {await lab.port_status(p) for p in ports.values()} == {"DOWN"}
@@ -116,6 +116,6 @@ async def test_router_ports_go_active_once_the_l3_agent_has_wired_them(lab):
 
     async def all_down() -> bool:
         return {await lab.port_status(p) for p in ports.values()} == {"DOWN"}
-    await wait_for("the disabled router's ports DOWN", all_down, 30)
+    await wait_for("the disabled router's ports DOWN", all_down, 60)
     await lab.api("PUT", f"/routers/{router['id']}", json={"router": {"admin_state_up": True}})
     await lab.wait_active(*ports.values())

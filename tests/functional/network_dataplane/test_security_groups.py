@@ -42,13 +42,13 @@ async def test_remote_groups_port_security_off_heartbeats_and_down(lab):
     assert await lab.connect(ext, ips[0], 8080, timeout=1) is None
     # vm3 joins the group: its address joins the set; it leaves: out again
     await lab.api("PUT", f"/ports/{p3['id']}", json={"port": {"security_groups": [members["id"]]}})
-    got = await wait_for("vm3 let in as a member", lambda: lab.connect(vm3, ips[0], 8080, timeout=1), 15)
+    got = await wait_for("vm3 let in as a member", lambda: lab.connect(vm3, ips[0], 8080, timeout=1), 60)
     assert got == f"peer={ips[2]}"
     await lab.api("PUT", f"/ports/{p3['id']}", json={"port": {"security_groups": [others["id"]]}})
 
     async def shut_out() -> bool:
         return await lab.connect(vm3, ips[0], 8080, timeout=1) is None
-    await wait_for("vm3 shut out again", shut_out, 15)
+    await wait_for("vm3 shut out again", shut_out, 60)
     assert await lab.connect(vm2, ips[0], 8080) == f"peer={ips[1]}"
 
     # port security off: reachable from anywhere, and may send from an address that is not its own
@@ -75,5 +75,5 @@ async def test_remote_groups_port_security_off_heartbeats_and_down(lab):
 
     async def down() -> bool:
         return await lab.port_status(p2["id"]) == "DOWN"
-    await wait_for("vm2's port DOWN", down, 15)
+    await wait_for("vm2's port DOWN", down, 60)
     assert [await lab.port_status(p["id"]) for p in (p1, p3, p4)] == ["ACTIVE"] * 3

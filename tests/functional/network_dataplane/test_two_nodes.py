@@ -47,5 +47,5 @@ async def test_vxlan_between_nodes_and_isolation_until_routed(lab):
     router = await lab.create("router", name="r")
     for sub in (sub_a, sub_b):
         await lab.api("PUT", f"/routers/{router['id']}/add_router_interface", json={"subnet_id": sub["id"]})
-    got = await wait_for("the router to join the networks", lambda: lab.connect(vma, lc["ip"], 8080, timeout=1), 20)
+    got = await wait_for("the router to join the networks", lambda: lab.connect(vma, lc["ip"], 8080, timeout=1), 60)
     assert got == f"peer={la['ip']}"

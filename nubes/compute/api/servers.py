@@ -119,7 +119,7 @@ async def update_server(req: Request):
         changes["auto_disk_config"] = body["OS-DCF:diskConfig"] == "AUTO"
     await authz.server(req, f"{P}:update")
     view = await _svc(req).update(req.ctx, req.path_params["server_id"], changes)
-    return json_response({"server": views.detail(req, view, show=True)})
+    return json_response({"server": views.changed(req, view)})
 
 
 async def delete_server(req: Request):

@@ -54,6 +54,9 @@ class ComputeState:
         self.server_metadata = ServerMetadata(self)
         self.server_network = ServerNetwork(self, self.server_actions)
         self.usage = Usage(self)
+        from nubes.compute.service.server_password import ServerPassword
+
+        self.server_password = ServerPassword(self, self.server_actions)
 
     async def start(self) -> None:
         pass

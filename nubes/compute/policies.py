@@ -148,6 +148,8 @@ RULES: dict[str, str] = {
     f"{P}:os-suspend-server:suspend": ADMIN_OR_MEMBER,
     f"{P}:os-suspend-server:resume": ADMIN_OR_MEMBER,
     f"{P}:os-admin-actions:reset_state": ADMIN,
+    f"{P}:os-admin-actions:inject_network_info": ADMIN,
+    f"{P}:os-admin-password": ADMIN_OR_MEMBER,
     f"{P}:os-lock-server:lock": ADMIN_OR_MEMBER,
     f"{P}:os-lock-server:unlock": ADMIN_OR_MEMBER,
     UNLOCK_OVERRIDE: ADMIN,

@@ -205,6 +205,45 @@ class Actions:
         await self.notify("rebuild", "end", {**rec, "vm_state": final})
 
 
+    # -- the guest's own configuration (asked and answered: the API waits for the driver) -----------
+    async def set_admin_password(self, payload: dict) -> dict[str, Any]:
+        """``changePassword``: the API set ``updating_password`` and waits for this answer, so that
+        a guest without an agent is the caller's 409 (Nova's ``set_admin_password`` is an RPC call).
+        The password is in this message only; it is never kept."""
+        from nubes.core.exceptions import BadRequest, Conflict, NotImplementedYet
+
+        rec, password = payload.get("instance"), payload.get("password")
+        if not isinstance(rec, dict) or not rec.get("id") or not isinstance(password, str):
+            raise BadRequest("set_admin_password needs an instance record and a password.")
+        job = Job(dict(rec), payload.get("request_id"), "changePassword", {})
+        event, task = "compute_set_admin_password", "updating_password"
+        async with self.locks[job.id]:
+            if not await self.update(job, task, {}, event):
+                raise Conflict(f"Instance {job.id} is no longer updating its password.")
+            try:
+                await self.driver.set_admin_password(rec, password)
+            except (DriverError, NotImplementedError) as e:
+                message = getattr(e, "message", "") or "Unable to set password on instance"
+                LOG.warning("changePassword of %s on %s failed: %s", job.id, self.agent.host, message)
+                await self.update(job, task, {"task_state": None}, event, result="Error", traceback=message)
+                if isinstance(e, NotImplementedError):
+                    raise NotImplementedYet("Unable to set password on instance") from None
+                raise Conflict(message) from None
+            await self.update(job, task, {"task_state": None}, event, result="Success")
+        return {"changed": True}
+
+    async def inject_network_info(self, payload: dict) -> None:
+        """``injectNetworkInfo``: the driver hands the guest the network configuration of its record."""
+        rec = payload.get("instance")
+        if not isinstance(rec, dict) or not rec.get("id"):
+            LOG.error("inject_network_info without an instance record")
+            return
+        try:
+            await self.driver.inject_network_info(rec, rec.get("network_info") or [])
+        except DriverError as e:
+            LOG.warning("injectNetworkInfo of %s on %s failed: %s", rec["id"], self.agent.host, e.message)
+
+
 def build(agent: Any) -> tuple[Actions, Any, dict[str, Any]]:
     """The agent's actions, its move steps, and the handlers they add to its table (``agent.manager``)."""
     from nubes.compute.agent import actions_images, actions_moves, actions_ports
@@ -215,7 +254,8 @@ def build(agent: Any) -> tuple[Actions, Any, dict[str, Any]]:
     acts.handlers.update(ports.handlers())
     moves = actions_moves.MoveSteps(acts)
     return acts, moves, {"instance_action": acts.instance_action, "attach_interface": ports.attach_interface,
-                         **moves.handlers()}
+                         "set_admin_password": acts.set_admin_password,
+                         "inject_network_info": acts.inject_network_info, **moves.handlers()}
 
 
 def handlers(agent: Any) -> dict[str, Any]:

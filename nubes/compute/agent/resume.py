@@ -55,9 +55,11 @@ ACTION_TASKS: dict[str, tuple[str, str]] = {
     "shelving": ("shelve", "shelving"), "shelving_image_pending_upload": ("shelve", "shelving"),
     "shelving_image_uploading": ("shelve", "shelving"),
     "shelving_offloading": ("shelve_offload", "shelving_offloading"),
+    "updating_password": ("changePassword", "updating_password"),
 }
-# Actions that cannot run without the arguments the API kept.
-NEEDS_ARGS = {"snapshot": "image_id", "shelve": "image_id"}
+# Actions that cannot run without the arguments the API kept. A changePassword's password is never
+# kept, so one cut off is always rolled back (its caller saw the error).
+NEEDS_ARGS = {"snapshot": "image_id", "shelve": "image_id", "changePassword": "admin_password"}
 # the instance action (os-instance-actions) of a move kind, and its step's event
 MOVE_ACTIONS = {"resize": "resize", "migration": "migrate", "live-migration": "live-migration"}
 COLD_OUT = ("resize_prep", "resize_migrating", "resize_migrated")

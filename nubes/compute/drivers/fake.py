@@ -228,6 +228,19 @@ class FakeDriver:
         self._boot(g)
         await self._save()
 
+    async def set_admin_password(self, instance: dict, password: str) -> None:
+        """The fake guest's agent takes any password: its console says so (never the password)."""
+        g = self._acting("set_admin_password", instance)
+        if g.power_state != RUNNING:
+            raise DriverError(f"Cannot set the password of guest {g.id}: it is not running.")
+        g.console.append(f"guest-agent: password of the administrator changed ({len(password)} characters)")
+        await self._save()
+
+    async def inject_network_info(self, instance: dict, network_info: list[dict]) -> None:
+        g = self._acting("inject_network_info", instance)
+        g.console.append(f"guest-agent: network configuration injected ({len(network_info)} interfaces)")
+        await self._save()
+
     # -- disks and devices --------------------------------------------------------------
     async def snapshot(self, instance: dict) -> Snapshot:
         g = self._acting("snapshot", instance)

@@ -57,6 +57,9 @@ class ComputeState:
         from nubes.compute.service.server_password import ServerPassword
 
         self.server_password = ServerPassword(self, self.server_actions)
+        from nubes.compute.service.server_actions_guest import GuestActions
+
+        self.guest_actions = GuestActions(self, self.server_actions)
 
     async def start(self) -> None:
         pass

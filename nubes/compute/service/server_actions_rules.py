@@ -77,6 +77,9 @@ RULES: dict[str, Rule] = {r.name: r for r in (
     Rule("delete metadata", (ACTIVE, PAUSED, SUSPENDED, STOPPED), ANY, must_have_launched=False),
     Rule("addSecurityGroup", ANY, ANY, must_have_launched=False, lock=False),
     Rule("removeSecurityGroup", ANY, ANY, must_have_launched=False, lock=False),
+    Rule("changePassword", (ACTIVE,), task_state="updating_password", needs_host=True),
+    # Nova checks only that the server has a host
+    Rule("injectNetworkInfo", ANY, ANY, must_have_launched=False, lock=False, needs_host=True),
 )}
 
 # Tags change in these states only (server_tags.py), whatever the task and the lock.

@@ -1,0 +1,130 @@
+"""Server actions upstream's clients and tests use beyond the power and lifecycle ones, on a full
+cloud with 3 fake hosts: changePassword (through openstacksdk; the fake guest's agent takes it),
+injectNetworkInfo (admins), resize keeping or setting OS-DCF:diskConfig."""
+
+from __future__ import annotations
+
+import time
+
+import openstack
+import pytest
+
+from tests.functional.compute.conftest import make_member, unique
+from tests.functional.compute.servers_fixtures import boot_body, delete_all, make_world, wait_status
+
+
+@pytest.fixture(scope="module")
+def world(full_cloud, tmp_path_factory):
+    return make_world(full_cloud, tmp_path_factory.mktemp("more-actions"))
+
+
+@pytest.fixture(scope="module")
+def member(full_cloud, tmp_path_factory):
+    return make_member(full_cloud, tmp_path_factory.mktemp("more-actions-member"))
+
+
+def boot(api, world, name=None, **extra) -> str:
+    r = api("POST", "/servers", json=boot_body(world, name or unique("more"), **extra))
+    assert r.status_code == 202, r.text
+    sid = r.json()["server"]["id"]
+    assert wait_status(api, sid)["status"] == "ACTIVE"
+    return sid
+
+
+def action(api, sid, body, version=None):
+    return api("POST", f"/servers/{sid}/action", json=body, version=version)
+
+
+def settled(api, sid, wanted, timeout=30):
+    deadline = time.monotonic() + timeout
+    s = {}
+    while time.monotonic() < deadline:
+        s = api("GET", f"/servers/{sid}").json()["server"]
+        if s["status"] == wanted and s["OS-EXT-STS:task_state"] is None:
+            return s
+        time.sleep(0.2)
+    raise AssertionError(f"server {sid} is {s.get('status')}/{s.get('OS-EXT-STS:task_state')}, not {wanted}")
+
+
+def console(api, sid) -> str:
+    return action(api, sid, {"os-getConsoleOutput": {}}).json()["output"]
+
+
+def wait_console(api, sid, words, timeout=20) -> str:
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = console(api, sid)
+        if words in text:
+            return text
+        time.sleep(0.3)
+    raise AssertionError(f"{words!r} not in the console of {sid}:\n{text}")
+
+
+def test_change_password(full_cloud, full_api, world, member):
+    sid = boot(member.api, world)
+    try:
+        conn = openstack.connect(auth_url=full_cloud.url("identity", "/v3"), token=member.api.token,
+                                 auth_type="token", project_id=member.project_id)
+        conn.compute.change_server_password(sid, "n3w-Passw0rd")
+        assert "password of the administrator changed (12 characters)" in console(member.api, sid)
+        assert "n3w-Passw0rd" not in console(member.api, sid)
+        s = settled(member.api, sid, "ACTIVE")
+        assert s["OS-EXT-STS:task_state"] is None
+        acts = member.api("GET", f"/servers/{sid}/os-instance-actions").json()["instanceActions"]
+        (rec,) = [a for a in acts if a["action"] == "changePassword"]
+        ev = full_api("GET", f"/servers/{sid}/os-instance-actions/{rec['request_id']}").json()
+        (event,) = ev["instanceAction"]["events"]
+        assert event["event"] == "compute_set_admin_password" and event["result"] == "Success"
+        # Nova's refusals: a bad body, a stopped server, another project's server
+        assert member.api.fault(action(member.api, sid, {"changePassword": {}}), 400)
+        assert member.api.fault(action(member.api, sid, {"changePassword": {"adminPass": 1}}), 400)
+        assert action(member.api, sid, {"os-stop": None}).status_code == 202
+        settled(member.api, sid, "SHUTOFF")
+        msg = member.api.fault(action(member.api, sid, {"changePassword": {"adminPass": "x"}}), 409)
+        assert "vm_state stopped" in msg
+        assert full_api.fault(action(full_api, sid, {"changePassword": {"adminPass": "x"}}), 409)
+    finally:
+        delete_all(full_api, [sid])
+
+
+def test_change_password_fake_guest_failure_is_a_409(full_api, world):
+    sid = boot(full_api, world, metadata={"fake_fail": "set_admin_password"})
+    try:
+        msg = full_api.fault(action(full_api, sid, {"changePassword": {"adminPass": "pw"}}), 409)
+        assert msg
+        s = settled(full_api, sid, "ACTIVE")
+        acts = full_api("GET", f"/servers/{sid}/os-instance-actions").json()["instanceActions"]
+        (rec,) = [a for a in acts if a["action"] == "changePassword"]
+        ev = full_api("GET", f"/servers/{sid}/os-instance-actions/{rec['request_id']}").json()
+        assert ev["instanceAction"]["events"][0]["result"] == "Error" and s["status"] == "ACTIVE"
+    finally:
+        delete_all(full_api, [sid])
+
+
+def test_inject_network_info(full_api, world, member):
+    sid = boot(member.api, world)
+    try:
+        assert member.api.fault(action(member.api, sid, {"injectNetworkInfo": None}), 403)
+        assert action(full_api, sid, {"injectNetworkInfo": None}).status_code == 202
+        wait_console(full_api, sid, "network configuration injected (1 interfaces)")
+    finally:
+        delete_all(full_api, [sid])
+
+
+def test_resize_keeps_or_sets_disk_config(full_cloud, full_api, world):
+    bigger = full_cloud.osc("flavor", "create", "--ram", "1024", "--disk", "2", "--vcpus", "1", unique("big"))
+    biggest = full_cloud.osc("flavor", "create", "--ram", "1024", "--disk", "3", "--vcpus", "2", unique("big"))
+    sid = boot(full_api, world, **{"OS-DCF:diskConfig": "AUTO"})
+    try:
+        assert action(full_api, sid, {"resize": {"flavorRef": bigger["id"]}}).status_code == 202
+        s = settled(full_api, sid, "VERIFY_RESIZE")
+        assert s["OS-DCF:diskConfig"] == "AUTO"
+        assert action(full_api, sid, {"confirmResize": None}).status_code == 204
+        s = settled(full_api, sid, "ACTIVE")
+        assert s["OS-DCF:diskConfig"] == "AUTO" and s["flavor"]["original_name"] == bigger["name"]
+        r = action(full_api, sid, {"resize": {"flavorRef": biggest["id"], "OS-DCF:diskConfig": "MANUAL"}})
+        assert r.status_code == 202, r.text
+        assert settled(full_api, sid, "VERIFY_RESIZE")["OS-DCF:diskConfig"] == "MANUAL"
+    finally:
+        delete_all(full_api, [sid])

@@ -104,6 +104,7 @@ RULES: dict[str, str] = {
     f"{P}:servers:delete": ADMIN_OR_MEMBER,
     f"{P}:os-extended-server-attributes": ADMIN,
     f"{P}:os-deferred-delete:force": ADMIN_OR_MEMBER,
+    f"{P}:os-deferred-delete:restore": ADMIN_OR_MEMBER,
     f"{P}:ips:index": ADMIN_OR_READER,
     f"{P}:ips:show": ADMIN_OR_READER,
     f"{P}:os-server-password:show": ADMIN_OR_READER,

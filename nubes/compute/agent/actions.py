@@ -58,7 +58,12 @@ SIMPLE: dict[str, Step] = {
     "resume": Step("resuming", "compute_resume_instance", "resume", "active", "resume"),
     "rescue": Step("rescuing", "compute_rescue_instance", "rescue", "rescued", "rescue"),
     "unrescue": Step("unrescuing", "compute_unrescue_instance", "unrescue", "active", "unrescue"),
+    # soft delete (reclaim_instance_interval > 0): the guest is powered off and kept until reclaimed
+    "soft_delete": Step("soft-deleting", "compute_soft_delete_instance", "soft_delete", "soft-delete", "delete"),
+    "restore": Step("restoring", "compute_restore_instance", "restore", "active", "restore"),
 }
+# The driver call of the simple actions not named after one.
+DRIVER_CALLS = {"start": "power_on", "stop": "power_off", "soft_delete": "power_off", "restore": "power_on"}
 
 
 def lost_to_delete(reply: dict[str, Any]) -> bool:
@@ -141,13 +146,11 @@ class Actions:
             await handler(job)
 
     # -- power and lifecycle ----------------------------------------------------------------------
-    async def _call(self, job: Job) -> None:
+    async def _call(self, job: Job, key: str | None = None) -> None:
         d, rec, args = self.driver, job.rec, job.args
-        name = job.action
-        if name == "start":
-            await d.power_on(rec)
-        elif name == "stop":
-            await d.power_off(rec)
+        name = key or job.action
+        if name in DRIVER_CALLS:
+            await getattr(d, DRIVER_CALLS[name])(rec)
         elif name == "reboot":
             await d.reboot(rec, bool(args.get("hard")))
         elif name == "rescue":
@@ -156,7 +159,8 @@ class Actions:
             await getattr(d, name)(rec)
 
     async def _simple(self, job: Job) -> None:
-        step = SIMPLE[job.action]
+        key = job.action
+        step = SIMPLE[key]
         job.action = step.action
         task = ("rebooting_hard" if job.args.get("hard") else "rebooting") if step.action == "reboot" else step.task
         if not await self.update(job, task, {}, step.event):
@@ -164,7 +168,7 @@ class Actions:
             return
         await self.notify(step.notify, "start", job.rec)
         try:
-            await self._call(job)
+            await self._call(job, key)
         except DriverError as e:
             LOG.warning("%s of %s on %s failed: %s", step.action, job.id, self.agent.host, e.message)
             await self.update(job, task, {"task_state": None, "power_state": await self.power(job.id)},

@@ -56,6 +56,7 @@ ACTION_TASKS: dict[str, tuple[str, str]] = {
     "shelving_image_uploading": ("shelve", "shelving"),
     "shelving_offloading": ("shelve_offload", "shelving_offloading"),
     "updating_password": ("changePassword", "updating_password"),
+    "soft-deleting": ("soft_delete", "soft-deleting"), "restoring": ("restore", "restoring"),
 }
 # Actions that cannot run without the arguments the API kept. A changePassword's password is never
 # kept, so one cut off is always rolled back (its caller saw the error).

@@ -1,5 +1,5 @@
 """More server actions of ``POST /servers/{id}/action`` (merged into ``api.servers``' dispatcher):
-``changePassword``, ``injectNetworkInfo`` — Nova's bodies, rules and answers."""
+``changePassword``, ``injectNetworkInfo``, ``restore`` — Nova's bodies, rules and answers."""
 
 from __future__ import annotations
 
@@ -36,6 +36,12 @@ async def inject_network_info(req: Request, arg: Any):
     return empty_response(202)
 
 
+async def restore(req: Request, arg: Any):
+    await authz.server(req, f"{P}:os-deferred-delete:restore")
+    await _state(req).deferred_delete.restore(req.ctx, _sid(req))
+    return empty_response(202)
+
+
 ACTIONS: dict[str, Any] = {
-    "changePassword": change_password, "injectNetworkInfo": inject_network_info,
+    "changePassword": change_password, "injectNetworkInfo": inject_network_info, "restore": restore,
 }

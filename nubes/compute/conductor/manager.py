@@ -57,6 +57,10 @@ class Conductor:
         self.tasks.append(asyncio.create_task(DeadHostWatch(self).run(), name="conductor-dead-hosts"))
         # Unfinished work nobody does: at once, then every recovery_interval.
         self.tasks.append(asyncio.create_task(self.recovery.run(), name="conductor-recovery"))
+        # Soft-deleted servers past reclaim_instance_interval are deleted (when it is above 0).
+        from nubes.compute.conductor import reclaim
+
+        self.tasks.append(asyncio.create_task(reclaim.run(self), name="conductor-reclaim"))
         LOG.info("compute conductor serving %s", rpc.CONDUCTOR_TOPIC)
 
     async def stop(self) -> None:

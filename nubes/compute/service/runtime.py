@@ -60,6 +60,9 @@ class ComputeState:
         from nubes.compute.service.server_actions_guest import GuestActions
 
         self.guest_actions = GuestActions(self, self.server_actions)
+        from nubes.compute.service.server_actions_deferred import DeferredDelete
+
+        self.deferred_delete = DeferredDelete(self, self.server_actions)
 
     async def start(self) -> None:
         pass

@@ -80,6 +80,10 @@ RULES: dict[str, Rule] = {r.name: r for r in (
     Rule("changePassword", (ACTIVE,), task_state="updating_password", needs_host=True),
     # Nova checks only that the server has a host
     Rule("injectNetworkInfo", ANY, ANY, must_have_launched=False, lock=False, needs_host=True),
+    # soft delete (reclaim_instance_interval > 0; a server it does not fit is deleted at once)
+    Rule("soft_delete", (ACTIVE, STOPPED, PAUSED, SUSPENDED, RESCUED, ERROR, SHELVED), (None,),
+         task_state="soft-deleting", needs_host=True, instance_action="delete"),
+    Rule("restore", ("soft-delete",), task_state="restoring", needs_host=True),
 )}
 
 # Tags change in these states only (server_tags.py), whatever the task and the lock.

@@ -128,3 +128,13 @@ def test_resize_keeps_or_sets_disk_config(full_cloud, full_api, world):
         assert settled(full_api, sid, "VERIFY_RESIZE")["OS-DCF:diskConfig"] == "MANUAL"
     finally:
         delete_all(full_api, [sid])
+
+
+def test_restore_without_soft_delete(full_api, world):
+    # this cloud keeps reclaim_instance_interval = 0: a delete is immediate, nothing can be restored
+    sid = boot(full_api, world)
+    assert "vm_state active" in full_api.fault(action(full_api, sid, {"restore": None}), 409)
+    assert full_api("DELETE", f"/servers/{sid}").status_code == 204
+    from tests.functional.compute.servers_fixtures import wait_gone
+
+    wait_gone(full_api, sid)

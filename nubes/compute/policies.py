@@ -138,6 +138,7 @@ RULES: dict[str, str] = {
     f"{P}:servers:revert_resize": ADMIN_OR_MEMBER,
     f"{P}:servers:create_image": ADMIN_OR_MEMBER,
     f"{P}:servers:create_image:allow_volume_backed": ADMIN_OR_MEMBER,
+    f"{P}:os-create-backup": ADMIN_OR_MEMBER,
     f"{P}:servers:trigger_crash_dump": ADMIN_OR_MEMBER,
     f"{P}:servers:migrations:index": ADMIN_OR_MANAGER,
     f"{P}:servers:migrations:index:host": ADMIN,

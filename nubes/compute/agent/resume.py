@@ -57,10 +57,12 @@ ACTION_TASKS: dict[str, tuple[str, str]] = {
     "shelving_offloading": ("shelve_offload", "shelving_offloading"),
     "updating_password": ("changePassword", "updating_password"),
     "soft-deleting": ("soft_delete", "soft-deleting"), "restoring": ("restore", "restoring"),
+    "image_backup": ("backup", "image_backup"),
 }
 # Actions that cannot run without the arguments the API kept. A changePassword's password is never
 # kept, so one cut off is always rolled back (its caller saw the error).
-NEEDS_ARGS = {"snapshot": "image_id", "shelve": "image_id", "changePassword": "admin_password"}
+NEEDS_ARGS = {"snapshot": "image_id", "shelve": "image_id", "changePassword": "admin_password",
+              "backup": "image_id"}
 # the instance action (os-instance-actions) of a move kind, and its step's event
 MOVE_ACTIONS = {"resize": "resize", "migration": "migrate", "live-migration": "live-migration"}
 COLD_OUT = ("resize_prep", "resize_migrating", "resize_migrated")

@@ -1,14 +1,15 @@
 """More server actions of ``POST /servers/{id}/action`` (merged into ``api.servers``' dispatcher):
-``changePassword``, ``injectNetworkInfo``, ``restore`` — Nova's bodies, rules and answers."""
+``changePassword``, ``injectNetworkInfo``, ``restore``, ``createBackup`` — Nova's bodies, rules and answers."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from nubes.core.api.http import Request, empty_response
+from nubes.core.api.http import Request, empty_response, json_response
 from nubes.compute.api import authz
 from nubes.compute.api import server_action_schemas as schemas
 from nubes.compute.api import validation as v
+from nubes.compute.service.snapshots import image_url
 
 P = authz.P
 CHANGE_PASSWORD = {"type": "object", "required": ["adminPass"], "additionalProperties": False,
@@ -36,6 +37,24 @@ async def inject_network_info(req: Request, arg: Any):
     return empty_response(202)
 
 
+CREATE_BACKUP = {"type": "object", "required": ["name", "backup_type", "rotation"], "additionalProperties": False,
+                 "properties": {"name": v.NAME, "backup_type": {"type": "string"},
+                                "rotation": v.positive_integer(0), "metadata": schemas.METADATA}}
+
+
+async def create_backup(req: Request, arg: Any):
+    body = v.validate({"createBackup": arg}, schemas.action("createBackup", CREATE_BACKUP))["createBackup"]
+    await authz.server(req, f"{P}:os-create-backup")
+    st = _state(req)
+    rotation = int(body["rotation"])
+    image_id = await st.snapshots.create_backup(req.ctx, _sid(req), body["name"], body["backup_type"], rotation,
+                                                body.get("metadata") or {})
+    if req.ctx.api_version >= (2, 45):
+        return json_response({"image_id": image_id}, 202)
+    headers = {"Location": await image_url(st.rt.clients, image_id)} if rotation > 0 else None
+    return empty_response(202, headers=headers)
+
+
 async def restore(req: Request, arg: Any):
     await authz.server(req, f"{P}:os-deferred-delete:restore")
     await _state(req).deferred_delete.restore(req.ctx, _sid(req))
@@ -44,4 +63,5 @@ async def restore(req: Request, arg: Any):
 
 ACTIONS: dict[str, Any] = {
     "changePassword": change_password, "injectNetworkInfo": inject_network_info, "restore": restore,
+    "createBackup": create_backup,
 }

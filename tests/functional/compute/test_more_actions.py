@@ -138,3 +138,56 @@ def test_restore_without_soft_delete(full_api, world):
     from tests.functional.compute.servers_fixtures import wait_gone
 
     wait_gone(full_api, sid)
+
+
+def backups_of(cloud, token, sid) -> list[dict]:
+    import httpx
+
+    r = httpx.get(cloud.url("image", f"/v2/images?image_type=backup&instance_uuid={sid}&sort_key=created_at"
+                                     "&sort_dir=asc"), headers={"X-Auth-Token": token}, timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()["images"]
+
+
+def test_create_backup_with_rotation(full_cloud, full_api, world, member):
+    sid = boot(member.api, world)
+    try:
+        made = []
+        for i in range(3):
+            r = action(member.api, sid, {"createBackup": {"name": f"bk-{i}", "backup_type": "daily",
+                                                          "rotation": 2, "metadata": {"n": str(i)}}})
+            assert r.status_code == 202, r.text
+            made.append(r.json()["image_id"])
+            settled(member.api, sid, "ACTIVE")
+        kept = backups_of(full_cloud, member.api.token, sid)
+        assert [b["id"] for b in kept] == made[1:]
+        assert all(b["status"] == "active" and b["backup_type"] == "daily" for b in kept)
+        assert kept[-1]["n"] == "2" and kept[-1]["image_type"] == "backup"
+        # another type is rotated apart; before 2.45 the answer is a Location header
+        r = action(member.api, sid, {"createBackup": {"name": "wk", "backup_type": "weekly", "rotation": "1"}},
+                   version="2.44")
+        assert r.status_code == 202 and r.headers["location"].split("/")[-1] and not r.content
+        settled(member.api, sid, "ACTIVE")
+        assert len(backups_of(full_cloud, member.api.token, sid)) == 3
+        # the CLI's backup create, rotation 0: every daily backup goes, the new one too
+        member.osc("server", "backup", "create", "--name", "last", "--type", "daily", "--rotate", "0", sid)
+        settled(member.api, sid, "ACTIVE")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            left = backups_of(full_cloud, member.api.token, sid)
+            if [b["backup_type"] for b in left] == ["weekly"]:
+                break
+            time.sleep(0.3)
+        assert [b["backup_type"] for b in left] == ["weekly"]
+        assert member.api.fault(action(member.api, sid, {"createBackup": {"name": "x", "backup_type": "daily"}}),
+                                400)
+        assert member.api.fault(action(member.api, sid, {"createBackup": {
+            "name": "x", "backup_type": "daily", "rotation": -1}}), 400)
+        acts = member.api("GET", f"/servers/{sid}/os-instance-actions").json()["instanceActions"]
+        assert sum(a["action"] == "createBackup" for a in acts) == 5
+    finally:
+        for b in backups_of(full_cloud, member.api.token, sid):
+            import httpx
+
+            httpx.delete(full_cloud.url("image", f"/v2/images/{b['id']}"), headers={"X-Auth-Token": member.api.token})
+        delete_all(full_api, [sid])

@@ -161,6 +161,7 @@ RULES: dict[str, str] = {
     f"{P}:os-shelve:shelve_offload": ADMIN,
     f"{P}:os-shelve:unshelve": ADMIN_OR_MEMBER,
     f"{P}:os-shelve:unshelve_to_host": ADMIN,
+    f"{P}:os-evacuate": ADMIN,
     f"{P}:os-migrate-server:migrate": ADMIN_OR_MANAGER,
     f"{P}:os-migrate-server:migrate:host": ADMIN,
     f"{P}:os-migrate-server:migrate_live": ADMIN_OR_MANAGER,

@@ -250,10 +250,11 @@ class Actions:
 
 def build(agent: Any) -> tuple[Actions, Any, dict[str, Any]]:
     """The agent's actions, its move steps, and the handlers they add to its table (``agent.manager``)."""
-    from nubes.compute.agent import actions_images, actions_moves, actions_ports
+    from nubes.compute.agent import actions_evacuate, actions_images, actions_moves, actions_ports
 
     acts = Actions(agent)
     acts.handlers.update(actions_images.ImageSteps(acts).handlers())
+    acts.handlers.update(actions_evacuate.EvacuateSteps(acts).handlers())
     ports = actions_ports.PortSteps(acts)
     acts.handlers.update(ports.handlers())
     moves = actions_moves.MoveSteps(acts)

@@ -1,14 +1,17 @@
 """More server actions of ``POST /servers/{id}/action`` (merged into ``api.servers``' dispatcher):
-``changePassword``, ``injectNetworkInfo``, ``restore``, ``createBackup`` — Nova's bodies, rules and answers."""
+``changePassword``, ``injectNetworkInfo``, ``restore``, ``createBackup``, ``evacuate`` — Nova's bodies, rules and answers."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from nubes.core.api.http import Request, empty_response, json_response
+from nubes.compute import exceptions as exc
 from nubes.compute.api import authz
 from nubes.compute.api import server_action_schemas as schemas
 from nubes.compute.api import validation as v
+from nubes.compute.service import server_create
+from nubes.compute.service.evacuate import EvacuateRequest
 from nubes.compute.service.snapshots import image_url
 
 P = authz.P
@@ -55,6 +58,38 @@ async def create_backup(req: Request, arg: Any):
     return empty_response(202, headers=headers)
 
 
+def _evacuate_schema(version: tuple[int, int]) -> dict[str, Any]:
+    props: dict[str, Any] = {"host": schemas.HOST, "adminPass": schemas.ADMIN_PASSWORD}
+    required: list[str] = []
+    if version < (2, 14):
+        props["onSharedStorage"] = v.BOOLEAN
+        required = ["onSharedStorage"]
+    elif (2, 29) <= version < (2, 68):
+        props["force"] = v.BOOLEAN
+    out: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": props}
+    if required:
+        out["required"] = required
+    return out
+
+
+async def evacuate(req: Request, arg: Any):
+    version = req.ctx.api_version
+    body = v.validate({"evacuate": arg}, schemas.action("evacuate", _evacuate_schema(version)))["evacuate"]
+    if v.as_bool(body.get("onSharedStorage", False)):
+        raise exc.BadRequest("onSharedStorage is true, but the hosts of this cloud share no instance storage: "
+                             "evacuate with onSharedStorage false (the server is rebuilt from its image).")
+    await authz.server(req, f"{P}:os-evacuate")
+    password = body.get("adminPass")
+    if version < (2, 14) and password is None:
+        password = server_create.password()
+    await _state(req).evacuations.evacuate(req.ctx, _sid(req), EvacuateRequest(
+        host=body.get("host"), force=v.as_bool(body.get("force", False)), admin_password=password,
+        stopped=version >= (2, 95)))
+    if version < (2, 14):
+        return json_response({"adminPass": password})
+    return empty_response(200)
+
+
 async def restore(req: Request, arg: Any):
     await authz.server(req, f"{P}:os-deferred-delete:restore")
     await _state(req).deferred_delete.restore(req.ctx, _sid(req))
@@ -63,5 +98,5 @@ async def restore(req: Request, arg: Any):
 
 ACTIONS: dict[str, Any] = {
     "changePassword": change_password, "injectNetworkInfo": inject_network_info, "restore": restore,
-    "createBackup": create_backup,
+    "createBackup": create_backup, "evacuate": evacuate,
 }

@@ -63,6 +63,9 @@ class ComputeState:
         from nubes.compute.service.server_actions_deferred import DeferredDelete
 
         self.deferred_delete = DeferredDelete(self, self.server_actions)
+        from nubes.compute.service.evacuate import Evacuations
+
+        self.evacuations = Evacuations(self, self.server_actions)
 
     async def start(self) -> None:
         pass

@@ -85,6 +85,7 @@ RULES: dict[str, Rule] = {r.name: r for r in (
          task_state="soft-deleting", needs_host=True, instance_action="delete"),
     Rule("restore", ("soft-delete",), task_state="restoring", needs_host=True),
     Rule("createBackup", (ACTIVE, STOPPED, PAUSED, SUSPENDED), task_state="image_backup", lock=False),
+    Rule("evacuate", (ACTIVE, STOPPED, ERROR), task_state="rebuilding", needs_host=True),
 )}
 
 # Tags change in these states only (server_tags.py), whatever the task and the lock.

@@ -191,3 +191,61 @@ def test_create_backup_with_rotation(full_cloud, full_api, world, member):
 
             httpx.delete(full_cloud.url("image", f"/v2/images/{b['id']}"), headers={"X-Auth-Token": member.api.token})
         delete_all(full_api, [sid])
+
+
+def host_of(api, sid) -> str:
+    return api("GET", f"/servers/{sid}").json()["server"]["OS-EXT-SRV-ATTR:host"]
+
+
+def test_evacuate(full_cloud, full_api, world):
+    running = boot(full_api, world)
+    stopped = boot(full_api, world, name=unique("stopped"))
+    old = {sid: host_of(full_api, sid) for sid in (running, stopped)}
+    assert action(full_api, stopped, {"os-stop": None}).status_code == 202
+    settled(full_api, stopped, "SHUTOFF")
+    down: list[str] = []
+    try:
+        msg = full_api.fault(action(full_api, running, {"evacuate": {}}), 400)
+        assert msg == f"Compute service of {old[running]} is still in use."
+        for host in sorted(set(old.values())):
+            full_cloud.osc("compute", "service", "set", "--down", host, "nova-compute", json_out=False)
+            down.append(host)
+        # Nova's refusals: the shared-storage flag (2.13), a host that does not exist, a member
+        assert full_api.fault(action(full_api, running, {"evacuate": {"onSharedStorage": True}}, "2.13"), 400)
+        assert full_api.fault(action(full_api, running, {"evacuate": {"host": "nowhere"}}), 404)
+        assert full_api.fault(action(full_api, running, {"evacuate": {"force": True}}, "2.68"), 400)
+        r = action(full_api, running, {"evacuate": {"onSharedStorage": False}}, "2.13")
+        assert r.status_code == 200 and r.json()["adminPass"], r.text
+        s = settled(full_api, running, "ACTIVE")
+        assert s["OS-EXT-SRV-ATTR:host"] not in down and s["OS-EXT-STS:power_state"] == 1
+        (addr,) = s["addresses"][world.network_name]
+        assert addr["addr"]
+        migs = full_api("GET", f"/os-migrations?instance_uuid={running}", version="2.59").json()["migrations"]
+        assert [(m["migration_type"], m["status"], m["source_compute"]) for m in migs] == [
+            ("evacuation", "done", old[running])]
+        # 2.14+: no body; a stopped server stays stopped
+        r = action(full_api, stopped, {"evacuate": {}}, "2.94")
+        assert r.status_code == 200 and not r.content
+        s = settled(full_api, stopped, "SHUTOFF")
+        assert s["OS-EXT-SRV-ATTR:host"] not in down
+        acts = full_api("GET", f"/servers/{stopped}/os-instance-actions").json()["instanceActions"]
+        assert acts[0]["action"] == "evacuate"
+    finally:
+        for host in down:
+            full_cloud.osc("compute", "service", "set", "--up", host, "nova-compute", json_out=False)
+        delete_all(full_api, [running, stopped])
+
+
+def test_evacuate_to_stopped_from_2_95(full_cloud, full_api, world):
+    sid = boot(full_api, world)
+    host = host_of(full_api, sid)
+    full_cloud.osc("compute", "service", "set", "--down", host, "nova-compute", json_out=False)
+    try:
+        others = [h for h in world.hosts if h != host]
+        r = action(full_api, sid, {"evacuate": {"host": others[0]}}, "2.95")
+        assert r.status_code == 200, r.text
+        s = settled(full_api, sid, "SHUTOFF")
+        assert s["OS-EXT-SRV-ATTR:host"] == others[0] and s["OS-EXT-STS:power_state"] == 4
+    finally:
+        full_cloud.osc("compute", "service", "set", "--up", host, "nova-compute", json_out=False)
+        delete_all(full_api, [sid])

@@ -236,6 +236,23 @@ class Actions:
             await self.update(job, task, {"task_state": None}, event, result="Success")
         return {"changed": True}
 
+    async def live_migration_force_complete(self, payload: dict) -> None:
+        """The source's driver finishes the live migration without waiting for memory to converge."""
+        rec = payload.get("instance")
+        if not isinstance(rec, dict) or not rec.get("id"):
+            LOG.error("live_migration_force_complete without an instance record")
+            return
+        job = Job(dict(rec), payload.get("request_id"), "live_migration_force_complete", {})
+        event = "compute_live_migration_force_complete"
+        if not await self.update(job, "migrating", {}, event):
+            return
+        try:
+            await self.driver.live_migration_force_complete(rec)
+        except DriverError as e:
+            await self.update(job, ..., {}, event, result="Error", traceback=e.message)
+            return
+        await self.update(job, ..., {}, event, result="Success")
+
     async def inject_network_info(self, payload: dict) -> None:
         """``injectNetworkInfo``: the driver hands the guest the network configuration of its record."""
         rec = payload.get("instance")
@@ -260,7 +277,8 @@ def build(agent: Any) -> tuple[Actions, Any, dict[str, Any]]:
     moves = actions_moves.MoveSteps(acts)
     return acts, moves, {"instance_action": acts.instance_action, "attach_interface": ports.attach_interface,
                          "set_admin_password": acts.set_admin_password,
-                         "inject_network_info": acts.inject_network_info, **moves.handlers()}
+                         "inject_network_info": acts.inject_network_info,
+                         "live_migration_force_complete": acts.live_migration_force_complete, **moves.handlers()}
 
 
 def handlers(agent: Any) -> dict[str, Any]:

@@ -40,9 +40,10 @@ class Conductor:
         scheduler's group locks, one record of the instances being worked on)."""
         if self._table is None:
             table = moves.extend(self, {**hosts.handlers(self), **build.handlers(self)})
-            from nubes.compute.conductor import evacuate
+            from nubes.compute.conductor import evacuate, live_control
 
             table.update(evacuate.handlers(self))
+            table.update(live_control.handlers(self))
             self._table = {name: track(self.busy, name, fn) if name in TRACKED else fn
                            for name, fn in table.items()}
         return self._table

@@ -363,6 +363,12 @@ class FakeDriver:
             self._boot(g)
         await self._save()
 
+    async def live_migration_force_complete(self, instance: dict) -> None:
+        """The fake hands a guest over in one step: nothing to speed up; its console says it was asked."""
+        g = self._acting("live_migration_force_complete", instance)
+        g.console.append("live migration: asked to complete without waiting for memory to converge")
+        await self._save()
+
     async def confirm_migration(self, instance: dict) -> None:
         self._maybe_fail("confirm_migration", instance)
         await self._slow("confirm_migration", instance)

@@ -66,6 +66,9 @@ class ComputeState:
         from nubes.compute.service.evacuate import Evacuations
 
         self.evacuations = Evacuations(self, self.server_actions)
+        from nubes.compute.service.live_migration_control import LiveMigrationControl
+
+        self.live_migrations = LiveMigrationControl(self, self.server_actions)
 
     async def start(self) -> None:
         pass

@@ -249,3 +249,95 @@ def test_evacuate_to_stopped_from_2_95(full_cloud, full_api, world):
     finally:
         full_cloud.osc("compute", "service", "set", "--up", host, "nova-compute", json_out=False)
         delete_all(full_api, [sid])
+
+
+def live_migration(api, sid, status, timeout=30) -> dict:
+    """The server's live migration once it is ``status`` (fake_delay keeps it there a while)."""
+    deadline = time.monotonic() + timeout
+    rows: list = []
+    while time.monotonic() < deadline:
+        rows = api("GET", f"/servers/{sid}/migrations").json()["migrations"]
+        if rows and rows[0]["status"] == status:
+            return rows[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no live migration of {sid} in {status}: {rows}")
+
+
+def test_live_migration_force_complete(full_api, world):
+    sid = boot(full_api, world, metadata={"fake_delay": "finish_migration:4"})
+    source = host_of(full_api, sid)
+    try:
+        # nothing to force yet: Nova's 409 (no task) and 400 (no such migration)
+        assert full_api.fault(full_api("POST", f"/servers/{sid}/migrations/1/action",
+                                       json={"force_complete": None}), 409)
+        assert full_api("POST", f"/servers/{sid}/migrations/1/action", json={"force_complete": None},
+                        version="2.21").status_code == 404
+        assert action(full_api, sid, {"os-migrateLive": {"host": None, "block_migration": "auto"}}).status_code == 202
+        m = live_migration(full_api, sid, "running")
+        r = full_api("POST", f"/servers/{sid}/migrations/{m['id']}/action", json={"force_complete": None})
+        assert r.status_code == 202, r.text
+        assert full_api.fault(full_api("POST", f"/servers/{sid}/migrations/{m['id'] + 10**6}/action",
+                                       json={"force_complete": None}), 400)
+        assert full_api.fault(full_api("POST", f"/servers/{sid}/migrations/{m['id']}/action",
+                                       json={"force_complete": {}}), 400)
+        s = settled(full_api, sid, "ACTIVE")
+        assert s["OS-EXT-SRV-ATTR:host"] != source
+        acts = full_api("GET", f"/servers/{sid}/os-instance-actions").json()["instanceActions"]
+        (fc,) = [a for a in acts if a["action"] == "live_migration_force_complete"]
+        ev = full_api("GET", f"/servers/{sid}/os-instance-actions/{fc['request_id']}").json()["instanceAction"]
+        assert [(e["event"], e["result"]) for e in ev["events"]] == [("compute_live_migration_force_complete",
+                                                                       "Success")]
+    finally:
+        delete_all(full_api, [sid])
+
+
+def test_live_migration_abort(full_cloud, full_api, world):
+    sid = boot(full_api, world, metadata={"fake_delay": "finish_migration:4"})
+    source = host_of(full_api, sid)
+    before = ports_of_server(full_cloud, full_api, sid)
+    try:
+        assert action(full_api, sid, {"os-migrateLive": {"host": None, "block_migration": "auto"}}).status_code == 202
+        m = live_migration(full_api, sid, "running")
+        assert full_api("DELETE", f"/servers/{sid}/migrations/{m['id']}", version="2.23").status_code == 404
+        r = full_api("DELETE", f"/servers/{sid}/migrations/{m['id']}", version="2.24")
+        assert r.status_code == 202, r.text
+        s = settled(full_api, sid, "ACTIVE")
+        assert s["OS-EXT-SRV-ATTR:host"] == source and s["OS-EXT-STS:power_state"] == 1
+        rows = full_api("GET", f"/os-migrations?instance_uuid={sid}").json()["migrations"]
+        assert [x["status"] for x in rows] == ["cancelled"]
+        assert [p["binding:host_id"] for p in ports_of_server(full_cloud, full_api, sid)] == \
+            [p["binding:host_id"] for p in before] == [source]
+        acts = full_api("GET", f"/servers/{sid}/os-instance-actions").json()["instanceActions"]
+        (ab,) = [a for a in acts if a["action"] == "live_migration_cancel"]
+        ev = full_api("GET", f"/servers/{sid}/os-instance-actions/{ab['request_id']}").json()["instanceAction"]
+        assert [(e["event"], e["result"]) for e in ev["events"]] == [("compute_live_migration_abort", "Success")]
+        # the server can move again afterwards; an abort of a finished migration is a 400
+        assert action(full_api, sid, {"os-migrateLive": {"host": None, "block_migration": "auto"}}).status_code == 202
+        settled(full_api, sid, "ACTIVE")
+        assert full_api.fault(full_api("DELETE", f"/servers/{sid}/migrations/{m['id']}"), 409)
+    finally:
+        delete_all(full_api, [sid])
+
+
+def test_live_migration_abort_while_preparing_from_2_65(full_api, world):
+    sid = boot(full_api, world, metadata={"fake_delay": "migrate_to:4"})
+    source = host_of(full_api, sid)
+    try:
+        assert action(full_api, sid, {"os-migrateLive": {"host": None, "block_migration": "auto"}}).status_code == 202
+        m = live_migration(full_api, sid, "preparing")
+        msg = full_api.fault(full_api("DELETE", f"/servers/{sid}/migrations/{m['id']}", version="2.64"), 400)
+        assert msg == (f"Migration {m['id']} state of instance {sid} is preparing. Cannot abort live migration "
+                       "while the migration is in this state.")
+        assert full_api("DELETE", f"/servers/{sid}/migrations/{m['id']}", version="2.65").status_code == 202
+        s = settled(full_api, sid, "ACTIVE")
+        assert s["OS-EXT-SRV-ATTR:host"] == source
+        rows = full_api("GET", f"/os-migrations?instance_uuid={sid}").json()["migrations"]
+        assert [x["status"] for x in rows] == ["cancelled"]
+    finally:
+        delete_all(full_api, [sid])
+
+
+def ports_of_server(cloud, api, sid):
+    from tests.functional.compute.servers_fixtures import ports_of
+
+    return ports_of(cloud, api.token, sid)

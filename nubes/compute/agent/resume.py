@@ -102,6 +102,11 @@ def plan(rec: dict[str, Any], host: str) -> Plan | None:
         return None
     if rec.get("host") != host:
         return None
+    if m and m.get("kind") == "evacuation" and task in ("rebuilding", "rebuild_spawning"):
+        # an evacuation this host was given (the conductor placed it here): its rebuild again
+        if m.get("status") == "pre-migrating" and m.get("dest_compute") == host:
+            return Plan("action", "rebuilding", "evacuate")
+        return None
     if task == "spawning" and vm_state == "shelved_offloaded":
         return Plan("action", "unshelving", "unshelve")
     if task in ACTION_TASKS:
@@ -181,6 +186,8 @@ class Resumer:
             args = {"image_id": (rec.get("system_metadata") or {}).get("shelved_image_id"), "on_host": False}
         elif p.action == "rebuild":
             args.setdefault("image", rec.get("image") or {"id": rec.get("image_ref")})
+        elif p.action == "evacuate":
+            args["migration_id"] = (rec.get("migration") or {}).get("id")
         return args
 
     async def _move(self, rec: dict[str, Any], p: Plan, work: dict[str, Any]) -> None:

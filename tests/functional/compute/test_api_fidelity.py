@@ -213,3 +213,31 @@ def test_instance_usage_audit_log(full_cloud, full_api, world, tmp_path):
     assert "Invalid timestamp" in full_api.fault(full_api("GET", "/os-instance_usage_audit_log/yesterday"), 400)
     m = make_member(full_cloud, tmp_path)
     assert m.api.fault(m.api("GET", "/os-instance_usage_audit_log"), 403)
+
+
+def test_default_quota_class_applies_to_projects_without_their_own(full_cloud, full_api, world, tmp_path):
+    from tests.functional.compute.conftest import make_member
+
+    m = make_member(full_cloud, tmp_path)
+    old = full_api("GET", "/os-quota-class-sets/default").json()["quota_class_set"]
+    try:
+        r = full_api("PUT", "/os-quota-class-sets/default", json={"quota_class_set": {"instances": 1,
+                                                                                      "key_pairs": 7}})
+        assert r.status_code == 200, r.text
+        assert full_api("GET", f"/os-quota-sets/{m.project_id}").json()["quota_set"]["instances"] == 1
+        assert full_api("GET", f"/os-quota-sets/{m.project_id}/defaults").json()["quota_set"]["key_pairs"] == 7
+        limits = m.api("GET", "/limits").json()["limits"]["absolute"]
+        assert (limits["maxTotalInstances"], limits["maxTotalKeypairs"]) == (1, 7)
+        first = m.api("POST", "/servers", json=boot_body(world, unique("q1")))
+        assert first.status_code == 202, first.text
+        second = m.api("POST", "/servers", json=boot_body(world, unique("q2")))
+        assert "Quota exceeded for instances" in m.api.fault(second, 403)
+        # a project's own limit still wins over the class
+        assert full_api("PUT", f"/os-quota-sets/{m.project_id}",
+                        json={"quota_set": {"instances": 2}}).status_code == 200
+        third = m.api("POST", "/servers", json=boot_body(world, unique("q3")))
+        assert third.status_code == 202, third.text
+        delete_all(m.api, [first.json()["server"]["id"], third.json()["server"]["id"]])
+    finally:
+        full_api("PUT", "/os-quota-class-sets/default", json={"quota_class_set": {
+            "instances": old["instances"], "key_pairs": old["key_pairs"]}})

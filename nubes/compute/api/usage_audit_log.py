@@ -54,4 +54,6 @@ async def show_audit_log(req: Request):
             continue
     else:
         raise exc.BadRequest(f"Invalid timestamp for date {raw}")
+    if (before.year, before.month) == (1, 1):
+        raise exc.BadRequest(f"Invalid timestamp for date {raw}: no audit period ends before it.")
     return json_response({"instance_usage_audit_log": await _report(req, before)})

@@ -1,5 +1,6 @@
 """More server actions of ``POST /servers/{id}/action`` (merged into ``api.servers``' dispatcher):
-``changePassword``, ``injectNetworkInfo``, ``restore``, ``createBackup``, ``evacuate`` — Nova's bodies, rules and answers."""
+``changePassword``, ``injectNetworkInfo``, ``restore``, ``createBackup``, ``evacuate`` — Nova's
+bodies, rules and answers."""
 
 from __future__ import annotations
 
@@ -75,10 +76,10 @@ def _evacuate_schema(version: tuple[int, int]) -> dict[str, Any]:
 async def evacuate(req: Request, arg: Any):
     version = req.ctx.api_version
     body = v.validate({"evacuate": arg}, schemas.action("evacuate", _evacuate_schema(version)))["evacuate"]
+    await authz.server(req, f"{P}:os-evacuate")
     if v.as_bool(body.get("onSharedStorage", False)):
         raise exc.BadRequest("onSharedStorage is true, but the hosts of this cloud share no instance storage: "
                              "evacuate with onSharedStorage false (the server is rebuilt from its image).")
-    await authz.server(req, f"{P}:os-evacuate")
     password = body.get("adminPass")
     if version < (2, 14) and password is None:
         password = server_create.password()

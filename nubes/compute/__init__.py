@@ -16,6 +16,7 @@ LOG = logging.getLogger(__name__)
 def build_app(rt: Any) -> Any:
     from nubes.compute import policies
     from nubes.compute.api import errors, routes, versions
+    from nubes.compute.api.request_ids import ComputeRequestId
     from nubes.compute.service.runtime import ComputeState
     from nubes.core.api.app import ServiceApp
     from nubes.core.auth.policy import Enforcer
@@ -28,7 +29,7 @@ def build_app(rt: Any) -> Any:
     app = ServiceApp("compute", routes.routes(), errors.render, rt, rt.tokens, enforcer=rt.enforcer,
                      context_hook=versions.context_hook, on_startup=[state.start],
                      on_shutdown=[state.stop])
-    return versions.MICROVERSIONS.headers_app(app)
+    return ComputeRequestId(versions.MICROVERSIONS.headers_app(app))
 
 
 def build_metadata_app(rt: Any) -> Any:

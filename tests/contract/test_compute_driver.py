@@ -183,6 +183,27 @@ async def test_actions_on_a_missing_guest(driver):
         await driver.reboot(ghost, hard=True)
 
 
+async def test_guest_password_and_network_info(driver):
+    """changePassword reaches the guest's agent, or says there is none (AgentNotEnabled, a 409);
+    injectNetworkInfo succeeds; a missing guest is InstanceNotFoundInDriver for both."""
+    from nubes.compute.drivers.base import AgentNotEnabled
+
+    inst = instance()
+    await driver.spawn(inst, {"id": "img"}, [VIF])
+    try:
+        await driver.set_admin_password(inst, "s3cret")
+    except AgentNotEnabled as e:
+        assert e.message == "QEMU guest agent is not enabled"
+    else:
+        assert "s3cret" not in await driver.get_console_output(inst)
+    await driver.inject_network_info(inst, [VIF])
+    ghost = instance()
+    with pytest.raises(InstanceNotFoundInDriver):
+        await driver.set_admin_password(ghost, "x")
+    with pytest.raises(InstanceNotFoundInDriver):
+        await driver.inject_network_info(ghost, [])
+
+
 async def test_console_diagnostics_and_snapshot(driver):
     inst = instance()
     await driver.spawn(inst, {"id": "img"}, [VIF])

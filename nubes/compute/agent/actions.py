@@ -58,7 +58,12 @@ SIMPLE: dict[str, Step] = {
     "resume": Step("resuming", "compute_resume_instance", "resume", "active", "resume"),
     "rescue": Step("rescuing", "compute_rescue_instance", "rescue", "rescued", "rescue"),
     "unrescue": Step("unrescuing", "compute_unrescue_instance", "unrescue", "active", "unrescue"),
+    # soft delete (reclaim_instance_interval > 0): the guest is powered off and kept until reclaimed
+    "soft_delete": Step("soft-deleting", "compute_soft_delete_instance", "soft_delete", "soft-delete", "delete"),
+    "restore": Step("restoring", "compute_restore_instance", "restore", "active", "restore"),
 }
+# The driver call of the simple actions not named after one.
+DRIVER_CALLS = {"start": "power_on", "stop": "power_off", "soft_delete": "power_off", "restore": "power_on"}
 
 
 def lost_to_delete(reply: dict[str, Any]) -> bool:
@@ -141,13 +146,11 @@ class Actions:
             await handler(job)
 
     # -- power and lifecycle ----------------------------------------------------------------------
-    async def _call(self, job: Job) -> None:
+    async def _call(self, job: Job, key: str | None = None) -> None:
         d, rec, args = self.driver, job.rec, job.args
-        name = job.action
-        if name == "start":
-            await d.power_on(rec)
-        elif name == "stop":
-            await d.power_off(rec)
+        name = key or job.action
+        if name in DRIVER_CALLS:
+            await getattr(d, DRIVER_CALLS[name])(rec)
         elif name == "reboot":
             await d.reboot(rec, bool(args.get("hard")))
         elif name == "rescue":
@@ -156,7 +159,8 @@ class Actions:
             await getattr(d, name)(rec)
 
     async def _simple(self, job: Job) -> None:
-        step = SIMPLE[job.action]
+        key = job.action
+        step = SIMPLE[key]
         job.action = step.action
         task = ("rebooting_hard" if job.args.get("hard") else "rebooting") if step.action == "reboot" else step.task
         if not await self.update(job, task, {}, step.event):
@@ -164,7 +168,7 @@ class Actions:
             return
         await self.notify(step.notify, "start", job.rec)
         try:
-            await self._call(job)
+            await self._call(job, key)
         except DriverError as e:
             LOG.warning("%s of %s on %s failed: %s", step.action, job.id, self.agent.host, e.message)
             await self.update(job, task, {"task_state": None, "power_state": await self.power(job.id)},
@@ -205,17 +209,76 @@ class Actions:
         await self.notify("rebuild", "end", {**rec, "vm_state": final})
 
 
+    # -- the guest's own configuration (asked and answered: the API waits for the driver) -----------
+    async def set_admin_password(self, payload: dict) -> dict[str, Any]:
+        """``changePassword``: the API set ``updating_password`` and waits for this answer, so that
+        a guest without an agent is the caller's 409 (Nova's ``set_admin_password`` is an RPC call).
+        The password is in this message only; it is never kept."""
+        from nubes.core.exceptions import BadRequest, Conflict, NotImplementedYet
+
+        rec, password = payload.get("instance"), payload.get("password")
+        if not isinstance(rec, dict) or not rec.get("id") or not isinstance(password, str):
+            raise BadRequest("set_admin_password needs an instance record and a password.")
+        job = Job(dict(rec), payload.get("request_id"), "changePassword", {})
+        event, task = "compute_set_admin_password", "updating_password"
+        async with self.locks[job.id]:
+            if not await self.update(job, task, {}, event):
+                raise Conflict(f"Instance {job.id} is no longer updating its password.")
+            try:
+                await self.driver.set_admin_password(rec, password)
+            except (DriverError, NotImplementedError) as e:
+                message = getattr(e, "message", "") or "Unable to set password on instance"
+                LOG.warning("changePassword of %s on %s failed: %s", job.id, self.agent.host, message)
+                await self.update(job, task, {"task_state": None}, event, result="Error", traceback=message)
+                if isinstance(e, NotImplementedError):
+                    raise NotImplementedYet("Unable to set password on instance") from None
+                raise Conflict(message) from None
+            await self.update(job, task, {"task_state": None}, event, result="Success")
+        return {"changed": True}
+
+    async def live_migration_force_complete(self, payload: dict) -> None:
+        """The source's driver finishes the live migration without waiting for memory to converge."""
+        rec = payload.get("instance")
+        if not isinstance(rec, dict) or not rec.get("id"):
+            LOG.error("live_migration_force_complete without an instance record")
+            return
+        job = Job(dict(rec), payload.get("request_id"), "live_migration_force_complete", {})
+        event = "compute_live_migration_force_complete"
+        if not await self.update(job, "migrating", {}, event):
+            return
+        try:
+            await self.driver.live_migration_force_complete(rec)
+        except DriverError as e:
+            await self.update(job, ..., {}, event, result="Error", traceback=e.message)
+            return
+        await self.update(job, ..., {}, event, result="Success")
+
+    async def inject_network_info(self, payload: dict) -> None:
+        """``injectNetworkInfo``: the driver hands the guest the network configuration of its record."""
+        rec = payload.get("instance")
+        if not isinstance(rec, dict) or not rec.get("id"):
+            LOG.error("inject_network_info without an instance record")
+            return
+        try:
+            await self.driver.inject_network_info(rec, rec.get("network_info") or [])
+        except DriverError as e:
+            LOG.warning("injectNetworkInfo of %s on %s failed: %s", rec["id"], self.agent.host, e.message)
+
+
 def build(agent: Any) -> tuple[Actions, Any, dict[str, Any]]:
     """The agent's actions, its move steps, and the handlers they add to its table (``agent.manager``)."""
-    from nubes.compute.agent import actions_images, actions_moves, actions_ports
+    from nubes.compute.agent import actions_evacuate, actions_images, actions_moves, actions_ports
 
     acts = Actions(agent)
     acts.handlers.update(actions_images.ImageSteps(acts).handlers())
+    acts.handlers.update(actions_evacuate.EvacuateSteps(acts).handlers())
     ports = actions_ports.PortSteps(acts)
     acts.handlers.update(ports.handlers())
     moves = actions_moves.MoveSteps(acts)
     return acts, moves, {"instance_action": acts.instance_action, "attach_interface": ports.attach_interface,
-                         **moves.handlers()}
+                         "set_admin_password": acts.set_admin_password,
+                         "inject_network_info": acts.inject_network_info,
+                         "live_migration_force_complete": acts.live_migration_force_complete, **moves.handlers()}
 
 
 def handlers(agent: Any) -> dict[str, Any]:

@@ -38,7 +38,7 @@ class ImageSteps:
 
     def handlers(self) -> dict[str, Any]:
         return {"snapshot": self.snapshot, "shelve": self.shelve, "shelve_offload": self.shelve_offload,
-                "unshelve": self.unshelve}
+                "unshelve": self.unshelve, "backup": self.backup}
 
     @property
     def clients(self) -> Any:
@@ -100,6 +100,50 @@ class ImageSteps:
             return
         await self.acts.update(job, "image_uploading", {"task_state": None}, event, result="Success")
         await self.acts.notify("snapshot", "end", job.rec, image_id=image_id)
+
+    # -- createBackup ----------------------------------------------------------------------------
+    async def backup(self, job: Job) -> None:
+        """A snapshot into a backup image, then Nova's rotation: of the server's backups of that
+        ``backup_type``, the newest ``rotation`` stay and the older ones are deleted (all of them,
+        the new one too, for a rotation of 0)."""
+        event, image_id = "compute_backup_instance", job.args.get("image_id")
+        job.action = "createBackup"
+        reply = await self.acts.update_reply(job, "image_backup", {}, event)
+        if not reply.get("updated"):
+            if lost_to_delete(reply):
+                await self._delete_image(image_id)
+            return
+        await self.acts.notify("backup", "start", job.rec, image_id=image_id)
+        try:
+            await self._upload(job, image_id, ("image_backup", "image_pending_upload", "image_uploading"))
+        except (DriverError, UploadFailed) as e:
+            why = e.message if isinstance(e, DriverError) else str(e)
+            LOG.warning("backup %s of %s failed: %s", image_id, job.id, why)
+            await self._delete_image(image_id)
+            await self.acts.update(job, ["image_backup", *SNAPSHOT_TASKS[1:]], {"task_state": None}, event,
+                                   result="Error", traceback=why)
+            await self.acts.notify("backup", "error", job.rec, image_id=image_id, message=why)
+            return
+        await self._rotate(job.id, str(job.args.get("backup_type") or ""), int(job.args.get("rotation") or 0))
+        await self.acts.update(job, "image_uploading", {"task_state": None}, event, result="Success")
+        await self.acts.notify("backup", "end", job.rec, image_id=image_id)
+
+    async def _rotate(self, instance_id: str, backup_type: str, rotation: int) -> None:
+        try:
+            r = await self.clients.request("image", "GET", "/v2/images", params=[
+                ("image_type", "backup"), ("backup_type", backup_type), ("instance_uuid", instance_id),
+                ("sort_key", "created_at"), ("sort_dir", "desc"), ("limit", "1000")])
+        except ServiceUnavailable as e:
+            LOG.warning("rotating the %s backups of %s: %s", backup_type, instance_id, e.message)
+            return
+        if r.status_code != 200:
+            LOG.warning("rotating the %s backups of %s: the image service answered %s", backup_type,
+                        instance_id, r.status_code)
+            return
+        images = r.json().get("images", [])
+        for old in images[rotation:]:
+            LOG.info("rotation of the %s backups of %s deletes image %s", backup_type, instance_id, old["id"])
+            await self._delete_image(old["id"])
 
     # -- shelve ----------------------------------------------------------------------------------
     async def _report(self, step: str, job: Job, **extra: Any) -> dict[str, Any]:

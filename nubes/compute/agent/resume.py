@@ -55,9 +55,14 @@ ACTION_TASKS: dict[str, tuple[str, str]] = {
     "shelving": ("shelve", "shelving"), "shelving_image_pending_upload": ("shelve", "shelving"),
     "shelving_image_uploading": ("shelve", "shelving"),
     "shelving_offloading": ("shelve_offload", "shelving_offloading"),
+    "updating_password": ("changePassword", "updating_password"),
+    "soft-deleting": ("soft_delete", "soft-deleting"), "restoring": ("restore", "restoring"),
+    "image_backup": ("backup", "image_backup"),
 }
-# Actions that cannot run without the arguments the API kept.
-NEEDS_ARGS = {"snapshot": "image_id", "shelve": "image_id"}
+# Actions that cannot run without the arguments the API kept. A changePassword's password is never
+# kept, so one cut off is always rolled back (its caller saw the error).
+NEEDS_ARGS = {"snapshot": "image_id", "shelve": "image_id", "changePassword": "admin_password",
+              "backup": "image_id"}
 # the instance action (os-instance-actions) of a move kind, and its step's event
 MOVE_ACTIONS = {"resize": "resize", "migration": "migrate", "live-migration": "live-migration"}
 COLD_OUT = ("resize_prep", "resize_migrating", "resize_migrated")
@@ -96,6 +101,11 @@ def plan(rec: dict[str, Any], host: str) -> Plan | None:
             return Plan("move_in", "resize_migrated")
         return None
     if rec.get("host") != host:
+        return None
+    if m and m.get("kind") == "evacuation" and task in ("rebuilding", "rebuild_spawning"):
+        # an evacuation this host was given (the conductor placed it here): its rebuild again
+        if m.get("status") == "pre-migrating" and m.get("dest_compute") == host:
+            return Plan("action", "rebuilding", "evacuate")
         return None
     if task == "spawning" and vm_state == "shelved_offloaded":
         return Plan("action", "unshelving", "unshelve")
@@ -176,6 +186,8 @@ class Resumer:
             args = {"image_id": (rec.get("system_metadata") or {}).get("shelved_image_id"), "on_host": False}
         elif p.action == "rebuild":
             args.setdefault("image", rec.get("image") or {"id": rec.get("image_ref")})
+        elif p.action == "evacuate":
+            args["migration_id"] = (rec.get("migration") or {}).get("id")
         return args
 
     async def _move(self, rec: dict[str, Any], p: Plan, work: dict[str, Any]) -> None:

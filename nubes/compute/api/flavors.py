@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from nubes.core.api.http import Request, empty_response, json_response, read_json
@@ -14,8 +15,19 @@ from nubes.compute.db.queries.flavors import SORT_KEYS
 from nubes.compute.service.flavors import NewFlavor
 
 P = "os_compute_api:os-flavor-manage"
-FLAVOR_ID = {"type": ["string", "null"], "minLength": 1, "maxLength": 255,
+# Nova takes a string or a number (``"id": 42``, kept as the string "42"); none means a new uuid.
+FLAVOR_ID = {"type": ["string", "number", "null"], "minLength": 1, "maxLength": 255,
              "pattern": r"^(?! )[a-zA-Z0-9. _-]+(?<! )$"}
+
+
+def _flavor_id(raw: Any) -> str | None:
+    if raw is None or isinstance(raw, str):
+        return raw
+    text = str(int(raw)) if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e255 else str(raw)
+    if not re.fullmatch(FLAVOR_ID["pattern"], text) or len(text) > 255:
+        raise exc.BadRequest(f"Invalid input for field/attribute id. Value: {raw}. The id of a flavor is "
+                             "at most 255 letters, digits, '.', '_', '-' or spaces.")
+    return text
 
 
 def _create_schema(version: tuple[int, int]) -> dict[str, Any]:
@@ -132,7 +144,7 @@ async def create_flavor(req: Request):
     body = v.validate(await read_json(req), _create_schema(req.ctx.api_version))["flavor"]
     name = body["name"]
     row = await _svc(req).create(NewFlavor(
-        name=name, flavorid=body.get("id"), memory_mb=int(body["ram"]), vcpus=int(body["vcpus"]),
+        name=name, flavorid=_flavor_id(body.get("id")), memory_mb=int(body["ram"]), vcpus=int(body["vcpus"]),
         root_gb=int(body["disk"]), ephemeral_gb=int(body.get("OS-FLV-EXT-DATA:ephemeral", 0)),
         swap=int(body.get("swap", 0)), rxtx_factor=float(body.get("rxtx_factor", 1.0)),
         is_public=v.as_bool(body.get("os-flavor-access:is_public", True)),

@@ -18,6 +18,7 @@ Row = tuple[str, str, str, str, bool]
 DISCOVERY: list[Row] = [
     ("GET", "/", "versions.list_versions", "2.1", True),
     ("GET", V, "versions.show_v21", "2.1", True),
+    ("GET", "/v2", "versions.show_v2", "2.1", True),
 ]
 
 FLAVORS: list[Row] = [
@@ -88,11 +89,25 @@ SERVERS: list[Row] = [
     ("DELETE", f"{SV}/os-interface/{{port_id}}", "server_interfaces.delete_interface", "2.1", False),
     ("GET", f"{SV}/os-security-groups", "server_interfaces.list_server_security_groups", "2.1", False),
     ("GET", f"{SV}/diagnostics", "console.show_diagnostics", "2.1", False),
+    ("GET", f"{SV}/ips", "server_ips.list_ips", "2.1", False),
+    ("GET", f"{SV}/ips/{{network_label}}", "server_ips.show_ips", "2.1", False),
+    ("GET", f"{SV}/os-server-password", "server_password.show_password", "2.1", False),
+    ("DELETE", f"{SV}/os-server-password", "server_password.clear_password", "2.1", False),
+    ("GET", f"{SV}/shares", "unsupported.share_attachments", "2.97", False),
+    ("POST", f"{SV}/shares", "unsupported.share_attachments", "2.97", False),
+    ("GET", f"{SV}/shares/{{share_id}}", "unsupported.share_attachments", "2.97", False),
+    ("DELETE", f"{SV}/shares/{{share_id}}", "unsupported.share_attachments", "2.97", False),
     ("GET", f"{SV}/migrations", "migrations.list_server_migrations", "2.23", False),
     ("GET", f"{SV}/migrations/{{migration_id}}", "migrations.show_server_migration", "2.23", False),
+    ("POST", f"{SV}/migrations/{{migration_id}}/action", "server_migration_actions.migration_action", "2.22",
+     False),
+    ("DELETE", f"{SV}/migrations/{{migration_id}}", "server_migration_actions.delete_migration", "2.24", False),
     ("GET", f"{V}/os-migrations", "migrations.list_migrations", "2.1", False),
     ("GET", f"{V}/os-simple-tenant-usage", "usage.list_usage", "2.1", False),
     ("GET", f"{V}/os-simple-tenant-usage/{{project_id}}", "usage.show_usage", "2.1", False),
+    ("GET", f"{V}/os-instance_usage_audit_log", "usage_audit_log.list_audit_logs", "2.1", False),
+    ("GET", f"{V}/os-instance_usage_audit_log/{{before_timestamp}}", "usage_audit_log.show_audit_log", "2.1",
+     False),
 ]
 
 # os-services, os-hypervisors, os-availability-zone, os-aggregates, os-simple-tenant-usage
@@ -126,7 +141,7 @@ def table() -> list[Row]:
 # Parts of the Compute API not served yet: 501 (see docs/api-coverage.md).
 NOT_IMPLEMENTED = [
     f"{V}/servers/{{path:path}}",
-    f"{V}/os-aggregates/{{aggregate_id}}/images", f"{V}/os-instance_usage_audit_log",
+    f"{V}/os-aggregates/{{aggregate_id}}/images",
     f"{V}/os-server-external-events", f"{V}/os-assisted-volume-snapshots", f"{V}/os-console-auth-tokens/{{path:path}}",
 ]
 

@@ -103,7 +103,7 @@ async def rebuild(req: Request, arg: Any):
     owner = await authz.server(req, f"{P}:servers:rebuild")
     zero_disk = req.ctx.allowed(f"{P}:servers:create:zero_disk_flavor", owner.target)
     password = await st.rebuilds.rebuild(req.ctx, _sid(req), rr, zero_disk_allowed=zero_disk)
-    server = views.detail(req, await st.servers.get(req.ctx, _sid(req)), show=True)
+    server = views.changed(req, await st.servers.get(req.ctx, _sid(req)), rebuild=True)
     server["adminPass"] = password
     return json_response({"server": server}, 202)
 
@@ -153,7 +153,9 @@ async def create_image(req: Request, arg: Any):
 async def resize(req: Request, arg: Any):
     body = _check(req, "resize", arg, schemas.RESIZE)
     await authz.server(req, f"{P}:servers:resize")
-    await _state(req).moves.resize(req.ctx, _sid(req), str(body["flavorRef"]))
+    dcf = body.get("OS-DCF:diskConfig")
+    await _state(req).moves.resize(req.ctx, _sid(req), str(body["flavorRef"]),
+                                   None if dcf is None else dcf == "AUTO")
     return empty_response(202)
 
 

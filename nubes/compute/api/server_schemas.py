@@ -125,13 +125,14 @@ def _invalid(field: str, value: Any, kind: str) -> exc.BadRequest:
 
 
 def check_formats(server: dict[str, Any]) -> None:
-    """The formats the schema subset leaves out: IP addresses and base64."""
+    """The formats the schema subset leaves out: IP addresses and base64. The access addresses are
+    kept in their canonical text (an IPv6 one compressed, lower case), as Nova stores them."""
     for field, kind, cls in (("accessIPv4", "ipv4", ipaddress.IPv4Address),
                              ("accessIPv6", "ipv6", ipaddress.IPv6Address)):
         value = server.get(field)
         if value:
             try:
-                cls(value)
+                server[field] = str(cls(value))
             except ValueError:
                 raise _invalid(field, value, kind) from None
     for net in server.get("networks") if isinstance(server.get("networks"), list) else []:

@@ -60,33 +60,44 @@ def _fault(req: Request, fault: Any) -> dict[str, Any]:
     return out
 
 
-def detail(req: Request, v: ServerView, *, show: bool = False) -> dict[str, Any]:
-    """The full server; ``show`` adds what only show/update/rebuild carry (server_groups)."""
-    r, version, ctx = v.row, req.ctx.api_version, req.ctx
+def _image(req: Request, r: Any) -> Any:
+    if not r.image_ref:
+        return ""
+    image: dict[str, Any] = {"id": r.image_ref, "links": _bookmark(req, "images", r.image_ref)}
+    if req.ctx.api_version >= (2, 98):
+        # Nova's: the image_* keys of the system metadata, without their prefix.
+        image["properties"] = {k[len("image_"):]: val for k, val in (r.system_metadata or {}).items()
+                               if k.startswith("image_")}
+    return image
+
+
+def _common(req: Request, v: ServerView, *, extend_address: bool) -> tuple[dict[str, Any], str]:
+    """What every full representation carries, update and rebuild before 2.75 included."""
+    r = v.row
     st = status(r.vm_state, r.task_state)
-    image = "" if not r.image_ref else {"id": r.image_ref, "links": _bookmark(req, "images", r.image_ref)}
+    found = addresses(r.network_info)
+    if not extend_address:
+        found = {net: [{"version": a["version"], "addr": a["addr"]} for a in entries]
+                 for net, entries in found.items()}
     out: dict[str, Any] = {
         "id": r.id, "name": r.display_name, "status": st, "tenant_id": r.project_id, "user_id": r.user_id,
         "metadata": {m.key: m.value for m in r.metadata_items}, "hostId": host_id(r.project_id, r.host),
-        "image": image, "flavor": _flavor(req, r.flavor, r.project_id),
+        "image": _image(req, r), "flavor": _flavor(req, r.flavor, r.project_id),
         "created": isotime(r.created_at), "updated": isotime(r.updated_at),
-        "addresses": addresses(r.network_info), "accessIPv4": r.access_ip_v4 or "",
+        "addresses": found, "accessIPv4": r.access_ip_v4 or "",
         "accessIPv6": r.access_ip_v6 or "", "links": links.links(req, "servers", r.id),
         "OS-DCF:diskConfig": "AUTO" if r.auto_disk_config else "MANUAL",
-        "key_name": r.key_name, "config_drive": r.config_drive or "",
-        "OS-EXT-AZ:availability_zone": r.availability_zone or "",
-        "OS-EXT-STS:task_state": r.task_state, "OS-EXT-STS:vm_state": r.vm_state,
-        "OS-EXT-STS:power_state": r.power_state,
-        "OS-SRV-USG:launched_at": isotime_us(r.launched_at), "OS-SRV-USG:terminated_at": isotime_us(r.terminated_at),
-        "os-extended-volumes:volumes_attached": [],
     }
     if st in PROGRESS_STATUSES:
         out["progress"] = r.progress or 0
-    if r.security_groups:
-        out["security_groups"] = [{"name": n} for n in r.security_groups]
     if v.fault is not None and st in ("ERROR", "DELETED"):
         out["fault"] = _fault(req, v.fault)
-    _extended(req, v, out)
+    return out, st
+
+
+def _later(req: Request, v: ServerView, out: dict[str, Any], *, show: bool) -> None:
+    """The fields later microversions added to every full representation."""
+    r, version = v.row, req.ctx.api_version
     if version >= (2, 9):
         out["locked"] = bool(r.locked)
     if version >= (2, 73):
@@ -95,15 +106,52 @@ def detail(req: Request, v: ServerView, *, show: bool = False) -> dict[str, Any]
         out["description"] = r.display_description
     if version >= (2, 26):
         out["tags"] = [t.tag for t in r.tags]
-    if version >= (2, 16) and ctx.allowed("os_compute_api:servers:show:host_status",
-                                          {"project_id": r.project_id}):
-        out["host_status"] = v.host_status
     if version >= (2, 63):
         out["trusted_image_certificates"] = None
     if version >= (2, 71) and show:
         out["server_groups"] = list(v.group_ids)
+
+
+def changed(req: Request, v: ServerView, *, rebuild: bool = False) -> dict[str, Any]:
+    """The server in the answer to an update (``PUT /servers/{id}``) or a rebuild: before 2.75 Nova's
+    smaller representation (no extended attributes, zone, key, usage, volumes or address types);
+    from 2.75 the same as a show. A rebuild adds key_name (2.54) and user_data (2.57)."""
+    version = req.ctx.api_version
+    if version >= (2, 75):
+        out = detail(req, v, show=True)
+    else:
+        out, _st = _common(req, v, extend_address=False)
+        _later(req, v, out, show=True)
+        if rebuild and version >= (2, 54):
+            out["key_name"] = v.row.key_name
+    if rebuild and version >= (2, 57):
+        out["user_data"] = v.row.user_data
+    return out
+
+
+def detail(req: Request, v: ServerView, *, show: bool = False) -> dict[str, Any]:
+    """The full server; ``show`` adds what only show/update/rebuild carry (server_groups)."""
+    r, version, ctx = v.row, req.ctx.api_version, req.ctx
+    out, _st = _common(req, v, extend_address=True)
+    out.update({
+        "key_name": r.key_name, "config_drive": r.config_drive or "",
+        "OS-EXT-AZ:availability_zone": r.availability_zone or "",
+        "OS-EXT-STS:task_state": r.task_state, "OS-EXT-STS:vm_state": r.vm_state,
+        "OS-EXT-STS:power_state": r.power_state,
+        "OS-SRV-USG:launched_at": isotime_us(r.launched_at), "OS-SRV-USG:terminated_at": isotime_us(r.terminated_at),
+        "os-extended-volumes:volumes_attached": [],
+    })
+    if r.security_groups:
+        out["security_groups"] = [{"name": n} for n in r.security_groups]
+    _extended(req, v, out)
+    _later(req, v, out, show=show)
+    if version >= (2, 16) and ctx.allowed("os_compute_api:servers:show:host_status",
+                                          {"project_id": r.project_id}):
+        out["host_status"] = v.host_status
     if version >= (2, 96):
         out["pinned_availability_zone"] = (r.request or {}).get("pinned_availability_zone")
+    if version >= (2, 100):
+        out["scheduler_hints"] = dict((r.request or {}).get("scheduler_hints") or {})
     return out
 
 

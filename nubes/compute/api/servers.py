@@ -6,7 +6,7 @@ from typing import Any
 
 from nubes.core.api.http import Request, empty_response, json_response, read_json
 from nubes.compute import exceptions as exc
-from nubes.compute.api import authz, links, server_actions, server_list
+from nubes.compute.api import authz, links, server_actions, server_actions_more, server_list
 from nubes.compute.api import server_schemas as schemas
 from nubes.compute.api import server_views as views
 from nubes.compute.api import validation as v
@@ -119,7 +119,7 @@ async def update_server(req: Request):
         changes["auto_disk_config"] = body["OS-DCF:diskConfig"] == "AUTO"
     await authz.server(req, f"{P}:update")
     view = await _svc(req).update(req.ctx, req.path_params["server_id"], changes)
-    return json_response({"server": views.detail(req, view, show=True)})
+    return json_response({"server": views.changed(req, view)})
 
 
 async def delete_server(req: Request):
@@ -135,7 +135,7 @@ async def _force_delete(req: Request, _arg: Any):
 
 
 # Server actions: the ones served here, and Nova's others (501 until built).
-ACTIONS: dict[str, Any] = {"forceDelete": _force_delete, **server_actions.ACTIONS}
+ACTIONS: dict[str, Any] = {"forceDelete": _force_delete, **server_actions.ACTIONS, **server_actions_more.ACTIONS}
 NOVA_ACTIONS = {
     "addFixedIp", "addFloatingIp", "addSecurityGroup", "addTenantAccess", "changePassword", "confirmResize",
     "createBackup", "createImage", "evacuate", "forceDelete", "injectNetworkInfo", "lock", "migrate",

@@ -70,6 +70,9 @@ USAGE = "os_compute_api:os-simple-tenant-usage"
 
 
 async def list_usage(req: Request):
+    if req.scope["path"].endswith("/"):
+        # /os-simple-tenant-usage/ is a show with an empty project id, which Nova does not find.
+        raise exc.NotFound("The resource could not be found.")
     w = _window(req)
     req.ctx.can(f"{USAGE}:list", {"project_id": req.ctx.project_id})
     usages, nxt = await _svc(req).list(req.ctx, w)

@@ -111,6 +111,10 @@ VERSIONS: list[tuple[str, str]] = [
     ("2.94", "Hostname may be an FQDN"),
     ("2.95", "Evacuate to STOPPED"),
     ("2.96", "pinned_availability_zone of servers"),
+    ("2.97", "Share attachments of servers (501 here: no shared file system service)"),
+    ("2.98", "Image properties in the server's image"),
+    ("2.99", "spice-direct console type; console auth tokens' TLS port and internal path"),
+    ("2.100", "scheduler_hints of servers"),
 ]
 
 UPDATED = "2013-07-23T11:33:21Z"
@@ -150,6 +154,17 @@ async def list_versions(req: Request):
         {"id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
          "updated": "2011-01-21T11:33:21Z", "links": [{"rel": "self", "href": f"{base}/v2/"}]},
         _v21(base)]})
+
+
+async def show_v2(req: Request):
+    """Nova's legacy /v2 endpoint describes itself: v2.0, SUPPORTED, without microversions."""
+    base = _base(req)
+    return json_response({"version": {
+        "id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "", "updated": "2011-01-21T11:33:21Z",
+        "links": [{"rel": "self", "href": f"{base}/v2/"},
+                  {"rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/"}],
+        "media-types": [{"base": "application/json",
+                         "type": "application/vnd.openstack.compute+json;version=2"}]}})
 
 
 async def show_v21(req: Request):

@@ -40,6 +40,10 @@ class Conductor:
         scheduler's group locks, one record of the instances being worked on)."""
         if self._table is None:
             table = moves.extend(self, {**hosts.handlers(self), **build.handlers(self)})
+            from nubes.compute.conductor import evacuate, live_control
+
+            table.update(evacuate.handlers(self))
+            table.update(live_control.handlers(self))
             self._table = {name: track(self.busy, name, fn) if name in TRACKED else fn
                            for name, fn in table.items()}
         return self._table
@@ -57,6 +61,10 @@ class Conductor:
         self.tasks.append(asyncio.create_task(DeadHostWatch(self).run(), name="conductor-dead-hosts"))
         # Unfinished work nobody does: at once, then every recovery_interval.
         self.tasks.append(asyncio.create_task(self.recovery.run(), name="conductor-recovery"))
+        # Soft-deleted servers past reclaim_instance_interval are deleted (when it is above 0).
+        from nubes.compute.conductor import reclaim
+
+        self.tasks.append(asyncio.create_task(reclaim.run(self), name="conductor-reclaim"))
         LOG.info("compute conductor serving %s", rpc.CONDUCTOR_TOPIC)
 
     async def stop(self) -> None:

@@ -23,7 +23,7 @@ from nubes.compute.service.servers_notify import Notifier
 LOG = logging.getLogger(__name__)
 # step -> the migration statuses it may follow
 AFTER = {"migrated": ("migrating", "preparing"), "finished": ("post-migrating", "running"),
-         "confirmed": ("confirming",), "aborted": ("reverting",), "reverted": ("reverting", "error")}
+         "confirmed": ("confirming",), "aborted": ("reverting",), "reverted": ("reverting", "error", "cancelled")}
 
 
 def _set_flavor(row: Any, flavor: dict[str, Any]) -> None:
@@ -62,8 +62,8 @@ class Steps:
             return
         async with self.c.db.session() as s:
             row, m = await qi.get(s, iid), await qm.get(s, mid, for_update=True)
-            if row is None or row.task_state in (None, "deleting"):
-                return
+            if row is None or row.task_state in (None, "deleting") or m.status not in AFTER["migrated"]:
+                return                  # (an abort cancelled it meanwhile)
             m.status, m.updated_at = ("running" if kind == "live-migration" else "post-migrating"), instances.now()
             # What the destination builds the guest from, kept so that a move_in lost with a restart
             # can be sent again (agent.resume).
@@ -91,8 +91,8 @@ class Steps:
             return
         async with self.c.db.session() as s:
             row, m = await qi.get(s, iid, for_update=True), await qm.get(s, mid, for_update=True)
-            if row is None or row.task_state in (None, "deleting"):
-                return
+            if row is None or row.task_state in (None, "deleting") or m.status not in AFTER["finished"]:
+                return                  # (an abort cancelled it meanwhile)
             row.host, row.node = m.dest_compute, m.dest_node
             row.power_state = int(p.get("power_state") or 0)
             row.network_info = p.get("network_info") or row.network_info
@@ -154,13 +154,24 @@ class Steps:
             row.updated_at = instances.now()
             if m.status == "error":             # the source took the guest back after a failed move
                 return
-            row.host, row.node = m.source_compute, m.source_node
-            if row.old_flavor:
-                _set_flavor(row, row.old_flavor)
-            row.old_flavor = row.new_flavor = None
-            row.vm_state = _old_vm_state(row) if p.get("ok") else "error"
-            row.task_state = None
-            m.status, m.updated_at = ("reverted" if p.get("ok") else "error"), instances.now()
-            await self.mc.event(s, iid, "revertResize", p.get("request_id"), "compute_finish_revert_resize",
-                                "Success" if p.get("ok") else "Error", traceback=p.get("reason"), host=p.get("host"))
+            cancelled = m.status == "cancelled"
+            if cancelled:                       # an aborted live migration: the server stays here
+                row.task_state = None
+                await self.mc.event(s, iid, "live_migration_cancel", p.get("request_id"),
+                                    "compute_live_migration_abort", "Success" if p.get("ok") else "Error",
+                                    traceback=p.get("reason"), host=p.get("host"))
+            else:
+                row.host, row.node = m.source_compute, m.source_node
+                if row.old_flavor:
+                    _set_flavor(row, row.old_flavor)
+                row.old_flavor = row.new_flavor = None
+                row.vm_state = _old_vm_state(row) if p.get("ok") else "error"
+                row.task_state = None
+                m.status, m.updated_at = ("reverted" if p.get("ok") else "error"), instances.now()
+                await self.mc.event(s, iid, "revertResize", p.get("request_id"), "compute_finish_revert_resize",
+                                    "Success" if p.get("ok") else "Error", traceback=p.get("reason"),
+                                    host=p.get("host"))
+        if cancelled:
+            await allocs.hand_over(self.c.clients, mid, iid, row.project_id, row.user_id)
+            return
         await Notifier(self.c.bus).publish("resize.revert", "end", row)

@@ -55,7 +55,8 @@ LOG = logging.getLogger(__name__)
 # Handlers whose instances are this conductor's while they run (payload key of the ids).
 TRACKED = {"build_instances": "instance_ids", "build_failed": "instance_id", "delete_instance": "instance_id",
            "instance_destroyed": "instance_id", "move_instance": "instance_id", "move_report": "instance_id",
-           "confirm_move": "instance_id", "revert_move": "instance_id", "unshelve_instance": "instance_id"}
+           "confirm_move": "instance_id", "revert_move": "instance_id", "unshelve_instance": "instance_id",
+           "evacuate_instance": "instance_id"}
 
 
 def conductor_step(vm_state: str, task_state: str | None, host: str | None, move_status: str | None, *,
@@ -70,6 +71,8 @@ def conductor_step(vm_state: str, task_state: str | None, host: str | None, move
         return "schedule" if task_state == "scheduling" or (task_state is None and host) else None
     if move_status in ("pre-migrating", "accepted") and task_state in ("resize_prep", "migrating"):
         return "move"
+    if move_status == "accepted" and task_state == "rebuilding":
+        return "evacuate"           # an evacuation not yet placed
     if move_status == "confirming":
         return "confirm"
     if move_status == "reverting" and task_state == "resize_reverting":
@@ -176,5 +179,8 @@ class ConductorRecovery(Reconciler):
             await table["move_instance"](payload)
         elif step in ("confirm", "revert"):
             await table[f"{step}_move"]({"instance_id": iid, "migration_id": move_id, "request_id": None})
+        elif step == "evacuate":
+            await table["evacuate_instance"]({"instance_id": iid, "migration_id": move_id, "request_id": rid,
+                                              **args})
         elif step == "unshelve":
             await table["unshelve_instance"]({"instance_id": iid, "request_id": rid, "host": args.get("host")})

@@ -87,6 +87,13 @@ class InstanceNotFoundInDriver(DriverError):
         self.instance_id = instance_id
 
 
+class AgentNotEnabled(DriverError):
+    """The guest has no agent the driver could set a password through (Nova's InstanceAgentNotEnabled)."""
+
+    def __init__(self, message: str = "QEMU guest agent is not enabled") -> None:
+        super().__init__(message)
+
+
 class SpawnFailed(DriverError):
     def __init__(self, reason: str, retryable: bool = True) -> None:
         super().__init__(reason, retryable=retryable)
@@ -199,6 +206,14 @@ class ComputeDriver(Protocol):
 
     async def get_console_output(self, instance: dict) -> str: ...
 
+    async def set_admin_password(self, instance: dict, password: str) -> None:
+        """Change the password of the guest's administrator (``changePassword``), through an agent
+        in the guest; AgentNotEnabled when the guest has none."""
+
+    async def inject_network_info(self, instance: dict, network_info: list[dict]) -> None:
+        """Hand the guest its current network configuration (``injectNetworkInfo``); a driver whose
+        guests read it from the metadata API or the config drive has nothing to do."""
+
     async def get_diagnostics(self, instance: dict) -> dict[str, Any]:
         """Nova's standard diagnostics (microversion 2.48)."""
 
@@ -211,6 +226,10 @@ class ComputeDriver(Protocol):
     async def finish_migration(self, instance: dict, network_info: list[dict],
                                migration_data: dict[str, Any], *, power_on: bool = True) -> None:
         """Destination side of a move: create the guest from ``migration_data``."""
+
+    async def live_migration_force_complete(self, instance: dict) -> None:
+        """Finish a live migration under way without waiting for the guest's memory to converge. A
+        driver that hands the guest over in one step (no pre-copy rounds) has nothing to do."""
 
     async def confirm_migration(self, instance: dict) -> None:
         """Source side, the move confirmed: remove what is left of the guest here."""

@@ -228,6 +228,19 @@ class FakeDriver:
         self._boot(g)
         await self._save()
 
+    async def set_admin_password(self, instance: dict, password: str) -> None:
+        """The fake guest's agent takes any password: its console says so (never the password)."""
+        g = self._acting("set_admin_password", instance)
+        if g.power_state != RUNNING:
+            raise DriverError(f"Cannot set the password of guest {g.id}: it is not running.")
+        g.console.append(f"guest-agent: password of the administrator changed ({len(password)} characters)")
+        await self._save()
+
+    async def inject_network_info(self, instance: dict, network_info: list[dict]) -> None:
+        g = self._acting("inject_network_info", instance)
+        g.console.append(f"guest-agent: network configuration injected ({len(network_info)} interfaces)")
+        await self._save()
+
     # -- disks and devices --------------------------------------------------------------
     async def snapshot(self, instance: dict) -> Snapshot:
         g = self._acting("snapshot", instance)
@@ -348,6 +361,12 @@ class FakeDriver:
             g.console.append(f"Live migration from {migration_data.get('source_host')} completed")
         elif power_on and g.power_state != RUNNING:
             self._boot(g)
+        await self._save()
+
+    async def live_migration_force_complete(self, instance: dict) -> None:
+        """The fake hands a guest over in one step: nothing to speed up; its console says it was asked."""
+        g = self._acting("live_migration_force_complete", instance)
+        g.console.append("live migration: asked to complete without waiting for memory to converge")
         await self._save()
 
     async def confirm_migration(self, instance: dict) -> None:

@@ -77,8 +77,11 @@ class Moves:
                          created_at=now, updated_at=now)
 
     async def _cold(self, ctx: RequestContext, instance_id: str, name: str,
-                    new_ref: str | None, host: str | None) -> None:
+                    new_ref: str | None, host: str | None, auto_disk_config: bool | None = None) -> None:
         async def prepare(s: Any, row: Instance) -> str:
+            if auto_disk_config is not None:
+                # A resize's OS-DCF:diskConfig becomes the server's; without one it keeps its own.
+                row.auto_disk_config = auto_disk_config
             old = row.flavor
             if new_ref is None:
                 new = old
@@ -111,8 +114,9 @@ class Moves:
         await self.state.bus.cast(rpc.CONDUCTOR_TOPIC, "move_instance", {
             "instance_id": instance_id, "migration_id": begun.result, "request_id": begun.request_id, **args})
 
-    async def resize(self, ctx: RequestContext, instance_id: str, flavor_ref: str) -> None:
-        await self._cold(ctx, instance_id, "resize", flavor_ref, None)
+    async def resize(self, ctx: RequestContext, instance_id: str, flavor_ref: str,
+                     auto_disk_config: bool | None = None) -> None:
+        await self._cold(ctx, instance_id, "resize", flavor_ref, None, auto_disk_config)
 
     async def migrate(self, ctx: RequestContext, instance_id: str, host: str | None) -> None:
         await self._cold(ctx, instance_id, "migrate", None, host)

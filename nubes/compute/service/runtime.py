@@ -54,6 +54,21 @@ class ComputeState:
         self.server_metadata = ServerMetadata(self)
         self.server_network = ServerNetwork(self, self.server_actions)
         self.usage = Usage(self)
+        from nubes.compute.service.server_password import ServerPassword
+
+        self.server_password = ServerPassword(self, self.server_actions)
+        from nubes.compute.service.server_actions_guest import GuestActions
+
+        self.guest_actions = GuestActions(self, self.server_actions)
+        from nubes.compute.service.server_actions_deferred import DeferredDelete
+
+        self.deferred_delete = DeferredDelete(self, self.server_actions)
+        from nubes.compute.service.evacuate import Evacuations
+
+        self.evacuations = Evacuations(self, self.server_actions)
+        from nubes.compute.service.live_migration_control import LiveMigrationControl
+
+        self.live_migrations = LiveMigrationControl(self, self.server_actions)
 
     async def start(self) -> None:
         pass

@@ -77,6 +77,15 @@ RULES: dict[str, Rule] = {r.name: r for r in (
     Rule("delete metadata", (ACTIVE, PAUSED, SUSPENDED, STOPPED), ANY, must_have_launched=False),
     Rule("addSecurityGroup", ANY, ANY, must_have_launched=False, lock=False),
     Rule("removeSecurityGroup", ANY, ANY, must_have_launched=False, lock=False),
+    Rule("changePassword", (ACTIVE,), task_state="updating_password", needs_host=True),
+    # Nova checks only that the server has a host
+    Rule("injectNetworkInfo", ANY, ANY, must_have_launched=False, lock=False, needs_host=True),
+    # soft delete (reclaim_instance_interval > 0; a server it does not fit is deleted at once)
+    Rule("soft_delete", (ACTIVE, STOPPED, PAUSED, SUSPENDED, RESCUED, ERROR, SHELVED), (None,),
+         task_state="soft-deleting", needs_host=True, instance_action="delete"),
+    Rule("restore", ("soft-delete",), task_state="restoring", needs_host=True),
+    Rule("createBackup", (ACTIVE, STOPPED, PAUSED, SUSPENDED), task_state="image_backup", lock=False),
+    Rule("evacuate", (ACTIVE, STOPPED, ERROR), task_state="rebuilding", needs_host=True),
 )}
 
 # Tags change in these states only (server_tags.py), whatever the task and the lock.

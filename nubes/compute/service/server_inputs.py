@@ -171,6 +171,7 @@ async def networks(clients: Any, ctx: RequestContext, wanted: str | list[Network
         r = await _get(clients, ctx, f"/v2.0/networks/{n.network_id}")
         if r.status_code != 200:
             raise exc.BadRequest(f"Network {n.network_id} could not be found.")
+        _needs_subnet(r.json()["network"])
         out.append({"network_id": n.network_id, "port_id": None, "fixed_ip": n.fixed_ip, "tag": n.tag})
     return out
 
@@ -188,7 +189,14 @@ async def _auto(clients: Any, ctx: RequestContext, *, strict: bool) -> list[dict
         if strict:
             raise exc.BadRequest(f"Unable to automatically allocate a network for project {ctx.project_id}")
         return []
+    _needs_subnet(nets[0])
     return [{"network_id": nets[0]["id"], "port_id": None, "fixed_ip": None, "tag": None}]
+
+
+def _needs_subnet(network: dict[str, Any]) -> None:
+    """Nova's NetworkRequiresSubnet: a port made on a network without a subnet would have no address."""
+    if not network.get("subnets"):
+        raise exc.BadRequest(f"Network {network.get('id')} requires a subnet in order to boot instances on.")
 
 
 async def security_groups(clients: Any, ctx: RequestContext, wanted: list[str]

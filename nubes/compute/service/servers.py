@@ -150,6 +150,9 @@ class Servers:
         return await self.get(ctx, instance_id)
 
     async def delete(self, ctx: RequestContext, instance_id: str, *, action: str = "delete") -> None:
+        deferred = self.state.deferred_delete
+        if action == "delete" and deferred.enabled and await deferred.soft_delete(ctx, instance_id, self._host_up):
+            return
         async with self.state.db.session() as s:
             row = await self._visible(s, ctx, instance_id)
             if action == "forceDelete" and row.vm_state != "soft-delete":

@@ -129,3 +129,24 @@ class Snapshots:
         await self.actions.to_host(begun, "snapshot", {"image_id": image_id})
         LOG.info("snapshot %s of instance %s requested", image_id, instance_id)
         return image_id
+
+    async def create_backup(self, ctx: RequestContext, instance_id: str, name: str, backup_type: str,
+                            rotation: int, metadata: dict[str, str]) -> str:
+        """createBackup: a snapshot whose image says ``image_type: backup`` and its ``backup_type``;
+        once uploaded, the host rotates the server's backups of that type to the newest ``rotation``."""
+        rule = RULES["createBackup"]
+        row = await self.actions.precheck(ctx, instance_id, rule)
+        async with self.state.db.reader() as s:
+            await self.state.quotas.check_metadata(s, row.project_id, len(metadata))
+        extra = {**metadata, "backup_type": backup_type}
+        image_id = await create_image(self.clients, ctx, image_record(row, ctx, name, "backup", extra))
+        args = {"image_id": image_id, "backup_type": backup_type, "rotation": rotation}
+        try:
+            begun = await self.actions.begin(ctx, instance_id, rule, pending=("backup", args))
+        except BaseException:
+            await delete_image(self.clients, image_id)
+            raise
+        await self.actions.to_host(begun, "backup", args)
+        LOG.info("backup %s (%s, rotation %d) of instance %s requested", image_id, backup_type, rotation,
+                 instance_id)
+        return image_id

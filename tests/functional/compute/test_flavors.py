@@ -105,4 +105,4 @@ def test_version_discovery(compute_cloud):
 
     root = httpx.get(compute_cloud.url("compute", "/"), timeout=10).json()
     v21 = [v for v in root["versions"] if v["id"] == "v2.1"][0]
-    assert v21["min_version"] == "2.1" and v21["version"] == "2.96"
+    assert v21["min_version"] == "2.1" and v21["version"] == "2.100"

@@ -103,3 +103,27 @@ def test_pending_work_is_kept_for_its_action_only_and_forgotten():
     pending.forget(row)
     assert row.request == {"networks": []}
     assert pending.of({"request": None}) == {} and pending.of({}) == {}
+
+
+@pytest.mark.parametrize("state, step", [
+    (("active", "rebuilding", "h1", "accepted"), "evacuate"),       # an evacuation not placed yet
+    (("active", "rebuilding", "h2", "pre-migrating"), None),        # placed: the new host's
+    (("active", "rebuilding", "h1", None), None),                   # a rebuild: its host's
+])
+def test_the_conductor_redrives_an_evacuation_not_placed(state, step):
+    assert conductor_step(*state) == step
+
+
+@pytest.mark.parametrize("record, host, wanted", [
+    (rec("rebuild_spawning", host="h2", migration=move("evacuation", "pre-migrating")), "h2",
+     Plan("action", "rebuilding", "evacuate")),
+    (rec("rebuilding", host="h2", migration=move("evacuation", "pre-migrating")), "h2",
+     Plan("action", "rebuilding", "evacuate")),
+    (rec("rebuilding", host="h1", migration=move("evacuation", "accepted")), "h1", None),   # the conductor's
+    (rec("updating_password"), "h1", Plan("action", "updating_password", "changePassword")),
+    (rec("soft-deleting"), "h1", Plan("action", "soft-deleting", "soft_delete")),
+    (rec("restoring", vm="soft-delete"), "h1", Plan("action", "restoring", "restore")),
+    (rec("image_backup"), "h1", Plan("action", "image_backup", "backup")),
+])
+def test_a_host_resumes_the_new_actions(record, host, wanted):
+    assert plan(record, host) == wanted

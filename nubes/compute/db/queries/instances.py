@@ -207,3 +207,10 @@ async def stale_builds(s: AsyncSession, before: datetime) -> list[Instance]:
     return list((await s.execute(select(Instance).where(
         Instance.deleted.is_(False), Instance.vm_state == "building", Instance.updated_at < before)))
         .scalars().all())
+
+
+async def soft_deleted_before(s: AsyncSession, before: datetime) -> list[Instance]:
+    """Soft-deleted instances with no task under way, soft-deleted before ``before`` (due for reclaim)."""
+    return list((await s.execute(_loaded().where(
+        Instance.deleted.is_(False), Instance.vm_state == "soft-delete", Instance.task_state.is_(None),
+        Instance.deleted_at < before).with_for_update())).scalars().all())

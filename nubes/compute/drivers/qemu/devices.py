@@ -19,7 +19,14 @@ import asyncio
 import uuid
 from typing import Any
 
-from nubes.compute.drivers.base import POWER_STATE_NAMES, DriverError, PowerState, Snapshot, instance_id
+from nubes.compute.drivers.base import (
+    POWER_STATE_NAMES,
+    AgentNotEnabled,
+    DriverError,
+    PowerState,
+    Snapshot,
+    instance_id,
+)
 from nubes.compute.drivers.qemu import configdrive, disks, process, taps
 from nubes.compute.drivers.qemu.images import prop
 from nubes.compute.drivers.qemu.qmp import QMPClosed, QMPError
@@ -173,6 +180,18 @@ class DeviceActions:
             await g.save()
             await run_blocking(g.path("disk.rescue").unlink, missing_ok=True)
             await self._start(g)
+
+    # -- the guest's own configuration ----------------------------------------------------
+    async def set_admin_password(self, instance: dict, password: str) -> None:
+        """Nova's libvirt driver sets it through the QEMU guest agent; nubes' guests are started
+        without the agent's channel, so there is no one in the guest to ask (409, as Nova answers)."""
+        self._find(instance_id(instance))
+        raise AgentNotEnabled()
+
+    async def inject_network_info(self, instance: dict, network_info: list[dict]) -> None:
+        """Nothing to do, as in Nova's libvirt driver: the guest reads its network configuration
+        from the metadata API or the config drive (network_data.json)."""
+        self._find(instance_id(instance))
 
     # -- looking at guests --------------------------------------------------------------
     async def get_console_output(self, instance: dict) -> str:

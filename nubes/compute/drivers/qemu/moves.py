@@ -56,6 +56,9 @@ class MoveActions:
             self._guests[g.key] = g
             return self._migration_data(g, dest_host)
 
+    async def live_migration_force_complete(self, instance: dict) -> None:
+        raise DriverError("Live migration is not supported by the qemu driver.")
+
     def _migration_data(self, g: Guest, dest_host: str) -> dict[str, Any]:
         s = g.state
         return {"source_host": self.host, "dest_host": dest_host, "live": False, "source_dir": str(g.dir),

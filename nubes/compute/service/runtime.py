@@ -54,6 +54,10 @@ class ComputeState:
         self.server_metadata = ServerMetadata(self)
         self.server_network = ServerNetwork(self, self.server_actions)
         self.usage = Usage(self)
+        # remote consoles
+        from nubes.compute.service.consoles import Consoles
+
+        self.consoles = Consoles(self, self.server_actions)
 
     async def start(self) -> None:
         pass

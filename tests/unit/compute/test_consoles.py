@@ -4,112 +4,38 @@ proxy served by uvicorn on a free loopback port."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import struct
 import uuid
 from datetime import timedelta
-from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import uvicorn
 import websockets
 from sqlalchemy import select, update
 
 from nubes.compute import exceptions as exc
 from nubes.compute.conf import ComputeConfig
-from nubes.compute.consoleproxy import ConsoleProxy
-from nubes.compute.db.models import Base, ConsoleAuthToken, Instance
-from nubes.compute.db.queries import instances as qi
+from nubes.compute.db.models import ConsoleAuthToken, Instance
 from nubes.compute.drivers.base import ConsoleUnavailable
 from nubes.compute.drivers.fake import FakeDriver
-from nubes.compute.service.consoles import Consoles, token_hash
+from nubes.compute.service.consoles import token_hash
 from nubes.core.db.base import utcnow
-from nubes.core.db.session import Database
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Bus:
-    """The agent's side of ``get_console``: the fake driver answers."""
-
-    def __init__(self, driver: FakeDriver) -> None:
-        self.driver = driver
-
-    async def call(self, topic: str, method: str, payload: dict, timeout: float = 0) -> dict:
-        assert method == "get_console"
-        ep = await self.driver.get_console(payload["instance"], payload["kind"])
-        return {"host": ep.host, "port": ep.port, "internal_access_path": ep.internal_access_path}
-
-
-class Actions:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def visible(self, s, ctx, instance_id):
-        row = await qi.get(s, instance_id)
-        if row is None or row.project_id != ctx.project_id:
-            raise exc.InstanceNotFound(instance_id)
-        return row
+from tests.consoles_world import console_world, novnc_websocket, rfb_handshake
 
 
 @pytest.fixture
 async def world(tmp_path):
-    db = Database(f"sqlite:///{tmp_path}/compute.db")
-    async with db.engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    conf = ComputeConfig(novncproxy_port=free_port(), serialproxy_port=free_port())
+    conf = ComputeConfig()
     driver = FakeDriver("fake-1", conf)
     sid = str(uuid.uuid4())
     await driver.spawn({"id": sid, "display_name": "vm1", "flavor": {"vcpus": 1, "memory_mb": 64, "root_gb": 1}},
                        {"id": "img"}, [])
-    async with db.session() as s:
-        s.add(Instance(id=sid, project_id="p1", user_id="u1", flavor={}, host="fake-1", vm_state="active"))
-    state = SimpleNamespace(db=db, conf=conf, bus=Bus(driver),
-                            rt=SimpleNamespace(conf=SimpleNamespace(core=SimpleNamespace(public_host="127.0.0.1"))))
-    state.consoles = Consoles(state, Actions(db))
-    servers = []
-    for proxy, port in ((ConsoleProxy(state, "novncproxy", ("novnc",)), conf.novncproxy_port),
-                        (ConsoleProxy(state, "serialproxy", ("serial",)), conf.serialproxy_port)):
-        server = uvicorn.Server(uvicorn.Config(proxy, host="127.0.0.1", port=port, log_config=None,
-                                               lifespan="on"))
-        task = asyncio.create_task(server.serve())
-        servers.append((server, task))
-    while not all(s.started for s, _ in servers):
-        await asyncio.sleep(0.01)
-    yield SimpleNamespace(db=db, conf=conf, driver=driver, sid=sid, state=state,
-                          ctx=SimpleNamespace(project_id="p1", is_admin=False))
-    for server, task in servers:
-        server.should_exit = True
-        await task
+    async with console_world(tmp_path, driver, sid, conf) as w:
+        yield w
     await driver.destroy({"id": sid}, [])
-    await db.close()
 
 
-def ws_url(console_url: str) -> str:
-    """The websocket a noVNC page at ``console_url`` opens (its ``path`` parameter)."""
-    parts = urlsplit(console_url)
-    path = parse_qs(parts.query)["path"][0]
-    return f"ws://{parts.netloc}/{path}"
-
-
-async def rfb_handshake(ws) -> tuple[bytes, int, int, bytes]:
-    version = await ws.recv()
-    await ws.send(b"RFB 003.008\n")
-    types = await ws.recv()
-    assert types == b"\x01\x01"
-    await ws.send(b"\x01")
-    assert await ws.recv() == struct.pack(">I", 0)
-    await ws.send(b"\x01")
-    init = await ws.recv()
-    width, height = struct.unpack(">HH", init[:4])
-    (length,) = struct.unpack(">I", init[20:24])
-    return version, width, height, init[24:24 + length]
+ws_url = novnc_websocket
 
 
 async def test_a_vnc_token_opens_the_fake_rfb_server_once(world):

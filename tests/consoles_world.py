@@ -62,8 +62,8 @@ async def console_world(tmp: Path, driver: Any, instance_id: str, conf: ComputeC
     async with db.session() as s:
         s.add(Instance(id=instance_id, project_id="p1", user_id="u1", flavor={}, host=driver.host,
                        vm_state="active"))
-    state = SimpleNamespace(db=db, conf=conf, bus=AgentBus(driver),
-                            rt=SimpleNamespace(conf=SimpleNamespace(core=SimpleNamespace(public_host="127.0.0.1"))))
+    core = SimpleNamespace(public_host="127.0.0.1")
+    state = SimpleNamespace(db=db, conf=conf, bus=AgentBus(driver), rt=SimpleNamespace(conf=SimpleNamespace(core=core)))
     state.consoles = Consoles(state, Visible())
     servers = []
     for proxy, port in ((ConsoleProxy(state, "novncproxy", ("novnc",)), conf.novncproxy_port),

@@ -69,7 +69,8 @@ def origin_allowed(scope: dict, allowed: list[str]) -> bool:
 class ConsoleProxy:
     """One console proxy: an ASGI app that relays websockets to guests' consoles of ``console_types``."""
 
-    def __init__(self, state: Any, name: str, console_types: tuple[str, ...], web: Path | None = None) -> None:
+    def __init__(self, state: Any, name: str, console_types: tuple[str, ...],
+                 web: Path | None = None) -> None:
         self.state = state
         self.name = name
         self.console_types = console_types
@@ -168,7 +169,8 @@ async def _respond(send: Send, status: int, body: bytes, ctype: str = "text/plai
     await send({"type": "http.response.body", "body": body})
 
 
-async def relay(receive: Receive, send: Send, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def relay(receive: Receive, send: Send, reader: asyncio.StreamReader,
+                writer: asyncio.StreamWriter) -> None:
     """Bytes both ways until either side ends: websocket frames (binary or text) to the console, the
     console's bytes to binary frames."""
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from nubes.core.exceptions import BadRequest, Conflict
 from nubes.compute import exceptions as exc
-from nubes.compute.drivers.base import CONSOLE_KINDS, ConsoleUnavailable, DriverError, InstanceNotFoundInDriver
+from nubes.compute.drivers.base import (CONSOLE_KINDS, ConsoleUnavailable, DriverError,
+                                        InstanceNotFoundInDriver)
 
 
 def _instance(payload: dict) -> dict[str, Any]:

@@ -51,7 +51,8 @@ def legacy_action(name: str) -> Any:
                                "POST /servers/{server_id}/remote-consoles.")
         body = v.validate({name: arg}, _action_schema(name))[name]
         await authz.server(req, RULE)
-        console = await req.rt.extra["compute"].consoles.open(req.ctx, req.path_params["server_id"], body["type"])
+        consoles = req.rt.extra["compute"].consoles
+        console = await consoles.open(req.ctx, req.path_params["server_id"], body["type"])
         return json_response({"console": {"type": console.console_type, "url": console.url}})
 
     return handler

@@ -59,7 +59,8 @@ async def serve_rfb(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
                 bpp = data[3] or 32
             elif kind == 3 and not data[0]:                  # a full FramebufferUpdateRequest
                 pixels = bytes(WIDTH * HEIGHT * (bpp // 8))
-                writer.write(struct.pack(">BxH", 0, 1) + struct.pack(">HHHHi", 0, 0, WIDTH, HEIGHT, 0) + pixels)
+                rect = struct.pack(">HHHHi", 0, 0, WIDTH, HEIGHT, 0)      # raw encoding
+                writer.write(struct.pack(">BxH", 0, 1) + rect + pixels)
                 await writer.drain()
         else:
             return                                           # a message we do not know: hang up
@@ -113,9 +114,6 @@ class FakeConsoles:
             server.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 1)
-
-    def count(self) -> int:
-        return len(self._servers)
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"FakeConsoles({self.listen!r}, {sorted(self._servers)!r})"

@@ -123,9 +123,10 @@ def test_another_projects_server_is_not_found(full_cloud, owner, server, tmp_pat
     stranger = make_member(full_cloud, tmp_path)
     res = stranger.osc("console", "url", "show", "--novnc", sid, check=False)
     assert res.returncode != 0 and f"No Server found for {sid}" in res.stderr
+    rc = {"remote_console": {"protocol": "vnc", "type": "novnc"}}
     for version, path, body in (("2.5", "/action", {"os-getVNCConsole": {"type": "novnc"}}),
                                 ("2.5", "/action", {"os-getSerialConsole": {"type": "serial"}}),
-                                ("2.6", "/remote-consoles", {"remote_console": {"protocol": "vnc", "type": "novnc"}})):
+                                ("2.6", "/remote-consoles", rc)):
         r = stranger.api("POST", f"/servers/{sid}{path}", json=body, version=version)
         assert stranger.api.fault(r, 404) == f"Instance {sid} could not be found."
     # a reader of the owner's project sees the server but may not open its console (Nova: member)
@@ -133,7 +134,7 @@ def test_another_projects_server_is_not_found(full_cloud, owner, server, tmp_pat
     full_cloud.osc("role", "add", "--project", owner.project_id, "--user", reader.user_id, "reader",
                    json_out=False)
     api = ComputeApi(full_cloud, _token_for(full_cloud, reader, owner.project_id))
-    r = api("POST", f"/servers/{sid}/remote-consoles", json={"remote_console": {"protocol": "vnc", "type": "novnc"}})
+    r = api("POST", f"/servers/{sid}/remote-consoles", json=rc)
     assert api.fault(r, 403)
 
 
@@ -174,13 +175,15 @@ def test_microversions_and_nova_answers(full_cloud, full_api, owner, server):
                        ({"remote_console": {"protocol": "vnc", "type": "xvpvnc"}}, "xvpvnc")):
         r = api("POST", f"/servers/{sid}/remote-consoles", json=body)
         assert api.fault(r, 400) == f"Unavailable console type {kind}."
-    r = api("POST", f"/servers/{sid}/action", json={"os-getSPICEConsole": {"type": "spice-html5"}}, version="2.5")
+    spice = {"os-getSPICEConsole": {"type": "spice-html5"}}
+    r = api("POST", f"/servers/{sid}/action", json=spice, version="2.5")
     assert api.fault(r, 400) == "Unavailable console type spice-html5."
     assert api.fault(api("POST", f"/servers/{sid}/remote-consoles",
                          json={"remote_console": {"protocol": "vnc", "type": "serial"}}), 400) == (
         "Invalid console type serial")
     # bad bodies: Nova's schema errors
-    for body in ({"remote_console": {"protocol": "vnc"}}, {"remote_console": {"protocol": "x", "type": "novnc"}},
+    for body in ({"remote_console": {"protocol": "vnc"}},
+                 {"remote_console": {"protocol": "x", "type": "novnc"}},
                  {"remote_console": {"protocol": "mks", "type": "webmks"}}, {"remote_console": "vnc"}, {}):
         version = "2.7" if body.get("remote_console", {}) == {"protocol": "mks", "type": "webmks"} else None
         r = api("POST", f"/servers/{sid}/remote-consoles", json=body, version=version)

@@ -69,7 +69,8 @@ async def _serial_shell(url: str, command: str, marker: bytes) -> bytes:
 async def test_vnc_and_serial_of_a_qemu_guest_through_the_proxies(guest, tmp_path, clean):
     state = clean
     conf = ComputeConfig()
-    d = QemuDriver("qemu-host", conf, state_dir=state, images=qemu_guest.guest_images(guest, tmp_path / "images"))
+    images = qemu_guest.guest_images(guest, tmp_path / "images")
+    d = QemuDriver("qemu-host", conf, state_dir=state, images=images)
     await d.init_host()
     inst = {"id": str(uuid.uuid4()), "hostname": "consoled", "flavor": {"vcpus": 1, "memory_mb": 128}}
     try:

@@ -28,8 +28,8 @@ async def world(tmp_path):
     conf = ComputeConfig()
     driver = FakeDriver("fake-1", conf)
     sid = str(uuid.uuid4())
-    await driver.spawn({"id": sid, "display_name": "vm1", "flavor": {"vcpus": 1, "memory_mb": 64, "root_gb": 1}},
-                       {"id": "img"}, [])
+    flavor = {"vcpus": 1, "memory_mb": 64, "root_gb": 1}
+    await driver.spawn({"id": sid, "display_name": "vm1", "flavor": flavor}, {"id": "img"}, [])
     async with console_world(tmp_path, driver, sid, conf) as w:
         yield w
     await driver.destroy({"id": sid}, [])
@@ -40,7 +40,8 @@ ws_url = novnc_websocket
 
 async def test_a_vnc_token_opens_the_fake_rfb_server_once(world):
     console = await world.state.consoles.open(world.ctx, world.sid, "novnc")
-    assert console.url.startswith(f"http://127.0.0.1:{world.conf.novncproxy_port}/vnc_auto.html?path=%3Ftoken%3D")
+    base = f"http://127.0.0.1:{world.conf.novncproxy_port}"
+    assert console.url.startswith(f"{base}/vnc_auto.html?path=%3Ftoken%3D")
     async with websockets.connect(ws_url(console.url), subprotocols=["binary"]) as ws:
         assert ws.subprotocol == "binary"
         version, width, height, name = await rfb_handshake(ws)
@@ -108,7 +109,8 @@ async def test_origin_cookie_and_unknown_paths(world):
         async with websockets.connect(f"{base}/elsewhere?token={token}"):
             pass
     # older noVNC: the token as a cookie, at /websockify; an Origin of the proxy's own host is fine
-    async with websockets.connect(f"{base}/websockify", origin=f"http://127.0.0.1:{world.conf.novncproxy_port}",
+    own = f"http://127.0.0.1:{world.conf.novncproxy_port}"
+    async with websockets.connect(f"{base}/websockify", origin=own,
                                   additional_headers={"Cookie": f"token={token}"}) as ws:
         assert await ws.recv() == b"RFB 003.008\n"
 

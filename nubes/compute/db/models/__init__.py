@@ -23,8 +23,9 @@ from nubes.compute.db.models.instances import (
 from nubes.compute.db.models.projects import QuotaClass, QuotaLimit, QuotaLock, ServerGroup, ServerGroupMember
 
 __all__ = [
-    "Aggregate", "AggregateHost", "AggregateMetadata", "Base", "BlockDeviceMapping", "ComputeNode", "ConsoleAuthToken", "Flavor",
+    "Aggregate", "AggregateHost", "AggregateMetadata", "Base", "BlockDeviceMapping", "ComputeNode", "Flavor",
     "FlavorExtraSpec", "FlavorProject", "Instance", "InstanceAction", "InstanceActionEvent", "InstanceFault",
     "InstanceMetadata", "InstanceTag", "KeyPair", "Migration", "QuotaClass", "QuotaLimit", "QuotaLock",
     "Service", "ServerGroup", "ServerGroupMember",
+    "ConsoleAuthToken",
 ]

@@ -212,7 +212,8 @@ class DeviceActions:
             qmp = await self._monitor(g)
             if kind == "vnc":
                 info = await qmp.execute("query-vnc")
-                port = int(info["service"]) if info.get("enabled") and str(info.get("service", "")).isdigit() else None
+                service = str(info.get("service", ""))
+                port = int(service) if info.get("enabled") and service.isdigit() else None
             else:
                 devs = await qmp.execute("query-chardev")
                 port = next((process.chardev_port(str(c.get("filename", ""))) for c in devs
@@ -220,7 +221,8 @@ class DeviceActions:
         except (QMPClosed, QMPError) as e:
             raise DriverError(f"Cannot ask QEMU where the console of guest {g.id} is: {e}") from None
         if port is None:      # a guest QEMU started without it (before consoles were served): next boot
-            raise DriverError(f"Guest {g.id} was started without a {kind} console; it has one after a hard reboot.")
+            raise DriverError(f"Guest {g.id} was started without a {kind} console; it has one from its "
+                              "next start.")
         return ConsoleEndpoint(host=self.console_address, port=port)
 
     async def get_diagnostics(self, instance: dict) -> dict[str, Any]:

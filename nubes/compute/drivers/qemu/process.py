@@ -12,7 +12,9 @@ serial console proxy connects to it) that also writes everything the guest print
 whether or not anyone is connected; it is cut to its last ``CONSOLE_KEEP`` bytes before each
 start. A standard VGA card shows the guest's screen (``tty0``) through QEMU's own VNC server,
 also on ``console_listen``, on the first free display from 5900 up; ``query-vnc`` and
-``query-chardev`` tell the ports (``get_console``). Disks are virtio-blk (root, ephemeral, swap, then the config drive read-only); NICs
+``query-chardev`` tell the ports (``get_console``).
+
+Disks are virtio-blk (root, ephemeral, swap, then the config drive read-only); NICs
 virtio-net-pci on ``-netdev tap`` with the port's MAC (and MTU as ``host_mtu``), on the
 ``pc`` machine, whose root bus has ACPI PCI hot-plug for ``attach_interface``.
 """

@@ -34,7 +34,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('console_auth_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_console_auth_tokens_expires'), ['expires'], unique=False)
-        batch_op.create_index(batch_op.f('ix_console_auth_tokens_instance_uuid'), ['instance_uuid'], unique=False)
+        batch_op.create_index(batch_op.f('ix_console_auth_tokens_instance_uuid'), ['instance_uuid'],
+                              unique=False)
 
 
 def downgrade() -> None:

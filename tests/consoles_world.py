@@ -52,9 +52,10 @@ class Visible:
 
 
 @contextlib.asynccontextmanager
-async def console_world(tmp: Path, driver: Any, instance_id: str, conf: ComputeConfig) -> AsyncIterator[Any]:
+async def console_world(tmp: Path, driver: Any, instance_id: str, conf: ComputeConfig,
+                        web: Path | None = None) -> AsyncIterator[Any]:
     """The token store and both proxies for ``driver``'s guest ``instance_id`` (of project p1, on host
-    ``driver.host``); ``conf``'s proxy ports are set to free ones."""
+    ``driver.host``; the noVNC proxy serves ``web``); ``conf``'s proxy ports are set to free ones."""
     conf.novncproxy_port, conf.serialproxy_port = free_port(), free_port()
     db = Database(f"sqlite:///{tmp}/compute.db")
     async with db.engine.begin() as conn:
@@ -66,7 +67,7 @@ async def console_world(tmp: Path, driver: Any, instance_id: str, conf: ComputeC
     state = SimpleNamespace(db=db, conf=conf, bus=AgentBus(driver), rt=SimpleNamespace(conf=SimpleNamespace(core=core)))
     state.consoles = Consoles(state, Visible())
     servers = []
-    for proxy, port in ((ConsoleProxy(state, "novncproxy", ("novnc",)), conf.novncproxy_port),
+    for proxy, port in ((ConsoleProxy(state, "novncproxy", ("novnc",), web), conf.novncproxy_port),
                         (ConsoleProxy(state, "serialproxy", ("serial",)), conf.serialproxy_port)):
         server = uvicorn.Server(uvicorn.Config(proxy, host="127.0.0.1", port=port, log_config=None,
                                                lifespan="on"))

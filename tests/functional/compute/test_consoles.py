@@ -229,3 +229,30 @@ def test_a_stopped_server_has_no_console(full_cloud, owner, world):
                   json={"remote_console": {"protocol": "vnc", "type": "novnc"}})
     assert owner.api.fault(r, 409) == f"Instance {sid} is not ready"
     assert owner.api("DELETE", f"/servers/{sid}").status_code == 204
+
+
+def test_openstacksdk_console_and_token_lookup(full_cloud, owner, server):
+    """openstacksdk's calls: create_console (remote-consoles at its negotiated microversion; its
+    get_server_console_url posts the legacy action, which is Nova's 404 there) and, as an admin,
+    validate_console_auth_token."""
+    import openstack
+    from openstack import config
+
+    sid, _name = server
+    member = config.OpenStackConfig(config_files=[str(owner.clouds_file)]).get_one("member")
+    admin = config.OpenStackConfig(config_files=[str(full_cloud.state_dir / "clouds.yaml")]).get_one("nubes")
+    conn, admin_conn = openstack.connection.Connection(config=member), openstack.connection.Connection(config=admin)
+    try:
+        serial = conn.compute.create_console(sid, console_type="serial")
+        assert serial["type"] == "serial" and serial["protocol"] == "serial"
+        assert asyncio.run(_serial(serial["url"]))[1] == b"uname -a\r"
+        with pytest.raises(openstack.exceptions.NotFoundException):
+            conn.compute.get_server_console_url(sid, "serial")
+        console = conn.compute.create_console(sid, console_type="novnc")
+        assert console["type"] == "novnc" and console["url"].startswith("http://")
+        info = admin_conn.compute.validate_console_auth_token(token_of(console["url"]))
+        assert info.instance_uuid == sid and info.host == "127.0.0.1" and info.port > 0
+        assert asyncio.run(_rfb(novnc_websocket(console["url"])))[0] == b"RFB 003.008\n"
+    finally:
+        conn.close()
+        admin_conn.close()

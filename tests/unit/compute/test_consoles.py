@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 import websockets
 from sqlalchemy import select, update
@@ -25,12 +26,17 @@ from tests.consoles_world import console_world, novnc_websocket, rfb_handshake
 
 @pytest.fixture
 async def world(tmp_path):
+    web = tmp_path / "novnc"
+    (web / "core").mkdir(parents=True)
+    (web / "vnc_auto.html").write_text("<html>noVNC</html>")
+    (web / "core" / "rfb.js").write_text("export default class RFB {}")
+    (tmp_path / "secret.txt").write_text("not for browsers")
     conf = ComputeConfig()
     driver = FakeDriver("fake-1", conf)
     sid = str(uuid.uuid4())
     flavor = {"vcpus": 1, "memory_mb": 64, "root_gb": 1}
     await driver.spawn({"id": sid, "display_name": "vm1", "flavor": flavor}, {"id": "img"}, [])
-    async with console_world(tmp_path, driver, sid, conf) as w:
+    async with console_world(tmp_path, driver, sid, conf, web) as w:
         yield w
     await driver.destroy({"id": sid}, [])
 
@@ -140,3 +146,33 @@ async def test_unserved_console_types(world):
     world.conf.serialproxy_port = 0                  # the serial proxy turned off
     with pytest.raises(exc.ConsoleTypeUnavailable):
         await world.state.consoles.open(world.ctx, world.sid, "serial")
+
+
+async def test_the_novnc_proxy_serves_novncs_files_and_nothing_else(world, tmp_path):
+    base = f"http://127.0.0.1:{world.conf.novncproxy_port}"
+    async with httpx.AsyncClient(timeout=10) as c:
+        r = await c.get(f"{base}/vnc_auto.html", params={"path": "?token=x"})
+        assert r.status_code == 200 and r.text == "<html>noVNC</html>" and "html" in r.headers["content-type"]
+        r = await c.get(f"{base}/core/rfb.js")
+        assert r.status_code == 200 and "javascript" in r.headers["content-type"]
+        assert (await c.get(f"{base}/healthcheck")).status_code == 200
+        for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/nothing.html"):
+            r = await c.get(f"{base}{path}")
+            assert r.status_code == 404 and "not for browsers" not in r.text, path
+        assert (await c.post(f"{base}/vnc_auto.html")).status_code == 405
+        # the serial proxy has no files: its 404 says where its websocket is
+        r = await c.get(f"http://127.0.0.1:{world.conf.serialproxy_port}/vnc_auto.html")
+        assert r.status_code == 404 and "/?token=" in r.text
+
+
+async def test_without_novnc_installed_the_page_says_so(tmp_path):
+    from nubes.compute.consoleproxy import ConsoleProxy
+
+    proxy = ConsoleProxy(None, "novncproxy", ("novnc",), tmp_path / "no-novnc-here")
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    await proxy({"type": "http", "method": "GET", "path": "/vnc_auto.html"}, None, send)
+    assert sent[0]["status"] == 404 and b"novnc" in sent[1]["body"]

@@ -100,6 +100,9 @@ def test_novnc_console_through_the_cli_and_the_proxy(full_cloud, owner, server):
     again = owner.osc("console", "url", "show", "--novnc", name)["url"]
     assert token_of(again) != token_of(url)
     assert asyncio.run(_rfb(novnc_websocket(again)))[0] == b"RFB 003.008\n"
+    # the tokens are in no log line
+    log = full_cloud.log_path.read_text(errors="replace")
+    assert token_of(url) not in log and token_of(again) not in log
 
 
 def test_serial_console_through_the_cli_and_the_proxy(full_cloud, owner, server):

@@ -77,9 +77,9 @@ class Consoles:
         kind = self._check_type(console_type, protocol)
         async with self.state.db.reader() as s:
             row = await self.actions.visible(s, ctx, instance_id)
-        if not row.host or row.vm_state in ("building", "deleted", "error"):
-            raise exc.InstanceNotReady(row.id)
-        if row.task_state in ("deleting",):
+        # As Nova: a server with no host or still building has no console yet (the host's driver
+        # decides for the rest: a stopped or suspended guest has none either).
+        if not row.host or row.vm_state == "building" or row.task_state == "deleting":
             raise exc.InstanceNotReady(row.id)
         from nubes.compute.service import server_records
 

@@ -176,3 +176,19 @@ async def test_without_novnc_installed_the_page_says_so(tmp_path):
 
     await proxy({"type": "http", "method": "GET", "path": "/vnc_auto.html"}, None, send)
     assert sent[0]["status"] == 404 and b"novnc" in sent[1]["body"]
+
+
+async def test_a_server_without_a_host_or_still_building_is_not_ready(world):
+    for changes in ({"host": None}, {"vm_state": "building"}, {"task_state": "deleting"}):
+        async with world.db.session() as s:
+            row = await s.get(Instance, world.sid)
+            saved = {k: getattr(row, k) for k in changes}
+            for k, v in changes.items():
+                setattr(row, k, v)
+        with pytest.raises(exc.InstanceNotReady):
+            await world.state.consoles.open(world.ctx, world.sid, "novnc")
+        async with world.db.session() as s:
+            row = await s.get(Instance, world.sid)
+            for k, v in saved.items():
+                setattr(row, k, v)
+    assert (await world.state.consoles.open(world.ctx, world.sid, "novnc")).url

@@ -61,8 +61,8 @@ def legacy_action(name: str) -> Any:
 async def create_remote_console(req: Request):
     body = v.validate(await read_json(req), remote_console_schema(req.ctx.api_version))["remote_console"]
     await authz.server(req, RULE)
-    console = await req.rt.extra["compute"].consoles.open(req.ctx, req.path_params["server_id"], body["type"],
-                                                          protocol=body["protocol"])
+    consoles = req.rt.extra["compute"].consoles
+    console = await consoles.open(req.ctx, req.path_params["server_id"], body["type"], protocol=body["protocol"])
     return json_response({"remote_console": {"protocol": body["protocol"], "type": console.console_type,
                                              "url": console.url}})
 

@@ -180,6 +180,9 @@ def _start_once(tmp: Path, services: str | None, extra_env: dict[str, str] | Non
     env.update({f"NUBES_{n.upper()}__PORT": str(p) for n, p in ports.items()})
     ports["compute-metadata"] = free_port()
     env["NUBES_COMPUTE__METADATA_PORT"] = str(ports["compute-metadata"])
+    ports["compute-novncproxy"], ports["compute-serialproxy"] = free_port(), free_port()
+    env["NUBES_COMPUTE__NOVNCPROXY_PORT"] = str(ports["compute-novncproxy"])
+    env["NUBES_COMPUTE__SERIALPROXY_PORT"] = str(ports["compute-serialproxy"])
     # Tests keep bcrypt cheap; the benchmark uses Keystone's default cost.
     env.setdefault("NUBES_IDENTITY__PASSWORD_HASH_ROUNDS", "4")
     # Test clouds leave the machine's kernel alone (as root `nubes up` would run the network data

@@ -39,6 +39,20 @@ def build_metadata_app(rt: Any) -> Any:
     return build(rt)
 
 
+def build_novncproxy_app(rt: Any) -> Any:
+    """noVNC's websocket proxy (``nubes.compute.consoleproxy``), on ``[compute] novncproxy_port``."""
+    from nubes.compute.consoleproxy import build_novnc
+
+    return build_novnc(rt)
+
+
+def build_serialproxy_app(rt: Any) -> Any:
+    """The serial console's websocket proxy, on ``[compute] serialproxy_port``."""
+    from nubes.compute.consoleproxy import build_serial
+
+    return build_serial(rt)
+
+
 def _metadata() -> Any:
     from nubes.compute.db.models import Base
 
@@ -83,5 +97,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "db" / "migrations",
     metadata=_metadata,
     agents=(run_conductor, run_compute_agents),
-    extra_apis=(ExtraApi("metadata", "metadata_port", build_metadata_app),),
+    extra_apis=(ExtraApi("metadata", "metadata_port", build_metadata_app),
+                ExtraApi("novncproxy", "novncproxy_port", build_novncproxy_app),
+                ExtraApi("serialproxy", "serialproxy_port", build_serialproxy_app)),
 )

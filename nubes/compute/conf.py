@@ -56,6 +56,22 @@ class ComputeConfig(ServiceConfig):
     metadata_port: int = 8775
     metadata_proxy_shared_secret: str = ""
     metadata_cache_expiration: float = 15.0
+    # Remote consoles (Nova's [vnc], [serial_console] and [consoleauth]): the noVNC proxy and the
+    # serial proxy, two more listeners of the compute service (0 turns one off); the base of the URLs
+    # handed out (empty: http://<public_host>:<novncproxy_port>/vnc_auto.html and
+    # ws://<public_host>:<serialproxy_port>/); how long a console token lives; where noVNC's files are
+    # (Debian's novnc package); the Origins a browser may open a console from besides the proxy's own.
+    novncproxy_port: int = 6080
+    serialproxy_port: int = 6083
+    novncproxy_base_url: str = ""
+    serialproxy_base_url: str = ""
+    console_token_ttl: int = 600
+    novnc_web: str = "/usr/share/novnc"
+    console_allowed_origins: list[str] = field(default_factory=list)
+    # On a compute host: the address guests' consoles listen on, and the one the proxies reach them
+    # at (empty: the listen address; set both for a proxy on another machine).
+    console_listen: str = "127.0.0.1"
+    console_proxyclient_address: str = ""
     # API.
     max_limit: int = 1000
     osapi_max_limit: int = 1000

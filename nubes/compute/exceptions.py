@@ -311,3 +311,32 @@ class ComputeServiceUnavailable(base.ServiceUnavailable):
 
     def __init__(self, host: str) -> None:
         super().__init__(f"Compute service of {host} is unavailable at this time.")
+
+
+# -- remote consoles ---------------------------------------------------------------------------
+class ConsoleTypeUnavailable(BadRequest):
+    code = "compute.console_type_unavailable"
+
+    def __init__(self, console_type: str) -> None:
+        super().__init__(f"Unavailable console type {console_type}.")
+
+
+class ConsoleTypeInvalid(BadRequest):
+    code = "compute.console_type_invalid"
+
+    def __init__(self, console_type: str) -> None:
+        super().__init__(f"Invalid console type {console_type}")
+
+
+class ConsoleTokenNotAccessible(BadRequest):
+    code = "compute.console_token_not_accessible"
+
+    def __init__(self) -> None:
+        super().__init__("The requested console type details are not accessible")
+
+
+class InvalidConsoleToken(NotFound):
+    code = "compute.invalid_console_token"
+
+    def __init__(self) -> None:
+        super().__init__("The token is invalid or has expired")

@@ -189,6 +189,8 @@ RULES: dict[str, str] = {
     f"{P}:os-security-groups:remove": ADMIN_OR_MEMBER,
     f"{P}:os-security-groups:list": ADMIN_OR_READER,
     f"{P}:os-console-output": ADMIN_OR_MEMBER,
+    f"{P}:os-remote-consoles": ADMIN_OR_MEMBER,
+    f"{P}:os-console-auth-tokens": ADMIN,
     f"{P}:os-server-diagnostics": ADMIN,
     f"{P}:os-simple-tenant-usage:list": ADMIN,
     f"{P}:os-simple-tenant-usage:show": ADMIN_OR_READER,

@@ -32,6 +32,8 @@ API → agent (the instance's host)
       pause, unpause, suspend, resume, rebuild, rescue, unrescue, shelve, shelve_offload,
       snapshot, attach_interface, detach_interface, confirm_resize, revert_resize...
   call ``get_console_output`` {instance_id, length} → {output}
+  call ``get_console`` {instance_id, kind: vnc|serial, console_type} → {host, port,
+      internal_access_path}: where a console proxy reaches the guest's console
   call ``get_diagnostics`` {instance_id} → {...}
   call ``get_host_uptime`` {} → {uptime} (the host's ``uptime`` line, for os-hypervisors)
   cast ``set_host_enabled`` {enabled}: the service was enabled/disabled; the agent sets or removes

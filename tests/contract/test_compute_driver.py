@@ -18,6 +18,8 @@ from nubes.compute.conf import ComputeConfig
 from nubes.compute.drivers import registry
 from nubes.compute.drivers.base import (
     ComputeDriver,
+    ConsoleEndpoint,
+    ConsoleUnavailable,
     DriverError,
     InstanceInfo,
     InstanceNotFoundInDriver,
@@ -222,6 +224,37 @@ async def test_console_diagnostics_and_snapshot(driver):
     # the image service takes it: its data is the disk format it says, and safe
     found = inspect_bytes(data)
     assert found.format == snap.disk_format and found.unsafe == [], found
+
+
+async def test_remote_consoles(driver):
+    """``get_console``: where a proxy reaches the guest's VNC server (it speaks RFB first) and serial
+    port (it answers a line); none for a stopped guest, an unknown kind or a missing guest."""
+    inst = instance()
+    await driver.spawn(inst, {"id": "img"}, [VIF])
+    assert "login:" in await console_with(driver, inst, "login:")
+    vnc = await driver.get_console(inst, "vnc")
+    assert isinstance(vnc, ConsoleEndpoint) and vnc.port > 0
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(vnc.host, vnc.port), 30)
+    try:
+        assert await asyncio.wait_for(reader.readexactly(12), 30) == b"RFB 003.008\n"
+    finally:
+        writer.close()
+    serial = await driver.get_console(inst, "serial")
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(serial.host, serial.port), 30)
+    try:
+        writer.write(b"\r\n")
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(4096), 60)
+    finally:
+        writer.close()
+    assert "login:" in await driver.get_console_output(inst)       # the console log is still written
+    with pytest.raises(ConsoleUnavailable):
+        await driver.get_console(inst, "spice")
+    await driver.power_off(inst)
+    with pytest.raises(ConsoleUnavailable):
+        await driver.get_console(inst, "vnc")
+    with pytest.raises(InstanceNotFoundInDriver):
+        await driver.get_console(instance(), "vnc")
 
 
 async def test_interfaces(driver):

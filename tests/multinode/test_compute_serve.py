@@ -38,7 +38,9 @@ def test_serve_compute_runs_api_workers_and_the_conductor(mn: MultiNode):
         port, metadata_port = free_port(), free_port()
         served = mn._node("serve-compute", ["serve", "compute", "--workers", "2"],
                           {"NUBES_COMPUTE__DATABASE_URL": url, "NUBES_COMPUTE__PORT": str(port),
-                           "NUBES_COMPUTE__METADATA_PORT": str(metadata_port)},
+                           "NUBES_COMPUTE__METADATA_PORT": str(metadata_port),
+                           "NUBES_COMPUTE__NOVNCPROXY_PORT": str(free_port()),
+                           "NUBES_COMPUTE__SERIALPROXY_PORT": str(free_port())},
                           "compute conductor serving")
         mn.conductor = served               # the fixture kills it if the test fails
         served.start(timeout=90)

@@ -7,7 +7,8 @@ from typing import Any
 
 from nubes.core.exceptions import BadRequest, Conflict
 from nubes.compute import exceptions as exc
-from nubes.compute.drivers.base import DriverError, InstanceNotFoundInDriver
+from nubes.compute.drivers.base import (CONSOLE_KINDS, ConsoleUnavailable, DriverError,
+                                        InstanceNotFoundInDriver)
 
 
 def _instance(payload: dict) -> dict[str, Any]:
@@ -43,6 +44,22 @@ def handlers(agent: Any) -> dict[str, Any]:
         except (TypeError, ValueError):
             raise BadRequest(f"length must be an integer, not {payload.get('length')!r}.") from None
 
+    async def get_console(payload: dict) -> dict[str, Any]:
+        """Where a console proxy reaches the guest's ``kind`` console (the agent owns it)."""
+        instance = _instance(payload)
+        kind = payload.get("kind")
+        if kind not in CONSOLE_KINDS:
+            raise BadRequest(f"kind must be one of {', '.join(CONSOLE_KINDS)}, not {kind!r}.")
+        try:
+            ep = await driver.get_console(instance, kind)
+        except InstanceNotFoundInDriver:
+            raise exc.InstanceNotFound(instance["id"]) from None
+        except ConsoleUnavailable:
+            raise exc.InstanceNotReady(instance["id"]) from None
+        except (DriverError, NotImplementedError):
+            raise exc.ConsoleTypeUnavailable(payload.get("console_type") or kind) from None
+        return {"host": ep.host, "port": ep.port, "internal_access_path": ep.internal_access_path}
+
     async def get_diagnostics(payload: dict) -> dict[str, Any]:
         instance = _instance(payload)
         try:
@@ -66,5 +83,6 @@ def handlers(agent: Any) -> dict[str, Any]:
         await agent.set_disabled(not enabled)
         return {"enabled": enabled}
 
-    return {"get_console_output": get_console_output, "get_diagnostics": get_diagnostics,
+    return {"get_console_output": get_console_output, "get_console": get_console,
+            "get_diagnostics": get_diagnostics,
             "get_host_uptime": get_host_uptime, "set_host_enabled": set_host_enabled}

@@ -135,8 +135,16 @@ HOSTS: list[Row] = [
 ]
 
 
+# remote consoles (the legacy get*Console actions are in the server action dispatcher)
+CONSOLES: list[Row] = [
+    ("POST", f"{SV}/remote-consoles", "remote_consoles.create_remote_console", "2.6", False),
+    ("GET", f"{V}/os-console-auth-tokens/{{console_token}}", "remote_consoles.show_console_auth_token", "2.1",
+     False),
+]
+
+
 def table() -> list[Row]:
-    return DISCOVERY + FLAVORS + KEYPAIRS + SERVERS + HOSTS
+    return DISCOVERY + FLAVORS + KEYPAIRS + SERVERS + HOSTS + CONSOLES
 
 # Parts of the Compute API not served yet: 501 (see docs/api-coverage.md).
 NOT_IMPLEMENTED = [

@@ -36,6 +36,12 @@ Snapshots
   a file (``path``) or as a stream of chunks, so a real driver can stream a disk of any size
   without holding it in memory. The agent reads ``Snapshot.stream()`` and calls ``close()``.
 
+Remote consoles
+  ``get_console(instance, kind)`` (kind ``vnc`` or ``serial``) answers a ``ConsoleEndpoint``: the
+  address and port a console proxy connects to (an RFB server for ``vnc``, the raw serial port
+  for ``serial``), reachable from the proxy's machine (``[compute] console_proxyclient_address``).
+  A guest that has no console of that kind now (not running) raises ``ConsoleUnavailable``.
+
 Moves (resize, cold and live migration)
   ``migrate_to`` runs on the source: it prepares the guest to leave (powered off for a cold
   move, left running for a live one) and returns JSON-able ``migration_data`` that travels
@@ -98,6 +104,22 @@ class SpawnFailed(DriverError):
     def __init__(self, reason: str, retryable: bool = True) -> None:
         super().__init__(reason, retryable=retryable)
         self.reason = reason
+
+
+class ConsoleUnavailable(DriverError):
+    """The guest has no console of the kind asked for (not running, or the driver offers none)."""
+
+
+CONSOLE_KINDS = ("vnc", "serial")
+
+
+@dataclass(frozen=True)
+class ConsoleEndpoint:
+    """Where a console proxy reaches a guest's console (Nova's ``ConsoleConnectInfo``)."""
+
+    host: str
+    port: int
+    internal_access_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +235,9 @@ class ComputeDriver(Protocol):
     async def inject_network_info(self, instance: dict, network_info: list[dict]) -> None:
         """Hand the guest its current network configuration (``injectNetworkInfo``); a driver whose
         guests read it from the metadata API or the config drive has nothing to do."""
+
+    async def get_console(self, instance: dict, kind: str) -> ConsoleEndpoint:
+        """Where the guest's ``kind`` console (``vnc``, ``serial``) is served (see the module docstring)."""
 
     async def get_diagnostics(self, instance: dict) -> dict[str, Any]:
         """Nova's standard diagnostics (microversion 2.48)."""

@@ -36,7 +36,10 @@ from typing import Any
 
 from nubes.core.concurrency import run_blocking
 from nubes.compute.drivers.base import (
+    CONSOLE_KINDS,
     POWER_STATE_NAMES,
+    ConsoleEndpoint,
+    ConsoleUnavailable,
     DriverError,
     InstanceInfo,
     InstanceNotFoundInDriver,
@@ -47,6 +50,7 @@ from nubes.compute.drivers.base import (
     instance_id,
     instance_metadata,
 )
+from nubes.compute.drivers.fake_consoles import FakeConsoles
 
 MAX_CONSOLE_LINES = 1000
 RUNNING, PAUSED, SHUTDOWN, SUSPENDED = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTDOWN,
@@ -103,6 +107,8 @@ class FakeDriver:
         self._guests: dict[str, _Guest] = {}
         self._started = time.time()
         self._save_lock = asyncio.Lock()
+        self.consoles = FakeConsoles(getattr(conf, "console_listen", "127.0.0.1"),
+                                     getattr(conf, "console_proxyclient_address", ""))
 
     # -- the host -----------------------------------------------------------------------
     async def init_host(self) -> None:
@@ -166,6 +172,7 @@ class FakeDriver:
         delay = self._delay_of("destroy", instance)
         if delay > 0:
             await asyncio.sleep(delay)
+        await self.consoles.close(instance_id(instance))
         if self._guests.pop(instance_id(instance), None) is not None:
             await self._save()
 
@@ -295,6 +302,16 @@ class FakeDriver:
     async def get_console_output(self, instance: dict) -> str:
         g = self._acting("get_console_output", instance)
         return "\n".join(g.console) + "\n"
+
+    async def get_console(self, instance: dict, kind: str) -> ConsoleEndpoint:
+        """A console this process serves (``fake_consoles``): an RFB server or an echoing serial port."""
+        g = self._acting("get_console", instance)
+        if kind not in CONSOLE_KINDS:
+            raise ConsoleUnavailable(f"The fake hypervisor has no {kind} console.")
+        if g.power_state not in (RUNNING, PAUSED):
+            raise ConsoleUnavailable(f"Guest {g.id} is {POWER_STATE_NAMES[PowerState(g.power_state)]}: "
+                                     "it has no console now.")
+        return await self.consoles.endpoint(g.id, g.name, kind)
 
     async def get_diagnostics(self, instance: dict) -> dict[str, Any]:
         g = self._acting("get_diagnostics", instance)

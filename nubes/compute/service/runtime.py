@@ -69,6 +69,10 @@ class ComputeState:
         from nubes.compute.service.live_migration_control import LiveMigrationControl
 
         self.live_migrations = LiveMigrationControl(self, self.server_actions)
+        # remote consoles
+        from nubes.compute.service.consoles import Consoles
+
+        self.consoles = Consoles(self, self.server_actions)
 
     async def start(self) -> None:
         pass

@@ -1,6 +1,7 @@
 """The compute service's tables, one module per family."""
 
 from nubes.compute.db.models.base import Base
+from nubes.compute.db.models.consoles import ConsoleAuthToken
 from nubes.compute.db.models.flavors import Flavor, FlavorExtraSpec, FlavorProject, KeyPair
 from nubes.compute.db.models.hosts import (
     Aggregate,
@@ -26,4 +27,5 @@ __all__ = [
     "FlavorExtraSpec", "FlavorProject", "Instance", "InstanceAction", "InstanceActionEvent", "InstanceFault",
     "InstanceMetadata", "InstanceTag", "KeyPair", "Migration", "QuotaClass", "QuotaLimit", "QuotaLock",
     "Service", "ServerGroup", "ServerGroupMember",
+    "ConsoleAuthToken",
 ]

@@ -11,6 +11,8 @@
 - ``rescue`` stops the guest and boots the rescue image (its kernel and ramdisk, or the
   guest's own when it has none) from ``disk.rescue``, the original disk attached second;
   ``unrescue`` boots the original again and removes ``disk.rescue``.
+- ``get_console`` answers where QEMU's own VNC server and the serial port's TCP chardev of a
+  running (or paused) guest listen (``query-vnc``, ``query-chardev``): ``process`` starts them.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ import uuid
 from typing import Any
 
 from nubes.compute.drivers.base import (
+    CONSOLE_KINDS,
     POWER_STATE_NAMES,
     AgentNotEnabled,
+    ConsoleEndpoint,
+    ConsoleUnavailable,
     DriverError,
     PowerState,
     Snapshot,
@@ -208,6 +213,30 @@ class DeviceActions:
                 return b""
 
         return (await run_blocking(tail)).decode(errors="replace")
+
+    async def get_console(self, instance: dict, kind: str) -> ConsoleEndpoint:
+        g = self._find(instance_id(instance))
+        if kind not in CONSOLE_KINDS:
+            raise ConsoleUnavailable(f"QEMU guests have no {kind} console here.")
+        power = await self._power(g)
+        if power not in (PowerState.RUNNING, PowerState.PAUSED):
+            raise ConsoleUnavailable(f"Guest {g.id} is {POWER_STATE_NAMES[power]}: it has no console now.")
+        try:
+            qmp = await self._monitor(g)
+            if kind == "vnc":
+                info = await qmp.execute("query-vnc")
+                service = str(info.get("service", ""))
+                port = int(service) if info.get("enabled") and service.isdigit() else None
+            else:
+                devs = await qmp.execute("query-chardev")
+                port = next((process.chardev_port(str(c.get("filename", ""))) for c in devs
+                             if c.get("label") == "console"), None)
+        except (QMPClosed, QMPError) as e:
+            raise DriverError(f"Cannot ask QEMU where the console of guest {g.id} is: {e}") from None
+        if port is None:      # a guest QEMU started without it (before consoles were served): next boot
+            raise DriverError(f"Guest {g.id} was started without a {kind} console; it has one from its "
+                              "next start.")
+        return ConsoleEndpoint(host=self.console_address, port=port)
 
     async def get_diagnostics(self, instance: dict) -> dict[str, Any]:
         """Nova's standard diagnostics (2.48): CPU times of the vCPU threads, block counters

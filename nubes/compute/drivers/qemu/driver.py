@@ -97,6 +97,10 @@ class QemuDriver(DeviceActions, MoveActions):
         self.qemu = qemu
         self.qemu_img = qemu_img
         self.accel: host.Accel | None = None
+        # where guests' consoles listen, and the address the console proxies reach them at
+        self.console_listen = str(getattr(conf, "console_listen", "") or "127.0.0.1")
+        self.console_address = str(getattr(conf, "console_proxyclient_address", "") or (
+            self.console_listen if self.console_listen not in ("0.0.0.0", "::") else "127.0.0.1"))
         self._guests: dict[str, Guest] = {}      # by directory name: <id>, or <id>_resize while moving
         self._spawning: dict[str, asyncio.Lock] = {}
 
@@ -396,7 +400,8 @@ class QemuDriver(DeviceActions, MoveActions):
             dirfd = os.open(g.dir, os.O_RDONLY | os.O_DIRECTORY)
             qmp_path, fds = f"/proc/self/fd/{dirfd}/qmp.sock", (dirfd,)
         await g.drop_monitor()
-        cmd = process.command(self.qemu, g.state, g.dir, accel, qmp_path=qmp_path, incoming=incoming)
+        cmd = process.command(self.qemu, g.state, g.dir, accel, qmp_path=qmp_path, incoming=incoming,
+                              console_listen=self.console_listen)
         try:
             await process.start(cmd, g.dir, g.id, pass_fds=fds, timeout=self.boot_timeout)
         finally:

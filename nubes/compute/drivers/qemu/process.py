@@ -6,9 +6,15 @@ taps, kernel, the QMP socket) and the guest runs, or fails with QEMU's own error
 ``qemu.pid`` and ``qmp.sock`` in the instance's directory let a restarted agent find it.
 The command line is kept in ``cmdline.json`` (for people and for power on after a reboot).
 
-The serial console goes to ``console.log`` through a file chardev with ``append=on``, so
-it accumulates across power cycles; it is cut to its last ``CONSOLE_KEEP`` bytes before each
-start. Disks are virtio-blk (root, ephemeral, swap, then the config drive read-only); NICs
+The serial console is a TCP server chardev on ``console_listen`` (a port the kernel picks; the
+serial console proxy connects to it) that also writes everything the guest prints to
+``console.log`` (``logfile=``, ``logappend=on``), so the log accumulates across power cycles
+whether or not anyone is connected; it is cut to its last ``CONSOLE_KEEP`` bytes before each
+start. A standard VGA card shows the guest's screen (``tty0``) through QEMU's own VNC server,
+also on ``console_listen``, on the first free display from 5900 up; ``query-vnc`` and
+``query-chardev`` tell the ports (``get_console``).
+
+Disks are virtio-blk (root, ephemeral, swap, then the config drive read-only); NICs
 virtio-net-pci on ``-netdev tap`` with the port's MAC (and MTU as ``host_mtu``), on the
 ``pc`` machine, whose root bus has ACPI PCI hot-plug for ``attach_interface``.
 """
@@ -49,7 +55,12 @@ def _opts(head: str, d: dict[str, Any], skip: str) -> str:
     return ",".join([head, *(f"{k}={v}" for k, v in d.items() if k != skip)])
 
 
-def command(qemu: str, g: Any, d: Path, accel: Any, *, qmp_path: str, incoming: str | None = None) -> list[str]:
+# VNC displays QEMU may take: 5900 + 0 ... 65535.
+VNC_DISPLAYS = 65535 - 5900
+
+
+def command(qemu: str, g: Any, d: Path, accel: Any, *, qmp_path: str, incoming: str | None = None,
+            console_listen: str = "127.0.0.1") -> list[str]:
     """The QEMU command line of guest state ``g`` living in directory ``d``."""
     boot = g.rescue or {"kernel": g.kernel, "initrd": g.initrd, "cmdline": g.cmdline}
     cmd = [qemu, "-name", f"guest={g.id},debug-threads=on", "-uuid", g.id,
@@ -57,7 +68,9 @@ def command(qemu: str, g: Any, d: Path, accel: Any, *, qmp_path: str, incoming: 
            "-nodefaults", "-no-user-config", "-display", "none", "-msg", "timestamp=on",
            "-daemonize", "-pidfile", str(d / "qemu.pid"),
            "-chardev", f"socket,id=qmp,path={qmp_path},server=on,wait=off", "-mon", "chardev=qmp,mode=control",
-           "-chardev", f"file,id=console,path={d / 'console.log'},append=on", "-serial", "chardev:console"]
+           "-chardev", (f"socket,id=console,host={console_listen},port=0,server=on,wait=off,telnet=off,"
+                        f"logfile={d / 'console.log'},logappend=on"), "-serial", "chardev:console",
+           "-device", "VGA,id=video0", "-vnc", f"{_vnc_host(console_listen)}:0,to={VNC_DISPLAYS}"]
     if accel.cpu:
         cmd += ["-cpu", accel.cpu]
     if boot.get("kernel"):
@@ -88,6 +101,20 @@ def command(qemu: str, g: Any, d: Path, accel: Any, *, qmp_path: str, incoming: 
     if incoming:
         cmd += ["-incoming", incoming]
     return cmd
+
+
+def _vnc_host(listen: str) -> str:
+    return f"[{listen}]" if ":" in listen else listen
+
+
+def chardev_port(filename: str) -> int | None:
+    """The port of a TCP chardev from ``query-chardev``'s ``filename``
+    (``disconnected:tcp:127.0.0.1:40123,server=on``, or ``tcp:...,server=on <-> peer`` when connected)."""
+    _, found, rest = filename.partition("tcp:")
+    if not found:
+        return None
+    _host, _, port = rest.split(",", 1)[0].split(" ", 1)[0].rpartition(":")
+    return int(port) if port.isdigit() else None
 
 
 def pid_of(d: Path) -> int | None:

@@ -113,7 +113,7 @@ def check_create(body: dict[str, Any]) -> NewAppCred:
         description=rules.text(body.get("description"), "description"),
         secret=secret, generated_secret=generated,
         expires_at=parse_expiry(body.get("expires_at")),
-        unrestricted=rules.boolean(body.get("unrestricted", False), "unrestricted"),
+        unrestricted=rules.strict_boolean(body.get("unrestricted", False), "unrestricted"),
         requested_roles=roles or None,
     )
 

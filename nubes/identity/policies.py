@@ -181,6 +181,10 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "identity:list_application_credentials": (f"{ADMIN_OR_SYSTEM_READER} or user_id:%(target.user.id)s", SP),
     "identity:create_application_credential": ("user_id:%(target.user.id)s", P),
     "identity:delete_application_credential": (f"{ADMIN} or user_id:%(target.user.id)s", SP),
+    # access rules (target.user.id is the owner)
+    "identity:get_access_rule": (f"{ADMIN_OR_SYSTEM_READER} or user_id:%(target.user.id)s", SP),
+    "identity:list_access_rules": (f"{ADMIN_OR_SYSTEM_READER} or user_id:%(target.user.id)s", SP),
+    "identity:delete_access_rule": (f"{ADMIN} or user_id:%(target.user.id)s", SP),
     # trusts (OS-TRUST)
     "identity:create_trust": ("user_id:%(trust.trustor_user_id)s", P),
     "identity:list_trusts": (ADMIN_OR_SYSTEM_READER, SP),
@@ -239,6 +243,9 @@ LEGACY: dict[str, str] = {
     "identity:get_application_credential": "rule:admin_or_owner",
     "identity:list_application_credentials": "rule:admin_or_owner",
     "identity:create_application_credential": "user_id:%(target.user.id)s",
+    "identity:get_access_rule": "rule:admin_or_owner",
+    "identity:list_access_rules": "rule:admin_or_owner",
+    "identity:delete_access_rule": "rule:admin_or_owner",
     "identity:list_roles_for_trust": f"{_TRUSTOR} or {_TRUSTEE}",
     "identity:get_role_for_trust": f"{_TRUSTOR} or {_TRUSTEE}",
     "identity:get_trust": f"{_TRUSTOR} or {_TRUSTEE}",

@@ -116,6 +116,11 @@ TABLE: list[tuple[str, str, str, bool]] = [
      "application_credentials.show_app_cred", False),
     ("DELETE", "/v3/users/{user_id}/application_credentials/{app_cred_id}",
      "application_credentials.delete_app_cred", False),
+    # access rules of application credentials
+    ("GET", "/v3/users/{user_id}/access_rules", "access_rules.list_access_rules", False),
+    ("GET", "/v3/users/{user_id}/access_rules/{access_rule_id}", "access_rules.show_access_rule", False),
+    ("DELETE", "/v3/users/{user_id}/access_rules/{access_rule_id}", "access_rules.delete_access_rule",
+     False),
     # OS-TRUST
     ("GET", "/v3/OS-TRUST/trusts", "trusts.list_trusts", False),
     ("HEAD", "/v3/OS-TRUST/trusts", "trusts.head_trusts", False),

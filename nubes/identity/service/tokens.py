@@ -259,6 +259,9 @@ class TokenService:
             roles = [r for r in roles if r.id in allowed]
             t["application_credential"] = {"id": cred.id, "name": cred.name,
                                            "restricted": not cred.unrestricted}
+            if cred.access_rules:     # what every service's token middleware enforces
+                t["application_credential"]["access_rules"] = [
+                    {k: r[k] for k in ("id", "service", "method", "path")} for r in cred.access_rules]
         if trust is not None:
             t["OS-TRUST:trust"] = {"id": trust.id, "impersonation": bool(trust.impersonation),
                                    "trustee_user": {"id": trust.trustee_user_id},

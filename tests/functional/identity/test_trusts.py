@@ -157,6 +157,14 @@ def test_trust_scoped_token_body(cloud, api, pair):
         if scope:
             body["auth"]["scope"] = scope
         _error(httpx.post(f"{cloud.auth_url}/auth/tokens", json=body, timeout=30), 403)
+    # A trust-scoped token mints no credentials that would outlive the trust.
+    me = trustee.user_id
+    r = api("POST", f"/users/{me}/application_credentials", token=token,
+            json={"application_credential": {"name": "from-trust"}})
+    assert "trust-scoped" in _error(r, 403)
+    r = api("POST", f"/users/{me}/credentials/OS-EC2", token=token,
+            json={"tenant_id": trustor.project_id})
+    assert "trust-scoped" in _error(r, 403)
     # Only the trustee may use the trust; an unknown one is a 404.
     _error(_trust_token(cloud, trustor, trust["id"]), 403)
     _error(_trust_token(cloud, trustee, uuid.uuid4().hex), 404)

@@ -185,7 +185,10 @@ def check_update(cred: Credential, fernet: MultiFernet, body: dict[str, Any]) ->
         old = ec2_blob(old_blob) if cred.type == EC2 else {}
         # As Keystone: the access key may change (the id, derived from the first one, stays, so
         # the credential is still found by that first key), but not what binds it to a delegation.
-        if cred.type == EC2 and data.get("access_id") != old.get("access_id"):
+        if cred.type != EC2:
+            raise ValidationError("A credential cannot become an ec2 credential (an ec2 "
+                                  "credential's id derives from its access key): create one.")
+        if data.get("access_id") != old.get("access_id"):
             raise ValidationError("access_id can not be updated for credential")
         _bind(data, {k: old.get(k) for k in _BOUND})
         blob = json.dumps(data)

@@ -341,3 +341,8 @@ def test_ec2_access_key_change_as_keystone(cloud, api, member):
         "blob": json.dumps({"access": second, "secret": "s2", "access_id": "other"})}}), 400)
     assert "access_id" in msg
     assert api("DELETE", f"/credentials/{ec2['id']}").status_code == 204
+    # Nor does another credential become an ec2 one.
+    note = api.create("credential", user_id=uid, type="note", project_id=pid,
+                      blob=json.dumps({"access": uuid.uuid4().hex, "secret": "s"}))
+    _error(api("PATCH", f"/credentials/{note['id']}", json={"credential": {"type": "ec2"}}), 400)
+    assert api("DELETE", f"/credentials/{note['id']}").status_code == 204

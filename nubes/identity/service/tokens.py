@@ -165,14 +165,20 @@ class TokenService:
             if not allow_expired or payload.expires_at + window <= now:
                 raise TokenNotFound("The token has expired.")
         async with self.rt.db.reader() as s:
-            if await self._is_revoked(s, payload):
+            # A trust's token is also revoked with its trustor's tokens (Keystone matches a revocation
+            # of a user against a token's user, trustor and trustee).
+            trust = await s.get(Trust, payload.trust_id) if payload.trust_id else None
+            users = (payload.user_id,) if trust is None else (payload.user_id, trust.trustor_user_id)
+            if await self._is_revoked(s, payload, users):
                 raise TokenNotFound("The token has been revoked.")
             body = await self.render(s, payload, include_catalog=include_catalog)
         if not allow_expired:
             self.cache.put(key, (payload, body), payload.expires_at.timestamp())
         return payload, body
 
-    async def _is_revoked(self, s: AsyncSession, payload: TokenPayload) -> bool:
+    async def _is_revoked(self, s: AsyncSession, payload: TokenPayload,
+                          users: tuple[str, ...] | None = None) -> bool:
+        users = users or (payload.user_id,)
         if self._events is None or time.monotonic() - self._events_loaded > 5:
             self._events = await revocation_q.active_events(s, datetime.now(UTC))
             self._events_loaded = time.monotonic()
@@ -183,7 +189,7 @@ class TokenService:
                 continue
             if ev.audit_chain_id and ev.audit_chain_id != payload.audit_ids[-1]:
                 continue
-            if ev.user_id and ev.user_id != payload.user_id:
+            if ev.user_id and ev.user_id not in users:
                 continue
             if ev.project_id and ev.project_id != payload.project_id:
                 continue

@@ -264,7 +264,8 @@ def test_redelegation_depth(cloud, api, tmp_path):
         assert _validate(api, t).status_code == 404
 
 
-REVOKERS = ["delete-trust", "remove-role", "disable-trustor", "disable-trustee", "delete-trustor"]
+REVOKERS = ["delete-trust", "remove-role", "disable-trustor", "disable-trustee", "delete-trustor",
+            "trustor-password"]
 
 
 @pytest.mark.parametrize("how", REVOKERS)
@@ -285,6 +286,8 @@ def test_trust_tokens_end(cloud, api, pair, how):
         r = api("PATCH", f"/users/{trustor.user_id}", json={"user": {"enabled": False}})
     elif how == "disable-trustee":
         r = api("PATCH", f"/users/{trustee.user_id}", json={"user": {"enabled": False}})
+    elif how == "trustor-password":      # revokes the trustor's tokens, trust tokens included
+        r = api("PATCH", f"/users/{trustor.user_id}", json={"user": {"password": "changed-" + trustor.password}})
     else:
         r = api("DELETE", f"/users/{trustor.user_id}")
     assert r.status_code in (200, 204), r.text

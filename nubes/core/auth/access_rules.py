@@ -20,23 +20,65 @@ from typing import Any
 
 _TOKEN = re.compile(r"(?P<tag>\{[^}]*\})|(?P<wild>\*(?=$|[^*]))|(?P<rec_wild>\*\*)|(?P<literal>[^{}*]+)")
 
+# Atoms of a compiled pattern: one literal character, one non-slash character, any number of
+# non-slash characters, any number of characters.
+_SEG, _SEG_STAR, _ANY = 1, 2, 3
+
 
 @functools.lru_cache(maxsize=1024)
-def _pattern(path_pattern: str) -> re.Pattern[str]:
-    parts = []
+def _atoms(path_pattern: str) -> tuple[Any, ...]:
+    atoms: list[Any] = []
     for m in _TOKEN.finditer(path_pattern):
         if m.group("tag") or m.group("wild"):
-            parts.append(r"[^/]+")
+            atoms += [_SEG, _SEG_STAR]          # one or more characters but /
         elif m.group("rec_wild"):
-            parts.append(r".*")
+            if not atoms or atoms[-1] != _ANY:
+                atoms.append(_ANY)              # anything, slashes included
         else:
-            parts.append(re.escape(m.group("literal")))
-    return re.compile("".join(parts))
+            atoms.extend(m.group("literal"))
+    return tuple(atoms)
 
 
+def _closure(atoms: tuple[Any, ...], states: set[int]) -> set[int]:
+    todo = list(states)
+    while todo:
+        i = todo.pop()
+        if i < len(atoms) and atoms[i] in (_SEG_STAR, _ANY) and i + 1 not in states:
+            states.add(i + 1)
+            todo.append(i + 1)
+    return states
+
+
+@functools.lru_cache(maxsize=4096)
 def path_matches(path: str, path_pattern: str) -> bool:
-    """Whether the request path ``path`` matches an access rule's ``path_pattern``."""
-    return _pattern(path_pattern).fullmatch(path) is not None
+    """Whether the request path ``path`` matches an access rule's ``path_pattern``.
+
+    The pattern runs as a set of states over the path, one character at a time, so that its
+    cost grows with len(path) x len(pattern) whatever the pattern (a regular expression of
+    several wildcards backtracks exponentially on a path it does not match).
+    """
+    atoms = _atoms(path_pattern)
+    states = _closure(atoms, {0})
+    for ch in path:
+        nxt: set[int] = set()
+        for i in states:
+            if i == len(atoms):
+                continue
+            atom = atoms[i]
+            if atom == _ANY:
+                nxt.add(i)
+            elif atom == _SEG_STAR:
+                if ch != "/":
+                    nxt.add(i)
+            elif atom == _SEG:
+                if ch != "/":
+                    nxt.add(i + 1)
+            elif atom == ch:
+                nxt.add(i + 1)
+        if not nxt:
+            return False
+        states = _closure(atoms, nxt)
+    return len(atoms) in states
 
 
 def allows(rules: list[dict[str, Any]], service_type: str, method: str, path: str) -> bool:

@@ -50,3 +50,12 @@ def test_service_type_comes_from_the_spec():
 
     assert service_type_of("image") == "image"
     assert service_type_of("not-a-service") == "not-a-service"
+
+
+def test_many_wildcards_cost_no_more_than_the_path():
+    """A pattern a user chose cannot make a service backtrack: 70 wildcards on a long path
+    that does not match answer at once (a backtracking regular expression would not return)."""
+    pattern = "/" + "**a" * 70 + "b"
+    assert not path_matches("/" + "a" * 4000, pattern)
+    assert path_matches("/" + "a" * 4000 + "b", pattern)
+    assert not path_matches("/" + "x" * 4000, "/" + "{s}" * 70 + "/")

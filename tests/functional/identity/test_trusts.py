@@ -70,8 +70,10 @@ def pair(cloud, tmp_path):
 def test_trust_cli_and_sdk(cloud, api, pair, tmp_path):
     trustor, trustee = pair
     member = api.role_id("member")
+    until = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
     created = trustor.osc("trust", "create", "--project", trustor.project_id, "--role", member,
-                          "--impersonate", trustor.user_id, trustee.user_id)
+                          "--impersonate", "--expiration", until, trustor.user_id, trustee.user_id)
+    assert created["expires_at"].startswith(until)
     assert created["trustor_user_id"] == trustor.user_id
     assert created["trustee_user_id"] == trustee.user_id
     assert created["project_id"] == trustor.project_id and created["is_impersonation"] is True

@@ -230,9 +230,9 @@ async def list_trusts(s: AsyncSession, *, trustor_user_id: str | None = None,
         q = q.where(Trust.trustor_user_id == trustor_user_id)
     if trustee_user_id is not None:
         q = q.where(Trust.trustee_user_id == trustee_user_id)
-    now = datetime.now(UTC)
-    rows = (await s.execute(q.order_by(Trust.created_at, Trust.id))).scalars()
-    return [t for t in rows if usable(t, now)]
+    # As Keystone's lists: every trust not deleted, expired and used-up ones included (showing one
+    # of those is a 404).
+    return list((await s.execute(q.order_by(Trust.created_at, Trust.id))).scalars())
 
 
 async def consume_use(s: AsyncSession, trust: Trust) -> None:

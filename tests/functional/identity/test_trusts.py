@@ -225,6 +225,9 @@ def test_remaining_uses_and_expiry(cloud, api, pair):
     _error(_trust_token(cloud, trustee, trust["id"]), 404)
     _error(api("GET", f"/OS-TRUST/trusts/{trust['id']}"), 404)
     assert _validate(api, first.headers["x-subject-token"]).status_code == 200
+    # Lists still show it, as Keystone's do (remaining_uses 0).
+    listed = api("GET", f"/OS-TRUST/trusts?trustor_user_id={trustor.user_id}", token=trustor.token)
+    assert {t["id"]: t["remaining_uses"] for t in listed.json()["trusts"]}[trust["id"]] == 0
 
     soon = (datetime.now(UTC) + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     trust = _create(api, trustor, trustee, expires_at=soon).json()["trust"]

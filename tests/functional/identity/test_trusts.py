@@ -119,6 +119,12 @@ def test_trust_cli_and_sdk(cloud, api, pair, tmp_path):
     assert _validate(api, access.auth_token).status_code == 404
     assert trustor.osc("trust", "show", created["id"], check=False, json_out=False).returncode != 0
     assert api("GET", f"/OS-TRUST/trusts/{created['id']}").status_code == 404
+    # ... and so does the CLI.
+    again = trustor.osc("trust", "create", "--project", trustor.project_id, "--role", member,
+                        trustor.user_id, trustee.user_id)
+    assert again["is_impersonation"] is False
+    trustor.osc("trust", "delete", again["id"], json_out=False)
+    assert api("GET", f"/OS-TRUST/trusts/{again['id']}").status_code == 404
 
 
 def test_trust_scoped_token_body(cloud, api, pair):

@@ -205,6 +205,19 @@ def test_trust_create_rules(cloud, api, pair, tmp_path):
     r = api("POST", "/OS-TRUST/trusts", token=trustor.token, json={"trust": {
         "trustor_user_id": trustor.user_id, "trustee_user_id": trustee.user_id}})
     assert "impersonation" in _error(r, 400)
+    # Odd values are a 4xx, never a 500.
+    for odd, status in (({"roles": [{"id": "é" * 70}]}, 404), ({"roles": [{"id": 5}]}, 400),
+                        ({"roles": "member"}, 400), ({"project_id": "x" * 64}, 404),
+                        ({"project_id": "x" * 65}, 400), ({"trustee_user_id": "é"}, 404),
+                        ({"redelegation_count": 2**40, "allow_redelegation": True}, 400),
+                        ({"remaining_uses": True}, 400), ({"expires_at": 5}, 400),
+                        ({"allow_redelegation": "yes"}, 400)):
+        _error(_create(api, trustor, trustee, **odd), status)
+    far = _create(api, trustor, trustee, expires_at="9999-12-31T23:59:59Z", color="blue")
+    assert far.status_code == 201, far.text
+    assert far.json()["trust"]["color"] == "blue"       # extra attributes are kept, as Keystone
+    token = _trust_token(cloud, trustee, far.json()["trust"]["id"])
+    assert token.status_code == 201 and token.json()["token"]["expires_at"] < "9999"
     # Who may see what: strangers get 403, a missing trust is 404 for everyone.
     stranger = new_user(cloud, tmp_path)
     trust = _create(api, trustor, trustee).json()["trust"]
@@ -213,7 +226,7 @@ def test_trust_create_rules(cloud, api, pair, tmp_path):
     _error(api("DELETE", f"/OS-TRUST/trusts/{trust['id']}", token=trustee.token), 403)
     _error(api("GET", f"/OS-TRUST/trusts/{uuid.uuid4().hex}", token=trustor.token), 404)
     listed = api("GET", f"/OS-TRUST/trusts?trustor_user_id={trustor.user_id}", token=trustor.token)
-    assert [t["id"] for t in listed.json()["trusts"]] == [trust["id"]]
+    assert {t["id"] for t in listed.json()["trusts"]} == {far.json()["trust"]["id"], trust["id"]}
     assert "roles" not in listed.json()["trusts"][0]
     assert api("HEAD", f"/OS-TRUST/trusts/{trust['id']}", token=trustee.token).status_code == 200
     assert api("DELETE", f"/OS-TRUST/trusts/{trust['id']}", token=trustor.token).status_code == 204

@@ -48,6 +48,9 @@ class RequestContext:
     is_admin_project: bool = True
     auth_token: str | None = None
     app_cred_id: str | None = None
+    # An application credential's access rules ([{service, method, path}]); None: unrestricted.
+    access_rules: list[dict[str, Any]] | None = None
+    trust_id: str | None = None          # the trust of a trust-scoped token
     service_roles: list[str] = field(default_factory=list)
     service_user_id: str | None = None
     catalog: list[dict[str, Any]] = field(default_factory=list)
@@ -87,6 +90,7 @@ class RequestContext:
             "service_user_id": self.service_user_id,
             "service_roles": list(self.service_roles),
             "app_cred_id": self.app_cred_id,
+            "trust_id": self.trust_id,
         }
 
     def _creds(self) -> dict[str, Any]:

@@ -27,5 +27,7 @@ class IdentityConfig(ServiceConfig):
     password_regex_description: str = ""
     change_password_upon_first_use: bool = False
     disable_user_account_days_inactive: int = 0
+    # [trust], as Keystone names them: how deep a trust may be redelegated.
+    max_redelegation_count: int = 3
     # Application credentials and users may not hold more than this many.
     max_list_limit: int = 0                  # 0: unlimited, as Keystone's default

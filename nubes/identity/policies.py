@@ -63,6 +63,9 @@ _GRANT_READ = f"{ADMIN_OR_SYSTEM_READER} or {_grant_scoped('reader')}"
 _GRANT_MANAGE = f"{ADMIN} or ({_grant_scoped('manager')} and rule:domain_managed_target_role)"
 _CREDENTIAL_READ = f"{ADMIN_OR_SYSTEM_READER} or user_id:%(target.credential.user_id)s"
 _CREDENTIAL_WRITE = f"{ADMIN} or user_id:%(target.credential.user_id)s"
+_TRUSTOR = "user_id:%(target.trust.trustor_user_id)s"
+_TRUSTEE = "user_id:%(target.trust.trustee_user_id)s"
+_TRUST_READ = f"{ADMIN_OR_SYSTEM_READER} or {_TRUSTOR} or {_TRUSTEE}"
 
 # name -> (check string, scope types)
 RULES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -178,6 +181,19 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "identity:list_application_credentials": (f"{ADMIN_OR_SYSTEM_READER} or user_id:%(target.user.id)s", SP),
     "identity:create_application_credential": ("user_id:%(target.user.id)s", P),
     "identity:delete_application_credential": (f"{ADMIN} or user_id:%(target.user.id)s", SP),
+    # access rules (target.user.id is the owner)
+    "identity:get_access_rule": (f"{ADMIN_OR_SYSTEM_READER} or user_id:%(target.user.id)s", SP),
+    "identity:list_access_rules": (f"{ADMIN_OR_SYSTEM_READER} or user_id:%(target.user.id)s", SP),
+    "identity:delete_access_rule": (f"{ADMIN} or user_id:%(target.user.id)s", SP),
+    # trusts (OS-TRUST)
+    "identity:create_trust": ("user_id:%(trust.trustor_user_id)s", P),
+    "identity:list_trusts": (ADMIN_OR_SYSTEM_READER, SP),
+    "identity:list_trusts_for_trustor": (f"{ADMIN_OR_SYSTEM_READER} or {_TRUSTOR}", SP),
+    "identity:list_trusts_for_trustee": (f"{ADMIN_OR_SYSTEM_READER} or {_TRUSTEE}", SP),
+    "identity:get_trust": (_TRUST_READ, SP),
+    "identity:list_roles_for_trust": (_TRUST_READ, SP),
+    "identity:get_role_for_trust": (_TRUST_READ, SP),
+    "identity:delete_trust": (f"{ADMIN} or {_TRUSTOR}", SP),
     # credentials
     "identity:get_credential": (_CREDENTIAL_READ, SDP),
     "identity:list_credentials": (_CREDENTIAL_READ, SDP),
@@ -227,6 +243,13 @@ LEGACY: dict[str, str] = {
     "identity:get_application_credential": "rule:admin_or_owner",
     "identity:list_application_credentials": "rule:admin_or_owner",
     "identity:create_application_credential": "user_id:%(target.user.id)s",
+    "identity:get_access_rule": "rule:admin_or_owner",
+    "identity:list_access_rules": "rule:admin_or_owner",
+    "identity:delete_access_rule": "rule:admin_or_owner",
+    "identity:list_roles_for_trust": f"{_TRUSTOR} or {_TRUSTEE}",
+    "identity:get_role_for_trust": f"{_TRUSTOR} or {_TRUSTEE}",
+    "identity:get_trust": f"{_TRUSTOR} or {_TRUSTEE}",
+    "identity:delete_trust": _TRUSTOR,
 }
 
 DEFAULTS = ([RuleDefault(name, check) for name, check in BASE.items()]

@@ -117,9 +117,16 @@ def build_identity(w: ServiceWorld, auth_url: str) -> None:
     # An application credential is made by its own user only.
     r = httpx.post(f"{auth_url}/auth/tokens", json=_password_auth(uid, password, pid), timeout=30)
     assert r.status_code == 201, r.text
+    user_token = {"X-Auth-Token": r.headers["x-subject-token"]}
     app = w.make(f"/v3/users/{uid}/application_credentials", "application_credential",
-                 {"name": f"fuzz-app-{s}", "description": "a"},
-                 headers={"X-Auth-Token": r.headers["x-subject-token"]})
+                 {"name": f"fuzz-app-{s}", "description": "a", "access_rules": [
+                     {"service": "compute", "method": "GET", "path": "/v2.1/servers"}]},
+                 headers=user_token)
+    # A trust is made by its trustor only.
+    trustee = w.make("/v3/users", "user", {"name": f"fuzz-trustee-{s}", "domain_id": "default"})
+    trust = w.make("/v3/OS-TRUST/trusts", "trust", {
+        "trustor_user_id": uid, "trustee_user_id": trustee["id"], "impersonation": False,
+        "project_id": pid, "roles": [{"id": member}]}, headers=user_token)
     w.seed("POST", "/v3/auth/tokens", _password_auth(uid, password, pid))
     w.seed("POST", "/v3/users/{user_id}/password",
            {"user": {"original_password": password, "password": password + "x"}})
@@ -127,7 +134,8 @@ def build_identity(w: ServiceWorld, auth_url: str) -> None:
                  prior_role_id=role["id"], implied_role_id=implied["id"], tag="fuzztag", target="projects",
                  target_id=pid, actor="users", actor_id=uid, region_id=region["id"], service_id=svc["id"],
                  endpoint_id=ep["id"], credential_id=cred["id"], access=ec2["access"],
-                 registered_limit_id=reg["id"], limit_id=lim["id"], app_cred_id=app["id"])
+                 registered_limit_id=reg["id"], limit_id=lim["id"], app_cred_id=app["id"],
+                 trust_id=trust["id"], access_rule_id=app["access_rules"][0]["id"])
 
 
 def build_image(w: ServiceWorld, project_id: str) -> None:

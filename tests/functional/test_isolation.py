@@ -203,6 +203,30 @@ KINDS: list[Kind] = [
          Call("identity", "PATCH", "/v3/credentials/{id}", {"credential": {"blob": "x"}}),
          Call("identity", "DELETE", "/v3/credentials/{id}"), None, None, foreign=403, per_user=True,
          domain=Scoped(None, 403, None, 403), unscoped=Scoped(None, 403, None, 403)),
+    # a trust and an access rule belong to their user: A's reader is another user
+    Kind("trust", Call("identity", "POST", "/v3/OS-TRUST/trusts", {"trust": {
+             "trustor_user_id": "{me}", "trustee_user_id": "{trustee}", "impersonation": False,
+             "project_id": "{a_project}", "roles": [{"name": "reader"}]}}),
+         lambda b: b["trust"]["id"],
+         (Call("identity", "GET", "/v3/OS-TRUST/trusts?trustor_user_id={me}"), _ids("trusts")),
+         Call("identity", "GET", "/v3/OS-TRUST/trusts/{id}"), None,
+         Call("identity", "DELETE", "/v3/OS-TRUST/trusts/{id}"), None,
+         Call("identity", "POST", "/v3/OS-TRUST/trusts", {"trust": {
+             "trustor_user_id": "{me}", "trustee_user_id": "{trustee}", "impersonation": False,
+             "project_id": "{a_project}", "roles": [{"name": "reader"}]}}),
+         foreign=403, per_user=True, reader_create=201,
+         # unscoped: policy checks as for a project token (oslo.policy); the trustor holds no
+         # role on A's project, so the roles are not found (Keystone's RoleNotFound, 404)
+         domain=Scoped(None, 403, 403, 403), unscoped=Scoped(None, 403, 404, 403)),
+    Kind("access_rule", Call("identity", "POST", "/v3/users/{me}/application_credentials", {
+             "application_credential": {"name": "{uniq}", "access_rules": [
+                 {"service": "compute", "method": "GET", "path": "/v2.1/servers/{uniq}"}]}}),
+         lambda b: b["application_credential"]["access_rules"][0]["id"],
+         (Call("identity", "GET", "/v3/users/{me}/access_rules"), _ids("access_rules")),
+         Call("identity", "GET", "/v3/users/{me}/access_rules/{id}"), None,
+         Call("identity", "DELETE", "/v3/users/{me}/access_rules/{id}"), None, None,
+         foreign=404, per_user=True,
+         domain=Scoped(None, 403, None, 403), unscoped=Scoped(None, 404, None, 404)),
     Kind("usage", Call("identity", "GET", "/v3/projects/{a_project}"), lambda b: b["project"]["id"], None,
          Call("placement", "GET", "/usages?project_id={id}"), foreign=403,
          domain=Scoped(None, 403, None), unscoped=Scoped(None, 403, None)),
@@ -251,7 +275,8 @@ def world(cloud) -> World:
     w = World(http, people.member_of("a-member", a, "member"), people.member_of("a-reader", a, "reader"),
               people.member_of("b-member", b, "member"), people.member_of("b-reader", b, "reader"),
               people.domain_member(), people.unscoped(project=b))
-    w.ids.update(a_project=a, b_project=b, c_project=unique("c"), d_project=unique("d"))
+    w.ids.update(a_project=a, b_project=b, c_project=unique("c"), d_project=unique("d"),
+                 trustee=admin.user_id)
 
     def ok(r: Any, status: int = 201) -> dict[str, Any]:
         assert r.status_code == status, r.text

@@ -23,6 +23,7 @@ from starlette.responses import PlainTextResponse, Response
 from nubes.core.api.http import Request
 from nubes.core.api.metrics import Metrics
 from nubes.core.api.routing import Route, Router
+from nubes.core.auth import access_rules
 from nubes.core.context import RequestContext, new_request_id, reset_request_id, set_request_id
 from nubes.core.errors import Renderer
 from nubes.core.exceptions import BadRequest, CloudError, Unauthorized
@@ -65,6 +66,15 @@ class ServiceApp:
         self.metrics_token = getattr(core, "metrics_token", "")
         self.on_startup = on_startup or []
         self.on_shutdown = on_shutdown or []
+        self._service_type: str | None = None
+
+    @property
+    def service_type(self) -> str:
+        """The type access rules name this service by, from its spec (compute, network ...)."""
+        if self._service_type is None:
+            self._service_type = access_rules.service_type_of(getattr(self.runtime, "name", None)
+                                                              or self.name)
+        return self._service_type
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] == "lifespan":
@@ -131,6 +141,13 @@ class ServiceApp:
             if token:
                 req.ctx = await self.authenticate(token, request_id)
                 req.ctx.request_id = request_id
+                rules = req.ctx.access_rules
+                if rules is not None and not access_rules.allows(rules, self.service_type,
+                                                                 req.scope["method"], path):
+                    # keystonemiddleware's answer: the token is not valid for this request.
+                    LOG.info("%s %s refused: no access rule of application credential %s allows it",
+                             req.scope["method"], path, req.ctx.app_cred_id)
+                    raise Unauthorized("The request you have made requires authentication.")
             elif route.public:
                 req.ctx = RequestContext(request_id=request_id)
             else:

@@ -56,6 +56,12 @@ def context_from_token(body: dict[str, Any], auth_token: str) -> RequestContext:
     app_cred = t.get("application_credential")
     if app_cred:
         ctx.app_cred_id = app_cred.get("id")
+        rules = app_cred.get("access_rules")
+        if isinstance(rules, list):
+            ctx.access_rules = rules
+    trust = t.get("OS-TRUST:trust")
+    if trust:
+        ctx.trust_id = trust.get("id")
     return ctx
 
 

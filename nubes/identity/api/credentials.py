@@ -22,7 +22,11 @@ def _fernet(req: Request) -> Any:
 
 
 def check_not_ec2_derived(req: Request) -> None:
-    """A token obtained with an EC2 signature cannot mint further credentials."""
+    """A token obtained with an EC2 signature, or through a trust, cannot mint further
+    credentials (they would outlive the delegation they came from)."""
+    if req.ctx.trust_id:
+        raise Forbidden("You are not authorized to perform the requested action: a trust-scoped "
+                        "token cannot create credentials.")
     if cred_svc.is_ec2_derived(_state(req).tokens, req.ctx.auth_token):
         raise Forbidden("You are not authorized to perform the requested action: a token "
                         "obtained from an EC2 credential cannot create credentials.")

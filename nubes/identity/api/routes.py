@@ -116,6 +116,22 @@ TABLE: list[tuple[str, str, str, bool]] = [
      "application_credentials.show_app_cred", False),
     ("DELETE", "/v3/users/{user_id}/application_credentials/{app_cred_id}",
      "application_credentials.delete_app_cred", False),
+    # access rules of application credentials
+    ("GET", "/v3/users/{user_id}/access_rules", "access_rules.list_access_rules", False),
+    ("GET", "/v3/users/{user_id}/access_rules/{access_rule_id}", "access_rules.show_access_rule", False),
+    ("DELETE", "/v3/users/{user_id}/access_rules/{access_rule_id}", "access_rules.delete_access_rule",
+     False),
+    # OS-TRUST
+    ("GET", "/v3/OS-TRUST/trusts", "trusts.list_trusts", False),
+    ("HEAD", "/v3/OS-TRUST/trusts", "trusts.head_trusts", False),
+    ("POST", "/v3/OS-TRUST/trusts", "trusts.create_trust", False),
+    ("GET", "/v3/OS-TRUST/trusts/{trust_id}", "trusts.show_trust", False),
+    ("HEAD", "/v3/OS-TRUST/trusts/{trust_id}", "trusts.head_trust", False),
+    ("DELETE", "/v3/OS-TRUST/trusts/{trust_id}", "trusts.delete_trust", False),
+    ("GET", "/v3/OS-TRUST/trusts/{trust_id}/roles", "trusts.list_trust_roles", False),
+    ("HEAD", "/v3/OS-TRUST/trusts/{trust_id}/roles", "trusts.head_trust_roles", False),
+    ("GET", "/v3/OS-TRUST/trusts/{trust_id}/roles/{role_id}", "trusts.show_trust_role", False),
+    ("HEAD", "/v3/OS-TRUST/trusts/{trust_id}/roles/{role_id}", "trusts.check_trust_role", False),
     # credentials, including EC2-style ones
     ("GET", "/v3/credentials", "credentials.list_credentials", False),
     ("POST", "/v3/credentials", "credentials.create_credential", False),

@@ -232,3 +232,39 @@ class RevocationEvent(Base):
     issued_before: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Trust(Base):
+    """OS-TRUST: a trustor delegates roles on a project to a trustee (Keystone's trust table).
+
+    ``roles`` holds the delegated role ids; a redelegated trust points at the trust it came from
+    and goes with it.  A trust whose trustor or trustee is deleted goes too.
+    """
+
+    __tablename__ = "trusts"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    trustor_user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    trustee_user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    impersonation: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    remaining_uses: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    redelegation_count: Mapped[int] = mapped_column(Integer, default=0)
+    redelegated_trust_id: Mapped[str | None] = mapped_column(
+        ForeignKey("trusts.id", ondelete="CASCADE"), nullable=True, index=True)
+    roles: Mapped[list[str]] = mapped_column(JSONText, default=list)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSONText, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccessRule(Base):
+    """An application credential access rule: (service type, method, path pattern) of one user,
+    shared by the credentials that name it (Keystone's access_rule table)."""
+
+    __tablename__ = "access_rules"
+    __table_args__ = (UniqueConstraint("user_id", "service", "method", "path"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    service: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(16))
+    path: Mapped[str] = mapped_column(String(255))

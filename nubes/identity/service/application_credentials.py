@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from nubes.identity.db.models import NULL_DOMAIN, ApplicationCredential, Role
 from nubes.identity.db.queries import app_creds as app_cred_q
 from nubes.identity.db.queries import roles as role_q
 from nubes.identity.exceptions import Conflict, Forbidden, NotFound, ValidationError
+from nubes.identity.service import access_rules as access_rule_svc
 from nubes.identity.service import domains as rules
 
 FIELDS = frozenset({"name", "description", "secret", "expires_at", "roles", "unrestricted",
@@ -81,6 +82,8 @@ class NewAppCred:
     expires_at: datetime | None
     unrestricted: bool
     requested_roles: list[dict[str, Any]] | None
+    # [{service, method, path}] or [{id}] as asked; resolved to stored rules on create.
+    access_rules: list[dict[str, Any]] = field(default_factory=list)
 
 
 def check_create(body: dict[str, Any]) -> NewAppCred:
@@ -102,19 +105,14 @@ def check_create(body: dict[str, Any]) -> NewAppCred:
                 isinstance(r, dict) and (isinstance(r.get("id"), str) or isinstance(r.get("name"), str))
                 for r in roles):
             raise rules.invalid("roles", "expected a list of objects with an id or a name")
-    rules_ = body.get("access_rules")
-    if rules_ not in (None, []):
-        # Nothing in this cloud enforces access rules (no service checks a token's access rules),
-        # so storing them would promise a restriction that does not exist.
-        raise ValidationError("Application credential access rules are not supported by this "
-                              "cloud: remove access_rules (use roles to restrict the credential).")
     return NewAppCred(
         name=rules.name(body["name"], max_len=255),
         description=rules.text(body.get("description"), "description"),
         secret=secret, generated_secret=generated,
         expires_at=parse_expiry(body.get("expires_at")),
-        unrestricted=rules.boolean(body.get("unrestricted", False), "unrestricted"),
+        unrestricted=rules.strict_boolean(body.get("unrestricted", False), "unrestricted"),
         requested_roles=roles or None,
+        access_rules=access_rule_svc.check(body.get("access_rules")),
     )
 
 
@@ -168,10 +166,11 @@ async def create(s: AsyncSession, new: NewAppCred, *, user_id: str, project_id: 
                  roles: list[dict[str, Any]], secret_hash: str) -> ApplicationCredential:
     if await app_cred_q.by_name(s, user_id, new.name) is not None:
         raise duplicate(new.name)
+    access_rules = await access_rule_svc.resolve(s, user_id, new.access_rules)
     cred = ApplicationCredential(
         id=uuid.uuid4().hex, name=new.name, user_id=user_id, project_id=project_id, system=None,
         secret_hash=secret_hash, description=new.description, expires_at=new.expires_at,
-        unrestricted=new.unrestricted, roles=roles, access_rules=[], created_at=datetime.now(UTC))
+        unrestricted=new.unrestricted, roles=roles, access_rules=access_rules, created_at=datetime.now(UTC))
     s.add(cred)
     try:
         await s.flush()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nubes.core.exceptions import NotFound
-from nubes.identity.db.models import ApplicationCredential, Domain, Project, User
+from nubes.identity.db.models import ApplicationCredential, Domain, Project, Trust, User
 from nubes.identity.db.queries import assignments as assignment_q
 from nubes.identity.db.queries import users as user_q
 from nubes.identity.exceptions import (
@@ -20,6 +20,7 @@ from nubes.identity.exceptions import (
     ValidationError,
 )
 from nubes.identity.service import passwords
+from nubes.identity.service import trusts as trust_svc
 from nubes.identity.service.token_format import TokenPayload
 from nubes.identity.service.tokens import TokenService
 
@@ -177,6 +178,9 @@ class Authenticator:
             raise AuthenticationFailed()
         if parent.app_cred_id:
             raise AuthenticationFailed("A token issued for an application credential cannot be rescoped.")
+        if parent.trust_id:
+            raise trust_svc.forbidden("Using trust-scoped token to create another token. Create a "
+                                      "new trust-scoped token instead")
         # Keystone's rescoped tokens carry the parent's methods after "token".
         return await self._scoped(user, list(dict.fromkeys(["token", *parent.methods])), scope,
                                   parent=parent)
@@ -217,6 +221,8 @@ class Authenticator:
     # -- scope ----------------------------------------------------------------
     async def _scoped(self, user: User, methods: list[str], scope: Any, *,
                       parent: TokenPayload | None = None) -> TokenPayload:
+        if isinstance(scope, dict) and "OS-TRUST:trust" in scope:
+            return await self._trust_scoped(user, methods, scope, parent=parent)
         target: dict[str, Any] = {}
         async with self.rt.db.reader() as s:
             if scope is None and parent is None and user.default_project_id:
@@ -237,12 +243,39 @@ class Authenticator:
         await self._require_roles(user, payload)
         return payload
 
+    async def _trust_scoped(self, user: User, methods: list[str], scope: dict[str, Any], *,
+                            parent: TokenPayload | None) -> TokenPayload:
+        """A token of the trust's trustee, scoped to the trust's project; consumes one use."""
+        if len([k for k in ("project", "domain", "system", "OS-TRUST:trust") if k in scope]) != 1:
+            raise ValidationError("Specify exactly one of project, domain, system or OS-TRUST:trust "
+                                  "in auth.scope.")
+        ref = _obj(scope["OS-TRUST:trust"], "auth.scope.OS-TRUST:trust")
+        trust_id = _str(ref.get("id"), "auth.scope.OS-TRUST:trust.id")
+        async with self.rt.db.reader() as s:
+            trust = await trust_svc.get(s, trust_id)
+            if trust.trustee_user_id != user.id:
+                raise trust_svc.forbidden("User is not a trustee")
+            if not await trust_svc.agents_enabled(s, trust):
+                raise trust_svc.forbidden("One of the trust agents is disabled or deleted")
+            if trust.project_id:
+                project = await s.get(Project, trust.project_id)
+                if project is None or not project.enabled:
+                    raise AuthenticationFailed(f"Project {trust.project_id} is disabled.")
+                await trust_svc.delegated_roles(s, trust)      # 403 if the trustor lost a role
+        payload = self.tokens.new_payload(user.id, methods, parent=parent, project_id=trust.project_id,
+                                          trust_id=trust.id, expires_at=trust.expires_at)
+        await self._require_roles(user, payload)
+        async with self.rt.db.session() as s:
+            row = await s.get(Trust, trust.id)
+            if row is None:
+                raise NotFound("trust", trust.id)
+            await trust_svc.consume_use(s, row)
+        return payload
+
     async def _resolve_scope(self, s: AsyncSession, scope: Any) -> dict[str, Any]:
         scope = _obj(scope, "auth.scope")
         if len([k for k in ("project", "domain", "system", "OS-TRUST:trust") if k in scope]) != 1:
             raise ValidationError("Specify exactly one of project, domain or system in auth.scope.")
-        if "OS-TRUST:trust" in scope:
-            raise AuthenticationFailed("Trusts are not supported by this cloud.")
         if "system" in scope:
             system = _obj(scope["system"], "auth.scope.system")
             if system.get("all") is not True:

@@ -143,7 +143,7 @@ def _service_values(body: dict[str, Any], *, create: bool) -> dict[str, Any]:
     if "description" in body:
         v["description"] = rules.text(body["description"], "description")
     if "enabled" in body:
-        v["enabled"] = rules.boolean(body["enabled"], "enabled")
+        v["enabled"] = rules.strict_boolean(body["enabled"], "enabled")
     return v
 
 
@@ -210,7 +210,7 @@ async def _endpoint_values(s: AsyncSession, body: dict[str, Any], *, create: boo
             raise rules.invalid("url", f"{url!r} is not a URL (scheme:...)")
         v["url"] = url
     if "enabled" in body:
-        v["enabled"] = rules.boolean(body["enabled"], "enabled")
+        v["enabled"] = rules.strict_boolean(body["enabled"], "enabled")
     if body.get("region_id") is not None:
         region_id = _string(body["region_id"], "region_id")
         if await region_q.get(s, region_id) is None:

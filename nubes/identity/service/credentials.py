@@ -162,7 +162,7 @@ async def create(s: AsyncSession, fernet: MultiFernet, v: dict[str, Any]) -> Cre
 
 
 def check_update(cred: Credential, fernet: MultiFernet, body: dict[str, Any]) -> dict[str, Any]:
-    """The new values of a PATCH; an ec2 credential keeps its access key (its id derives from it)."""
+    """The new values of a PATCH; an ec2 credential keeps its id and its delegation bindings."""
     rules.require_some(body, "credential")
     rules.require_same_id(body, cred.id)
     v: dict[str, Any] = {}
@@ -183,9 +183,13 @@ def check_update(cred: Credential, fernet: MultiFernet, body: dict[str, Any]) ->
             raise ValidationError("An ec2 credential needs a project_id.")
         data = ec2_blob(blob)
         old = ec2_blob(old_blob) if cred.type == EC2 else {}
-        if hash_access(data["access"]) != cred.id:
-            raise ValidationError("The access key of an ec2 credential cannot be changed (the "
-                                  "credential id is derived from it): create a new credential.")
+        # As Keystone: the access key may change (the id, derived from the first one, stays, so
+        # the credential is still found by that first key), but not what binds it to a delegation.
+        if cred.type != EC2:
+            raise ValidationError("A credential cannot become an ec2 credential (an ec2 "
+                                  "credential's id derives from its access key): create one.")
+        if data.get("access_id") != old.get("access_id"):
+            raise ValidationError("access_id can not be updated for credential")
         _bind(data, {k: old.get(k) for k in _BOUND})
         blob = json.dumps(data)
     if "blob" in body or new_type != cred.type:

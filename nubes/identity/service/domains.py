@@ -36,8 +36,16 @@ def invalid(field: str, why: str) -> ValidationError:
     return ValidationError(f"Invalid input for field '{field}': {why}.")
 
 
+def strict_boolean(value: Any, field: str) -> bool:
+    """Keystone's ``parameter_types.boolean`` (``enabled``, ``is_domain``, ``unrestricted``...):
+    JSON true or false only; the string "True" is a 400, as Keystone's schema refuses it."""
+    if value is True or value is False:
+        return value
+    raise invalid(field, f"{value!r} is not of type 'boolean' (use true or false, not a string)")
+
+
 def boolean(value: Any, field: str) -> bool:
-    """Keystone's boolean: true/false, or one of their spellings as a string."""
+    """A lenient boolean for resource options: true/false, or one of their spellings as a string."""
     if isinstance(value, (bool, str)):
         if value in _TRUE:
             return True
@@ -202,7 +210,7 @@ async def create(s: AsyncSession, body: dict[str, Any]) -> Domain:
             raise Conflict("domain", f"Duplicate ID, {domain_id}")
     row = Domain(
         id=domain_id, name=domain_name, description=text(body.get("description"), "description"),
-        enabled=boolean(body.get("enabled", True), "enabled"),
+        enabled=strict_boolean(body.get("enabled", True), "enabled"),
         tags=tags(body["tags"]) if body.get("tags") is not None else [],
         options=options(body["options"], RESOURCE_OPTIONS) if body.get("options") is not None else {},
         extra=extra(body, DOMAIN_FIELDS))
@@ -232,7 +240,7 @@ async def update(s: AsyncSession, domain: Domain, body: dict[str, Any]) -> bool:
     if "description" in body:
         domain.description = text(body["description"], "description")
     if "enabled" in body:
-        domain.enabled = boolean(body["enabled"], "enabled")
+        domain.enabled = strict_boolean(body["enabled"], "enabled")
     if "tags" in body:
         domain.tags = tags(body["tags"]) if body["tags"] is not None else []
     if "options" in body:

@@ -78,9 +78,9 @@ async def create(s: AsyncSession, ctx: RequestContext, body: dict[str, Any]) -> 
     if "name" not in body:
         raise ValidationError("'name' is a required property")
     project_name = rules.name(body["name"], strip=True)
-    if "is_domain" in body and body["is_domain"] is not None and rules.boolean(body["is_domain"], "is_domain"):
+    if "is_domain" in body and body["is_domain"] is not None and rules.strict_boolean(body["is_domain"], "is_domain"):
         raise NotImplementedYet(IS_DOMAIN_UNSUPPORTED)
-    enabled = rules.boolean(body.get("enabled", True), "enabled")
+    enabled = rules.strict_boolean(body.get("enabled", True), "enabled")
     description = rules.text(body.get("description"), "description")
     tag_list = rules.tags(body["tags"]) if body.get("tags") is not None else []
     opts = (rules.options(body["options"], rules.RESOURCE_OPTIONS)
@@ -109,7 +109,7 @@ async def update(s: AsyncSession, project: Project, body: dict[str, Any]) -> boo
         raise ValidationError("Cannot change Domain ID")
     if "parent_id" in body and body["parent_id"] != (project.parent_id or project.domain_id):
         raise Forbidden("Update of `parent_id` is not allowed.")
-    if "is_domain" in body and body["is_domain"] is not None and rules.boolean(body["is_domain"], "is_domain"):
+    if "is_domain" in body and body["is_domain"] is not None and rules.strict_boolean(body["is_domain"], "is_domain"):
         raise ValidationError("Update of `is_domain` is not allowed.")
     was_enabled = project.enabled
     if "name" in body:
@@ -125,7 +125,7 @@ async def update(s: AsyncSession, project: Project, body: dict[str, Any]) -> boo
     if "options" in body:
         project.options = rules.options(body["options"] or {}, rules.RESOURCE_OPTIONS, project.options)
     if "enabled" in body:
-        enabled = rules.boolean(body["enabled"], "enabled")
+        enabled = rules.strict_boolean(body["enabled"], "enabled")
         if (enabled and not was_enabled
                 and any(not p.enabled for p in await project_q.ancestors(s, project))):
             raise Forbidden(f"Cannot enable project {project.id} since it has disabled parents")

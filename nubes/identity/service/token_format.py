@@ -8,13 +8,15 @@ Payload layout, version 1 (big-endian)::
 
     B  version (1)
     B  methods bitmask: bit i is METHODS[i]; bit 7 means "other method names follow"
-    B  scope tag: low 7 bits are SCOPE_*; bit 7 means "an application credential id follows"
+    B  scope tag: low 6 bits are SCOPE_*; bit 7 means "an application credential id follows",
+       bit 6 "a trust id follows" (an OS-TRUST trust-scoped token)
     Q  expires_at, milliseconds since the Unix epoch (UTC)
     Q  issued_at, milliseconds since the Unix epoch (UTC)
     [B count, then count x (B length, UTF-8 name)]   only with methods bit 7
     id user_id
     id project_id or domain_id                        only for those scopes
     id app_cred_id                                    only with scope tag bit 7
+    id trust_id                                       only with scope tag bit 6
     B  number of audit ids (1 or 2), then 16 raw bytes each
 
 An ``id`` is ``0x00`` + 16 bytes for a lower-case 32-hex id (the usual uuid4
@@ -52,6 +54,8 @@ _CANONICAL = frozenset(_MASK_METHODS)
 
 SCOPE_NONE, SCOPE_PROJECT, SCOPE_DOMAIN, SCOPE_SYSTEM = 0, 1, 2, 3
 _APP_CRED = 0x80
+_TRUST = 0x40
+_SCOPE_KIND = 0x3F
 SYSTEM_ALL = "all"
 
 _HEAD = struct.Struct(">BBBQQ")
@@ -122,6 +126,8 @@ class TokenPayload:
     system: str | None = None
     app_cred_id: str | None = None
     issued_at: datetime = field(default_factory=_now)
+    # A trust-scoped token: user_id is the trustee who authenticated; the trust says the rest.
+    trust_id: str | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -146,6 +152,9 @@ class TokenPayload:
             raise ValueError(f"system scope must be {SYSTEM_ALL!r}, not {self.system!r}")
         if self.app_cred_id is not None and self.project_id is None:
             raise ValueError("an application credential token must be project-scoped")
+        if self.trust_id is not None and (self.app_cred_id is not None or self.domain_id is not None
+                                          or self.system is not None):
+            raise ValueError("a trust-scoped token is scoped to the trust's project or to nothing else")
 
     @property
     def scope(self) -> str | None:
@@ -227,6 +236,8 @@ def pack(p: TokenPayload) -> bytes:
         tag, scope_id = SCOPE_NONE, b""
     if p.app_cred_id is not None:
         tag |= _APP_CRED
+    if p.trust_id is not None:
+        tag |= _TRUST
     out = [_HEAD.pack(VERSION, mask, tag, _to_ms(p.expires_at), _to_ms(p.issued_at))]
     if others:
         out.append(bytes((len(others),)))
@@ -235,6 +246,8 @@ def pack(p: TokenPayload) -> bytes:
     out.append(scope_id)
     if p.app_cred_id is not None:
         out.append(_pack_id(p.app_cred_id, "app_cred_id"))
+    if p.trust_id is not None:
+        out.append(_pack_id(p.trust_id, "trust_id"))
     out.append(bytes((len(p.audit_ids),)))
     out.extend(_pack_audit_id(a) for a in p.audit_ids)
     return b"".join(out)
@@ -280,8 +293,8 @@ def unpack(buf: bytes) -> TokenPayload:
                 others.append(name)
             methods += tuple(others)
         user_id, pos = _unpack_id(buf, pos)
-        kind = tag & ~_APP_CRED
-        project_id = domain_id = system = app_cred_id = None
+        kind = tag & _SCOPE_KIND
+        project_id = domain_id = system = app_cred_id = trust_id = None
         if kind == SCOPE_PROJECT:
             project_id, pos = _unpack_id(buf, pos)
         elif kind == SCOPE_DOMAIN:
@@ -292,6 +305,8 @@ def unpack(buf: bytes) -> TokenPayload:
             raise TokenInvalid(f"unknown scope kind {kind} in token payload")
         if tag & _APP_CRED:
             app_cred_id, pos = _unpack_id(buf, pos)
+        if tag & _TRUST:
+            trust_id, pos = _unpack_id(buf, pos)
         count = buf[pos]
         pos += 1
         if pos + 16 * count != len(buf):
@@ -299,7 +314,8 @@ def unpack(buf: bytes) -> TokenPayload:
         audit_ids = tuple(_audit_str(buf[i:i + 16]) for i in range(pos, len(buf), 16))
         return TokenPayload(user_id=user_id, methods=methods, expires_at=_from_ms(exp),
                             audit_ids=audit_ids, project_id=project_id, domain_id=domain_id,
-                            system=system, app_cred_id=app_cred_id, issued_at=_from_ms(iss))
+                            system=system, app_cred_id=app_cred_id, issued_at=_from_ms(iss),
+                            trust_id=trust_id)
     except TokenInvalid:
         raise
     except (struct.error, IndexError, UnicodeDecodeError, ValueError, OverflowError):

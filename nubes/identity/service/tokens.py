@@ -23,12 +23,14 @@ from nubes.identity.db.models import (
     Domain,
     Project,
     RevocationEvent,
+    Trust,
     User,
 )
 from nubes.identity.db.queries import assignments as assignment_q
 from nubes.identity.db.queries import catalog as catalog_q
 from nubes.identity.db.queries import revocations as revocation_q
-from nubes.identity.exceptions import AuthenticationFailed, TokenNotFound
+from nubes.identity.exceptions import AuthenticationFailed, Forbidden, TokenNotFound
+from nubes.identity.service import trusts as trust_svc
 from nubes.identity.service.token_format import TokenFormatter, TokenInvalid, TokenPayload, new_audit_id
 
 LOG = logging.getLogger(__name__)
@@ -163,14 +165,20 @@ class TokenService:
             if not allow_expired or payload.expires_at + window <= now:
                 raise TokenNotFound("The token has expired.")
         async with self.rt.db.reader() as s:
-            if await self._is_revoked(s, payload):
+            # A trust's token is also revoked with its trustor's tokens (Keystone matches a revocation
+            # of a user against a token's user, trustor and trustee).
+            trust = await s.get(Trust, payload.trust_id) if payload.trust_id else None
+            users = (payload.user_id,) if trust is None else (payload.user_id, trust.trustor_user_id)
+            if await self._is_revoked(s, payload, users):
                 raise TokenNotFound("The token has been revoked.")
             body = await self.render(s, payload, include_catalog=include_catalog)
         if not allow_expired:
             self.cache.put(key, (payload, body), payload.expires_at.timestamp())
         return payload, body
 
-    async def _is_revoked(self, s: AsyncSession, payload: TokenPayload) -> bool:
+    async def _is_revoked(self, s: AsyncSession, payload: TokenPayload,
+                          users: tuple[str, ...] | None = None) -> bool:
+        users = users or (payload.user_id,)
         if self._events is None or time.monotonic() - self._events_loaded > 5:
             self._events = await revocation_q.active_events(s, datetime.now(UTC))
             self._events_loaded = time.monotonic()
@@ -181,7 +189,7 @@ class TokenService:
                 continue
             if ev.audit_chain_id and ev.audit_chain_id != payload.audit_ids[-1]:
                 continue
-            if ev.user_id and ev.user_id != payload.user_id:
+            if ev.user_id and ev.user_id not in users:
                 continue
             if ev.project_id and ev.project_id != payload.project_id:
                 continue
@@ -201,7 +209,13 @@ class TokenService:
     async def render(self, s: AsyncSession, payload: TokenPayload, *,
                      include_catalog: bool = True) -> dict[str, Any]:
         """The token body Keystone returns; raises TokenNotFound if the token lost its meaning."""
-        user = await s.get(User, payload.user_id)
+        trust = None
+        user_id = payload.user_id
+        if payload.trust_id:
+            trust = await self._live_trust(s, payload)
+            if trust.impersonation:
+                user_id = trust.trustor_user_id       # the token acts as the trustor
+        user = await s.get(User, user_id)
         if user is None or not user.enabled:
             raise TokenNotFound("The token's user is disabled or gone.")
         user_domain = await s.get(Domain, user.domain_id)
@@ -227,7 +241,13 @@ class TokenService:
             t["project"] = {"id": project.id, "name": project.name,
                             "domain": {"id": pdomain.id, "name": pdomain.name}}
             t["is_domain"] = False
-            roles = await assignment_q.effective_roles(s, user.id, project=project)
+            if trust is not None:
+                try:
+                    roles = await trust_svc.delegated_roles(s, trust)
+                except Forbidden:
+                    raise TokenNotFound("The trustor no longer holds a role the trust delegates.") from None
+            else:
+                roles = await assignment_q.effective_roles(s, user.id, project=project)
         elif payload.domain_id:
             domain = await s.get(Domain, payload.domain_id)
             if domain is None or not domain.enabled:
@@ -245,6 +265,13 @@ class TokenService:
             roles = [r for r in roles if r.id in allowed]
             t["application_credential"] = {"id": cred.id, "name": cred.name,
                                            "restricted": not cred.unrestricted}
+            if cred.access_rules:     # what every service's token middleware enforces
+                t["application_credential"]["access_rules"] = [
+                    {k: r[k] for k in ("id", "service", "method", "path")} for r in cred.access_rules]
+        if trust is not None:
+            t["OS-TRUST:trust"] = {"id": trust.id, "impersonation": bool(trust.impersonation),
+                                   "trustee_user": {"id": trust.trustee_user_id},
+                                   "trustor_user": {"id": trust.trustor_user_id}}
         if payload.project_id or payload.domain_id or payload.system:
             if not roles:
                 raise TokenNotFound("The token's user no longer has a role on its scope.")
@@ -260,6 +287,20 @@ class TokenService:
         if pw is None or pw.expires_at is None or user.options.get("ignore_password_expiry"):
             return None
         return isotime(pw.expires_at)
+
+    async def _live_trust(self, s: AsyncSession, payload: TokenPayload) -> Trust:
+        """The trust of a trust-scoped token, if it still holds: not deleted, not expired, the
+        token's user its trustee, every trustor and trustee of its chain enabled."""
+        trust = await s.get(Trust, payload.trust_id)
+        if trust is None:
+            raise TokenNotFound("The token's trust was deleted.")
+        if trust.expires_at is not None and trust.expires_at <= datetime.now(UTC):
+            raise TokenNotFound("The token's trust has expired.")
+        if trust.trustee_user_id != payload.user_id:
+            raise TokenNotFound("The token's user is not the trustee of its trust.")
+        if not await trust_svc.agents_enabled(s, trust):
+            raise TokenNotFound("The trustor or the trustee of the token's trust is disabled or gone.")
+        return trust
 
     def rescoped(self, parent: TokenPayload, methods: list[str], **scope: Any) -> TokenPayload:
         if parent.app_cred_id:

@@ -91,7 +91,7 @@ def check_create(ctx: RequestContext, body: dict[str, Any], conf: Any) -> UserCh
     out.values = {
         "name": rules.name(body["name"], max_len=255),
         "domain_id": rules.domain_for_new(ctx, body),
-        "enabled": rules.boolean(body.get("enabled", True), "enabled"),
+        "enabled": rules.strict_boolean(body.get("enabled", True), "enabled"),
         "default_project_id": rules.ident(body.get("default_project_id"), "default_project_id"),
         "description": rules.text(body.get("description"), "description"),
         "email": _email(body.get("email")),
@@ -116,7 +116,7 @@ def check_update(user: User, body: dict[str, Any], conf: Any) -> UserChanges:
     if "name" in body:
         v["name"] = rules.name(body["name"], max_len=255)
     if "enabled" in body:
-        v["enabled"] = rules.boolean(body["enabled"], "enabled")
+        v["enabled"] = rules.strict_boolean(body["enabled"], "enabled")
     if "default_project_id" in body:
         v["default_project_id"] = rules.ident(body["default_project_id"], "default_project_id")
     if "description" in body:

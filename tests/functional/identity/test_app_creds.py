@@ -145,9 +145,12 @@ def test_app_cred_rules(cloud, api, member):
         "name": _name("x"), "expires_at": "2001-01-01T00:00:00Z"}}), 400)
     _error(api("POST", base, token=tok, json={"application_credential": {
         "name": _name("x"), "expires_at": "tomorrow"}}), 400)
-    assert "access rules" in _error(api("POST", base, token=tok, json={"application_credential": {
-        "name": _name("x"), "access_rules": [{"path": "/v2.1/servers", "method": "GET",
-                                             "service": "compute"}]}}), 400)
+    for bad in ({"path": "v2.1/servers", "method": "GET", "service": "compute"},
+                {"path": "/v2.1/servers", "method": "FETCH", "service": "compute"},
+                {"path": "/v2.1/servers", "method": "GET", "service": "com pute"},
+                {"path": "/v2.1/servers", "method": "GET", "service": "compute", "x": 1}):
+        assert "access_rules" in _error(api("POST", base, token=tok, json={"application_credential": {
+            "name": _name("x"), "access_rules": [bad]}}), 400)
     _error(api("POST", base, token=tok, json={"application_credential": {"name": ""}}), 400)
     _error(api("POST", base, json={"application_credential": {"name": _name("x")}}), 403)  # admin
     unscoped = _password_token(cloud, uid, member["password"], None)

@@ -190,3 +190,29 @@ def test_services_and_endpoints_http(cloud, api):
     assert api("DELETE", f"/services/{b['id']}").status_code == 204
     _error(api("DELETE", f"/services/{b['id']}"), 404)
     assert api("DELETE", f"/regions/{legacy}").status_code == 204
+
+
+ENABLED_AS_STRING = [
+    pytest.param("service", "True", id="service-True"),
+    pytest.param("service", "false", id="service-false"),
+    pytest.param("endpoint", "True", id="endpoint-True"),
+    pytest.param("endpoint", "1", id="endpoint-1"),
+]
+
+
+@pytest.mark.parametrize(("kind", "value"), ENABLED_AS_STRING)
+def test_enabled_must_be_a_json_boolean(api, kind, value):
+    """Keystone's schema types ``enabled`` as boolean: the string "True" is a 400, on create and
+    on update, and nothing is written."""
+    svc = api.create("service", type=_name("strict"))
+    body = {"service_id": svc["id"], "interface": "public", "url": "http://strict.example/"}
+    msg = _error(api("POST", f"/{kind}s", json={kind: {**({"type": _name("s")} if kind == "service" else body),
+                                                     "enabled": value}}), 400)
+    assert "enabled" in msg and "boolean" in msg
+    ep = api.create("endpoint", **body)
+    target = svc if kind == "service" else ep
+    msg = _error(api("PATCH", f"/{kind}s/{target['id']}", json={kind: {"enabled": value}}), 400)
+    assert "enabled" in msg
+    assert api("GET", f"/{kind}s/{target['id']}").json()[kind]["enabled"] is True
+    assert api("DELETE", f"/endpoints/{ep['id']}").status_code == 204
+    assert api("DELETE", f"/services/{svc['id']}").status_code == 204

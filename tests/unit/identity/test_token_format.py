@@ -58,6 +58,8 @@ SCOPES = {
     "default domain": {"domain_id": "default"},
     "system": {"system": "all"},
     "app cred": {"project_id": hexid(), "app_cred_id": hexid()},
+    "trust project": {"project_id": hexid(), "trust_id": hexid()},
+    "trust unscoped": {"trust_id": "not-hex-trust"},
 }
 
 
@@ -69,8 +71,10 @@ def test_roundtrip_every_scope_and_method_combination(fmt, scope, methods):
     back = fmt.validate(token)
     assert back == p
     assert set(back.methods) == set(methods)
-    assert back.scope == (None if scope == "unscoped" else "project" if scope == "app cred"
-                          else scope.split()[-1])
+    expected = {"unscoped": None, "app cred": "project", "trust project": "project",
+                "trust unscoped": None}.get(scope, scope.split()[-1])
+    assert back.scope == expected
+    assert back.trust_id == SCOPES[scope].get("trust_id")
 
 
 def test_roundtrip_keeps_times_to_the_millisecond(fmt):
@@ -158,6 +162,9 @@ def test_ids_that_cannot_be_packed_are_refused_at_issue(fmt, bad):
     ({"system": "some"}, "system scope"),
     ({"app_cred_id": "a"}, "project-scoped"),
     ({"app_cred_id": "a", "domain_id": "d"}, "project-scoped"),
+    ({"trust_id": "t", "domain_id": "d"}, "trust-scoped"),
+    ({"trust_id": "t", "system": "all"}, "trust-scoped"),
+    ({"trust_id": "t", "project_id": "p", "app_cred_id": "a"}, "trust-scoped"),
     ({"methods": ()}, "at least one"),
     ({"methods": "password"}, "not the string"),
     ({"audit_ids": ()}, "1 or 2"),

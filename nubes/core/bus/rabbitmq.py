@@ -87,6 +87,9 @@ class RabbitMQBus:
         self._inflight: set[asyncio.Task[Any]] = set()
         self._subscriptions = 0
         self._closed = False
+        # Set while the reply queue exists: after a lost connection the broker has dropped it (it is
+        # exclusive) until aio-pika has restored the channel, and a reply sent meanwhile is lost.
+        self._replies_ready = asyncio.Event()
 
     def __repr__(self) -> str:
         return f"<RabbitMQBus {redact_url(self.url)} {self._id}>"
@@ -114,12 +117,16 @@ class RabbitMQBus:
         }
         replies = await self._channel.declare_queue(self._reply_queue, exclusive=True, auto_delete=True)
         await replies.consume(self._on_reply, no_ack=True)
+        connection.close_callbacks.add(lambda *_: self._replies_ready.clear())
+        connection.reconnect_callbacks.add(lambda *_: self._replies_ready.set())
+        self._replies_ready.set()
         LOG.info("bus connected to %s as %s", redact_url(self.url), self.name)
 
     async def close(self) -> None:
         if self._closed:
             return
         self._closed = True
+        self._replies_ready.set()       # a call waiting for the reply queue meets the closed bus
         for fut in self._pending.values():
             if not fut.done():
                 fut.set_exception(ServiceUnavailable("The bus was closed before a reply came."))
@@ -189,6 +196,7 @@ class RabbitMQBus:
         try:
             async with asyncio.timeout(timeout):
                 await self._ensure_topic(topic)
+                await self._replies_ready.wait()
                 await self._publish(RPC_EXCHANGE, topic, aio_pika.Message(
                     body, content_type=JSON, correlation_id=correlation_id, reply_to=self._reply_queue,
                     expiration=timeout, delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT))

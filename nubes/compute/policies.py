@@ -181,6 +181,10 @@ RULES: dict[str, str] = {
     f"{P}:os-server-diagnostics": ADMIN,
     f"{P}:os-simple-tenant-usage:list": ADMIN,
     f"{P}:os-simple-tenant-usage:show": ADMIN_OR_READER,
+    f"{P}:os-volumes-attachments:index": ADMIN_OR_READER,
+    f"{P}:os-volumes-attachments:show": ADMIN_OR_READER,
+    # events from other services (Nova: the service role; admins as its deprecated default allowed)
+    f"{P}:os-server-external-events:create": f"{SERVICE} or {ADMIN}",
 }
 
 DEFAULTS = ([RuleDefault(name, text) for name, text in BASE.items()]

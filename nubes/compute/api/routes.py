@@ -119,15 +119,23 @@ HOSTS: list[Row] = [
     ("POST", f"{AG}/{{aggregate_id}}/action", "aggregates.aggregate_action", "2.1", False),
 ]
 
+# events from other services; volume attachments (none until block storage exists)
+NETWORK: list[Row] = [
+    ("POST", f"{V}/os-server-external-events", "external_events.create_external_events", "2.1", False),
+    ("GET", f"{SV}/os-volume_attachments", "volume_attachments.list_volume_attachments", "2.1", False),
+    ("GET", f"{SV}/os-volume_attachments/{{volume_id}}", "volume_attachments.show_volume_attachment", "2.1",
+     False),
+]
+
 
 def table() -> list[Row]:
-    return DISCOVERY + FLAVORS + KEYPAIRS + SERVERS + HOSTS
+    return DISCOVERY + FLAVORS + KEYPAIRS + SERVERS + HOSTS + NETWORK
 
 # Parts of the Compute API not served yet: 501 (see docs/api-coverage.md).
 NOT_IMPLEMENTED = [
     f"{V}/servers/{{path:path}}",
     f"{V}/os-aggregates/{{aggregate_id}}/images", f"{V}/os-instance_usage_audit_log",
-    f"{V}/os-server-external-events", f"{V}/os-assisted-volume-snapshots", f"{V}/os-console-auth-tokens/{{path:path}}",
+    f"{V}/os-assisted-volume-snapshots", f"{V}/os-console-auth-tokens/{{path:path}}",
 ]
 
 

@@ -54,6 +54,10 @@ class ComputeState:
         self.server_metadata = ServerMetadata(self)
         self.server_network = ServerNetwork(self, self.server_actions)
         self.usage = Usage(self)
+        # events from other services (the network service's port and floating IP changes)
+        from nubes.compute.service.external_events import ExternalEvents
+
+        self.external_events = ExternalEvents(self)
 
     async def start(self) -> None:
         pass

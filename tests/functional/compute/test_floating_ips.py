@@ -5,9 +5,7 @@ POST /os-server-external-events itself (its 200/207/404, its 400s and its policy
 
 from __future__ import annotations
 
-import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -15,17 +13,8 @@ import openstack
 import pytest
 
 from tests.functional.compute.conftest import make_member, unique
+from tests.functional.compute.routed_fixtures import Routed, floating_of, make_routed, wait_addresses
 from tests.functional.compute.servers_fixtures import boot_body, delete_all, make_world, ports_of, wait_status
-
-
-@dataclass
-class Routed:
-    """A private network routed to an external one, where floating IPs come from."""
-
-    network_id: str
-    network_name: str
-    external_id: str
-    router_id: str
 
 
 @pytest.fixture(scope="module")
@@ -35,36 +24,11 @@ def world(full_cloud, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def routed(full_cloud) -> Routed:
-    osc = full_cloud.osc
-    ext = osc("network", "create", "--external", "--share", unique("public"))
-    osc("subnet", "create", "--network", ext["id"], "--subnet-range", "172.24.8.0/24", "--no-dhcp",
-        unique("public-sub"))
-    net = osc("network", "create", "--share", unique("private"))
-    sub = osc("subnet", "create", "--network", net["id"], "--subnet-range", "10.31.0.0/24", unique("private-sub"))
-    router = osc("router", "create", unique("router"))
-    osc("router", "set", "--external-gateway", ext["id"], router["id"], json_out=False)
-    osc("router", "add", "subnet", router["id"], sub["id"], json_out=False)
-    return Routed(net["id"], net["name"], ext["id"], router["id"])
+    return make_routed(full_cloud, "10.31.0.0/24", "172.24.8.0/24")
 
 
 def net_api(cloud, token: str, method: str, path: str, **kw: Any) -> httpx.Response:
     return httpx.request(method, cloud.url("network", path), headers={"X-Auth-Token": token}, timeout=30, **kw)
-
-
-def floating_of(server: dict[str, Any]) -> list[dict[str, Any]]:
-    return [a for addrs in server["addresses"].values() for a in addrs if a["OS-EXT-IPS:type"] == "floating"]
-
-
-def wait_addresses(api, sid: str, wanted: list[str], timeout: float = 30) -> dict[str, Any]:
-    """The server once its floating addresses are ``wanted``."""
-    deadline = time.monotonic() + timeout
-    server: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        server = api("GET", f"/servers/{sid}").json()["server"]
-        if sorted(a["addr"] for a in floating_of(server)) == sorted(wanted):
-            return server
-        time.sleep(0.2)
-    raise AssertionError(f"server {sid} shows floating IPs {floating_of(server)}, not {wanted}")
 
 
 def sdk(cloud) -> openstack.connection.Connection:

@@ -10,6 +10,7 @@ from nubes.compute.api import authz, links, server_actions, server_list
 from nubes.compute.api import server_schemas as schemas
 from nubes.compute.api import server_views as views
 from nubes.compute.api import validation as v
+from nubes.compute.api import network_proxies
 from nubes.compute.service.server_create import check_counts
 from nubes.compute.service.server_requests import BlockDevice, CreateRequest, NetworkRequest
 
@@ -135,7 +136,7 @@ async def _force_delete(req: Request, _arg: Any):
 
 
 # Server actions: the ones served here, and Nova's others (501 until built).
-ACTIONS: dict[str, Any] = {"forceDelete": _force_delete, **server_actions.ACTIONS}
+ACTIONS: dict[str, Any] = {"forceDelete": _force_delete, **server_actions.ACTIONS, **network_proxies.ACTIONS}
 NOVA_ACTIONS = {
     "addFixedIp", "addFloatingIp", "addSecurityGroup", "addTenantAccess", "changePassword", "confirmResize",
     "createBackup", "createImage", "evacuate", "forceDelete", "injectNetworkInfo", "lock", "migrate",

@@ -60,16 +60,20 @@ class ExternalEvents:
                 out.append(Outcome({**ev, "status": "failed", "code": 422}, False))
             else:
                 out.append(Outcome({**ev, "code": 200}, True))
+        done: set[tuple[str, str | None]] = set()
         for o in out:
             if o.accepted:
-                await self._apply(o.event)
+                await self._apply(o.event, done)
         return out
 
-    async def _apply(self, ev: dict[str, Any]) -> None:
+    async def _apply(self, ev: dict[str, Any], done: set[tuple[str, str | None]]) -> None:
         iid, tag = ev["server_uuid"], ev.get("tag")
         if ev["name"] == "network-vif-deleted" and tag:
             await self._drop(iid, tag)
         elif ev["name"] == "network-changed":
+            if (iid, None) in done or (iid, tag) in done:     # one refresh per port and batch
+                return
+            done.add((iid, tag))
             try:
                 await self.refresh(iid, tag)
             except ServiceUnavailable as e:   # the event is delivered; the next one refreshes again

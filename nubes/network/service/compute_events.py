@@ -63,7 +63,7 @@ class ComputeEvents:
             async with self.state.db.reader() as s:
                 rows = (await s.execute(select(Port.id, Port.device_id, Port.device_owner)
                                         .where(Port.id.in_(ids)))).all()
-        except CloudError:
+        except Exception:  # noqa: BLE001 - the change has committed; telling compute is a hint
             LOG.warning("could not read ports %s to tell the compute service", ids, exc_info=True)
             return
         self.queue([event("network-changed", sid, pid) for pid, dev, owner in rows

@@ -31,6 +31,21 @@ def make_routed(cloud: Any, cidr: str, public_cidr: str) -> Routed:
     return Routed(net["id"], net["name"], ext["id"], ext["name"], router["id"])
 
 
+def remove_routed(cloud: Any, routed: Routed) -> None:
+    """Take the routed networks away again, so that later modules sharing the cloud see no external
+    network (openstacksdk's create_server adds a floating IP by default wherever there is one)."""
+    osc = cloud.osc
+    for fip in osc("floating ip", "list", "--network", routed.external_id):
+        osc("floating ip", "delete", fip["ID"], json_out=False)
+    for port in osc("port", "list", "--network", routed.network_id, "--device-owner", "compute:nova"):
+        osc("port", "delete", port["ID"], json_out=False)
+    for sub in osc("subnet", "list", "--network", routed.network_id):
+        osc("router", "remove", "subnet", routed.router_id, sub["ID"], json_out=False)
+    osc("router", "delete", routed.router_id, json_out=False)
+    osc("network", "delete", routed.network_id, json_out=False)
+    osc("network", "delete", routed.external_id, json_out=False)
+
+
 def floating_of(server: dict[str, Any]) -> list[dict[str, Any]]:
     return [a for addrs in server["addresses"].values() for a in addrs if a["OS-EXT-IPS:type"] == "floating"]
 

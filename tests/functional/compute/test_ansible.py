@@ -1,6 +1,7 @@
 """Ansible's openstack.cloud.server against the cloud, as its users run it (ansible-playbook with the
-cloud's clouds.yaml): a server with a floating IP (auto_ip) is created, a second run changes
-nothing and makes no second floating IP, and state absent with delete_fip removes both."""
+cloud's clouds.yaml): a server with a floating IP (auto_ip, or a named one in floating_ips) is
+created, a second run changes nothing and makes no second floating IP, and state absent with
+delete_fip removes both."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import yaml
 
 from tests.cloud import new_user
 from tests.functional.compute.conftest import ComputeApi, unique
-from tests.functional.compute.routed_fixtures import Routed, floating_of, make_routed
+from tests.functional.compute.routed_fixtures import floating_of, make_routed, remove_routed
 from tests.functional.compute.servers_fixtures import make_world
 
 PLAYBOOK = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent))
@@ -30,8 +31,10 @@ def world(full_cloud, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def routed(full_cloud) -> Routed:
-    return make_routed(full_cloud, "10.32.0.0/24", "172.24.9.0/24")
+def routed(full_cloud):
+    routed = make_routed(full_cloud, "10.32.0.0/24", "172.24.9.0/24")
+    yield routed
+    remove_routed(full_cloud, routed)
 
 
 def play(user: Any, tmp: Path, server: dict[str, Any]) -> dict[str, Any]:
@@ -83,4 +86,23 @@ def test_server_with_floating_ip_is_idempotent_and_delete_fip_removes_it(full_cl
     gone = play(member, tmp_path, {"name": server["name"], "state": "absent", "delete_fip": True, "wait": True})
     assert gone["changed"] is True
     assert api("GET", f"/servers/{sid}").status_code == 404
+    assert floating_ips(member, routed.external_id) == []
+
+
+def test_server_with_named_floating_ip_is_idempotent(full_cloud, world, routed, tmp_path):
+    member = new_user(full_cloud, tmp_path)
+    api = ComputeApi(full_cloud, member.token)
+    fip = member.osc("floating ip", "create", routed.external_id)["floating_ip_address"]
+    server = {"name": unique("ansible-ip"), "image": world.image_id, "flavor": world.flavor_id,
+              "network": routed.network_name, "floating_ips": [fip], "wait": True,
+              "security_groups": ["default"]}
+    first = play(member, tmp_path, server)
+    assert first["changed"] is True
+    sid = first["server"]["id"]
+    assert [a["addr"] for a in floating_of(api("GET", f"/servers/{sid}").json()["server"])] == [fip]
+    second = play(member, tmp_path, server)
+    assert second["changed"] is False, second
+    assert [f["Floating IP Address"] for f in floating_ips(member, routed.external_id)] == [fip]
+    gone = play(member, tmp_path, {"name": server["name"], "state": "absent", "delete_fip": True, "wait": True})
+    assert gone["changed"] is True
     assert floating_ips(member, routed.external_id) == []

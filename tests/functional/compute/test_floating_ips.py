@@ -13,7 +13,7 @@ import openstack
 import pytest
 
 from tests.functional.compute.conftest import make_member, unique
-from tests.functional.compute.routed_fixtures import Routed, floating_of, make_routed, wait_addresses
+from tests.functional.compute.routed_fixtures import floating_of, make_routed, remove_routed, wait_addresses
 from tests.functional.compute.servers_fixtures import boot_body, delete_all, make_world, ports_of, wait_status
 
 
@@ -23,8 +23,10 @@ def world(full_cloud, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def routed(full_cloud) -> Routed:
-    return make_routed(full_cloud, "10.31.0.0/24", "172.24.8.0/24")
+def routed(full_cloud):
+    routed = make_routed(full_cloud, "10.31.0.0/24", "172.24.8.0/24")
+    yield routed
+    remove_routed(full_cloud, routed)
 
 
 def net_api(cloud, token: str, method: str, path: str, **kw: Any) -> httpx.Response:

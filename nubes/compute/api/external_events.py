@@ -28,8 +28,8 @@ SCHEMA: dict[str, Any] = {
 
 
 async def create_external_events(req: Request):
+    body = v.validate(await read_json(req), SCHEMA)     # Nova checks the schema before the rule
     req.ctx.can(RULE, authz.caller(req))
-    body = v.validate(await read_json(req), SCHEMA)
     outcomes = await req.rt.extra["compute"].external_events.deliver(body["events"])
     if not any(o.accepted for o in outcomes):
         raise exc.NotFound("No instances found for any event")

@@ -43,13 +43,14 @@ class ExternalEvents:
     def clients(self) -> Any:
         return self.state.rt.clients
 
-    async def _hosts(self, ids: list[str]) -> dict[str, str | None]:
-        """The live servers among ``ids`` and their hosts."""
+    async def _servers(self, ids: list[str]) -> dict[str, tuple[str | None, str | None]]:
+        """The live servers among ``ids``: their hosts and task states."""
         async with self.state.db.reader() as s:
-            return {r.id: r.host for r in await qi.get_many(s, ids) if not r.deleted}
+            return {r.id: (r.host, r.task_state) for r in await qi.get_many(s, ids) if not r.deleted}
 
     async def deliver(self, events: list[dict[str, Any]]) -> list[Outcome]:
-        hosts = await self._hosts(sorted({e["server_uuid"] for e in events}))
+        servers = await self._servers(sorted({e["server_uuid"] for e in events}))
+        hosts = {sid: host for sid, (host, _task) in servers.items()}
         out: list[Outcome] = []
         for e in events:
             ev = {**e, "status": e.get("status", "completed")}
@@ -62,7 +63,8 @@ class ExternalEvents:
                 out.append(Outcome({**ev, "code": 200}, True))
         done: set[tuple[str, str | None]] = set()
         for o in out:
-            if o.accepted:
+            # a server being deleted loses its ports and its cache with them: nothing to refresh
+            if o.accepted and servers[o.event["server_uuid"]][1] != "deleting":
                 await self._apply(o.event, done)
         return out
 
@@ -80,6 +82,10 @@ class ExternalEvents:
                 LOG.warning("refreshing the network info of %s: %s", iid, e.message)
 
     async def _drop(self, iid: str, port_id: str) -> None:
+        async with self.state.db.reader() as s:
+            row = await qi.get(s, iid)
+            if row is None or not any(v.get("id") == port_id for v in row.network_info or []):
+                return
         async with self.state.db.session() as s:
             row = await qi.get(s, iid, for_update=True)
             if row is None:

@@ -59,7 +59,8 @@ async def plug(clients: Any, instance: dict[str, Any], host: str) -> tuple[list[
                                     f"{_neutron_message(r)}", retryable=retry)
                 made.append(r.json()["port"]["id"])
             port = r.json()["port"]
-            floating = (await floating_ips(clients, [port["id"]])).get(port["id"], [])
+            # a port made just now has no floating IP yet; the user's own may have one
+            floating = (await floating_ips(clients, [port["id"]])).get(port["id"], []) if net.get("port_id") else []
             vifs.append(await vif(clients, port, preserve=bool(net.get("port_id")), tag=net.get("tag"),
                                   floating=floating))
     except (PortError, ServiceUnavailable):

@@ -37,8 +37,9 @@ def remove_routed(cloud: Any, routed: Routed) -> None:
     osc = cloud.osc
     for fip in osc("floating ip", "list", "--network", routed.external_id):
         osc("floating ip", "delete", fip["ID"], json_out=False)
-    for port in osc("port", "list", "--network", routed.network_id, "--device-owner", "compute:nova"):
-        osc("port", "delete", port["ID"], json_out=False)
+    for port in osc("port", "list", "--network", routed.network_id, "--long"):
+        if not str(port.get("Device Owner") or "").startswith("network:"):
+            osc("port", "delete", port["ID"], json_out=False)
     for sub in osc("subnet", "list", "--network", routed.network_id):
         osc("router", "remove", "subnet", routed.router_id, sub["ID"], json_out=False)
     osc("router", "delete", routed.router_id, json_out=False)

@@ -152,3 +152,27 @@ def test_external_events_are_for_admins_and_services(full_cloud, full_api, world
     member = make_member(full_cloud, tmp_path)
     r = member.api("POST", "/os-server-external-events", json={"events": [event(str(uuid.uuid4()))]})
     assert member.api.fault(r, 403)
+
+
+def test_a_port_brought_with_its_floating_ip_shows_it_from_the_start(full_cloud, full_api, world, routed,
+                                                                      tmp_path):
+    """Heat's and Terraform's order: the port and its floating IP first, then the server on the port."""
+    member = make_member(full_cloud, tmp_path)
+    r = net_api(full_cloud, member.api.token, "POST", "/v2.0/ports", json={"port": {"network_id": routed.network_id}})
+    assert r.status_code == 201, r.text
+    port = r.json()["port"]
+    r = net_api(full_cloud, member.api.token, "POST", "/v2.0/floatingips", json={"floatingip": {
+        "floating_network_id": routed.external_id, "port_id": port["id"]}})
+    assert r.status_code == 201, r.text
+    fip, fip_id = r.json()["floatingip"]["floating_ip_address"], r.json()["floatingip"]["id"]
+    r = member.api("POST", "/servers", json=boot_body(world, unique("pre"), networks=[{"port": port["id"]}]))
+    assert r.status_code == 202, r.text
+    sid = r.json()["server"]["id"]
+    try:
+        server = wait_status(member.api, sid)
+        assert server["status"] == "ACTIVE"
+        assert [a["addr"] for a in floating_of(server)] == [fip]
+    finally:
+        delete_all(member.api, [sid])
+        assert net_api(full_cloud, member.api.token, "DELETE", f"/v2.0/floatingips/{fip_id}").status_code == 204
+        assert net_api(full_cloud, member.api.token, "DELETE", f"/v2.0/ports/{port['id']}").status_code == 204

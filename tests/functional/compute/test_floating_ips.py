@@ -87,6 +87,11 @@ def test_association_shows_at_once_and_disassociation_removes(full_cloud, full_a
                     json={"floatingip": {"port_id": None}})
         assert r.status_code == 200, r.text
         wait_addresses(member.api, sid, [])
+        # the CLI's way: server add/remove floating ip (through the network API)
+        member.osc("server", "add", "floating ip", sid, fip["floating_ip_address"], json_out=False)
+        wait_addresses(member.api, sid, [fip["floating_ip_address"]])
+        member.osc("server", "remove", "floating ip", sid, fip["floating_ip_address"], json_out=False)
+        wait_addresses(member.api, sid, [])
         r = net_api(full_cloud, member.api.token, "PUT", f"/v2.0/floatingips/{fip['id']}",
                     json={"floatingip": {"port_id": port["id"]}})
         assert r.status_code == 200, r.text

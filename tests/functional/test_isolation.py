@@ -72,6 +72,9 @@ class Kind:
     # B's reader using A's resource through one of B's own (an interface on B's router): the
     # policy refuses the reader's write (403) before anything looks at A's resource
     reader_use: int | None = None               # default: foreign
+    # B's reader updating or deleting A's resource where the rule is checked against the caller's
+    # own project before anything is looked up (Nova's proxy APIs): 403
+    reader_change: int | None = None            # default: foreign
     domain: Scoped = Scoped(None, None, None)
     unscoped: Scoped = Scoped(None, None, None)
 
@@ -101,6 +104,8 @@ def _public_key() -> str:
 
 
 NOT_SCOPED_FOR_NOVA = Scoped(403, 404, 403, 404)   # project-scoped rules; A's server is not found first
+PROXY = {"OpenStack-API-Version": "compute 2.35"}     # Nova's proxy APIs end at 2.35
+PROXY_NOT_SCOPED = Scoped(403, 403, 403, 403)       # their rules are checked on the caller's project first
 
 KINDS: list[Kind] = [
     # -- image (Glance) ------------------------------------------------------------------------
@@ -190,6 +195,27 @@ KINDS: list[Kind] = [
          Call("compute", "POST", "/os-server-groups", {"server_group": {"name": "{uniq}",
                                                                       "policy": "affinity"}}),
          domain=NOT_SCOPED_FOR_NOVA, unscoped=NOT_SCOPED_FOR_NOVA),
+    # Nova's proxy APIs (below 2.36): the network service decides with the caller's token
+    Kind("compute_floating_ip", Call("compute", "POST", "/os-floating-ips", {"pool": "{ext_network}"}, PROXY),
+         lambda b: b["floating_ip"]["id"],
+         (Call("compute", "GET", "/os-floating-ips", None, PROXY), _ids("floating_ips")),
+         Call("compute", "GET", "/os-floating-ips/{id}", None, PROXY), None,
+         Call("compute", "DELETE", "/os-floating-ips/{id}", None, PROXY), None,
+         Call("compute", "POST", "/os-floating-ips", {"pool": "{ext_network}"}, PROXY),
+         reader_change=403, domain=PROXY_NOT_SCOPED, unscoped=PROXY_NOT_SCOPED),
+    Kind("compute_security_group", Call("compute", "POST", "/os-security-groups", {"security_group": {
+             "name": "{uniq}", "description": ""}}, PROXY),
+         lambda b: b["security_group"]["id"],
+         (Call("compute", "GET", "/os-security-groups", None, PROXY), _ids("security_groups")),
+         Call("compute", "GET", "/os-security-groups/{id}", None, PROXY),
+         Call("compute", "PUT", "/os-security-groups/{id}", {"security_group": {
+             "name": "renamed", "description": ""}}, PROXY),
+         Call("compute", "DELETE", "/os-security-groups/{id}", None, PROXY),
+         Call("compute", "POST", "/os-security-group-rules", {"security_group_rule": {
+             "parent_group_id": "{id}", "ip_protocol": "tcp", "from_port": 1, "to_port": 2}}, PROXY),
+         Call("compute", "POST", "/os-security-groups", {"security_group": {
+             "name": "{uniq}", "description": ""}}, PROXY),
+         reader_use=403, reader_change=403, domain=PROXY_NOT_SCOPED, unscoped=PROXY_NOT_SCOPED),
     # -- identity (Keystone) and placement: their rules answer 403, not 404 -------------------
     Kind("project", Call("identity", "GET", "/v3/projects/{a_project}"), lambda b: b["project"]["id"], None,
          Call("identity", "GET", "/v3/projects/{id}"),
@@ -363,6 +389,8 @@ def test_other_project_neither_sees_nor_touches(world, name, persona):
         call = getattr(kind, op)
         if call is not None:
             want = kind.reader_use if op == "use" and persona == "b_reader" and kind.reader_use else kind.foreign
+            if op in ("update", "delete") and persona == "b_reader" and kind.reader_change:
+                want = kind.reader_change
             got = _status(world, who, call, rid)
             assert got == want, f"{name} {op} by {persona}: {got}, upstream answers {want}"
     if kind.show is not None:   # still there, unchanged: A's member shows it

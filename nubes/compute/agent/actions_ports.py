@@ -34,13 +34,14 @@ async def _put(clients: Any, port_id: str, body: dict[str, Any]) -> dict[str, An
 
 async def bind(clients: Any, vifs: list[dict[str, Any]], host: str) -> list[dict[str, Any]]:
     out = []
+    floating = await server_ports.floating_ips(clients, [v["id"] for v in vifs if v.get("id")])
     for v in vifs:
         port = await _put(clients, v["id"], {"binding:host_id": host})
         if port is None:
             out.append(v)
             continue
         out.append(await server_ports.vif(clients, port, preserve=bool(v.get("preserve_on_delete")),
-                                          tag=v.get("tag")))
+                                          tag=v.get("tag"), floating=floating.get(port["id"], [])))
     return out
 
 

@@ -84,9 +84,11 @@ class Lifecycle:
                     "instance_id": iid, "host": self.agent.host, "reason": reason, "retryable": retryable})
                 return
             power = await self._power(iid)
+            # network_info was stored at spawning; not sent again, so a floating IP the network
+            # service told of meanwhile (an external event refreshed the cache) stays
             done = await self._update(iid, "spawning", {
                 "vm_state": "active", "task_state": None, "power_state": power,
-                "launched_at": utcnow().isoformat(), "network_info": network_info},
+                "launched_at": utcnow().isoformat()},
                 {"event": BUILD_EVENT, "result": "Success"})
             if not done:       # deleted while it was being built: leave nothing behind
                 LOG.info("instance %s was deleted while it was built on %s; removing it", iid, self.agent.host)

@@ -134,6 +134,61 @@ HOSTS: list[Row] = [
     ("POST", f"{AG}/{{aggregate_id}}/action", "aggregates.aggregate_action", "2.1", False),
 ]
 
+# events from other services; volume attachments (none until block storage exists)
+NETWORK: list[Row] = [
+    ("POST", f"{V}/os-server-external-events", "external_events.create_external_events", "2.1", False),
+    ("GET", f"{SV}/os-volume_attachments", "volume_attachments.list_volume_attachments", "2.1", False),
+    ("GET", f"{SV}/os-volume_attachments/{{volume_id}}", "volume_attachments.show_volume_attachment", "2.1",
+     False),
+]
+
+# Nova's proxy APIs (404 from 2.36; image metadata from 2.39, os-hosts from 2.43: see each handler)
+IM = f"{V}/images/{{image_id}}"
+FIPS, SGS, SGRS = f"{V}/os-floating-ips", f"{V}/os-security-groups", f"{V}/os-security-group-rules"
+NETS, TNETS, OH = f"{V}/os-networks", f"{V}/os-tenant-networks", f"{V}/os-hosts"
+PROXIES: list[Row] = [
+    ("GET", f"{V}/images", "images.list_images", "2.1", False),
+    ("GET", f"{V}/images/detail", "images.list_images_detail", "2.1", False),
+    ("GET", IM, "images.show_image", "2.1", False),
+    ("DELETE", IM, "images.delete_image", "2.1", False),
+    ("GET", f"{IM}/metadata", "images.list_image_metadata", "2.1", False),
+    ("POST", f"{IM}/metadata", "images.create_image_metadata", "2.1", False),
+    ("PUT", f"{IM}/metadata", "images.replace_image_metadata", "2.1", False),
+    ("GET", f"{IM}/metadata/{{key}}", "images.show_image_metadata_item", "2.1", False),
+    ("PUT", f"{IM}/metadata/{{key}}", "images.update_image_metadata_item", "2.1", False),
+    ("DELETE", f"{IM}/metadata/{{key}}", "images.delete_image_metadata_item", "2.1", False),
+    ("GET", FIPS, "network_proxies.list_floating_ips", "2.1", False),
+    ("POST", FIPS, "network_proxies.create_floating_ip", "2.1", False),
+    ("GET", f"{FIPS}/{{fip_id}}", "network_proxies.show_floating_ip", "2.1", False),
+    ("DELETE", f"{FIPS}/{{fip_id}}", "network_proxies.delete_floating_ip", "2.1", False),
+    ("GET", f"{V}/os-floating-ip-pools", "network_proxies.list_floating_ip_pools", "2.1", False),
+    ("GET", SGS, "network_proxies.list_security_groups", "2.1", False),
+    ("POST", SGS, "network_proxies.create_security_group", "2.1", False),
+    ("GET", f"{SGS}/{{group_id}}", "network_proxies.show_security_group", "2.1", False),
+    ("PUT", f"{SGS}/{{group_id}}", "network_proxies.update_security_group", "2.1", False),
+    ("DELETE", f"{SGS}/{{group_id}}", "network_proxies.delete_security_group", "2.1", False),
+    ("POST", SGRS, "network_proxies.create_security_group_rule", "2.1", False),
+    ("DELETE", f"{SGRS}/{{rule_id}}", "network_proxies.delete_security_group_rule", "2.1", False),
+    ("GET", NETS, "network_proxies.list_networks", "2.1", False),
+    ("POST", NETS, "network_proxies.network_gone", "2.1", False),
+    ("POST", f"{NETS}/add", "network_proxies.network_gone", "2.1", False),
+    ("GET", f"{NETS}/{{network_id}}", "network_proxies.show_network", "2.1", False),
+    ("DELETE", f"{NETS}/{{network_id}}", "network_proxies.network_gone", "2.1", False),
+    ("POST", f"{NETS}/{{network_id}}/action", "network_proxies.network_gone", "2.1", False),
+    ("GET", TNETS, "network_proxies.list_tenant_networks", "2.1", False),
+    ("POST", TNETS, "network_proxies.network_gone", "2.1", False),
+    ("GET", f"{TNETS}/{{network_id}}", "network_proxies.show_tenant_network", "2.1", False),
+    ("DELETE", f"{TNETS}/{{network_id}}", "network_proxies.network_gone", "2.1", False),
+    ("GET", OH, "os_hosts.list_hosts", "2.1", False),
+    ("GET", f"{OH}/{{host_name}}", "os_hosts.show_host", "2.1", False),
+    ("PUT", f"{OH}/{{host_name}}", "os_hosts.update_host", "2.1", False),
+    ("GET", f"{OH}/{{host_name}}/startup", "os_hosts.startup_host", "2.1", False),
+    ("GET", f"{OH}/{{host_name}}/shutdown", "os_hosts.shutdown_host", "2.1", False),
+    ("GET", f"{OH}/{{host_name}}/reboot", "os_hosts.reboot_host", "2.1", False),
+    ("GET", f"{V}/extensions", "extensions.list_extensions", "2.1", False),
+    ("GET", f"{V}/extensions/{{alias}}", "extensions.show_extension", "2.1", False),
+]
+
 
 # remote consoles (the legacy get*Console actions are in the server action dispatcher)
 CONSOLES: list[Row] = [
@@ -144,13 +199,12 @@ CONSOLES: list[Row] = [
 
 
 def table() -> list[Row]:
-    return DISCOVERY + FLAVORS + KEYPAIRS + SERVERS + HOSTS + CONSOLES
+    return DISCOVERY + FLAVORS + KEYPAIRS + SERVERS + HOSTS + CONSOLES + NETWORK + PROXIES
 
 # Parts of the Compute API not served yet: 501 (see docs/api-coverage.md).
 NOT_IMPLEMENTED = [
     f"{V}/servers/{{path:path}}",
-    f"{V}/os-aggregates/{{aggregate_id}}/images",
-    f"{V}/os-server-external-events", f"{V}/os-assisted-volume-snapshots", f"{V}/os-console-auth-tokens/{{path:path}}",
+    f"{V}/os-aggregates/{{aggregate_id}}/images", f"{V}/os-assisted-volume-snapshots",
 ]
 
 

@@ -11,6 +11,7 @@ from nubes.compute.api import server_schemas as schemas
 from nubes.compute.api import server_views as views
 from nubes.compute.api import validation as v
 from nubes.compute.api import remote_consoles
+from nubes.compute.api import network_proxies
 from nubes.compute.service.server_create import check_counts
 from nubes.compute.service.server_requests import BlockDevice, CreateRequest, NetworkRequest
 
@@ -136,7 +137,8 @@ async def _force_delete(req: Request, _arg: Any):
 
 
 # Server actions: the ones served here, and Nova's others (501 until built).
-ACTIONS: dict[str, Any] = {"forceDelete": _force_delete, **server_actions.ACTIONS, **server_actions_more.ACTIONS}
+ACTIONS: dict[str, Any] = {"forceDelete": _force_delete, **server_actions.ACTIONS, **server_actions_more.ACTIONS,
+                           **network_proxies.ACTIONS}
 ACTIONS.update(remote_consoles.ACTIONS)
 NOVA_ACTIONS = {
     "addFixedIp", "addFloatingIp", "addSecurityGroup", "addTenantAccess", "changePassword", "confirmResize",

@@ -73,6 +73,18 @@ class ComputeState:
         from nubes.compute.service.consoles import Consoles
 
         self.consoles = Consoles(self, self.server_actions)
+        # events from other services (the network service's port and floating IP changes)
+        from nubes.compute.service.external_events import ExternalEvents
+
+        self.external_events = ExternalEvents(self)
+        # Nova's proxy APIs (images, network) and os-hosts
+        from nubes.compute.service.host_resources import HostResources
+        from nubes.compute.service.image_proxy import ImageProxy
+        from nubes.compute.service.network_proxy import NetworkProxy
+
+        self.network_proxy = NetworkProxy(self)
+        self.image_proxy = ImageProxy(self)
+        self.host_resources = HostResources(self)
 
     async def start(self) -> None:
         pass

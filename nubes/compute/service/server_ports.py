@@ -59,7 +59,10 @@ async def plug(clients: Any, instance: dict[str, Any], host: str) -> tuple[list[
                                     f"{_neutron_message(r)}", retryable=retry)
                 made.append(r.json()["port"]["id"])
             port = r.json()["port"]
-            vifs.append(await vif(clients, port, preserve=bool(net.get("port_id")), tag=net.get("tag")))
+            # a port made just now has no floating IP yet; the user's own may have one
+            floating = (await floating_ips(clients, [port["id"]])).get(port["id"], []) if net.get("port_id") else []
+            vifs.append(await vif(clients, port, preserve=bool(net.get("port_id")), tag=net.get("tag"),
+                                  floating=floating))
     except (PortError, ServiceUnavailable):
         await unplug(clients, instance["id"], keep=bound, only=made + bound)
         raise
@@ -73,13 +76,47 @@ async def _network_name(clients: Any, network_id: str) -> str:
     return r.json()["network"].get("name") or network_id
 
 
-async def vif(clients: Any, port: dict[str, Any], *, preserve: bool, tag: str | None = None) -> dict[str, Any]:
-    """A port as the instance's network info: the port's own fields and Nova's names for them."""
+async def floating_ips(clients: Any, port_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The floating IPs associated with each of ``port_ids`` (service token), as Neutron lists them.
+
+    A network service that cannot answer leaves the ports without floating IPs (logged): the
+    next network-changed event refreshes them."""
+    if not port_ids:
+        return {}
+    query = "&".join(f"port_id={pid}" for pid in port_ids)
+    try:
+        r = await clients.request("network", "GET", f"/v2.0/floatingips?{query}")
+    except ServiceUnavailable as e:
+        LOG.warning("listing the floating IPs of ports %s: %s", port_ids, e)
+        return {}
+    if r.status_code != 200:
+        LOG.warning("listing the floating IPs of ports %s: the network service answered %s", port_ids,
+                    r.status_code)
+        return {}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for fip in r.json().get("floatingips", []):
+        if fip.get("port_id"):
+            out.setdefault(fip["port_id"], []).append(fip)
+    return out
+
+
+def fixed_ips(port: dict[str, Any], floating: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A port's fixed IPs as network info, each with the floating IPs NATed to it (Nova's cache)."""
     ips = []
     for ip in port.get("fixed_ips", []):
         addr = ip["ip_address"]
+        fips = [{"address": f["floating_ip_address"], "type": "floating",
+                 "version": ipaddress.ip_address(f["floating_ip_address"]).version, "id": f.get("id")}
+                for f in floating if f.get("fixed_ip_address") == addr and f.get("floating_ip_address")]
         ips.append({"ip_address": addr, "subnet_id": ip.get("subnet_id"), "address": addr,
-                    "version": ipaddress.ip_address(addr).version, "type": "fixed", "floating_ips": []})
+                    "version": ipaddress.ip_address(addr).version, "type": "fixed", "floating_ips": fips})
+    return ips
+
+
+async def vif(clients: Any, port: dict[str, Any], *, preserve: bool, tag: str | None = None,
+              floating: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A port as the instance's network info: the port's own fields and Nova's names for them."""
+    ips = fixed_ips(port, floating or [])
     return {"id": port["id"], "address": port.get("mac_address"), "mac_address": port.get("mac_address"),
             "network_id": port["network_id"], "network_name": await _network_name(clients, port["network_id"]),
             "fixed_ips": ips, "device_owner": port.get("device_owner"),

@@ -164,15 +164,16 @@ class FloatingIPs:
 
         fip_id, port_id = await transactions.write(self.state.db, tx)
         await self.state.notifier.emit("floatingip", "create", fip_id)
+        await self.state.compute_events.ports_changed([values.get("port_id")])
         return await self.show(ctx, fip_id)
 
     async def update(self, ctx: RequestContext, fip_id: str, values: dict[str, Any],
                      check: Any = None) -> FloatingIPRecord:
-        async def tx(s: AsyncSession) -> str | None:
+        async def tx(s: AsyncSession) -> tuple[str | None, list[str | None]]:
             row = await visible(s, ctx, fip_id, for_update=True)
             if check is not None:
                 check(row)
-            old_router = row.router_id
+            old_router, old_port, old_ip = row.router_id, row.fixed_port_id, row.fixed_ip_address
             if "description" in values:
                 row.description = values["description"]
             if "port_id" in values:
@@ -187,27 +188,30 @@ class FloatingIPs:
                 row.fixed_ip_address, row.router_id = await _association(
                     s, ctx, row, row.fixed_port_id, values["fixed_ip_address"])
             transactions.bump(row)
-            return old_router
+            moved = (old_port, old_ip) != (row.fixed_port_id, row.fixed_ip_address)
+            return old_router, [old_port, row.fixed_port_id] if moved else []
 
-        old_router = await transactions.write(self.state.db, tx)
+        old_router, servers_ports = await transactions.write(self.state.db, tx)
         await self.state.notifier.emit("floatingip", "update", fip_id, old_router_id=old_router)
+        await self.state.compute_events.ports_changed(servers_ports)
         return await self.show(ctx, fip_id)
 
     async def delete(self, ctx: RequestContext, fip_id: str, check: Any = None) -> None:
-        async def tx(s: AsyncSession) -> tuple[str, str | None]:
+        async def tx(s: AsyncSession) -> tuple[str, str | None, str | None]:
             row = await visible(s, ctx, fip_id, for_update=True)
             if check is not None:
                 check(row)
-            port_id, router_id = row.floating_port_id, row.router_id
+            port_id, router_id, fixed_port = row.floating_port_id, row.router_id, row.fixed_port_id
             await tag_q.delete_all(s, RESOURCE, fip_id)
             await s.delete(row)
             await s.flush()
             await ports.delete_internal(s, port_id)
-            return port_id, router_id
+            return port_id, router_id, fixed_port
 
-        port_id, router_id = await transactions.write(self.state.db, tx)
+        port_id, router_id, fixed_port = await transactions.write(self.state.db, tx)
         await self.state.notifier.emit("port", "delete", port_id)
         await self.state.notifier.emit("floatingip", "delete", fip_id, router_id=router_id)
+        await self.state.compute_events.ports_changed([fixed_port])
 
     async def set_status(self, fip_id: str, status: str) -> bool:
         """The L3 agent reports whether it has applied the floating IP (ACTIVE) or not (DOWN/ERROR)."""

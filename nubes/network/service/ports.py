@@ -220,9 +220,10 @@ class Ports:
     # -- update ---------------------------------------------------------------------------
     async def update(self, ctx: RequestContext, port_id: str, values: dict[str, Any],
                      check: Any) -> PortRecord:
-        async def tx(s: AsyncSession) -> tuple[str, str, str]:
+        async def tx(s: AsyncSession) -> tuple[str, str, str, bool]:
             row, info = await visible(s, ctx, port_id, for_update=True)
             old_host = row.binding_host_id or ""
+            old_ips = sorted(a.ip_address for a in row.fixed_ips)
             check(row, PortRecord(row, info))
             owner = values.get("device_owner", row.device_owner)
             if "device_owner" in values or values.get("device_id", row.device_id) != row.device_id:
@@ -246,11 +247,14 @@ class Ports:
                 row.binding_vnic_type = values["binding_vnic_type"]
             port_parts.apply_binding(row)
             transactions.bump(row)
-            return row.network_id, row.binding_host_id or "", old_host
+            readdressed = old_ips != sorted(a.ip_address for a in row.fixed_ips)
+            return row.network_id, row.binding_host_id or "", old_host, readdressed
 
-        network_id, host, old_host = await transactions.write(self.state.db, tx)
+        network_id, host, old_host, readdressed = await transactions.write(self.state.db, tx)
         extra = {"previous_host": old_host} if old_host != host else {}
         await self.notify("update", port_id, network_id, host, **extra)
+        if readdressed:
+            await self.state.compute_events.ports_changed([port_id])
         return await self.show(ctx, port_id)
 
     async def _change_mac(self, s: AsyncSession, row: Port, mac: str, owner: str) -> None:
@@ -294,19 +298,21 @@ class Ports:
 
     async def set_status(self, port_id: str, status: str) -> bool:
         """Agents report a port ACTIVE, DOWN or ERROR; False if the port is gone."""
-        async def tx(s: AsyncSession) -> tuple[str, str] | None:
+        async def tx(s: AsyncSession) -> tuple[str, str, tuple[str, str, str, str]] | None:
             stmt = select(Port).where(Port.id == port_id).with_for_update()
             row = (await s.execute(stmt)).scalars().first()
             if row is None:
                 return None
+            change = (row.device_owner, row.device_id, row.status, status)
             if row.status != status:
                 row.status = status
                 transactions.bump(row)
-            return row.network_id, row.binding_host_id or ""
+            return row.network_id, row.binding_host_id or "", change
 
         found = await transactions.write(self.state.db, tx)
         if found is not None:
             await self.notify("update", port_id, found[0], found[1])
+            self.state.compute_events.port_status(port_id, *found[2])
         return found is not None
 
     # -- delete ---------------------------------------------------------------------------
@@ -316,12 +322,13 @@ class Ports:
             check(row, PortRecord(row, info))
             if row.device_owner in L3_OWNERS and row.fixed_ips and await self._owner_exists(s, row):
                 raise ServicePortInUse(row.id, f"has device owner {row.device_owner}")
-            found = row.network_id, row.binding_host_id or ""
+            found = row.network_id, row.binding_host_id or "", row.device_owner, row.device_id
             await delete_rows(s, [row.id])
             return found
 
-        network_id, host = await transactions.write(self.state.db, tx)
+        network_id, host, owner, device = await transactions.write(self.state.db, tx)
         await self.notify("delete", port_id, network_id, host)
+        self.state.compute_events.port_deleted(port_id, owner, device)
 
     async def _owner_exists(self, s: AsyncSession, row: Port) -> bool:
         if row.device_owner == "network:floatingip":

@@ -19,6 +19,9 @@ class NetworkState:
         self.conf = rt.service_conf
         self.bus = rt.bus
         self.notifier = notify.Notifier(rt.bus)
+        from nubes.network.service.compute_events import ComputeEvents
+
+        self.compute_events = ComputeEvents(self)
         # One object per resource family; handlers reach them as req.rt.extra["network"].<name>.
         from nubes.network.service.networks import Networks
         from nubes.network.service.security_groups import SecurityGroups

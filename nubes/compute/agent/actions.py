@@ -17,10 +17,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from nubes.core.db.base import utcnow
-from nubes.core.exceptions import CloudError
 from nubes.compute import rpc
 from nubes.compute.drivers.base import DriverError, PowerState
+from nubes.core.db.base import utcnow
+from nubes.core.exceptions import CloudError
 
 LOG = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ class Actions:
         """``changePassword``: the API set ``updating_password`` and waits for this answer, so that
         a guest without an agent is the caller's 409 (Nova's ``set_admin_password`` is an RPC call).
         The password is in this message only; it is never kept."""
-        from nubes.core.exceptions import BadRequest, Conflict, NotImplementedYet
+        from nubes.core.exceptions import BadRequest, Conflict
 
         rec, password = payload.get("instance"), payload.get("password")
         if not isinstance(rec, dict) or not rec.get("id") or not isinstance(password, str):
@@ -226,12 +226,10 @@ class Actions:
                 raise Conflict(f"Instance {job.id} is no longer updating its password.")
             try:
                 await self.driver.set_admin_password(rec, password)
-            except (DriverError, NotImplementedError) as e:
-                message = getattr(e, "message", "") or "Unable to set password on instance"
+            except DriverError as e:
+                message = e.message or "Unable to set password on instance"
                 LOG.warning("changePassword of %s on %s failed: %s", job.id, self.agent.host, message)
                 await self.update(job, task, {"task_state": None}, event, result="Error", traceback=message)
-                if isinstance(e, NotImplementedError):
-                    raise NotImplementedYet("Unable to set password on instance") from None
                 raise Conflict(message) from None
             await self.update(job, task, {"task_state": None}, event, result="Success")
         return {"changed": True}

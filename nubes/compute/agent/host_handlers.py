@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from nubes.core.exceptions import BadRequest, Conflict
 from nubes.compute import exceptions as exc
-from nubes.compute.drivers.base import (CONSOLE_KINDS, ConsoleUnavailable, DriverError,
-                                        InstanceNotFoundInDriver)
+from nubes.compute.drivers.base import (
+    CONSOLE_KINDS,
+    ConsoleUnavailable,
+    DriverError,
+    InstanceNotFoundInDriver,
+)
+from nubes.core.exceptions import BadRequest, Conflict
 
 
 def _instance(payload: dict) -> dict[str, Any]:
@@ -56,7 +60,7 @@ def handlers(agent: Any) -> dict[str, Any]:
             raise exc.InstanceNotFound(instance["id"]) from None
         except ConsoleUnavailable:
             raise exc.InstanceNotReady(instance["id"]) from None
-        except (DriverError, NotImplementedError):
+        except DriverError:
             raise exc.ConsoleTypeUnavailable(payload.get("console_type") or kind) from None
         return {"host": ep.host, "port": ep.port, "internal_access_path": ep.internal_access_path}
 

@@ -62,6 +62,31 @@ def boot_body(world: World, name: str, **extra: Any) -> dict[str, Any]:
     return {"server": server}
 
 
+def boot(api: ComputeApi, world: World, name: str | None = None, **extra: Any) -> str:
+    """A server booted from the world's image, flavor and network, once ACTIVE."""
+    r = api("POST", "/servers", json=boot_body(world, name or unique("srv"), **extra))
+    assert r.status_code == 202, r.text
+    sid = r.json()["server"]["id"]
+    assert wait_status(api, sid)["status"] == "ACTIVE"
+    return sid
+
+
+def action(api: ComputeApi, sid: str, body: dict[str, Any], version: str | None = None) -> httpx.Response:
+    return api("POST", f"/servers/{sid}/action", json=body, version=version)
+
+
+def settled(api: ComputeApi, sid: str, wanted: str, timeout: float = 30) -> dict[str, Any]:
+    """The server once it shows ``wanted`` with no task under way."""
+    deadline = time.monotonic() + timeout
+    s: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        s = api("GET", f"/servers/{sid}").json()["server"]
+        if s["status"] == wanted and s["OS-EXT-STS:task_state"] is None:
+            return s
+        time.sleep(0.2)
+    raise AssertionError(f"server {sid} is {s.get('status')}/{s.get('OS-EXT-STS:task_state')}, not {wanted}")
+
+
 def wait_status(api: ComputeApi, server_id: str, wanted: tuple[str, ...] = ("ACTIVE", "ERROR"),
                 timeout: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout

@@ -5,19 +5,18 @@ vm states, the instance actions with their events, and what a deleted server lea
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.functional.compute.conftest import make_member, unique
 from tests.functional.compute.servers_fixtures import (
+    action,
     allocations_of,
-    boot_body,
+    boot,
     delete_all,
     make_world,
     ports_of,
+    settled,
     wait_gone,
-    wait_status,
 )
 
 
@@ -29,30 +28,6 @@ def world(full_cloud, tmp_path_factory):
 @pytest.fixture(scope="module")
 def member(full_cloud, tmp_path_factory):
     return make_member(full_cloud, tmp_path_factory.mktemp("actions-member"))
-
-
-def boot(api, world, name=None, **extra) -> str:
-    r = api("POST", "/servers", json=boot_body(world, name or unique("act"), **extra))
-    assert r.status_code == 202, r.text
-    sid = r.json()["server"]["id"]
-    assert wait_status(api, sid)["status"] == "ACTIVE"
-    return sid
-
-
-def action(api, sid, body, version=None):
-    return api("POST", f"/servers/{sid}/action", json=body, version=version)
-
-
-def settled(api, sid, wanted, timeout=30):
-    """The server once it shows ``wanted`` with no task under way."""
-    deadline = time.monotonic() + timeout
-    s = {}
-    while time.monotonic() < deadline:
-        s = api("GET", f"/servers/{sid}").json()["server"]
-        if s["status"] == wanted and s["OS-EXT-STS:task_state"] is None:
-            return s
-        time.sleep(0.2)
-    raise AssertionError(f"server {sid} is {s.get('status')}/{s.get('OS-EXT-STS:task_state')}, not {wanted}")
 
 
 def events_of(api, sid, request_id):

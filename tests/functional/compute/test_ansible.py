@@ -22,7 +22,6 @@ from tests.functional.compute.routed_fixtures import floating_of, make_routed, r
 from tests.functional.compute.servers_fixtures import make_world
 
 PLAYBOOK = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent))
-pytestmark = pytest.mark.skipif(PLAYBOOK is None, reason="ansible (the test extra) is not installed")
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +52,7 @@ def play(user: Any, tmp: Path, server: dict[str, Any]) -> dict[str, Any]:
            "ANSIBLE_CONFIG": str(tmp / "no-ansible.cfg"), "ANSIBLE_STDOUT_CALLBACK": "json",
            "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}", "PYTHONPATH": str(shim)}
+    assert PLAYBOOK, "ansible-playbook is missing: `scripts/setup.sh --test` installs the test extra `ansible`"
     res = subprocess.run([PLAYBOOK, "-i", "localhost,", "-c", "local", str(book)], env=env, capture_output=True,
                          text=True, timeout=300)
     out = json.loads(res.stdout)

@@ -10,7 +10,7 @@ import openstack
 import pytest
 
 from tests.functional.compute.conftest import make_member, unique
-from tests.functional.compute.servers_fixtures import boot_body, delete_all, make_world, wait_status
+from tests.functional.compute.servers_fixtures import action, boot, delete_all, make_world, settled
 
 
 @pytest.fixture(scope="module")
@@ -21,29 +21,6 @@ def world(full_cloud, tmp_path_factory):
 @pytest.fixture(scope="module")
 def member(full_cloud, tmp_path_factory):
     return make_member(full_cloud, tmp_path_factory.mktemp("more-actions-member"))
-
-
-def boot(api, world, name=None, **extra) -> str:
-    r = api("POST", "/servers", json=boot_body(world, name or unique("more"), **extra))
-    assert r.status_code == 202, r.text
-    sid = r.json()["server"]["id"]
-    assert wait_status(api, sid)["status"] == "ACTIVE"
-    return sid
-
-
-def action(api, sid, body, version=None):
-    return api("POST", f"/servers/{sid}/action", json=body, version=version)
-
-
-def settled(api, sid, wanted, timeout=30):
-    deadline = time.monotonic() + timeout
-    s = {}
-    while time.monotonic() < deadline:
-        s = api("GET", f"/servers/{sid}").json()["server"]
-        if s["status"] == wanted and s["OS-EXT-STS:task_state"] is None:
-            return s
-        time.sleep(0.2)
-    raise AssertionError(f"server {sid} is {s.get('status')}/{s.get('OS-EXT-STS:task_state')}, not {wanted}")
 
 
 def console(api, sid) -> str:

@@ -11,8 +11,8 @@ import openstack
 import pytest
 
 from tests.cloud import start_cloud, stop_cloud
-from tests.functional.compute.conftest import FAKE_HOSTS, ComputeApi, make_member, unique
-from tests.functional.compute.servers_fixtures import boot_body, make_world, wait_gone, wait_status
+from tests.functional.compute.conftest import FAKE_HOSTS, ComputeApi, make_member
+from tests.functional.compute.servers_fixtures import action, boot, make_world, wait_gone, wait_status
 
 RECLAIM = 10
 
@@ -37,18 +37,6 @@ def api(dedicated_reclaim_cloud):
 @pytest.fixture(scope="module")
 def world(dedicated_reclaim_cloud, tmp_path_factory):
     return make_world(dedicated_reclaim_cloud, tmp_path_factory.mktemp("reclaim"))
-
-
-def action(api, sid, body):
-    return api("POST", f"/servers/{sid}/action", json=body)
-
-
-def boot(api, world) -> str:
-    r = api("POST", "/servers", json=boot_body(world, unique("soft")))
-    assert r.status_code == 202, r.text
-    sid = r.json()["server"]["id"]
-    assert wait_status(api, sid)["status"] == "ACTIVE"
-    return sid
 
 
 def test_delete_restore_and_force_delete(dedicated_reclaim_cloud, api, world, tmp_path):

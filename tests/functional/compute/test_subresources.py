@@ -11,20 +11,17 @@ import uuid
 import pytest
 
 from tests.functional.compute.conftest import make_member, unique
-from tests.functional.compute.servers_fixtures import boot_body, delete_all, make_world, ports_of, wait_status
+from tests.functional.compute.servers_fixtures import (
+    boot,
+    delete_all,
+    make_world,
+    ports_of,
+)
 
 
 @pytest.fixture(scope="module")
 def world(full_cloud, tmp_path_factory):
     return make_world(full_cloud, tmp_path_factory.mktemp("subresources"))
-
-
-def boot(api, world, name=None, **extra) -> str:
-    r = api("POST", "/servers", json=boot_body(world, name or unique("sub"), **extra))
-    assert r.status_code == 202, r.text
-    sid = r.json()["server"]["id"]
-    assert wait_status(api, sid)["status"] == "ACTIVE"
-    return sid
 
 
 def idle(api, sid, timeout=60):

@@ -19,8 +19,8 @@ async def _global_addresses(vm: str) -> set[str]:
     return {line.split()[3].split("/")[0] for line in res.stdout.splitlines() if "tentative" not in line}
 
 
-@pytest.mark.skipif(shutil.which("radvd") is None, reason="radvd is not installed (scripts/setup.sh installs it)")
 async def test_slaac_guest_gets_its_address_from_the_routers_advertisements(lab):
+    assert shutil.which("radvd"), "radvd is missing: scripts/setup.sh installs it for the data plane"
     await lab.start_agents("n1", local_ip="192.0.2.11", min_rtr_adv_interval=3, max_rtr_adv_interval=5)
     net = await lab.create("network", name="dualstack")
     v4 = await lab.create("subnet", network_id=net["id"], cidr="172.16.7.0/24", ip_version=4)

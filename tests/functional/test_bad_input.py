@@ -73,7 +73,7 @@ def error_shape_ok(service: str, r: httpx.Response) -> bool:
         return isinstance(body.get("NeutronError"), dict)
     if service == "placement":
         return isinstance(body.get("errors"), list)
-    if service == "compute":
+    if service in ("compute", "volume"):
         return len(body) == 1 and all(isinstance(v, dict) and "message" in v for v in body.values())
     return True
 

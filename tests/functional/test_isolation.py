@@ -217,6 +217,14 @@ KINDS: list[Kind] = [
              "name": "{uniq}", "description": ""}}, PROXY),
          reader_use=403, reader_change=403, domain=PROXY_NOT_SCOPED, unscoped=PROXY_NOT_SCOPED),
     # -- identity (Keystone) and placement: their rules answer 403, not 404 -------------------
+    # -- block storage (Cinder) ----------------------------------------------------------------
+    Kind("volume", Call("volume", "POST", "/volumes", {"volume": {"size": 1, "name": "{uniq}"}}),
+         lambda b: b["volume"]["id"], (Call("volume", "GET", "/volumes"), _ids("volumes")),
+         Call("volume", "GET", "/volumes/{id}"),
+         Call("volume", "PUT", "/volumes/{id}", {"volume": {"name": "renamed"}}),
+         Call("volume", "DELETE", "/volumes/{id}"), Call("volume", "GET", "/volumes/{id}/metadata"),
+         Call("volume", "POST", "/volumes", {"volume": {"size": 1, "name": "{uniq}"}}),
+         domain=NOT_SCOPED_FOR_NOVA, unscoped=NOT_SCOPED_FOR_NOVA),
     Kind("project", Call("identity", "GET", "/v3/projects/{a_project}"), lambda b: b["project"]["id"], None,
          Call("identity", "GET", "/v3/projects/{id}"),
          Call("identity", "PATCH", "/v3/projects/{id}", {"project": {"description": "x"}}),

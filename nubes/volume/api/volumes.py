@@ -29,7 +29,8 @@ CREATE = {"type": "object", "required": ["volume"], "properties": {"volume": {
     "type": "object", "required": ["size"], "properties": {
         "size": {"type": ["integer", "string"], "pattern": r"^[0-9]+$", "minimum": 1, "maximum": 2**31 - 1},
         "name": c.NAME, "display_name": c.NAME, "description": c.DESCRIPTION,
-        "display_description": c.DESCRIPTION, "metadata": c.METADATA, "volume_type": {"type": ["string", "null"],
+        "display_description": c.DESCRIPTION, "metadata": {**c.METADATA, "type": ["object", "null"]},
+        "volume_type": {"type": ["string", "null"],
                                                                                       "maxLength": 255},
         "availability_zone": {"type": ["string", "null"], "maxLength": 255}, "multiattach": c.BOOLEAN,
         "snapshot_id": {"type": ["string", "null"]}, "source_volid": {"type": ["string", "null"]},

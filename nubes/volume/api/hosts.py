@@ -38,8 +38,11 @@ async def list_services(req: Request):
 async def update_service(req: Request):
     c.url_project_check(req)
     action = req.path_params["action"]
+    if action in ("freeze", "thaw", "failover_host", "failover", "set-log", "get-log"):
+        raise exc.NotImplementedYet(f"PUT /os-services/{action} is not implemented by this cloud yet "
+                                    "(see docs/api-coverage.md).")
     if action not in ("enable", "disable", "disable-log-reason"):
-        raise exc.NotImplementedYet(f"os-services/{action} is not implemented by this cloud yet.")
+        raise exc.NotFound("Unknown action")
     req.ctx.can("volume_extension:services:update", c.target(req))
     body = await read_json(req)
     c.validate(body, {"type": "object", "required": ["host", "binary"], "properties": {

@@ -29,7 +29,7 @@ TABLE: list[Row] = [
     ("GET", VOL, "volumes.show_volume", "3.0", False),
     ("PUT", VOL, "volumes.update_volume", "3.0", False),
     ("DELETE", VOL, "volumes.delete_volume", "3.0", False),
-    ("POST", f"{VOL}/action", "unsupported.volume_action", "3.0", False),
+    ("POST", f"{VOL}/action", "volume_actions.volume_action", "3.0", False),
     ("GET", f"{VOL}/metadata", "volume_metadata.list_metadata", "3.0", False),
     ("POST", f"{VOL}/metadata", "volume_metadata.create_metadata", "3.0", False),
     ("PUT", f"{VOL}/metadata", "volume_metadata.replace_metadata", "3.0", False),

@@ -115,7 +115,7 @@ async def type_action(req: Request):
         raise exc.BadRequest("Invalid request body: name one action (addProjectAccess or removeProjectAccess).")
     (action, arg), = body.items()
     if action not in ("addProjectAccess", "removeProjectAccess"):
-        raise exc.NotImplementedYet(f"Volume type action {action} is not implemented by this cloud.")
+        raise exc.BadRequest(f"There is no such action: {action}")
     arg = c.validate(arg, ACCESS)
     req.ctx.can(f"{VE}:volume_type_access:{action}", c.target(req))
     async with _db(req).session() as s:

@@ -10,8 +10,3 @@ async def not_implemented(req: Request):
     raise NotImplementedYet(f"{req.method} {req.url.path} is not implemented by this cloud yet "
                             "(see docs/api-coverage.md).")
 
-
-async def volume_action(req: Request):
-    raise NotImplementedYet("Volume actions (POST /volumes/{volume_id}/action: extend, attach, "
-                            "set bootable, reset status, retype, upload to image ...) are not "
-                            "implemented by this cloud yet (see docs/api-coverage.md).")

@@ -27,6 +27,13 @@ class InvalidVolume(BadRequest):
         super().__init__(f"Invalid volume: {reason}")
 
 
+class InvalidSnapshot(BadRequest):
+    code = "volume.invalid_snapshot"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid snapshot: {reason}")
+
+
 class InvalidVolumeType(BadRequest):
     code = "volume.invalid_volume_type"
 
@@ -50,6 +57,13 @@ class VolumeNotFound(NotFound):
 
     def __init__(self, volume_id: str) -> None:
         super().__init__(f"Volume {volume_id} could not be found.")
+
+
+class SnapshotNotFound(NotFound):
+    code = "volume.snapshot_not_found"
+
+    def __init__(self, snapshot_id: str) -> None:
+        super().__init__(f"Snapshot {snapshot_id} could not be found.")
 
 
 class VolumeTypeNotFound(NotFound):

@@ -48,6 +48,16 @@ RULES: dict[str, str] = {
     f"{VE}:volume_tenant_attribute": READER,
     f"{VE}:volume_mig_status_attribute": ADMIN,
     f"{VE}:volume_image_metadata:show": READER,
+    # snapshots
+    "volume:create_snapshot": MEMBER,
+    "volume:get_snapshot": READER,
+    "volume:get_all_snapshots": READER,
+    "volume:update_snapshot": MEMBER,
+    "volume:delete_snapshot": MEMBER,
+    "volume:get_snapshot_metadata": READER,
+    "volume:update_snapshot_metadata": MEMBER,
+    "volume:delete_snapshot_metadata": MEMBER,
+    f"{VE}:extended_snapshot_attributes": READER,
     # volume types, extra specs, access, default types
     f"{VE}:types_manage": ADMIN,
     f"{VE}:type_create": ADMIN,

@@ -18,6 +18,8 @@ API → scheduler
 
 API → manager (the volume's backend)
   cast ``delete_volume`` {volume}: the driver deletes it, then ``volume_deleted``.
+  cast ``create_snapshot`` {snapshot, volume}: then ``snapshot_created`` or ``snapshot_failed``.
+  cast ``delete_snapshot`` {snapshot, volume}: then ``snapshot_deleted`` or ``snapshot_failed``.
 
 scheduler → manager
   cast ``create_volume`` {volume}: the driver creates it, then ``volume_created`` or
@@ -26,14 +28,19 @@ scheduler → manager
 manager → worker (``volume.worker``, same process as the scheduler)
   call ``service_report`` {host, backend, availability_zone, stats: BackendStats fields}
       → {disabled}: the heartbeat and capacity report, every ``report_interval``.
-  call ``volumes_on_backend`` {host} → {volumes: [records]}: for the reconcile after a restart.
+  call ``volumes_on_backend`` {host} → {volumes: [records], snapshots: [snapshot records]}: for
+      the reconcile after a restart.
   cast ``volume_created`` {volume_id, host, model_update}: available; quota committed.
   cast ``volume_failed`` {volume_id, host, action: create|delete, message}: error /
       error_deleting with a user message; a failed create's quota is rolled back.
   cast ``volume_deleted`` {volume_id, host}: the record and its quota usage go.
+  cast ``snapshot_created`` {snapshot_id, host, model_update}, ``snapshot_failed`` {snapshot_id,
+      host, action, message}, ``snapshot_deleted`` {snapshot_id, host}: likewise for snapshots.
 
 A volume record (``volume_record``) is the driver's ``volume`` dict (drivers/base.py): id,
-size, provider_location, provider_id, host, status, task, extra_specs, project_id.
+size, provider_location, provider_id, host, status, task, extra_specs, project_id; a snapshot
+record (``service.snapshots.snapshot_record``) id, volume_id, volume_size, provider_location,
+status, task.
 
 How to add a manager operation: name a cast here, add the handler to
 ``agent/manager.VolumeManager.handlers`` (driver call, then a report cast), the report handler

@@ -13,6 +13,7 @@ DELETEs what it is given) never touches the admin's user, project or token.
 from __future__ import annotations
 
 import importlib
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -260,11 +261,18 @@ def build_volume(w: ServiceWorld, project_id: str) -> None:
     vol = w.make(f"{V}/volumes", "volume", {"size": 1, "name": f"fuzz-vol-{s}", "metadata": {"k": "v"}},
                  expect=(202,))
     w.call("PUT", f"{V}/volumes/{vol['id']}", {"volume": {"description": "fuzz"}})
+    for _ in range(300):            # the fake backend creates it at once; snapshots need it available
+        if w.http.get(f"{V}/volumes/{vol['id']}").json()["volume"]["status"] == "available":
+            break
+        time.sleep(0.05)
+    snap = w.make(f"{V}/snapshots", "snapshot", {"volume_id": vol["id"], "name": f"fuzz-snap-{s}",
+                                                 "metadata": {"k": "v"}}, expect=(202,))
+    w.call("PUT", f"{V}/snapshots/{snap['id']}", {"snapshot": {"description": "fuzz"}})
     w.call("POST", f"{V}/volumes/{vol['id']}/metadata", {"metadata": {"k": "v"}})
     w.call("PUT", f"{V}/os-quota-sets/{project_id}", {"quota_set": {"volumes": 50}})
     w.call("PUT", f"{V}/default-types/{project_id}", {"default_type": {"volume_type": "__DEFAULT__"}},
            headers={"OpenStack-API-Version": "volume 3.62"})
-    w.ids.update(type_id=vt["id"], volume_id=vol["id"], key="k", project_id=project_id, class_name="default",
+    w.ids.update(type_id=vt["id"], volume_id=vol["id"], snapshot_id=snap["id"], key="k", project_id=project_id, class_name="default",
                  action="enable")
     messages = w.http.get(f"{V}/messages").json().get("messages", [])
     w.ids["message_id"] = messages[0]["id"] if messages else "00000000-0000-0000-0000-000000000000"

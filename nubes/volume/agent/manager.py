@@ -31,7 +31,8 @@ class VolumeManager:
         self._reporter: asyncio.Task | None = None
 
     def handlers(self) -> dict[str, Any]:
-        return {"create_volume": self.create_volume, "delete_volume": self.delete_volume}
+        return {"create_volume": self.create_volume, "delete_volume": self.delete_volume,
+                "create_snapshot": self.create_snapshot, "delete_snapshot": self.delete_snapshot}
 
     async def start(self) -> None:
         await self.driver.start()
@@ -83,6 +84,24 @@ class VolumeManager:
             elif record.get("task") == "deleting":
                 LOG.info("volume %s: finishing the delete a previous run left", record["id"])
                 await self.delete_volume({"volume": record})
+        volumes = {r["id"]: r for r in reply["volumes"]}
+        known_snapshots = set()
+        for snap in reply.get("snapshots", []):
+            known_snapshots.add(snap["id"])
+            volume = volumes.get(snap["volume_id"], {"id": snap["volume_id"]})
+            if snap.get("task") == "creating":
+                await self.create_snapshot({"snapshot": snap, "volume": volume})
+            elif snap.get("task") == "deleting":
+                await self.delete_snapshot({"snapshot": snap, "volume": volume})
+        for snapshot_id in await self.driver.list_snapshots():
+            if snapshot_id not in known_snapshots:
+                LOG.warning("snapshot %s is on backend %s but not in the database: removing it",
+                            snapshot_id, self.host)
+                try:
+                    await self.driver.delete_snapshot({"id": snapshot_id, "volume_id": None, "volume_size": 0,
+                                                       "provider_location": None}, {"id": None})
+                except VolumeDriverError as err:
+                    LOG.error("could not remove orphan snapshot %s: %s", snapshot_id, err.message)
         for volume_id in await self.driver.list_volumes():
             if volume_id not in known:
                 LOG.warning("volume %s is on backend %s but not in the database: removing it",
@@ -115,3 +134,26 @@ class VolumeManager:
                 "volume_id": volume["id"], "host": self.host, "action": "delete", "message": err.message})
             return
         await self.bus.cast(rpc.WORKER_TOPIC, "volume_deleted", {"volume_id": volume["id"], "host": self.host})
+
+    async def create_snapshot(self, payload: dict) -> None:
+        snapshot, volume = payload["snapshot"], payload["volume"]
+        try:
+            update = await self.driver.create_snapshot(snapshot, volume)
+        except VolumeDriverError as err:
+            LOG.warning("snapshot %s: create failed: %s", snapshot["id"], err.message)
+            await self.bus.cast(rpc.WORKER_TOPIC, "snapshot_failed", {
+                "snapshot_id": snapshot["id"], "host": self.host, "action": "create", "message": err.message})
+            return
+        await self.bus.cast(rpc.WORKER_TOPIC, "snapshot_created", {
+            "snapshot_id": snapshot["id"], "host": self.host, "model_update": update or {}})
+
+    async def delete_snapshot(self, payload: dict) -> None:
+        snapshot, volume = payload["snapshot"], payload["volume"]
+        try:
+            await self.driver.delete_snapshot(snapshot, volume)
+        except VolumeDriverError as err:
+            LOG.warning("snapshot %s: delete failed: %s", snapshot["id"], err.message)
+            await self.bus.cast(rpc.WORKER_TOPIC, "snapshot_failed", {
+                "snapshot_id": snapshot["id"], "host": self.host, "action": "delete", "message": err.message})
+            return
+        await self.bus.cast(rpc.WORKER_TOPIC, "snapshot_deleted", {"snapshot_id": snapshot["id"], "host": self.host})

@@ -16,6 +16,7 @@ V = "/v3"
 VOL = f"{V}/volumes/{{volume_id}}"
 TY = f"{V}/types/{{type_id}}"
 QS = f"{V}/os-quota-sets/{{project_id}}"
+SN = f"{V}/snapshots/{{snapshot_id}}"
 Row = tuple[str, str, str, str, bool]
 
 TABLE: list[Row] = [
@@ -36,6 +37,20 @@ TABLE: list[Row] = [
     ("GET", f"{VOL}/metadata/{{key}}", "volume_metadata.show_metadata_item", "3.0", False),
     ("PUT", f"{VOL}/metadata/{{key}}", "volume_metadata.update_metadata_item", "3.0", False),
     ("DELETE", f"{VOL}/metadata/{{key}}", "volume_metadata.delete_metadata_item", "3.0", False),
+    # snapshots
+    ("GET", f"{V}/snapshots", "snapshots.list_snapshots", "3.0", False),
+    ("POST", f"{V}/snapshots", "snapshots.create_snapshot", "3.0", False),
+    ("GET", f"{V}/snapshots/detail", "snapshots.list_snapshots_detail", "3.0", False),
+    ("GET", SN, "snapshots.show_snapshot", "3.0", False),
+    ("PUT", SN, "snapshots.update_snapshot", "3.0", False),
+    ("DELETE", SN, "snapshots.delete_snapshot", "3.0", False),
+    ("POST", f"{SN}/action", "volume_actions.snapshot_action", "3.0", False),
+    ("GET", f"{SN}/metadata", "snapshots.list_metadata", "3.0", False),
+    ("POST", f"{SN}/metadata", "snapshots.create_metadata", "3.0", False),
+    ("PUT", f"{SN}/metadata", "snapshots.replace_metadata", "3.0", False),
+    ("GET", f"{SN}/metadata/{{key}}", "snapshots.show_metadata_item", "3.0", False),
+    ("PUT", f"{SN}/metadata/{{key}}", "snapshots.update_metadata_item", "3.0", False),
+    ("DELETE", f"{SN}/metadata/{{key}}", "snapshots.delete_metadata_item", "3.0", False),
     # volume types, extra specs, access, default types
     ("GET", f"{V}/types", "types.list_types", "3.0", False),
     ("POST", f"{V}/types", "types.create_type", "3.0", False),
@@ -74,7 +89,7 @@ TABLE: list[Row] = [
 
 # Not served yet: 501 on every method (docs/api-coverage.md, Block Storage).
 NOT_IMPLEMENTED = [
-    f"{V}/snapshots", f"{V}/snapshots/{{path:path}}", f"{V}/backups", f"{V}/backups/{{path:path}}",
+    f"{V}/backups", f"{V}/backups/{{path:path}}",
     f"{V}/attachments", f"{V}/attachments/{{path:path}}", f"{V}/os-volume-transfer",
     f"{V}/os-volume-transfer/{{path:path}}", f"{V}/volume-transfers", f"{V}/volume-transfers/{{path:path}}",
     f"{V}/qos-specs", f"{V}/qos-specs/{{path:path}}", f"{V}/groups", f"{V}/groups/{{path:path}}",

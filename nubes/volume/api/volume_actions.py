@@ -28,3 +28,20 @@ async def volume_action(req: Request):
     await _owned(req, "volume:get")
     raise exc.NotImplementedYet(f"The volume action {action} is not implemented by this cloud yet "
                                 "(see docs/api-coverage.md, POST /volumes/{id}/action).")
+
+
+SNAPSHOT_ACTIONS = frozenset({"os-reset_status", "os-update_snapshot_status", "os-force_delete", "os-unmanage"})
+
+
+async def snapshot_action(req: Request):
+    from nubes.volume.api.snapshots import _owned as owned_snapshot
+
+    body = await read_json(req)
+    if not isinstance(body, dict) or len(body) != 1:
+        raise exc.BadRequest("Malformed request body: name exactly one action.")
+    (action,) = body
+    if action not in SNAPSHOT_ACTIONS:
+        raise exc.BadRequest(f"There is no such action: {action}")
+    await owned_snapshot(req, "volume:get_snapshot")
+    raise exc.NotImplementedYet(f"The snapshot action {action} is not implemented by this cloud yet "
+                                "(see docs/api-coverage.md, POST /snapshots/{id}/action).")

@@ -12,10 +12,11 @@ from sqlalchemy import delete, select
 
 from nubes.core.db.base import utcnow
 from nubes.volume import rpc
-from nubes.volume.db.models import Volume, VolumeAdminMetadata, VolumeMetadata
+from nubes.volume.db.models import Snapshot, SnapshotMetadata, Volume, VolumeAdminMetadata, VolumeMetadata, VolumeType
 from nubes.volume.scheduler import filters
 from nubes.volume.service import messages
 from nubes.volume.service.quotas import volume_deltas
+from nubes.volume.service.snapshots import snapshot_deltas, snapshot_record
 
 LOG = logging.getLogger(__name__)
 
@@ -40,7 +41,8 @@ class SchedulerWorker:
     def worker_handlers(self) -> dict[str, Any]:
         return {"service_report": self.service_report, "volumes_on_backend": self.volumes_on_backend,
                 "volume_created": self.volume_created, "volume_failed": self.volume_failed,
-                "volume_deleted": self.volume_deleted}
+                "volume_deleted": self.volume_deleted, "snapshot_created": self.snapshot_created,
+                "snapshot_failed": self.snapshot_failed, "snapshot_deleted": self.snapshot_deleted}
 
     # scheduling
     async def create_volume(self, payload: dict) -> None:
@@ -92,7 +94,9 @@ class SchedulerWorker:
             rows = (await s.execute(select(Volume).where(
                 (Volume.host == host) | Volume.host.like(f"{host}#%")))).scalars().all()
             specs = await self.state.types.specs_of(s, list({r.volume_type_id for r in rows}))
-            return {"volumes": [rpc.volume_record(r, specs.get(r.volume_type_id, {})) for r in rows]}
+            snaps = (await s.execute(select(Snapshot).where(Snapshot.volume_id.in_([r.id for r in rows])))).scalars()
+            return {"volumes": [rpc.volume_record(r, specs.get(r.volume_type_id, {})) for r in rows],
+                    "snapshots": [snapshot_record(x) for x in snaps]}
 
     async def volume_created(self, payload: dict) -> None:
         async with self.db.session() as s:
@@ -135,8 +139,40 @@ class SchedulerWorker:
             await s.execute(delete(VolumeAdminMetadata).where(VolumeAdminMetadata.volume_id == row.id))
             await s.delete(row)
 
-    async def _type_name(self, s: Any, type_id: str) -> str | None:
-        from nubes.volume.db.models import VolumeType
+    # snapshots
+    async def snapshot_created(self, payload: dict) -> None:
+        async with self.db.session() as s:
+            row = await s.get(Snapshot, payload["snapshot_id"])
+            if row is None or row.task != "creating":
+                return
+            for key, value in (payload.get("model_update") or {}).items():
+                if key in ("provider_location", "provider_id"):
+                    setattr(row, key, value)
+            row.status, row.task, row.progress = "available", None, "100%"
 
+    async def snapshot_failed(self, payload: dict) -> None:
+        async with self.db.session() as s:
+            row = await s.get(Snapshot, payload["snapshot_id"])
+            deleting = payload.get("action") == "delete"
+            if row is None or row.task != ("deleting" if deleting else "creating"):
+                return
+            row.status, row.task = ("error_deleting" if deleting else "error"), None
+            await messages.write(s, project_id=row.project_id, resource_uuid=row.id,
+                                 action_id=messages.ACTION_SNAPSHOT_DELETE if deleting else messages.ACTION_SNAPSHOT_CREATE,
+                                 detail_id=messages.DETAIL_UNKNOWN, request_id=payload.get("request_id"),
+                                 text=payload.get("message"), resource_type="VOLUME_SNAPSHOT")
+
+    async def snapshot_deleted(self, payload: dict) -> None:
+        async with self.db.session() as s:
+            row = await s.get(Snapshot, payload["snapshot_id"])
+            if row is None or row.task != "deleting":
+                return
+            if row.use_quota:
+                type_name = await self._type_name(s, row.volume_type_id) if row.volume_type_id else None
+                await self.state.quotas.release_now(s, row.project_id, snapshot_deltas(row.volume_size, type_name))
+            await s.execute(delete(SnapshotMetadata).where(SnapshotMetadata.snapshot_id == row.id))
+            await s.delete(row)
+
+    async def _type_name(self, s: Any, type_id: str) -> str | None:
         vt = await s.get(VolumeType, type_id)
         return vt.name if vt else None

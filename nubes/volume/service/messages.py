@@ -16,20 +16,22 @@ from nubes.core.db.base import utcnow
 from nubes.volume import exceptions as exc
 from nubes.volume.db.models import Message
 
-ACTIONS = {"001": "schedule allocate volume", "003": "delete volume", "009": "create volume from backend storage"}
+ACTIONS = {"001": "schedule allocate volume", "003": "delete volume", "009": "create volume from backend storage",
+           "004": "create snapshot", "005": "delete snapshot"}
 DETAILS = {"001": "An unknown error occurred.", "002": "Driver is not initialized at present.",
            "006": "Could not find any available weighted backend.", "004": "Failed to delete volume."}
 ACTION_SCHEDULE, ACTION_DELETE, ACTION_CREATE = "001", "003", "009"
+ACTION_SNAPSHOT_CREATE, ACTION_SNAPSHOT_DELETE = "004", "005"
 DETAIL_UNKNOWN, DETAIL_NO_BACKEND, DETAIL_DELETE = "001", "006", "004"
 MESSAGE_TTL = timedelta(days=30)
 
 
 async def write(s: AsyncSession, *, project_id: str, resource_uuid: str, action_id: str, detail_id: str,
-                request_id: str | None, text: str | None = None) -> Message:
+                request_id: str | None, text: str | None = None, resource_type: str = "VOLUME") -> Message:
     """Record a user message; ``text`` (a driver's reason) is said after Cinder's wording."""
     base = f"{ACTIONS.get(action_id, 'unknown action')}: {DETAILS.get(detail_id, DETAILS[DETAIL_UNKNOWN])}"
-    row = Message(id=str(uuid.uuid4()), project_id=project_id, request_id=request_id, resource_type="VOLUME",
-                  resource_uuid=resource_uuid, event_id=f"VOLUME_VOLUME_{action_id}_{detail_id}",
+    row = Message(id=str(uuid.uuid4()), project_id=project_id, request_id=request_id, resource_type=resource_type,
+                  resource_uuid=resource_uuid, event_id=f"VOLUME_{resource_type}_{action_id}_{detail_id}",
                   message_level="ERROR", action_id=action_id, detail_id=detail_id,
                   user_message=f"{base} ({text})" if text else base, created_at=utcnow(),
                   expires_at=utcnow() + MESSAGE_TTL)

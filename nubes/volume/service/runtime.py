@@ -10,6 +10,7 @@ class VolumeState:
         from nubes.volume.service.hosts import Hosts
         from nubes.volume.service.messages import Messages
         from nubes.volume.service.quotas import Quotas
+        from nubes.volume.service.snapshots import Snapshots
         from nubes.volume.service.types import Types
         from nubes.volume.service.volumes import Volumes
 
@@ -22,6 +23,7 @@ class VolumeState:
         self.hosts = Hosts(self)
         self.messages = Messages(self)
         self.volumes = Volumes(self)
+        self.snapshots = Snapshots(self)
 
     async def start(self) -> None:
         await self.types.ensure_default()

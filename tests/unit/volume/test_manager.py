@@ -93,3 +93,23 @@ async def test_reconcile_finishes_what_was_under_way_and_removes_orphans():
     assert driver.volumes == {"creating-1": 1, "kept": 1}
     done = {(m, p["volume_id"]) for _t, m, p in bus.casts}
     assert done == {("volume_created", "creating-1"), ("volume_deleted", "deleting-1")}
+
+
+async def test_reconcile_finishes_snapshots_and_removes_orphan_snapshots():
+    bus = RecordingBus([record("vol", None)])
+    snaps = [{"id": "s-new", "volume_id": "vol", "volume_size": 1, "provider_location": None,
+              "status": "creating", "task": "creating"},
+             {"id": "s-old", "volume_id": "vol", "volume_size": 1, "provider_location": None,
+              "status": "deleting", "task": "deleting"}]
+
+    async def call(topic, method, payload, timeout=60):
+        return {"volumes": bus.volumes, "snapshots": snaps} if method == "volumes_on_backend" else {}
+
+    bus.call = call
+    manager, driver = make(bus)
+    driver.volumes["vol"] = 1
+    driver.snapshots.update({"s-old": ("vol", 1), "s-orphan": ("vol", 1)})
+    await manager.reconcile()
+    assert set(driver.snapshots) == {"s-new"}
+    assert {(m, p.get("snapshot_id")) for _t, m, p in bus.casts} == {
+        ("snapshot_created", "s-new"), ("snapshot_deleted", "s-old")}

@@ -44,7 +44,6 @@ SERVED_501 = {
     ("volume", "POST", "/v3/volumes"): "volume create from",
     ("volume", "PUT", "/v3/os-services/{action}"): "PUT /os-services/{freeze",
     ("volume", "POST", "/v3/snapshots/{snapshot_id}/action"): "POST /snapshots/{id}/action",
-    ("volume", "DELETE", "/v3/volumes/{volume_id}"): "cascade deletes",
 }
 
 

@@ -73,18 +73,17 @@ class VolumeManager:
                 LOG.warning("volume manager %s could not report: %s", self.host, err)
 
     async def reconcile(self) -> None:
-        """Finish what a previous run left under way; remove what the database does not know."""
+        """Finish what a previous run left under way; remove what the database does not know.
+
+        Volume creates first, then snapshots (which need their volume), then volume deletes (a
+        cascade's snapshots go before their volume), then the orphans."""
         reply = await self.bus.call(rpc.WORKER_TOPIC, "volumes_on_backend", {"host": self.host}, timeout=30)
-        known = set()
-        for record in reply["volumes"]:
-            known.add(record["id"])
+        records = reply["volumes"]
+        volumes = {r["id"]: r for r in records}
+        for record in records:
             if record.get("task") == "creating":
                 LOG.info("volume %s: finishing the create a previous run left", record["id"])
                 await self.create_volume({"volume": record})
-            elif record.get("task") == "deleting":
-                LOG.info("volume %s: finishing the delete a previous run left", record["id"])
-                await self.delete_volume({"volume": record})
-        volumes = {r["id"]: r for r in reply["volumes"]}
         known_snapshots = set()
         for snap in reply.get("snapshots", []):
             known_snapshots.add(snap["id"])
@@ -93,6 +92,10 @@ class VolumeManager:
                 await self.create_snapshot({"snapshot": snap, "volume": volume})
             elif snap.get("task") == "deleting":
                 await self.delete_snapshot({"snapshot": snap, "volume": volume})
+        for record in records:
+            if record.get("task") == "deleting":
+                LOG.info("volume %s: finishing the delete a previous run left", record["id"])
+                await self.delete_volume({"volume": record})
         for snapshot_id in await self.driver.list_snapshots():
             if snapshot_id not in known_snapshots:
                 LOG.warning("snapshot %s is on backend %s but not in the database: removing it",
@@ -103,7 +106,7 @@ class VolumeManager:
                 except VolumeDriverError as err:
                     LOG.error("could not remove orphan snapshot %s: %s", snapshot_id, err.message)
         for volume_id in await self.driver.list_volumes():
-            if volume_id not in known:
+            if volume_id not in volumes:
                 LOG.warning("volume %s is on backend %s but not in the database: removing it",
                             volume_id, self.host)
                 try:
@@ -126,6 +129,8 @@ class VolumeManager:
 
     async def delete_volume(self, payload: dict) -> None:
         volume = payload["volume"]
+        for snapshot in payload.get("snapshots", []):      # a cascade delete: its snapshots first
+            await self.delete_snapshot({"snapshot": snapshot, "volume": volume})
         try:
             await self.driver.delete_volume(volume)
         except VolumeDriverError as err:

@@ -22,6 +22,7 @@ from nubes.volume.db.models import (
     VolumeType,
 )
 from nubes.volume.service.quotas import volume_deltas
+from nubes.volume.service.snapshots import snapshot_record
 
 DELETABLE = ("available", "error", "error_restoring", "error_extending", "error_managing")
 
@@ -248,21 +249,28 @@ class Volumes:
                     raise exc.InvalidVolume("Volume cannot be deleted while migrating")
             elif attached:
                 raise exc.InvalidVolume("Volume must not be attached to be force deleted.")
-            snaps = (await s.execute(select(func.count()).select_from(Snapshot).where(
-                Snapshot.volume_id == row.id))).scalar_one()
+            snaps = list((await s.execute(select(Snapshot).where(Snapshot.volume_id == row.id))).scalars())
             if snaps and not cascade:
                 raise exc.InvalidVolume("Volume has snapshots; delete them first or ask for a cascade "
                                         "delete (cascade=True).")
-            if snaps:
-                raise exc.NotImplementedYet("Cascade deletion of snapshots is not implemented yet.")
+            if any(snap.status not in ("available", "error", "error_deleting") and snap.task != "deleting"
+                   for snap in snaps):
+                raise exc.InvalidVolume("Snapshot of the volume must be available or error to be deleted "
+                                        "with the volume.")
+            for snap in snaps:
+                snap.status, snap.task = "deleting", "deleting"
+            snapshot_records = [snapshot_record(snap) for snap in snaps]
             row.status, row.task = "deleting", "deleting"
             host = row.host
             record = rpc.volume_record(row, {})
         if host is None:
+            for snap in snapshot_records:
+                await self.bus.cast(rpc.WORKER_TOPIC, "snapshot_deleted", {"snapshot_id": snap["id"], "host": None})
             # never reached a backend: the worker finishes it here (quota, record)
             await self.bus.cast(rpc.WORKER_TOPIC, "volume_deleted", {"volume_id": volume_id, "host": None})
         else:
-            await self.bus.cast(rpc.manager_topic(rpc.backend_host(host)), "delete_volume", {"volume": record})
+            await self.bus.cast(rpc.manager_topic(rpc.backend_host(host)), "delete_volume",
+                                {"volume": record, "snapshots": snapshot_records})
 
 
 def _check_mutable(row: Volume) -> None:

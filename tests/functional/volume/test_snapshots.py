@@ -74,3 +74,18 @@ def _wait_snapshot_gone(api, snapshot_id: str) -> None:
     while api("GET", f"/snapshots/{snapshot_id}").status_code != 404:
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_cascade_delete_takes_the_snapshots_along(member, member_api):
+    vid = member_api("POST", "/volumes", json={"volume": {"size": 1}}).json()["volume"]["id"]
+    member_api.wait(vid, "available")
+    snaps = [member_api("POST", "/snapshots", json={"snapshot": {"volume_id": vid}}).json()["snapshot"]["id"]
+             for _ in range(2)]
+    for sid in snaps:
+        _wait_snapshot(member_api, sid, "available")
+    assert member_api("DELETE", f"/volumes/{vid}?cascade=true").status_code == 202
+    member_api.wait_gone(vid)
+    for sid in snaps:
+        _wait_snapshot_gone(member_api, sid)
+    usage = member_api("GET", f"/os-quota-sets/{member.project_id}?usage=true").json()["quota_set"]
+    assert (usage["volumes"]["in_use"], usage["snapshots"]["in_use"], usage["gigabytes"]["in_use"]) == (0, 0, 0)

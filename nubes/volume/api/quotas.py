@@ -28,7 +28,7 @@ async def show_quota_set(req: Request):
         if usage:
             u = usages.get(resource)
             body[resource] = {"limit": limit, "in_use": u.in_use if u else 0,
-                              "reserved": u.reserved if u else 0, "allocated": 0}
+                              "reserved": u.reserved if u else 0}
         else:
             body[resource] = limit
     return json_response({"quota_set": body})

@@ -5,6 +5,8 @@ the bus (``nubes.volume.rpc`` has the messages)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -32,11 +34,38 @@ class SchedulerWorker:
 
     async def start(self) -> None:
         await self.state.types.ensure_default()
+        self._reported = asyncio.Event()
         await self.bus.serve(rpc.SCHEDULER_TOPIC, {"create_volume": self.create_volume})
         await self.bus.serve(rpc.WORKER_TOPIC, self.worker_handlers())
+        self._recovery = asyncio.create_task(self.recover(), name="volume-scheduler-recovery")
 
     async def stop(self) -> None:
-        pass
+        self._recovery.cancel()
+        await asyncio.gather(self._recovery, return_exceptions=True)
+
+    async def recover(self) -> None:
+        """What a previous run of the controller left on its way: creates never scheduled are
+        scheduled (once a manager of this run has reported, or after two report intervals, so
+        the pools are current) and deletes of volumes that never reached a backend finished.
+        Work sent to a backend is the managers' to finish (``VolumeManager.reconcile``)."""
+        async with self.db.reader() as s:
+            unscheduled = list((await s.execute(select(Volume.id).where(
+                Volume.status == "creating", Volume.task == "scheduling"))).scalars())
+            unhosted = list((await s.execute(select(Volume.id).where(
+                Volume.task == "deleting", Volume.host.is_(None)))).scalars())
+            snapshots = list((await s.execute(select(Snapshot.id).join(Volume, Volume.id == Snapshot.volume_id)
+                                              .where(Snapshot.task == "deleting", Volume.host.is_(None)))).scalars())
+        for snapshot_id in snapshots:
+            await self.snapshot_deleted({"snapshot_id": snapshot_id})
+        for volume_id in unhosted:
+            await self.volume_deleted({"volume_id": volume_id})
+        if not unscheduled:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._reported.wait(), timeout=2 * self.state.conf.report_interval)
+        LOG.info("scheduling %d volume(s) a previous run left unscheduled", len(unscheduled))
+        for volume_id in unscheduled:
+            await self.create_volume({"volume_id": volume_id})
 
     def worker_handlers(self) -> dict[str, Any]:
         return {"service_report": self.service_report, "volumes_on_backend": self.volumes_on_backend,
@@ -86,7 +115,9 @@ class SchedulerWorker:
         async with self.db.session() as s:
             svc = await self.state.hosts.report(s, payload["host"], rpc.BINARY, payload["availability_zone"],
                                                 payload.get("stats"))
-            return {"disabled": svc.disabled}
+            disabled = svc.disabled
+        self._reported.set()
+        return {"disabled": disabled}
 
     async def volumes_on_backend(self, payload: dict) -> dict:
         host = payload["host"]

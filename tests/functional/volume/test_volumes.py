@@ -177,3 +177,24 @@ def test_unimplemented_sources_answer_501(member_api: VolumeApi):
     r = member_api("POST", "/volumes", json={"volume": {"size": 1, "snapshot_id": "x"}})
     assert r.status_code == 501 and "snapshot_id" in r.json()["notImplemented"]["message"]
     assert member_api("GET", "/backups").status_code == 501
+
+
+def test_all_tenants_is_for_admins_and_private_types_stay_hidden(vcloud, member, member_api, admin_api):
+    vid = member_api("POST", "/volumes", json={"volume": {"size": 1, "name": "mine"}}).json()["volume"]["id"]
+    member_api.wait(vid, "available")
+    assert vid not in [v["id"] for v in admin_api("GET", "/volumes").json()["volumes"]]
+    everyone = admin_api("GET", "/volumes/detail?all_tenants=1").json()["volumes"]
+    (found,) = [v for v in everyone if v["id"] == vid]
+    assert found["os-vol-tenant-attr:tenant_id"] == member.project_id
+    only = admin_api("GET", f"/volumes?all_tenants=1&project_id={member.project_id}").json()["volumes"]
+    assert [v["id"] for v in only] == [vid]
+    # a member asking for all tenants sees its own
+    assert [v["id"] for v in member_api("GET", "/volumes?all_tenants=1").json()["volumes"]] == [vid]
+    vcloud.osc("volume", "type", "create", "--private", "hidden-type", json_out=False)
+    try:
+        names = [t["Name"] for t in member.osc("volume", "type", "list")]
+        assert "__DEFAULT__" in names and "hidden-type" not in names
+        assert "hidden-type" in [t["Name"] for t in vcloud.osc("volume", "type", "list", "--private")]
+    finally:
+        vcloud.osc("volume", "type", "delete", "hidden-type", json_out=False)
+    assert member_api("DELETE", f"/volumes/{vid}").status_code == 202

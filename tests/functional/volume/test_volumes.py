@@ -198,3 +198,23 @@ def test_all_tenants_is_for_admins_and_private_types_stay_hidden(vcloud, member,
     finally:
         vcloud.osc("volume", "type", "delete", "hidden-type", json_out=False)
     assert member_api("DELETE", f"/volumes/{vid}").status_code == 202
+
+
+def test_metadata_etags_from_3_15(member_api):
+    vid = member_api("POST", "/volumes", json={"volume": {"size": 1, "metadata": {"a": "1"}}}).json()["volume"]["id"]
+    member_api.wait(vid, "available")
+    assert "etag" not in member_api("GET", f"/volumes/{vid}/metadata", version="3.14").headers
+    etag = member_api("GET", f"/volumes/{vid}/metadata").headers["etag"]
+    member_api("POST", f"/volumes/{vid}/metadata", json={"metadata": {"b": "2"}})     # someone else's change
+    import httpx
+
+    stale = httpx.put(f"{member_api.url}/v3/volumes/{vid}/metadata", json={"metadata": {"c": "3"}}, timeout=30,
+                      headers={"X-Auth-Token": member_api.token, "OpenStack-API-Version": "volume 3.71",
+                               "If-Match": etag})
+    assert stale.status_code == 412, stale.text
+    fresh = member_api("GET", f"/volumes/{vid}/metadata").headers["etag"]
+    ok = httpx.put(f"{member_api.url}/v3/volumes/{vid}/metadata", json={"metadata": {"c": "3"}}, timeout=30,
+                   headers={"X-Auth-Token": member_api.token, "OpenStack-API-Version": "volume 3.71",
+                            "If-Match": fresh})
+    assert ok.status_code == 200 and ok.json() == {"metadata": {"c": "3"}}
+    assert member_api("DELETE", f"/volumes/{vid}").status_code == 202

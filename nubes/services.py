@@ -12,6 +12,7 @@ SERVICE_MODULES = [
     "placement",
     "network",
     "compute",
+    "volume",
 ]
 
 

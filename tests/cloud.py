@@ -152,13 +152,13 @@ def _osc_result(res: subprocess.CompletedProcess, args: tuple[str, ...], check: 
 
 
 def start_cloud(tmp: Path, services: str | None = None, extra_env: dict[str, str] | None = None,
-                names: tuple[str, ...] = ("identity",)) -> Cloud:
+                names: tuple[str, ...] = ("identity",), volume_driver: str = "fake") -> Cloud:
     """Start `nubes up` on free ports and wait until the ``names`` services answer. A port is free
     when chosen and taken when bound; another worker's cloud may take it in between, so a start
     that loses that race is tried again on new ports."""
     for attempt in range(3):
         try:
-            return _start_once(tmp, services, extra_env, names)
+            return _start_once(tmp, services, extra_env, names, volume_driver)
         except _PortTaken:
             if attempt == 2:
                 raise
@@ -170,7 +170,7 @@ class _PortTaken(RuntimeError):
 
 
 def _start_once(tmp: Path, services: str | None, extra_env: dict[str, str] | None,
-                names: tuple[str, ...]) -> Cloud:
+                names: tuple[str, ...], volume_driver: str = "fake") -> Cloud:
     from nubes.services import SERVICE_MODULES
 
     # Every service gets a free port, also those the test does not wait for: a default
@@ -190,6 +190,8 @@ def _start_once(tmp: Path, services: str | None, extra_env: dict[str, str] | Non
     env.setdefault("NUBES_NETWORK__DATAPLANE", "off")
     # ... and run fake guests unless a test asks for the qemu driver (as root, "auto" would pick it).
     env.setdefault("NUBES_COMPUTE__DRIVER", "fake")
+    # ... and keep volumes in the fake (in-memory) backend unless a test names another driver.
+    env.setdefault("NUBES_VOLUME__DRIVER", volume_driver)
     env.update(extra_env or {})
     cloud = Cloud(state_dir=tmp, ports=ports, env=env, log_path=tmp / "nubes.log")
     cmd = [sys.executable, "-m", "nubes.cli", "up", "--state-dir", str(tmp)]

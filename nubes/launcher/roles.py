@@ -20,7 +20,8 @@ from typing import Any
 from nubes.core.service import ServiceSpec
 
 # service name -> the coroutine function (an attribute of ``nubes.<service>``) a node runs.
-NODE_AGENTS: dict[str, str] = {"compute": "run_compute_agents", "network": "run_network_agents"}
+NODE_AGENTS: dict[str, str] = {"compute": "run_compute_agents", "network": "run_network_agents",
+                               "volume": "run_volume_managers"}
 
 AgentFn = Callable[[Any], Awaitable[None]]
 

@@ -13,6 +13,7 @@ DELETEs what it is given) never touches the admin's user, project or token.
 from __future__ import annotations
 
 import importlib
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import httpx
 from nubes.core.api.routing import Router
 from nubes.core.exceptions import CloudError
 
-MICROVERSION = {"compute": "compute latest", "placement": "placement latest"}
+MICROVERSION = {"compute": "compute latest", "placement": "placement latest", "volume": "volume latest"}
 SSH_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1SNpfPwkAt1iStcQNzGm4zVOY8XfXDP3fOXO9AdnA "
            "fuzz@nubes")
 OK = (200, 201, 202, 204)
@@ -250,6 +251,33 @@ def build_compute(w: ServiceWorld, project_id: str, image_id: str, network_id: s
         w.ids.update(hypervisor_id=str(hypervisors[0]["id"]), pattern=hypervisors[0]["hypervisor_hostname"])
 
 
+def build_volume(w: ServiceWorld, project_id: str) -> None:
+    s, V = _suffix(), "/v3"
+    vt = w.make(f"{V}/types", "volume_type", {"name": f"fuzz-type-{s}", "os-volume-type-access:is_public": False,
+                                               "extra_specs": {"fuzzkey": "v"}})
+    w.call("POST", f"{V}/types/{vt['id']}/action", {"addProjectAccess": {"project": project_id}}, expect=(202,))
+    w.call("POST", f"{V}/types/{vt['id']}/extra_specs", {"extra_specs": {"fuzzkey": "v2"}})
+    w.call("PUT", f"{V}/types/{vt['id']}", {"volume_type": {"description": "fuzz"}})
+    vol = w.make(f"{V}/volumes", "volume", {"size": 1, "name": f"fuzz-vol-{s}", "metadata": {"k": "v"}},
+                 expect=(202,))
+    w.call("PUT", f"{V}/volumes/{vol['id']}", {"volume": {"description": "fuzz"}})
+    for _ in range(300):            # the fake backend creates it at once; snapshots need it available
+        if w.http.get(f"{V}/volumes/{vol['id']}").json()["volume"]["status"] == "available":
+            break
+        time.sleep(0.05)
+    snap = w.make(f"{V}/snapshots", "snapshot", {"volume_id": vol["id"], "name": f"fuzz-snap-{s}",
+                                                 "metadata": {"k": "v"}}, expect=(202,))
+    w.call("PUT", f"{V}/snapshots/{snap['id']}", {"snapshot": {"description": "fuzz"}})
+    w.call("POST", f"{V}/volumes/{vol['id']}/metadata", {"metadata": {"k": "v"}})
+    w.call("PUT", f"{V}/os-quota-sets/{project_id}", {"quota_set": {"volumes": 50}})
+    w.call("PUT", f"{V}/default-types/{project_id}", {"default_type": {"volume_type": "__DEFAULT__"}},
+           headers={"OpenStack-API-Version": "volume 3.62"})
+    w.ids.update(type_id=vt["id"], volume_id=vol["id"], snapshot_id=snap["id"], key="k", project_id=project_id, class_name="default",
+                 action="enable")
+    messages = w.http.get(f"{V}/messages").json().get("messages", [])
+    w.ids["message_id"] = messages[0]["id"] if messages else "00000000-0000-0000-0000-000000000000"
+
+
 # service name -> builder(world, context); the context carries what earlier services made.
 BUILDERS: dict[str, Callable[[ServiceWorld, dict[str, str]], None]] = {
     "identity": lambda w, ctx: build_identity(w, ctx["auth_url"]),
@@ -257,6 +285,7 @@ BUILDERS: dict[str, Callable[[ServiceWorld, dict[str, str]], None]] = {
     "placement": lambda w, ctx: build_placement(w),
     "network": lambda w, ctx: build_network(w, ctx["project_id"]),
     "compute": lambda w, ctx: build_compute(w, ctx["project_id"], ctx["image_id"], ctx["network_id"]),
+    "volume": lambda w, ctx: build_volume(w, ctx["project_id"]),
 }
 
 

@@ -38,6 +38,12 @@ SERVED_501 = {
     ("network", "POST", "/v2.0/quotas"): "POST /v2.0/quotas",               # as Neutron: no POST
     # the caller is checked (add_image_location), then 501: no store reads external locations
     ("image", "POST", "/v2/images/{image_id}/locations"): "POST /v2/images/{id}/locations",
+    # Cinder's volume actions are recognised (unknown ones are a 400) and not served yet
+    ("volume", "POST", "/v3/volumes/{volume_id}/action"): "POST /volumes/{id}/action",
+    # volume creates from a snapshot, a volume, an image or a backup
+    ("volume", "POST", "/v3/volumes"): "volume create from",
+    ("volume", "PUT", "/v3/os-services/{action}"): "PUT /os-services/{freeze",
+    ("volume", "POST", "/v3/snapshots/{snapshot_id}/action"): "POST /snapshots/{id}/action",
 }
 
 
@@ -73,7 +79,7 @@ def error_shape_ok(service: str, r: httpx.Response) -> bool:
         return isinstance(body.get("NeutronError"), dict)
     if service == "placement":
         return isinstance(body.get("errors"), list)
-    if service == "compute":
+    if service in ("compute", "volume"):
         return len(body) == 1 and all(isinstance(v, dict) and "message" in v for v in body.values())
     return True
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -217,6 +218,21 @@ KINDS: list[Kind] = [
              "name": "{uniq}", "description": ""}}, PROXY),
          reader_use=403, reader_change=403, domain=PROXY_NOT_SCOPED, unscoped=PROXY_NOT_SCOPED),
     # -- identity (Keystone) and placement: their rules answer 403, not 404 -------------------
+    # -- block storage (Cinder) ----------------------------------------------------------------
+    Kind("volume", Call("volume", "POST", "/volumes", {"volume": {"size": 1, "name": "{uniq}"}}),
+         lambda b: b["volume"]["id"], (Call("volume", "GET", "/volumes"), _ids("volumes")),
+         Call("volume", "GET", "/volumes/{id}"),
+         Call("volume", "PUT", "/volumes/{id}", {"volume": {"name": "renamed"}}),
+         Call("volume", "DELETE", "/volumes/{id}"), Call("volume", "GET", "/volumes/{id}/metadata"),
+         Call("volume", "POST", "/volumes", {"volume": {"size": 1, "name": "{uniq}"}}),
+         domain=NOT_SCOPED_FOR_NOVA, unscoped=NOT_SCOPED_FOR_NOVA),
+    Kind("snapshot", Call("volume", "POST", "/snapshots", {"snapshot": {"volume_id": "{a_volume}", "name": "{uniq}"}}),
+         lambda b: b["snapshot"]["id"], (Call("volume", "GET", "/snapshots"), _ids("snapshots")),
+         Call("volume", "GET", "/snapshots/{id}"),
+         Call("volume", "PUT", "/snapshots/{id}", {"snapshot": {"name": "renamed"}}),
+         Call("volume", "DELETE", "/snapshots/{id}"), Call("volume", "GET", "/snapshots/{id}/metadata"),
+         Call("volume", "POST", "/snapshots", {"snapshot": {"volume_id": "{a_volume}", "name": "{uniq}"}}),
+         domain=NOT_SCOPED_FOR_NOVA, unscoped=NOT_SCOPED_FOR_NOVA),
     Kind("project", Call("identity", "GET", "/v3/projects/{a_project}"), lambda b: b["project"]["id"], None,
          Call("identity", "GET", "/v3/projects/{id}"),
          Call("identity", "PATCH", "/v3/projects/{id}", {"project": {"description": "x"}}),
@@ -333,6 +349,13 @@ def world(cloud) -> World:
              headers={"Content-Type": "application/octet-stream"})
     assert r.status_code == 204, r.text
     w.ids["image"] = image["id"]
+    # a volume of A's to snapshot (the fake backend makes it at once)
+    vol = ok(http(w.a_member, "volume", "POST", "/volumes", {"volume": {"size": 1}}), 202)["volume"]["id"]
+    for _ in range(300):
+        if ok(http(w.a_member, "volume", "GET", f"/volumes/{vol}"), 200)["volume"]["status"] == "available":
+            break
+        time.sleep(0.05)
+    w.ids["a_volume"] = vol
     return w
 
 

@@ -88,7 +88,7 @@ def _request(http: Http, who: Person, row: Row) -> Any:
 
 def test_matrix_is_complete():
     """Every service has rows, and every cell a status."""
-    assert {r.service for r in ROWS} == {"identity", "image", "placement", "network", "compute"}
+    assert {r.service for r in ROWS} == {"identity", "image", "placement", "network", "compute", "volume"}
     assert all(len(r.expected) == len(COLUMNS) for r in ROWS)
 
 

@@ -30,8 +30,12 @@ def test_calls_other_services_found_in_the_catalog(cloud):
             assert resp.status_code == 200
             resp = await clients.request("image", "GET", "/v2/images", token="garbage")
             assert resp.status_code == 401
-            with pytest.raises(ServiceUnavailable, match="No volumev3 service"):
-                await clients.endpoint("volumev3")
+            # block storage's URL names the project: the service token's, substituted by identity
+            volume = await clients.endpoint("volumev3")
+            assert volume.startswith(f"http://127.0.0.1:{cloud.ports['volume']}/v3/")
+            assert "%(" not in volume and len(volume.rsplit("/", 1)[1]) == 32
+            with pytest.raises(ServiceUnavailable, match="No object-store service"):
+                await clients.endpoint("object-store")
         finally:
             await clients.close()
             await clients.tokens.close()

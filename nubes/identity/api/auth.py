@@ -73,7 +73,7 @@ async def show_auth_catalog(req: Request):
     if not (req.ctx.project_id or req.ctx.domain_id or req.ctx.system_scope):
         raise ValidationError("The catalog is only available with a scoped token.")
     async with req.rt.db.reader() as s:
-        catalog = await _svc(req).tokens.catalog(s)
+        catalog = await _svc(req).tokens.catalog(s, project_id=req.ctx.project_id, user_id=req.ctx.user_id)
     return json_response({"catalog": catalog, "links": {"self": f"{base_url(req)}/v3/auth/catalog"}})
 
 

@@ -200,11 +200,14 @@ class TokenService:
             return True
         return False
 
-    async def catalog(self, s: AsyncSession) -> list[dict[str, Any]]:
+    async def catalog(self, s: AsyncSession, *, project_id: str | None = None,
+                      user_id: str | None = None) -> list[dict[str, Any]]:
+        """The catalog as a token of that project and user sees it (URLs substituted)."""
         if self._catalog is None or time.monotonic() - self._catalog_loaded > 30:
             self._catalog = await catalog_q.token_catalog(s)
             self._catalog_loaded = time.monotonic()
-        return self._catalog
+        values = {"project_id": project_id or "", "tenant_id": project_id or "", "user_id": user_id or ""}
+        return catalog_q.substituted(self._catalog, values)
 
     async def render(self, s: AsyncSession, payload: TokenPayload, *,
                      include_catalog: bool = True) -> dict[str, Any]:
@@ -277,7 +280,7 @@ class TokenService:
                 raise TokenNotFound("The token's user no longer has a role on its scope.")
             t["roles"] = [{"id": r.id, "name": r.name} for r in roles]
             if include_catalog:
-                t["catalog"] = await self.catalog(s)
+                t["catalog"] = await self.catalog(s, project_id=payload.project_id, user_id=user_id)
         return {"token": t}
 
     async def _password_expiry(self, s: AsyncSession, user: User) -> str | None:

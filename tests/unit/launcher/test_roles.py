@@ -74,3 +74,11 @@ def test_fake_hosts_are_compute_only(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NUBES_CORE__SERVICE_PASSWORD", "x")
     assert cli.main(["agent", "network", "--state-dir", str(tmp_path), "--fake-hosts", "2"]) == 2
     assert "--fake-hosts is compute's" in capsys.readouterr().out
+
+
+def test_volume_runs_its_managers_on_the_nodes_and_its_scheduler_beside_its_api():
+    from nubes.volume import SPEC as VOLUME
+    from nubes.volume import run_scheduler, run_volume_managers
+
+    assert node_agent("volume") is run_volume_managers
+    assert controller_agents(VOLUME) == [run_scheduler]

@@ -279,3 +279,27 @@ async def test_boot_from_a_volume(world):
         await w.d.destroy(inst, [])
     assert overlay.exists() and base.exists()                          # the volume is not the driver's
     assert guest_bytes(overlay, "qcow2", w.where, 4096).startswith(b"nubes-data tok-boot by")
+
+
+async def test_a_restarted_driver_finishes_what_a_killed_one_left(world):
+    """An agent killed after recording an attach (before plugging) or after unplugging (before
+    forgetting it): the next ``init_host`` makes the guest match its recorded state."""
+    w = world
+    vid = str(uuid.uuid4())
+    _base, overlay = volume_files(w.where, "tok-restart")
+    await w.d.close()
+    path = w.state / "compute" / "instances" / w.a["id"] / "state.json"
+    state = json.loads(path.read_text())
+    state["volumes"].append({"volume_id": vid, "mountpoint": "/dev/vde", "boot_index": None,
+                             "connection": file_conn(vid, overlay) | {"data": {"path": str(overlay), "format": "qcow2",
+                                                                             "read_only": False}}})
+    path.write_text(json.dumps(state))
+    w.d = w.driver()
+    await w.d.init_host()
+    await disks_until(w, w.a, lambda f: with_serial(f, vid), "the volume plugged by init_host")
+    await w.d.close()
+    state["volumes"] = [v for v in state["volumes"] if v["volume_id"] != vid]
+    path.write_text(json.dumps(state))
+    w.d = w.driver()
+    await w.d.init_host()
+    await disks_until(w, w.a, lambda f: not with_serial(f, vid), "the volume unplugged by init_host")

@@ -144,7 +144,7 @@ class QemuDriver(VolumeActions, DeviceActions, MoveActions):
             self._guests[g.key] = g
         running = [g.id for g in self._guests.values() if self._alive(g)]
         for g in self._guests.values():
-            if g.state.volumes and self._alive(g):
+            if self._alive(g):
                 try:
                     await self._reconcile_volumes(g)
                 except (DriverError, QMPClosed, QMPError) as e:

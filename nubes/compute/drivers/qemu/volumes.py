@@ -307,7 +307,7 @@ class VolumeActions:
             await self._plug(g, entry)
         for dev in await _devices(qmp):
             if dev.startswith("vd-") and dev not in wanted:
-                await _quietly(qmp, "device_del", {"id": dev})
+                await self._unplug_volume(g, dev[3:])     # names(<short id>) are the volume's names
 
 
 def _exists(path: str) -> bool:

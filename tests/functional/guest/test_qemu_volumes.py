@@ -173,6 +173,9 @@ async def test_a_qcow2_volume_written_in_one_guest_is_read_in_another(world):
     await w.d.extend_volume(w.b, conn, 32 * MiB)
     await disks_until(w, w.b, lambda f: (f.get(with_serial(f, vid) or "") or (0,))[0] == 32 * MiB, "32 MiB")
     assert json.loads(qemu_img("info", "-U", "--output=json", str(overlay)))["virtual-size"] == 32 * MiB
+    await w.d.extend_volume(w.b, conn, 32 * MiB)                      # extended already: nothing
+    with pytest.raises(DriverError):                                   # never shrunk
+        await w.d.extend_volume(w.b, conn, 16 * MiB)
 
     # the volume survives a power cycle and an agent restart
     await w.d.power_off(w.b)

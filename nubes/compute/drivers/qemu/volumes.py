@@ -206,6 +206,14 @@ class VolumeActions:
             _, fmt_node, _ = names(vid)
             conn = entry["connection"]
             try:
+                node = next((n for n in await qmp.execute("query-named-block-nodes", {"flat": True}) or []
+                             if n.get("node-name") == fmt_node), None)
+                current = int(((node or {}).get("image") or {}).get("virtual-size") or 0)
+                if size == current:
+                    return                                  # extended already
+                if size < current:
+                    raise DriverError(f"Volume {vid} of guest {g.id} is {current} bytes: it cannot shrink to "
+                                      f"{size}.")
                 if conn["driver_volume_type"] == "nbd":
                     await self._reconnect_nbd(qmp, conn)
                 await qmp.execute("block_resize", {"node-name": fmt_node, "size": size})

@@ -73,8 +73,8 @@ diskwatch() {
           "nubes-cmd write "*)
             if [ -z "$data" ]; then
               data="nubes-data ${cmd#nubes-cmd write } by $(hostname)"
-              printf '%s\n' "$data" | dd of=/dev/$n bs=512 seek=8 count=1 conv=sync,notrunc,fsync 2>/dev/null &&
-                say "disk-wrote $n $data"
+              if printf '%s\n' "$data" | dd of=/dev/$n bs=512 seek=8 count=1 conv=sync,notrunc,fsync 2>/dev/null
+              then say "disk-wrote $n $data"; else say "disk-write-failed $n"; data=""; fi
             fi ;;
         esac
         [ -n "$data" ] && say "disk-data $n $data"

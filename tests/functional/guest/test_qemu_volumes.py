@@ -306,3 +306,19 @@ async def test_a_restarted_driver_finishes_what_a_killed_one_left(world):
     w.d = w.driver()
     await w.d.init_host()
     await disks_until(w, w.a, lambda f: not with_serial(f, vid), "the volume unplugged by init_host")
+
+
+async def test_a_read_only_volume_cannot_be_written_by_the_guest(world):
+    w = world
+    vid = str(uuid.uuid4())
+    _base, overlay = volume_files(w.where, "tok-ro")
+    conn = file_conn(vid, overlay)
+    conn["data"]["read_only"] = True
+    mark = len(await w.d.get_console_output(w.a))
+    await w.d.attach_volume(w.a, conn, "/dev/vdf")
+    console = await until(w, w.a, "disk-write", after=mark)
+    dev = with_serial(disks(console), vid)
+    assert dev and f"disk-write-failed {dev}" in console[mark:]
+    await w.d.detach_volume(w.a, conn, "/dev/vdf")
+    await disks_until(w, w.a, lambda f: not with_serial(f, vid), "the volume gone")
+    assert guest_bytes(overlay, "qcow2", w.where, 4096) == b"\0" * 64

@@ -298,6 +298,16 @@ class InterfaceAttachFailed(base.CloudError):
                          (f": {reason}" if reason else ""))
 
 
+class VolumeActionFailed(Conflict):
+    """A volume attach, detach or extend the host's driver refused or could not finish;
+    ``details["retryable"]``: trying again may work (a guest that did not yet let a disk go)."""
+
+    code = "compute.volume_action_failed"
+
+    def __init__(self, message: str, retryable: bool = False) -> None:
+        super().__init__(message, retryable=retryable)
+
+
 class SecurityGroupNotFound(NotFound):
     code = "compute.security_group_not_found"
 

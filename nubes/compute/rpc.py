@@ -31,6 +31,18 @@ API → agent (the instance's host)
   cast ``instance_action`` {instance_id, action, request_id, args}: start, stop, reboot,
       pause, unpause, suspend, resume, rebuild, rescue, unrescue, shelve, shelve_offload,
       snapshot, attach_interface, detach_interface, confirm_resize, revert_resize...
+  call ``attach_volume`` {instance_id | instance, volume_id, connection_info, mountpoint?,
+      request_id?} → {volume_id, mountpoint}: plug block storage's volume into the guest (hot-plug
+      while it runs, at its next start when stopped); ``connection_info`` is block storage's
+      (``{driver_volume_type: file|nbd, data}``, see ``drivers/base.py`` "Volumes")
+  call ``detach_volume`` {instance_id | instance, volume_id, connection_info?, mountpoint?,
+      request_id?} → {volume_id, detached: true}: unplug it (bounded wait for the guest)
+  call ``extend_volume`` {instance_id | instance, volume_id, new_size (GiB) | new_size_bytes,
+      connection_info?, request_id?} → {volume_id, size_bytes}: the guest sees the grown volume
+      (Nova's ``volume-extended`` event). The three are idempotent; with ``request_id`` the
+      request's instance action gets ``compute_attach_volume`` / ``compute_detach_volume`` /
+      ``compute_extend_volume``; failures: InstanceNotFound (not on this host),
+      VolumeActionFailed (409, ``details.retryable``), BadRequest (a malformed message)
   call ``get_console_output`` {instance_id, length} → {output}
   call ``get_console`` {instance_id, kind: vnc|serial, console_type} → {host, port,
       internal_access_path}: where a console proxy reaches the guest's console

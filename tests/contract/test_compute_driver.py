@@ -269,27 +269,36 @@ async def test_interfaces(driver):
     assert (await driver.get_diagnostics(inst))["num_nics"] == 0
 
 
-async def test_volumes(driver):
-    # a driver plugs volumes, or says it cannot (DriverError) and changes nothing
+async def test_volumes(driver, tmp_path):
+    # a volume as block storage's file backend hands it out: a qcow2 file on this machine
+    import subprocess
+
+    path = tmp_path / "vol-1.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(path), str(8 * 1024 ** 2)], check=True)
     inst = instance()
     await driver.spawn(inst, {"id": "img"}, [])
     disks = (await driver.get_diagnostics(inst))["num_disks"]
-    vol = {"volume_id": "vol-1", "driver_volume_type": "file", "data": {"device_path": "/dev/null"}}
+    vid = str(uuid.uuid4())
+    vol = {"volume_id": vid, "driver_volume_type": "file",
+           "data": {"path": str(path), "format": "qcow2", "read_only": False, "volume_id": vid}}
     with pytest.raises(InstanceNotFoundInDriver):
         await driver.attach_volume(instance(), vol, "/dev/vdb")
-    try:
-        await driver.attach_volume(inst, vol, "/dev/vdb")
-    except DriverError as e:
-        assert "volume" in e.message
-        assert (await driver.get_diagnostics(inst))["num_disks"] == disks
-        return
+    await driver.attach_volume(inst, vol, "/dev/vdb")
     await driver.attach_volume(inst, vol, "/dev/vdb")                 # idempotent
     assert (await driver.get_diagnostics(inst))["num_disks"] == disks + 1
     with pytest.raises(DriverError):
-        await driver.attach_volume(inst, {**vol, "volume_id": "vol-2"}, "/dev/vdb")   # the slot is taken
+        await driver.attach_volume(inst, {**vol, "volume_id": str(uuid.uuid4())}, "/dev/vdb")   # the slot is taken
+    await driver.extend_volume(inst, vol, 16 * 1024 ** 2)
+    with pytest.raises(DriverError):                                  # not attached: nothing to extend
+        await driver.extend_volume(inst, {**vol, "volume_id": str(uuid.uuid4())}, 16 * 1024 ** 2)
+    await driver.power_off(inst)                                      # kept across a power cycle
+    await driver.power_on(inst)
+    assert (await driver.get_diagnostics(inst))["num_disks"] == disks + 1
     await driver.detach_volume(inst, vol, "/dev/vdb")
     await driver.detach_volume(inst, vol, "/dev/vdb")
     assert (await driver.get_diagnostics(inst))["num_disks"] == disks
+    await driver.destroy(inst, [])
+    assert path.exists()                                              # a volume is never the driver's to delete
 
 
 @pytest.mark.parametrize("live", [False, True])

@@ -6,7 +6,8 @@ there), calls the driver, and reports the end state with the event's result. A f
 call reverts the task state (the vm_state stays; a failed rebuild is ERROR, as in Nova) and
 records the driver's message as the event's traceback. ``compute.instance.<action>.start/end``
 events are published around the driver calls. Images (snapshot, shelve, unshelve) are in
-``actions_images``, moves in ``actions_moves``, interfaces in ``actions_ports``.
+``actions_images``, moves in ``actions_moves``, interfaces in ``actions_ports``, volumes in
+``actions_volumes``.
 """
 
 from __future__ import annotations
@@ -265,7 +266,7 @@ class Actions:
 
 def build(agent: Any) -> tuple[Actions, Any, dict[str, Any]]:
     """The agent's actions, its move steps, and the handlers they add to its table (``agent.manager``)."""
-    from nubes.compute.agent import actions_evacuate, actions_images, actions_moves, actions_ports
+    from nubes.compute.agent import actions_evacuate, actions_images, actions_moves, actions_ports, actions_volumes
 
     acts = Actions(agent)
     acts.handlers.update(actions_images.ImageSteps(acts).handlers())
@@ -273,7 +274,9 @@ def build(agent: Any) -> tuple[Actions, Any, dict[str, Any]]:
     ports = actions_ports.PortSteps(acts)
     acts.handlers.update(ports.handlers())
     moves = actions_moves.MoveSteps(acts)
+    volumes = actions_volumes.VolumeSteps(acts)
     return acts, moves, {"instance_action": acts.instance_action, "attach_interface": ports.attach_interface,
+                         **volumes.handlers(),
                          "set_admin_password": acts.set_admin_password,
                          "inject_network_info": acts.inject_network_info,
                          "live_migration_force_complete": acts.live_migration_force_complete, **moves.handlers()}

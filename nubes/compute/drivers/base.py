@@ -31,6 +31,42 @@ Errors
   retryable=True)`` — a build failed; the conductor reschedules retryable ones.
   ``InstanceNotFoundInDriver(instance_id)`` — no such guest on this host.
 
+Volumes
+  A volume reaches a driver as block storage's connection info (Cinder's, as
+  ``nubes/volume/drivers/base.py`` "Connection info" defines it), with the volume's id beside it:
+  ``connection = {"volume_id": id, "driver_volume_type": "file" | "nbd", "data": {...}}`` where
+  ``data`` is ``{"path": "/abs/file", "format": "qcow2"|"raw", "read_only": bool}`` for
+  ``"file"`` (a local image file, possibly with a backing chain) and ``{"host", "port", "export",
+  "format": "raw", "read_only"}`` for ``"nbd"``. The id may also come as ``serial`` (Nova's name)
+  or ``data.volume_id``. ``attach_volume(instance, connection, mountpoint)`` plugs it into the
+  guest (hot-plug while it runs; a stopped guest has it from its next start), the guest seeing
+  the volume id as the disk's serial; ``detach_volume`` unplugs it and waits, bounded, for the
+  guest to let it go (a guest that does not: ``DriverError(retryable=True)``, the volume stays
+  attached); ``extend_volume(instance, connection, new_size_bytes)`` makes a running guest see
+  the volume's new size (block storage grew it first; Nova's ``volume-extended`` event). Both
+  plug and unplug are idempotent (a volume is known by its id); a mountpoint that holds another
+  volume is a ``DriverError``. Attached volumes survive what the guest survives (power off and
+  on, reboot, an agent restart, a move); ``destroy`` unplugs them and never deletes their data:
+  volumes are block storage's.
+
+Block devices
+  ``spawn(..., block_devices=[...])`` takes Nova's driver block device mappings, one dict each::
+
+      {"boot_index": 0 | 1 ... | None, "device_name": "/dev/vda" | None,
+       "source_type": "volume" | "image" | "snapshot" | "blank",
+       "destination_type": "volume" | "local", "volume_id": id,
+       "connection_info": {"driver_volume_type": ..., "data": {...}},   # as for attach_volume
+       "delete_on_termination": bool, ...}
+
+  Mappings whose destination (or source) is a volume are volumes and need ``connection_info``
+  (block storage made, exported and attached them before the build came here); the one with
+  ``boot_index`` 0 is the root disk: the guest boots from it instead of a copy of the image
+  (``image`` then only tells the kernel/ramdisk to boot, as Nova's volume image metadata does,
+  and may be empty), the others are attached at boot. Local mappings (``destination_type``
+  ``local``: the image, ephemeral and swap disks) are the flavor's, made by the driver.
+  ``delete_on_termination`` is the caller's business (block storage deletes the volume after
+  ``destroy``); the driver never deletes a volume.
+
 Snapshots
   ``snapshot`` returns a ``Snapshot``: the disk to upload to the image service, either as
   a file (``path``) or as a stream of chunks, so a real driver can stream a disk of any size
@@ -220,11 +256,15 @@ class ComputeDriver(Protocol):
     async def detach_interface(self, instance: dict, vif: dict) -> None: ...
 
     async def attach_volume(self, instance: dict, connection: dict, mountpoint: str) -> None:
-        """Hot-plug a volume at ``mountpoint`` (``/dev/vdb``). ``connection`` is how to reach it,
-        as block storage hands it out: ``{"volume_id", "driver_volume_type", "data"}``. A driver
-        that cannot plug that kind of volume raises DriverError saying so."""
+        """Plug a volume at ``mountpoint`` (``/dev/vdb``, a hint: the guest names its disks).
+        ``connection``: see "Volumes" in the module docstring. A driver that cannot plug that
+        kind of volume raises DriverError saying so."""
 
-    async def detach_volume(self, instance: dict, connection: dict, mountpoint: str) -> None: ...
+    async def detach_volume(self, instance: dict, connection: dict, mountpoint: str) -> None:
+        """Unplug the volume ``connection`` names (see "Volumes" in the module docstring)."""
+
+    async def extend_volume(self, instance: dict, connection: dict, new_size_bytes: int) -> None:
+        """Let the guest see the attached volume's new size (block storage grew it)."""
 
     async def get_console_output(self, instance: dict) -> str: ...
 

@@ -19,6 +19,10 @@ as it was. A slow spawn defines the guest first (it shows in ``list_instances`` 
 state, and in the state file) and boots it when the delay is over, as a hypervisor defines a
 domain and then starts it.
 
+Volumes are bookkeeping (mountpoint -> volume id, sizes once extended), idempotent as the qemu
+driver's: attaching an attached volume or detaching a detached one does nothing; a spawn's
+volume block devices (``base.py``, "Block devices") are attached from the start.
+
 Moves are idempotent as a hypervisor's: ``migrate_to`` of a guest already leaving answers its
 data again, ``finish_migration`` of a guest already there updates it.
 """
@@ -75,6 +79,8 @@ class _Guest:
     moving: str | None = None       # "cold" or "live" while a move away is under way
     saved_state: int | None = None  # the power state before a cold move powered it off
     volumes: dict[str, str] = field(default_factory=dict)      # mountpoint -> volume id
+    volume_sizes: dict[str, int] = field(default_factory=dict)  # volume id -> bytes, once extended
+    boot_volume: str | None = None                              # the root volume's id (boot from volume)
 
 
 def _flavor_sizes(instance: dict) -> tuple[int, int, int]:
@@ -93,6 +99,27 @@ def _qcow2_header(virtual_size: int) -> bytes:
               + struct.pack(">QIIQQIIQ", virtual_size, 0, 0, 0, 0x10000, 1, 0, 0)
               + struct.pack(">QQQII", 0, 0, 0, 4, 104))
     return header.ljust(512, b"\0")
+
+
+def _volume_id(connection: dict) -> str:
+    data = connection.get("data") if isinstance(connection.get("data"), dict) else {}
+    return str(connection.get("volume_id") or connection.get("serial") or data.get("volume_id") or "")
+
+
+def _volume_bdms(block_devices: list[dict] | None) -> tuple[dict[str, str], str | None]:
+    """The volumes among a spawn's block devices (mountpoint -> volume id) and the root one's id."""
+    volumes: dict[str, str] = {}
+    boot = None
+    for i, b in enumerate(block_devices or []):
+        if b.get("destination_type") != "volume" and b.get("source_type") != "volume":
+            continue
+        vid = str(b.get("volume_id") or _volume_id(b.get("connection_info") or {}))
+        if not vid or not isinstance(b.get("connection_info"), dict):
+            raise SpawnFailed(f"Block device {vid or i} is a volume without connection_info.", retryable=False)
+        volumes[str(b.get("device_name") or f"/dev/vd{chr(ord('a') + i)}")] = vid
+        if b.get("boot_index") is not None and int(b["boot_index"]) == 0:
+            boot = vid
+    return volumes, boot
 
 
 def _split(value: str | None) -> set[str]:
@@ -152,10 +179,11 @@ class FakeDriver:
         if existing is not None and existing.power_state != PowerState.NOSTATE:
             return
         vcpus, memory, disk = _flavor_sizes(instance)
+        volumes, boot = _volume_bdms(block_devices)
         g = existing or _Guest(id=iid, name=str(instance.get("hostname") or instance.get("display_name") or iid),
                                vcpus=vcpus, memory_mb=memory, disk_gb=disk,
                                image_id=str((image or {}).get("id") or instance.get("image_ref") or ""),
-                               vifs=[dict(v) for v in network_info or []])
+                               vifs=[dict(v) for v in network_info or []], volumes=volumes, boot_volume=boot)
         self._guests[iid] = g
         delay = self._delay_of("spawn", instance)
         if delay > 0:
@@ -278,24 +306,45 @@ class FakeDriver:
 
     async def attach_volume(self, instance: dict, connection: dict, mountpoint: str) -> None:
         g = self._acting("attach_volume", instance)
-        volume = str(connection.get("volume_id") or (connection.get("data") or {}).get("volume_id") or "")
+        volume = _volume_id(connection)
         if not volume:
             raise DriverError("The volume connection names no volume.", retryable=False)
+        if volume in g.volumes.values():
+            return                                  # attached already (a message seen twice)
         held = g.volumes.get(mountpoint)
-        if held == volume:
-            return
         if held is not None:
             raise DriverError(f"{mountpoint} of guest {g.id} already holds volume {held}.", retryable=False)
-        if volume in g.volumes.values():
-            raise DriverError(f"Volume {volume} is already attached to guest {g.id}.", retryable=False)
+        if g.power_state == SUSPENDED:
+            raise DriverError(f"Cannot attach volume {volume} to guest {g.id} while it is suspended.")
         g.volumes[mountpoint] = volume
-        g.console.append(f"virtio_blk: {mountpoint} attached")
+        if g.power_state == RUNNING:
+            g.console.append(f"virtio_blk: {mountpoint} attached (serial {volume[:20]})")
         await self._save()
 
     async def detach_volume(self, instance: dict, connection: dict, mountpoint: str) -> None:
         g = self._acting("detach_volume", instance)
-        if g.volumes.pop(mountpoint, None) is not None:
-            g.console.append(f"virtio_blk: {mountpoint} removed")
+        volume = _volume_id(connection or {})
+        found = [m for m, v in g.volumes.items() if (v == volume if volume else m == mountpoint)]
+        if not found:
+            return                                  # detached already
+        if g.volumes[found[0]] == g.boot_volume:
+            raise DriverError(f"Volume {g.boot_volume} is the root disk of guest {g.id}; it cannot be detached.")
+        if g.power_state == SUSPENDED:
+            raise DriverError(f"Cannot detach volume {g.volumes[found[0]]} from guest {g.id} while it is suspended.")
+        vid = g.volumes.pop(found[0])
+        g.volume_sizes.pop(vid, None)
+        g.console.append(f"virtio_blk: {found[0]} removed")
+        await self._save()
+
+    async def extend_volume(self, instance: dict, connection: dict, new_size_bytes: int) -> None:
+        g = self._acting("extend_volume", instance)
+        volume = _volume_id(connection or {})
+        mount = next((m for m, v in g.volumes.items() if v == volume), None)
+        if mount is None:
+            raise DriverError(f"Volume {volume} is not attached to guest {g.id}.")
+        if g.volume_sizes.get(volume) != int(new_size_bytes):
+            g.volume_sizes[volume] = int(new_size_bytes)
+            g.console.append(f"virtio_blk: {mount} new size {int(new_size_bytes) // 512} 512-byte logical blocks")
             await self._save()
 
     # -- looking at guests --------------------------------------------------------------
@@ -320,12 +369,12 @@ class FakeDriver:
         return {
             "state": POWER_STATE_NAMES[PowerState(g.power_state)], "driver": "fake", "hypervisor": "fake",
             "hypervisor_os": "fake-os", "uptime": uptime, "config_drive": False,
-            "num_cpus": g.vcpus, "num_disks": 1 + len(g.volumes), "num_nics": len(g.vifs),
+            "num_cpus": g.vcpus, "num_disks": (not g.boot_volume) + len(g.volumes), "num_nics": len(g.vifs),
             "cpu_details": [{"id": i, "time": self._cpu_time(g) // max(g.vcpus, 1),
                              "utilisation": 1 if running else 0} for i in range(g.vcpus)],
             "memory_details": {"maximum": g.memory_mb, "used": g.memory_mb // 4 if running else 0},
             "disk_details": [{"read_bytes": 262144, "read_requests": 112, "write_bytes": 5778432,
-                              "write_requests": 488, "errors_count": 0}] + [
+                              "write_requests": 488, "errors_count": 0}][:not g.boot_volume] + [
                 {"read_bytes": 0, "read_requests": 0, "write_bytes": 0, "write_requests": 0, "errors_count": 0}
                 for _ in g.volumes],
             "nic_details": [{"mac_address": v.get("address") or v.get("mac_address"), "rx_octets": 0,

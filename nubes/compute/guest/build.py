@@ -8,13 +8,16 @@ virtio modules, ``busybox-static`` the userland. The guest's ``/init``:
 2. takes an address on ``eth0`` with udhcpc (the script applies address, routes and DNS);
 3. reads its metadata from the config drive when one is attached (label ``config-2``), else from
    http://169.254.169.254 (``openstack/latest/meta_data.json``, ``user_data``);
-4. prints what it got on the serial console, one ``nubes-guest:`` line each (so a test or the
+4. reports its virtio disks on the console every time they change (``nubes-guest: disks vda,<bytes>,
+   <serial> vdb,...``, checked every second) and, for a disk new or resized, reads and writes data on
+   it by a tiny protocol (``diskwatch`` in ``INIT``: a test proves a volume's data is kept);
+5. prints what it got on the serial console, one ``nubes-guest:`` line each (so a test or the
    benchmark can wait for ``nubes-guest: ready``), writes it to the web root; user data that is
    a script (``#!``) runs once, bounded to 30 s, and its exit status and first output are printed
    (``user-data-ran <status> <output>``);
-5. answers HTTP on port 80 (busybox httpd, the metadata it read) and TCP 22 (a banner), and
+6. answers HTTP on port 80 (busybox httpd, the metadata it read) and TCP 22 (a banner), and
    powers off when the ACPI power button is pressed;
-6. runs a getty on the serial console, as a cloud image does (``<hostname> login:``; any name
+7. runs a getty on the serial console, as a cloud image does (``<hostname> login:``; any name
    gets a root shell: the guest is for tests only).
 
 The kernel command line the image carries (``os_command_line``) puts the console on ttyS0.
@@ -46,7 +49,43 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 for m in MODULES; do insmod /lib/modules/$m.ko 2>/dev/null; done
 say() { echo "MARKER $*" > /dev/console; }
+# every second: the virtio disks as "name,bytes,serial"; a change is printed, and a disk new or
+# resized is read: sector 8 holding "nubes-data ..." is printed; a first sector holding
+# "nubes-cmd write TOKEN" (and sector 8 nothing yet) makes the guest write sector 8 first
+diskwatch() {
+  last=""
+  while true; do
+    now=""
+    for b in /sys/block/vd*; do
+      [ -e "$b/size" ] || continue
+      n=${b##*/}; read s < "$b/size"; ser=$(cat "$b/serial" 2>/dev/null)
+      now="$now $n,$((s * 512)),${ser:--}"
+    done
+    if [ "$now" != "$last" ]; then
+      say "disks${now:- none}"
+      for d in $now; do
+        case " $last " in *" $d "*) continue ;; esac
+        n=${d%%,*}
+        data=$(dd if=/dev/$n bs=512 skip=8 count=1 2>/dev/null | tr -d '\000' | head -n 1)
+        cmd=$(head -c 128 /dev/$n 2>/dev/null | tr -d '\000' | head -n 1)
+        case "$data" in nubes-data\ *) ;; *) data="" ;; esac
+        case "$cmd" in
+          "nubes-cmd write "*)
+            if [ -z "$data" ]; then
+              data="nubes-data ${cmd#nubes-cmd write } by $(hostname)"
+              if printf '%s\n' "$data" | dd of=/dev/$n bs=512 seek=8 count=1 conv=sync,notrunc,fsync 2>/dev/null
+              then say "disk-wrote $n $data"; else say "disk-write-failed $n"; data=""; fi
+            fi ;;
+        esac
+        [ -n "$data" ] && say "disk-data $n $data"
+      done
+      last="$now"
+    fi
+    sleep 1
+  done
+}
 say "booted $(uname -r)"
+diskwatch &
 acpid -c /etc/acpi -l /dev/null -p /run/acpid.pid
 ip link set lo up
 ifc=$(ls /sys/class/net | grep -v '^lo$' | head -n 1)

@@ -5,6 +5,7 @@
   start. ``detach_interface`` asks the guest to release the NIC (``device_del``, repeated
   while it does not), waits for ``DEVICE_DELETED`` (``unplug_timeout``), then removes the
   netdev and the tap.
+- volumes (``attach_volume``, ``detach_volume``, ``extend_volume``) are in ``volumes``.
 - ``snapshot`` pauses a running guest (``stop`` drains and flushes its disks), converts the
   root disk with its backing chain to a standalone qcow2 (``qemu-img convert -U``), and lets
   the guest run again: the pause lasts as long as the conversion.
@@ -81,16 +82,6 @@ class DeviceActions:
             if not self._tap_in_use(port, g.id, but=g):
                 await taps.remove(configdrive.tap_name(port))
 
-    async def attach_volume(self, instance: dict, connection: dict, mountpoint: str) -> None:
-        self._find(instance_id(instance))
-        raise DriverError("The qemu driver does not attach volumes yet: this cloud has no block storage "
-                          "service to hand one out.", retryable=False)
-
-    async def detach_volume(self, instance: dict, connection: dict, mountpoint: str) -> None:
-        self._find(instance_id(instance))
-        raise DriverError("The qemu driver does not attach volumes yet, so it has none to detach.",
-                          retryable=False)
-
     async def _unplug(self, g: Any, vif: dict) -> None:
         """``device_del`` until the guest releases the NIC: a request that reaches a guest still
         booting (its ACPI hot-plug not yet set up) is lost, so it is repeated every
@@ -124,6 +115,9 @@ class DeviceActions:
     # -- snapshots ----------------------------------------------------------------------
     async def snapshot(self, instance: dict) -> Snapshot:
         g = self._find(instance_id(instance))
+        if any(v.get("boot_index") == 0 for v in g.state.volumes):
+            raise DriverError(f"Guest {g.id} boots from a volume: its snapshot is the volume's, taken by "
+                              "block storage.")
         await run_blocking(self.snapshots_dir.mkdir, parents=True, exist_ok=True)
         out = self.snapshots_dir / f"{g.id}-{uuid.uuid4().hex[:8]}.qcow2"
         async with g.lock:
@@ -262,7 +256,8 @@ class DeviceActions:
                                    + st.get("failed_wr_operations", 0)})
             except QMPClosed:
                 pid = None
-        n_disks = 1 + bool(g.state.ephemeral_gb) + bool(g.state.swap_mb) + bool(g.state.config_drive) \
+        n_disks = len(g.state.volumes) + (not any(v.get("boot_index") == 0 for v in g.state.volumes)) \
+            + bool(g.state.ephemeral_gb) + bool(g.state.swap_mb) + bool(g.state.config_drive) \
             + bool(g.state.rescue)
         if not blocks:
             blocks = [{"read_bytes": 0, "read_requests": 0, "write_bytes": 0, "write_requests": 0,

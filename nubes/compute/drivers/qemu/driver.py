@@ -31,6 +31,7 @@ from nubes.compute.drivers.qemu.images import GlanceImages, ImageCache, ImageSou
 from nubes.compute.drivers.qemu.inspection import ImageChecks
 from nubes.compute.drivers.qemu.moves import MoveActions
 from nubes.compute.drivers.qemu.qmp import QMP, QMPClosed, QMPError
+from nubes.compute.drivers.qemu.volumes import VolumeActions, connection_of
 from nubes.core.concurrency import run_blocking
 from nubes.core.config import DEFAULT_STATE_DIR
 from nubes.core.disk_formats import DEFAULT_MAX_VIRTUAL_SIZE, DEFAULT_VMDK_TYPES
@@ -64,7 +65,30 @@ def _vif(v: dict) -> dict[str, Any]:
     return {"id": str(v["id"]), "address": address, "mtu": taps.mtu_of(v), "network_id": v.get("network_id")}
 
 
-class QemuDriver(DeviceActions, MoveActions):
+def volume_bdms(block_devices: list[dict] | None) -> list[dict[str, Any]]:
+    """The guest's volumes from the spawn's block devices (``base.py``, "Block devices"): the
+    root volume (boot_index 0) first; image, blank and local devices are not volumes."""
+    out = []
+    for b in block_devices or []:
+        if b.get("destination_type") != "volume" and b.get("source_type") != "volume":
+            continue                                  # local disks: the flavor's, made here
+        if not isinstance(b.get("connection_info"), dict):
+            raise SpawnFailed(f"Block device {b.get('volume_id') or b.get('device_name')!r} is a volume "
+                              "without connection_info: it is not attached to this host.", retryable=False)
+        try:
+            conn = connection_of({"volume_id": b.get("volume_id"), **b["connection_info"]})
+        except DriverError as e:
+            raise SpawnFailed(e.message, retryable=False) from None
+        boot = b.get("boot_index")
+        out.append({"volume_id": conn["volume_id"], "mountpoint": b.get("device_name"), "connection": conn,
+                    "boot_index": 0 if boot is not None and int(boot) == 0 else None})
+    out.sort(key=lambda v: v["boot_index"] != 0)
+    if len({v["volume_id"] for v in out}) != len(out):
+        raise SpawnFailed("A volume is mapped twice in the block devices.", retryable=False)
+    return out
+
+
+class QemuDriver(VolumeActions, DeviceActions, MoveActions):
     """Guests of one host as QEMU processes (options: see the package's docstring)."""
 
     supports_live_migration = False
@@ -119,6 +143,12 @@ class QemuDriver(DeviceActions, MoveActions):
                 continue
             self._guests[g.key] = g
         running = [g.id for g in self._guests.values() if self._alive(g)]
+        for g in self._guests.values():
+            if self._alive(g):
+                try:
+                    await self._reconcile_volumes(g)
+                except (DriverError, QMPClosed, QMPError) as e:
+                    LOG.warning("qemu: the volumes of guest %s could not be checked: %s", g.id, e)
         LOG.info("qemu driver on %s: %d guests (%d running) in %s", self.host, len(self._guests),
                  len(running), self.instances_dir)
 
@@ -162,8 +192,7 @@ class QemuDriver(DeviceActions, MoveActions):
     async def spawn(self, instance: dict, image: dict, network_info: list[dict], *,
                     admin_password: str | None = None, block_devices: list[dict] | None = None) -> None:
         iid = instance_id(instance)
-        if block_devices and any(b.get("source_type") == "volume" for b in block_devices):
-            raise SpawnFailed("The qemu driver does not attach volumes yet.", retryable=False)
+        volumes = volume_bdms(block_devices)
         lock = self._spawning.setdefault(iid, asyncio.Lock())
         async with lock:
             existing = self._guests.get(iid)
@@ -174,7 +203,7 @@ class QemuDriver(DeviceActions, MoveActions):
                 return
             g = Guest(GuestState(id=iid, host=self.host), self.instances_dir / iid)
             try:
-                await self._build(g, instance, image, network_info, admin_password)
+                await self._build(g, instance, image, network_info, admin_password, volumes)
                 self._guests[g.key] = g
                 async with g.lock:
                     await self._start(g, settle=True)
@@ -191,22 +220,37 @@ class QemuDriver(DeviceActions, MoveActions):
             LOG.info("qemu: guest %s running on %s (%s)", iid, self.host, (await self._accel()).name)
 
     async def _build(self, g: Guest, instance: dict, image: dict, network_info: list[dict],
-                     admin_password: str | None) -> None:
+                     admin_password: str | None, volumes: list[dict[str, Any]]) -> None:
         s = g.state
         s.name = str(instance.get("hostname") or instance.get("display_name") or g.id)
         s.vcpus, s.memory_mb, s.root_gb, s.ephemeral_gb, s.swap_mb = _flavor(instance)
         s.vifs = [_vif(v) for v in network_info or []]
+        s.volumes = volumes
         if await run_blocking(g.dir.exists):
             raise SpawnFailed(f"Guest {g.id} already has files in {g.dir} (another host's?).", retryable=True)
         await g.save()
-        record = await self.cache.record(image or {"id": instance.get("image_ref")})
-        s.image_id = str(record["id"])
-        s.base_format = disks.qemu_format(record.get("disk_format"))
-        base = await self.cache.fetch(record)
-        s.base = str(base)
-        await self._boot_files(s, record)
-        await self.cache.verify(record, base)
-        await disks.create_root(g.path("disk"), base, s.base_format, s.root_gb, qemu_img=self.qemu_img)
+        for v in volumes:
+            path = v["connection"]["data"].get("path")
+            if path and not await run_blocking(os.path.exists, path):
+                raise SpawnFailed(f"Volume {v['volume_id']}: {path} does not exist on host {self.host}.",
+                                  retryable=False)
+        if volumes and volumes[0]["boot_index"] == 0:
+            # booted from a volume: no local root disk; the image (Nova: the volume's image
+            # metadata) only says which kernel and ramdisk to boot, when it names them
+            s.root_gb = 0
+            if image and (image.get("id") or image.get("disk_format")):
+                record = await self.cache.record(image)
+                s.image_id = str(record.get("id") or "")
+                await self._boot_files(s, record)
+        else:
+            record = await self.cache.record(image or {"id": instance.get("image_ref")})
+            s.image_id = str(record["id"])
+            s.base_format = disks.qemu_format(record.get("disk_format"))
+            base = await self.cache.fetch(record)
+            s.base = str(base)
+            await self._boot_files(s, record)
+            await self.cache.verify(record, base)
+            await disks.create_root(g.path("disk"), base, s.base_format, s.root_gb, qemu_img=self.qemu_img)
         if s.ephemeral_gb:
             await disks.create_ephemeral(g.path("disk.eph0"), self.cache.root, s.ephemeral_gb,
                                          qemu_img=self.qemu_img)

@@ -3,7 +3,8 @@
 ``<instances>/<id>/`` holds everything of one guest::
 
     state.json     what the driver needs to start it again (sizes, boot files, VIFs, rescue)
-    disk           root disk: qcow2 overlay on the cached base image
+    disk           root disk: qcow2 overlay on the cached base image (none when the
+                   guest boots from a volume: volumes are not in here, see ``volumes``)
     disk.eph0      ephemeral disk (flavor ephemeral_gb), disk.swap (flavor swap)
     disk.config    the config drive (ISO 9660, label config-2)
     disk.rescue    the rescue image's disk while rescued
@@ -49,6 +50,9 @@ class GuestState:
     initrd: str | None = None
     cmdline: str | None = None
     vifs: list[dict[str, Any]] = field(default_factory=list)
+    # attached volumes: [{volume_id, mountpoint, connection: {volume_id, driver_volume_type, data},
+    # boot_index}] (boot_index 0: the root disk is this volume, there is no local ``disk``)
+    volumes: list[dict[str, Any]] = field(default_factory=list)
     config_drive: bool = False
     rescue: dict[str, Any] | None = None  # {image_id, kernel, initrd, cmdline} while rescued
     moving: str | None = None             # "cold" while a move away is under way

@@ -7,7 +7,9 @@ disks are copied from there (sparse), the root overlay is pointed at the destina
 cached base image (fetched from the image service if it lacks it) and grown to the new
 flavor's root size; swap is made anew at the new size, the config drive rewritten, and the
 guest started with the new flavor's CPUs and memory. ``confirm_migration`` removes the
-source's copy, ``revert_migration`` renames it back and starts it as it was.
+source's copy, ``revert_migration`` renames it back and starts it as it was. Attached volumes
+travel in the migration data (their connection info; a root volume is not copied: there is no
+local root disk) and are on the destination's command line.
 
 Between machines the same steps would need the source's disks carried over (an ssh/rsync
 or an HTTP pull from the source agent, as Nova's ``copy_image`` does): the migration data
@@ -64,7 +66,8 @@ class MoveActions:
         return {"source_host": self.host, "dest_host": dest_host, "live": False, "source_dir": str(g.dir),
                 "image_id": s.image_id, "base_format": s.base_format, "kernel_id": s.kernel_id,
                 "ramdisk_id": s.ramdisk_id, "cmdline": s.cmdline, "config_drive": s.config_drive,
-                "power_state": s.saved_power, "disks": [n for n in COPIED if (g.dir / n).exists()]}
+                "power_state": s.saved_power, "disks": [n for n in COPIED if (g.dir / n).exists()],
+                "volumes": s.volumes}
 
     async def finish_migration(self, instance: dict, network_info: list[dict],
                                migration_data: dict[str, Any], *, power_on: bool = True) -> None:
@@ -81,19 +84,30 @@ class MoveActions:
         s.name = str(instance.get("hostname") or instance.get("display_name") or iid)
         s.vcpus, s.memory_mb, s.root_gb, s.ephemeral_gb, s.swap_mb = _flavor(instance)
         s.vifs = [_vif(v) for v in network_info or []]
+        s.volumes = [dict(v) for v in migration_data.get("volumes") or []]
         if await run_blocking(g.dir.exists):
             raise DriverError(f"Guest {iid} already has files in {g.dir}: the move cannot land here.")
         try:
             await g.save()
-            record = await self.cache.record(str(migration_data.get("image_id") or instance.get("image_ref")))
-            s.image_id, s.base_format = str(record["id"]), disks.qemu_format(record.get("disk_format"))
-            base = await self.cache.fetch(record)
-            s.base = str(base)
-            await self._boot_files(s, record)
-            await self.cache.verify(record, base)
-            await self._copy_disks(g, Path(migration_data["source_dir"]), migration_data.get("disks") or [],
-                                   base, s.base_format)
-            await disks.grow(g.path("disk"), s.root_gb, qemu_img=self.qemu_img)
+            image_id = str(migration_data.get("image_id") or instance.get("image_ref") or "")
+            if any(v.get("boot_index") == 0 for v in s.volumes):        # the root disk is a volume
+                s.root_gb = 0
+                if image_id:
+                    record = await self.cache.record(image_id)
+                    s.image_id = image_id
+                    await self._boot_files(s, record)
+                await self._copy_disks(g, Path(migration_data["source_dir"]),
+                                       [n for n in migration_data.get("disks") or [] if n != "disk"], None, "")
+            else:
+                record = await self.cache.record(image_id)
+                s.image_id, s.base_format = str(record["id"]), disks.qemu_format(record.get("disk_format"))
+                base = await self.cache.fetch(record)
+                s.base = str(base)
+                await self._boot_files(s, record)
+                await self.cache.verify(record, base)
+                await self._copy_disks(g, Path(migration_data["source_dir"]), migration_data.get("disks") or [],
+                                       base, s.base_format)
+                await disks.grow(g.path("disk"), s.root_gb, qemu_img=self.qemu_img)
             if s.swap_mb:
                 await disks.create_swap(g.path("disk.swap"), self.cache.root, s.swap_mb, qemu_img=self.qemu_img)
             s.config_drive = bool(migration_data.get("config_drive")) or self.force_config_drive
@@ -111,15 +125,16 @@ class MoveActions:
             await run_blocking(shutil.rmtree, g.dir, ignore_errors=True)
             raise
 
-    async def _copy_disks(self, g: Guest, source: Path, names: list[str], base: Path, fmt: str) -> None:
+    async def _copy_disks(self, g: Guest, source: Path, names: list[str], base: Path | None, fmt: str) -> None:
         for name in names:
             src = source / name
             if not await run_blocking(src.exists):
                 raise DriverError(f"The source's disk {src} is missing: the move cannot finish here.")
             await run("cp", "--sparse=always", str(src), str(g.path(name)))
-        root = await disks.info(g.path("disk"), "qcow2", qemu_img=self.qemu_img)
-        if root.get("backing-filename") != str(base):
-            await disks.rebase(g.path("disk"), base, fmt, qemu_img=self.qemu_img)
+        if base is not None:
+            root = await disks.info(g.path("disk"), "qcow2", qemu_img=self.qemu_img)
+            if root.get("backing-filename") != str(base):
+                await disks.rebase(g.path("disk"), base, fmt, qemu_img=self.qemu_img)
         if "disk.eph0" not in names and g.state.ephemeral_gb:
             await disks.create_ephemeral(g.path("disk.eph0"), self.cache.root, g.state.ephemeral_gb,
                                          qemu_img=self.qemu_img)

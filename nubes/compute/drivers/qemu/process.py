@@ -14,7 +14,8 @@ start. A standard VGA card shows the guest's screen (``tty0``) through QEMU's ow
 also on ``console_listen``, on the first free display from 5900 up; ``query-vnc`` and
 ``query-chardev`` tell the ports (``get_console``).
 
-Disks are virtio-blk (root, ephemeral, swap, then the config drive read-only); NICs
+Disks are virtio-blk (root, ephemeral, swap, then the config drive read-only, then the
+attached volumes as ``-blockdev`` chains: ``volumes``; a root volume comes first); NICs
 virtio-net-pci on ``-netdev tap`` with the port's MAC (and MTU as ``host_mtu``), on the
 ``pc`` machine, whose root bus has ACPI PCI hot-plug for ``attach_interface``.
 """
@@ -30,6 +31,7 @@ from typing import Any
 
 from nubes.compute.drivers.base import SpawnFailed
 from nubes.compute.drivers.qemu.configdrive import tap_name
+from nubes.compute.drivers.qemu.volumes import blockdev_args
 from nubes.core.concurrency import run_blocking
 
 CONSOLE_KEEP = 1024 * 1024
@@ -79,10 +81,13 @@ def command(qemu: str, g: Any, d: Path, accel: Any, *, qmp_path: str, incoming: 
             cmd += ["-initrd", boot["initrd"]]
         if boot.get("cmdline"):
             cmd += ["-append", boot["cmdline"]]
+    volumes = list(getattr(g, "volumes", None) or [])
+    boot_volume = bool(volumes) and volumes[0].get("boot_index") == 0
     disks = []
     if g.rescue:
         disks.append(("disk.rescue", "qcow2", False))
-    disks.append(("disk", "qcow2", False))
+    if not boot_volume:
+        disks.append(("disk", "qcow2", False))
     if g.ephemeral_gb:
         disks.append(("disk.eph0", "qcow2", False))
     if g.swap_mb:
@@ -95,6 +100,10 @@ def command(qemu: str, g: Any, d: Path, accel: Any, *, qmp_path: str, incoming: 
             drive += ",readonly=on"
         cmd += ["-drive", drive, "-device", f"virtio-blk-pci,drive=drive-{i},id=disk-{i}"
                 + (",bootindex=1" if i == 0 else "")]
+    if boot_volume and not g.rescue:        # the root volume first, the disk booted from
+        cmd += blockdev_args(volumes[:1], boot_first=True)
+        volumes = volumes[1:]
+    cmd += blockdev_args(volumes, boot_first=False)
     for vif in g.vifs:
         netdev, device = netdev_args(vif)
         cmd += ["-netdev", _opts("tap", netdev, "type"), "-device", _opts("virtio-net-pci", device, "driver")]

@@ -1,15 +1,69 @@
-"""A driver that keeps volumes in memory (sizes only, no data): scale tests and the test clouds.
+"""A driver that keeps volumes in memory: scale tests and the test clouds.
 
 It keeps the contract of ``drivers/base.py`` (idempotent creates and deletes, capacity from
 the volumes it holds, connection info of type ``"fake"``); what it holds lives as long as the
-process, so a restarted manager finds an empty backend, as after a wiped pool."""
+process, so a restarted manager finds an empty backend, as after a wiped pool.
+
+Data: a volume holds its first ``DATA_LIMIT`` bytes (what an image wrote into it; the rest reads
+as zeros), carried by clones, snapshots, reverts and copies to images, so tests can see that the
+bytes went where they should. An image with data beyond that limit is refused."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
+from nubes.core.concurrency import run_blocking
 from nubes.volume.conf import BackendConf
 from nubes.volume.drivers.base import BackendStats, InsufficientCapacity, VolumeDriverError, VolumeNotFoundInBackend
+
+
+DATA_LIMIT = 16 * 1024 * 1024
+GiB = 1024 ** 3
+# qemu-img's names of the image formats a volume can be copied to
+QEMU_FORMATS = {"raw": "raw", "qcow2": "qcow2", "vmdk": "vmdk", "vdi": "vdi", "vhd": "vpc", "vhdx": "vhdx"}
+
+
+def _qemu_img(*args: str) -> None:
+    res = subprocess.run(["qemu-img", *args], capture_output=True, text=True)
+    if res.returncode != 0:
+        raise VolumeDriverError(f"qemu-img {args[0]} failed: {res.stderr.strip()[:300]}")
+
+
+def _read_image(image_file: Path, image_format: str) -> bytes:
+    """The guest-visible bytes of an image, up to DATA_LIMIT (refused when it holds more)."""
+    raw = image_file
+    if image_format != "raw":
+        raw = image_file.with_name(image_file.name + ".raw")
+        _qemu_img("convert", "-f", QEMU_FORMATS.get(image_format, image_format), "-O", "raw",
+                  str(image_file), str(raw))
+    try:
+        with open(raw, "rb") as fh:
+            try:
+                beyond = os.lseek(fh.fileno(), DATA_LIMIT, os.SEEK_DATA)
+            except OSError:
+                beyond = None           # ENXIO: no data after the limit
+            if beyond is not None and fh.seek(beyond) is not None and fh.read(1 << 20).strip(b"\0"):
+                raise VolumeDriverError(f"the fake backend keeps at most {DATA_LIMIT} bytes of data")
+            fh.seek(0)
+            return fh.read(DATA_LIMIT).rstrip(b"\0")
+    finally:
+        if raw != image_file:
+            raw.unlink(missing_ok=True)
+
+
+def _write_image(data: bytes, size_gb: int, dest: Path, disk_format: str) -> None:
+    raw = dest if disk_format == "raw" else dest.with_name(dest.name + ".raw")
+    try:
+        with open(raw, "wb") as fh:
+            fh.write(data)
+            fh.truncate(size_gb * GiB)          # sparse: the rest reads as zeros
+        if raw != dest:
+            _qemu_img("convert", "-f", "raw", "-O", QEMU_FORMATS[disk_format], str(raw), str(dest))
+    finally:
+        if raw != dest:
+            raw.unlink(missing_ok=True)
 
 
 class FakeDriver:
@@ -19,6 +73,7 @@ class FakeDriver:
         self.volumes: dict[str, int] = {}
         self.snapshots: dict[str, tuple[str, int]] = {}
         self.exports: dict[tuple[str, str], dict] = {}
+        self.data: dict[str, bytes] = {}             # volume or snapshot id -> its first bytes
         # Tests make a create fail by naming the volume's id here.
         self.fail_create: set[str] = set()
 
@@ -62,6 +117,7 @@ class FakeDriver:
 
     async def delete_volume(self, volume: dict) -> None:
         self.volumes.pop(volume["id"], None)
+        self.data.pop(volume["id"], None)
 
     def _need(self, volume_id: str) -> None:
         if volume_id not in self.volumes:
@@ -69,29 +125,42 @@ class FakeDriver:
 
     async def extend_volume(self, volume: dict, new_size: int) -> None:
         self._need(volume["id"])
+        if new_size < self.volumes[volume["id"]]:
+            raise VolumeDriverError(f"volume {volume['id']} cannot shrink to {new_size} GiB")
         self.volumes[volume["id"]] = new_size
 
     async def create_cloned_volume(self, volume: dict, source: dict) -> dict | None:
         self._need(source["id"])
-        return await self.create_volume(volume)
+        if volume["size"] < self.volumes[source["id"]]:
+            raise VolumeDriverError("a clone cannot be smaller than its source")
+        update = await self.create_volume(volume)
+        self.data[volume["id"]] = self.data.get(source["id"], b"")
+        return update
 
     async def create_snapshot(self, snapshot: dict, volume: dict) -> dict | None:
         self._need(volume["id"])
         self.snapshots[snapshot["id"]] = (volume["id"], int(snapshot.get("volume_size") or volume["size"]))
+        self.data[snapshot["id"]] = self.data.get(volume["id"], b"")
         return {"provider_location": f"fake:{snapshot['id']}"}
 
     async def delete_snapshot(self, snapshot: dict, volume: dict) -> None:
         self.snapshots.pop(snapshot["id"], None)
+        self.data.pop(snapshot["id"], None)
 
     async def create_volume_from_snapshot(self, volume: dict, snapshot: dict) -> dict | None:
         if snapshot["id"] not in self.snapshots:
             raise VolumeNotFoundInBackend(snapshot["id"])
-        return await self.create_volume(volume)
+        if volume["size"] < self.snapshots[snapshot["id"]][1]:
+            raise VolumeDriverError("a volume cannot be smaller than the snapshot it is made from")
+        update = await self.create_volume(volume)
+        self.data[volume["id"]] = self.data.get(snapshot["id"], b"")
+        return update
 
     async def revert_to_snapshot(self, volume: dict, snapshot: dict) -> None:
         self._need(volume["id"])
         if snapshot["id"] not in self.snapshots:
             raise VolumeNotFoundInBackend(snapshot["id"])
+        self.data[volume["id"]] = self.data.get(snapshot["id"], b"")
 
     async def export(self, volume: dict, attachment_id: str, connector: dict) -> dict:
         self._need(volume["id"])
@@ -104,9 +173,14 @@ class FakeDriver:
 
     async def copy_image_to_volume(self, volume: dict, image_file: Path, image_format: str) -> None:
         self._need(volume["id"])
+        self.data[volume["id"]] = await run_blocking(_read_image, Path(image_file), image_format)
 
     async def copy_volume_to_image(self, volume: dict, dest: Path, disk_format: str) -> None:
-        raise VolumeDriverError("the fake backend holds no data to copy")
+        self._need(volume["id"])
+        if disk_format not in QEMU_FORMATS:
+            raise VolumeDriverError(f"cannot write disk_format {disk_format}")
+        await run_blocking(_write_image, self.data.get(volume["id"], b""), self.volumes[volume["id"]],
+                           Path(dest), disk_format)
 
     async def local_image(self, volume: dict) -> tuple[Path, str]:
         raise VolumeDriverError("the fake backend has no image files")

@@ -16,6 +16,7 @@ from nubes.volume import rpc
 from nubes.volume.db.models import (
     Snapshot,
     Volume,
+    VolumeAdminMetadata,
     VolumeAttachment,
     VolumeGlanceMetadata,
     VolumeMetadata,
@@ -78,6 +79,10 @@ class Volumes:
             return []
         meta: dict[str, dict[str, str]] = {i: {} for i in ids}
         for m in (await s.execute(select(VolumeMetadata).where(VolumeMetadata.volume_id.in_(ids)))).scalars():
+            meta[m.volume_id][m.key] = m.value
+        # Cinder shows these admin metadata in a volume's metadata (its visible admin metadata)
+        for m in (await s.execute(select(VolumeAdminMetadata).where(
+                VolumeAdminMetadata.volume_id.in_(ids), VolumeAdminMetadata.key.in_(("readonly", "attached_mode"))))).scalars():
             meta[m.volume_id][m.key] = m.value
         image: dict[str, dict[str, str]] = {i: {} for i in ids}
         for g in (await s.execute(select(VolumeGlanceMetadata).where(

@@ -98,14 +98,22 @@ class ImageTransfer:
         image_id = str(image["id"])
         if image.get("status") != "active":
             raise ImageError(f"Image {image_id} is not active.")
-        disk_format = str(image.get("disk_format") or "raw")
         await run_blocking(self.staging.mkdir, parents=True, exist_ok=True)
         path = self.staging / f"{volume_id}.image"
         algo = image.get("os_hash_algo") if image.get("os_hash_value") else None
         want = image.get("os_hash_value") if algo else image.get("checksum")
         digest = hashlib.new(algo or "md5")
-        inspector, judged = StreamInspector(), 0
+        inspector = StreamInspector()
         fh = await run_blocking(open, path, "wb")
+        try:
+            return await self._stream_into(fh, image, path, digest, inspector, want, algo)
+        except BaseException:
+            await self.discard(path)
+            raise
+
+    async def _stream_into(self, fh: Any, image: dict[str, Any], path: Path, digest: Any, inspector: Any,
+                           want: str | None, algo: str | None) -> tuple[Path, str, int | None]:
+        image_id, disk_format, judged = str(image["id"]), str(image.get("disk_format") or "raw"), 0
         try:
             try:
                 async for chunk in self._data(image_id):

@@ -2,7 +2,9 @@
 
 It keeps the contract of ``drivers/base.py`` (idempotent creates and deletes, capacity from
 the volumes it holds, connection info of type ``"fake"``); what it holds lives as long as the
-process, so a restarted manager finds an empty backend, as after a wiped pool.
+process, so a restarted manager finds an empty backend, as after a wiped pool; unless the
+backend's pool directory exists when the driver starts (tests of restarts make it): then what it
+holds is kept there (``fake-backend.json``) and found again by the next run.
 
 Data: a volume holds its first ``DATA_LIMIT`` bytes (what an image wrote into it; the rest reads
 as zeros), carried by clones, snapshots, reverts and copies to images, so tests can see that the
@@ -10,6 +12,8 @@ bytes went where they should. An image with data beyond that limit is refused.""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -78,7 +82,22 @@ class FakeDriver:
         self.fail_create: set[str] = set()
 
     async def start(self) -> None:
-        pass
+        self._state_file = self.backend.pool_dir / "fake-backend.json"
+        self._persist = await run_blocking(self.backend.pool_dir.is_dir)
+        if self._persist and await run_blocking(self._state_file.exists):
+            state = json.loads(await run_blocking(self._state_file.read_text))
+            self.volumes = {k: int(v) for k, v in state["volumes"].items()}
+            self.snapshots = {k: (v[0], int(v[1])) for k, v in state["snapshots"].items()}
+            self.data = {k: base64.b64decode(v) for k, v in state["data"].items()}
+
+    async def _save(self) -> None:
+        if not getattr(self, "_persist", False):
+            return
+        state = {"volumes": self.volumes, "snapshots": self.snapshots,
+                 "data": {k: base64.b64encode(v).decode() for k, v in self.data.items() if v}}
+        tmp = self._state_file.with_suffix(".tmp")
+        await run_blocking(tmp.write_text, json.dumps(state))
+        await run_blocking(os.replace, tmp, self._state_file)
 
     async def stop(self) -> None:
         pass
@@ -113,11 +132,13 @@ class FakeDriver:
             if self._provisioned() + volume["size"] > self.backend.size_gb * ratio:
                 raise InsufficientCapacity(f"backend {self.backend.name} is full")
             self.volumes[volume["id"]] = int(volume["size"])
+            await self._save()
         return {"provider_location": f"fake:{volume['id']}"}
 
     async def delete_volume(self, volume: dict) -> None:
         self.volumes.pop(volume["id"], None)
         self.data.pop(volume["id"], None)
+        await self._save()
 
     def _need(self, volume_id: str) -> None:
         if volume_id not in self.volumes:
@@ -128,6 +149,7 @@ class FakeDriver:
         if new_size < self.volumes[volume["id"]]:
             raise VolumeDriverError(f"volume {volume['id']} cannot shrink to {new_size} GiB")
         self.volumes[volume["id"]] = new_size
+        await self._save()
 
     async def create_cloned_volume(self, volume: dict, source: dict) -> dict | None:
         self._need(source["id"])
@@ -135,17 +157,20 @@ class FakeDriver:
             raise VolumeDriverError("a clone cannot be smaller than its source")
         update = await self.create_volume(volume)
         self.data[volume["id"]] = self.data.get(source["id"], b"")
+        await self._save()
         return update
 
     async def create_snapshot(self, snapshot: dict, volume: dict) -> dict | None:
         self._need(volume["id"])
         self.snapshots[snapshot["id"]] = (volume["id"], int(snapshot.get("volume_size") or volume["size"]))
         self.data[snapshot["id"]] = self.data.get(volume["id"], b"")
+        await self._save()
         return {"provider_location": f"fake:{snapshot['id']}"}
 
     async def delete_snapshot(self, snapshot: dict, volume: dict) -> None:
         self.snapshots.pop(snapshot["id"], None)
         self.data.pop(snapshot["id"], None)
+        await self._save()
 
     async def create_volume_from_snapshot(self, volume: dict, snapshot: dict) -> dict | None:
         if snapshot["id"] not in self.snapshots:
@@ -154,6 +179,7 @@ class FakeDriver:
             raise VolumeDriverError("a volume cannot be smaller than the snapshot it is made from")
         update = await self.create_volume(volume)
         self.data[volume["id"]] = self.data.get(snapshot["id"], b"")
+        await self._save()
         return update
 
     async def revert_to_snapshot(self, volume: dict, snapshot: dict) -> None:
@@ -161,6 +187,7 @@ class FakeDriver:
         if snapshot["id"] not in self.snapshots:
             raise VolumeNotFoundInBackend(snapshot["id"])
         self.data[volume["id"]] = self.data.get(snapshot["id"], b"")
+        await self._save()
 
     async def export(self, volume: dict, attachment_id: str, connector: dict) -> dict:
         self._need(volume["id"])
@@ -174,6 +201,7 @@ class FakeDriver:
     async def copy_image_to_volume(self, volume: dict, image_file: Path, image_format: str) -> None:
         self._need(volume["id"])
         self.data[volume["id"]] = await run_blocking(_read_image, Path(image_file), image_format)
+        await self._save()
 
     async def copy_volume_to_image(self, volume: dict, dest: Path, disk_format: str) -> None:
         self._need(volume["id"])

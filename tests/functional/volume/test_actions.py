@@ -147,3 +147,19 @@ def test_image_metadata_actions(vcloud, member, member_api):
     r = _act(member_api, vid, "os-set_image_metadata", {"metadata": "x"})
     assert r.status_code == 400
     assert member_api("DELETE", f"/volumes/{vid}").status_code == 202
+
+
+def test_extend_in_use_from_3_42(vcloud, member, member_api, admin_api):
+    vid = member_api("POST", "/volumes", json={"volume": {"size": 1}}).json()["volume"]["id"]
+    member_api.wait(vid, "available")
+    assert _act(admin_api, vid, "os-reset_status", {"status": "in-use", "attach_status": "attached"}).status_code == 202
+    r = _act(member_api, vid, "os-extend", {"new_size": 2}, version="3.41")
+    assert r.status_code == 400 and "must be available to extend" in r.json()["badRequest"]["message"], r.text
+    r = _act(member_api, vid, "os-update_readonly_flag", {"readonly": True})
+    assert r.status_code == 400 and "must be available to update readonly flag" in r.text
+    assert _act(member_api, vid, "os-extend", {"new_size": 2}, version="3.42").status_code == 202
+    volume = member_api.wait(vid, "in-use")
+    assert volume["size"] == 2
+    assert _usage(member_api, member.project_id) == (1, 2, 0)
+    assert _act(admin_api, vid, "os-reset_status", {"status": "available", "attach_status": "detached"}).status_code == 202
+    assert member_api("DELETE", f"/volumes/{vid}").status_code == 202

@@ -43,9 +43,10 @@ class ActionReports:
         row = await s.get(Volume, volume_id)
         return row if row is not None and row.task == task else None
 
-    async def _fail_message(self, s: Any, row: Volume, action: str, payload: dict) -> None:
+    async def _fail_message(self, s: Any, row: Volume, action: str, payload: dict,
+                            detail: str = messages.DETAIL_UNKNOWN) -> None:
         await messages.write(s, project_id=row.project_id, resource_uuid=row.id, action_id=action,
-                             detail_id=messages.DETAIL_UNKNOWN, request_id=payload.get("request_id"),
+                             detail_id=detail, request_id=payload.get("request_id"),
                              text=payload.get("message"))
 
     # extend
@@ -67,7 +68,7 @@ class ActionReports:
             args = await volume_tasks.clear_args(s, row.id)
             row.status, row.task = "error_extending", None
             await self.w.state.quotas.rollback(s, args.get("reservations") or [])
-            await self._fail_message(s, row, messages.ACTION_EXTEND, payload)
+            await self._fail_message(s, row, messages.ACTION_EXTEND, payload, messages.DETAIL_DRIVER_FAILED_EXTEND)
 
     # revert
     async def _end_revert(self, payload: dict, ok: bool) -> None:

@@ -49,6 +49,11 @@ class VolumeActions:
             raise exc.VolumeNotFound(volume_id)
         return row
 
+    @staticmethod
+    def _hosted(row: Volume) -> None:
+        if not row.host:
+            raise exc.InvalidVolume(f"Volume {row.id} is on no backend (it was never created on one).")
+
     async def _servers(self, s: AsyncSession, volume_id: str) -> list[str]:
         rows = (await s.execute(select(VolumeAttachment.instance_uuid).where(
             VolumeAttachment.volume_id == volume_id, VolumeAttachment.attach_status == "attached"))).scalars()
@@ -69,6 +74,7 @@ class VolumeActions:
             if new_size <= row.size:
                 raise exc.InvalidInput(f"New size for extend must be greater than current size. (current: "
                                        f"{row.size}, extended: {new_size}).")
+            self._hosted(row)
             type_name = await self._type_name(s, row.volume_type_id)
             deltas = {k: v for k, v in volume_deltas(new_size - row.size, type_name).items()
                       if k.startswith("gigabytes")}
@@ -187,6 +193,7 @@ class VolumeActions:
             if snap.status != "available":
                 raise exc.InvalidSnapshot(f"Snapshot {snap.id} status must be available, but current status "
                                           f"is: {snap.status}.")
+            self._hosted(row)
             from nubes.volume.service.snapshots import snapshot_record
 
             record_snap = snapshot_record(snap)
@@ -238,6 +245,7 @@ class VolumeActions:
             if row.status not in allowed or row.task:
                 raise exc.InvalidVolume(f"Volume {row.id} status must be {' or '.join(allowed)}, but current "
                                         f"status is: {row.status}.")
+            self._hosted(row)
             return row, await _glance(s, row.id), await self._type_name(s, row.volume_type_id) or ""
 
     async def start_upload(self, volume_id: str, image_id: str, disk_format: str, *, force: bool) -> Volume:
@@ -248,6 +256,7 @@ class VolumeActions:
             if row.status not in allowed or row.task:
                 raise exc.InvalidVolume(f"Volume {row.id} status must be {' or '.join(allowed)}, but current "
                                         f"status is: {row.status}.")
+            self._hosted(row)
             await volume_tasks.set_args(s, row.id, {"image_id": image_id, "previous_status": row.status})
             row.status, row.task = "uploading", "uploading"
             record = rpc.volume_record(row, await self.state.types.specs(s, row.volume_type_id))

@@ -163,3 +163,23 @@ def test_extend_in_use_from_3_42(vcloud, member, member_api, admin_api):
     assert _usage(member_api, member.project_id) == (1, 2, 0)
     assert _act(admin_api, vid, "os-reset_status", {"status": "available", "attach_status": "detached"}).status_code == 202
     assert member_api("DELETE", f"/volumes/{vid}").status_code == 202
+
+
+def test_actions_on_a_volume_that_never_reached_a_backend(vcloud, member, member_api, admin_api):
+    vcloud.osc("volume", "type", "create", "--property", "volume_backend_name=nowhere", "act-nowhere",
+               json_out=False)
+    try:
+        vid = member_api("POST", "/volumes", json={"volume": {"size": 1, "volume_type": "act-nowhere"}}).json()[
+            "volume"]["id"]
+        member_api.wait(vid, "error")
+        assert _act(admin_api, vid, "os-reset_status", {"status": "available"}).status_code == 202
+        for action, arg in (("os-extend", {"new_size": 2}),
+                            ("os-volume_upload_image", {"image_name": "never"})):
+            r = _act(member_api, vid, action, arg)
+            assert r.status_code == 400 and "on no backend" in r.json()["badRequest"]["message"], r.text
+        assert member_api.wait(vid, "available")["size"] == 1
+        assert _usage(member_api, member.project_id) == (1, 1, 0)
+        assert member_api("DELETE", f"/volumes/{vid}").status_code == 202
+        member_api.wait_gone(vid)
+    finally:
+        vcloud.osc("volume", "type", "delete", "act-nowhere", json_out=False)

@@ -70,3 +70,35 @@ def test_bad_sources_leave_nothing(vcloud, member, member_api):
     member_api.wait(r.json()["volume"]["id"], "available")
     assert member_api("DELETE", f"/volumes/{r.json()['volume']['id']}").status_code == 202
     assert member_api("DELETE", f"/volumes/{vid}?cascade=true").status_code == 202
+
+
+def test_a_clone_stays_on_its_source_backend_when_another_has_more_room(tmp_path):
+    import time
+
+    from tests.cloud import new_user, start_cloud, stop_cloud
+    from tests.functional.volume.conftest import VolumeApi
+
+    cloud = start_cloud(tmp_path, services="identity,volume", names=("identity", "volume"),
+                        extra_env={"NUBES_VOLUME__BACKENDS": "fast:fake,slow:fake"})
+    try:
+        admin = VolumeApi(cloud, cloud.token())
+        deadline = time.monotonic() + 30
+        while len([s for s in admin("GET", "/os-services").json()["services"] if s["binary"] == "cinder-volume"]) < 2:
+            assert time.monotonic() < deadline, "both volume managers did not report"
+            time.sleep(0.1)
+        user = new_user(cloud, tmp_path)
+        api = VolumeApi(cloud, user.token)
+
+        def host(vid):
+            return admin("GET", f"/volumes/{vid}").json()["volume"]["os-vol-host-attr:host"]
+
+        src = api("POST", "/volumes", json={"volume": {"size": 50}}).json()["volume"]["id"]
+        api.wait(src, "available")
+        blank = api("POST", "/volumes", json={"volume": {"size": 1}}).json()["volume"]["id"]
+        api.wait(blank, "available")
+        assert host(blank) != host(src)          # the weigher sends a blank volume to the roomier backend
+        clone = api("POST", "/volumes", json={"volume": {"size": 50, "source_volid": src}}).json()["volume"]["id"]
+        api.wait(clone, "available")
+        assert host(clone) == host(src)
+    finally:
+        stop_cloud(cloud)

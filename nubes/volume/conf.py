@@ -30,6 +30,8 @@ class VolumeConfig(ServiceConfig):
     default_availability_zone: str = "nova"
     storage_availability_zone: str = "nova"
     default_volume_type: str = "__DEFAULT__"
+    # Cinder's: an in-use volume is uploaded to an image (force=True) only when this is on.
+    enable_force_upload: bool = False
     # Managers.
     report_interval: float = 10.0     # seconds between capacity reports
     service_down_time: float = 60.0   # seconds without a report = down

@@ -48,6 +48,18 @@ RULES: dict[str, str] = {
     f"{VE}:volume_tenant_attribute": READER,
     f"{VE}:volume_mig_status_attribute": ADMIN,
     f"{VE}:volume_image_metadata:show": READER,
+    # volume actions (sources, extend, flags, status, retype, revert, image metadata, upload)
+    "volume:extend": MEMBER,
+    "volume:extend_attached_volume": MEMBER,
+    "volume:revert_to_snapshot": MEMBER,
+    "volume:retype": MEMBER,
+    "volume:update_readonly_flag": MEMBER,
+    f"{VE}:volume_admin_actions:reset_status": ADMIN,
+    f"{VE}:snapshot_admin_actions:reset_status": ADMIN,
+    f"{VE}:volume_actions:upload_image": MEMBER,
+    f"{VE}:volume_actions:upload_public": ADMIN,
+    f"{VE}:volume_image_metadata:set": MEMBER,
+    f"{VE}:volume_image_metadata:remove": MEMBER,
     # snapshots
     "volume:create_snapshot": MEMBER,
     "volume:get_snapshot": READER,

@@ -20,10 +20,16 @@ API → manager (the volume's backend)
   cast ``delete_volume`` {volume}: the driver deletes it, then ``volume_deleted``.
   cast ``create_snapshot`` {snapshot, volume}: then ``snapshot_created`` or ``snapshot_failed``.
   cast ``delete_snapshot`` {snapshot, volume}: then ``snapshot_deleted`` or ``snapshot_failed``.
+  cast ``extend_volume`` {volume, new_size, servers}: the driver grows it, compute hears
+      ``volume-extended`` for each server, then ``volume_extended`` or ``volume_extend_failed``.
+  cast ``revert_to_snapshot`` {volume, snapshot}: then ``volume_reverted`` or ``volume_revert_failed``.
+  cast ``upload_to_image`` {volume, image_id, disk_format}: the driver copies it to a staging
+      file, streamed to the image; then ``volume_uploaded`` or ``volume_upload_failed``.
 
 scheduler → manager
-  cast ``create_volume`` {volume}: the driver creates it, then ``volume_created`` or
-      ``volume_failed``.
+  cast ``create_volume`` {volume, source?}: the driver creates it (from ``source``: {kind:
+      snapshot, snapshot, volume} | {kind: volume, volume} | {kind: image, image_id}), then
+      ``volume_created`` (with image_metadata and bootable for an image) or ``volume_failed``.
 
 manager → worker (``volume.worker``, same process as the scheduler)
   call ``service_report`` {host, backend, availability_zone, stats: BackendStats fields}
@@ -34,6 +40,11 @@ manager → worker (``volume.worker``, same process as the scheduler)
   cast ``volume_failed`` {volume_id, host, action: create|delete, message}: error /
       error_deleting with a user message; a failed create's quota is rolled back.
   cast ``volume_deleted`` {volume_id, host}: the record and its quota usage go.
+  cast ``volume_extended`` {volume_id, host, new_size}, ``volume_extend_failed`` {volume_id, host,
+      message}, ``volume_reverted`` / ``volume_revert_failed`` {volume_id, host, snapshot_id,
+      message?}, ``volume_uploaded`` / ``volume_upload_failed`` {volume_id, host, image_id,
+      message?}: the task ends (scheduler/reports.py); records of tasks under way carry
+      ``task_args`` (or ``source``) in ``volumes_on_backend`` for the reconcile.
   cast ``snapshot_created`` {snapshot_id, host, model_update}, ``snapshot_failed`` {snapshot_id,
       host, action, message}, ``snapshot_deleted`` {snapshot_id, host}: likewise for snapshots.
 

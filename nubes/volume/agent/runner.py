@@ -27,7 +27,8 @@ async def run_managers(rt: Any) -> None:
     try:
         for backend in backends(conf, rt.conf.core.state_dir):
             try:
-                manager = VolumeManager(rt.bus, host, backend, make_driver(backend), conf.report_interval)
+                manager = VolumeManager(rt.bus, host, backend, make_driver(backend), conf.report_interval,
+                                        clients=getattr(rt, "clients", None))
                 await manager.start()
             except (ImportError, ValueError, OSError, VolumeDriverError) as err:
                 reason = getattr(err, "message", None) or str(err)

@@ -12,6 +12,7 @@ class VolumeState:
         from nubes.volume.service.quotas import Quotas
         from nubes.volume.service.snapshots import Snapshots
         from nubes.volume.service.types import Types
+        from nubes.volume.service.volume_actions import VolumeActions
         from nubes.volume.service.volumes import Volumes
 
         self.rt = rt
@@ -24,6 +25,7 @@ class VolumeState:
         self.messages = Messages(self)
         self.volumes = Volumes(self)
         self.snapshots = Snapshots(self)
+        self.actions = VolumeActions(self)
 
     async def start(self) -> None:
         await self.types.ensure_default()

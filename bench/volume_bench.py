@@ -126,7 +126,7 @@ class Volumes:
     async def post(self, path: str, body: dict, want: int = 202) -> dict:
         r = await self.http.post(path, json=body)
         if r.status_code == 501:
-            raise NotRun(f"POST {path} answers 501: {r.text[:160]}")
+            raise NotRun(f"POST {path} answers 501 ({fault(r)})")
         if r.status_code != want:
             raise RuntimeError(f"POST {path}: {r.status_code} {r.text[:300]}")
         return r.json()
@@ -162,6 +162,15 @@ class Volumes:
         if rec["status"] != "available":
             raise RuntimeError(f"{kind} {rec['id']} went to {rec['status']}")
         return rec, time.perf_counter() - t0
+
+
+def fault(r: httpx.Response) -> str:
+    """The message of an OpenStack error body ({"<kind>": {"message": ...}}), else the text."""
+    try:
+        body = r.json()
+        return next(iter(body.values()))["message"][:200]
+    except (ValueError, KeyError, TypeError, StopIteration, AttributeError):
+        return r.text[:200]
 
 
 def start(tmp: Path, services: tuple[str, ...], driver: str, extra: dict[str, str] | None = None):
@@ -229,7 +238,7 @@ class Watcher:
                 await self._wake.wait()
             asked = time.time()
             if self.mode == "create":
-                since = min(t for t, _ in self.waiting.values()) - 1.0
+                since = min(t for t, _ in self.waiting.values()) - 0.01
                 params = {"updated_at": f"gte:{iso(since)}", "limit": "1000"}
             else:
                 params = {"status": "deleting", "limit": "1000"}
@@ -403,13 +412,18 @@ def write_data(path: Path, fmt: str, nbytes: int) -> float:
     return time.perf_counter() - t0
 
 
-async def snapshot_round(vol: Volumes, pool: Path, size_gb: int, data: int, poll: float) -> dict:
+async def data_volume(vol: Volumes, pool: Path, size_gb: int, data: int, poll: float) -> dict:
+    """A new volume with ``data`` bytes written into its backend file."""
     rec, _ = await vol.timed("volume", "/volumes", {"volume": {"size": size_gb, "name": f"data-{data}"}}, poll)
     path, fmt = backend_file(pool, rec["id"])
     write_s = await asyncio.to_thread(write_data, path, fmt, data)
     await asyncio.to_thread(os.sync)
-    out: dict = {"volume_id": rec["id"], "data_bytes": data, "format": fmt, "write_s": round(write_s, 2),
-                 "pool_after_write": allocated(pool)}
+    return {"volume_id": rec["id"], "size_gb": size_gb, "data_bytes": data, "format": fmt,
+            "write_s": round(write_s, 2)}
+
+
+async def snapshot_round(vol: Volumes, pool: Path, out: dict, poll: float) -> dict:
+    rec, size_gb = {"id": out["volume_id"]}, out["size_gb"]
     steps = (("snapshot", "snapshot", "/snapshots", lambda: {"snapshot": {"volume_id": rec["id"], "name": "s"}}),
              ("from_snapshot", "volume", "/volumes",
               lambda: {"volume": {"size": size_gb, "snapshot_id": out["snapshot_id"], "name": "from-snap"}}),
@@ -426,7 +440,7 @@ async def snapshot_round(vol: Volumes, pool: Path, size_gb: int, data: int, poll
 
 
 async def cleanup_round(vol: Volumes, r: dict) -> None:
-    for vid in (r["clone"]["id"], r["from_snapshot"]["id"]):
+    for vid in [r[k]["id"] for k in ("clone", "from_snapshot") if k in r]:
         (await vol.http.delete(f"/volumes/{vid}")).raise_for_status()
         await vol.wait_gone("volume", vid)
     (await vol.http.delete(f"/volumes/{r['volume_id']}", params={"cascade": "true"})).raise_for_status()
@@ -525,17 +539,18 @@ async def phase_snapshot_backup(args, tmp: Path, phases: set[str]) -> dict:
         await wait_backend(vol)
         rounds = []
         for data in args.data_gib:
-            r = await snapshot_round(vol, pool, args.snap_size_gb, int(data * GiB) // MiB * MiB, poll)
+            r = await data_volume(vol, pool, args.snap_size_gb, int(data * GiB) // (64 * 1024) * (64 * 1024), poll)
             rounds.append(r)
-            if "snapshot" in phases:
-                out["snapshot"].append(r)
-                print(describe_snap(r), flush=True)
+            # The backup first: a raw volume is still raw then (its first snapshot makes it an overlay).
             if "backup" in phases and out["backup"] is None:
                 out["backup"] = b = await guard("backup", phase_backup(vol, proc, cloud.state_dir, r, poll))
                 if "backup" in b:
                     print(describe_backup(b), flush=True)
             if "snapshot" not in phases:
                 break
+            await snapshot_round(vol, pool, r, poll)
+            out["snapshot"].append(r)
+            print(describe_snap(r), flush=True)
         for r in rounds:
             await cleanup_round(vol, r)
     finally:
@@ -643,7 +658,7 @@ async def phase_attach(args, tmp: Path) -> dict:
             r = await nova.post(f"/servers/{server}/os-volume_attachments",
                                 json={"volumeAttachment": {"volumeId": volume["id"]}})
             if r.status_code == 501:
-                raise NotRun(f"POST /servers/{{id}}/os-volume_attachments answers 501: {r.text[:160]}")
+                raise NotRun(f"POST /servers/{{id}}/os-volume_attachments answers 501 ({fault(r)})")
             if r.status_code != 200:
                 raise RuntimeError(f"attach: {r.status_code} {r.text[:300]}")
             post_s = time.perf_counter() - t0
@@ -698,6 +713,55 @@ async def guard(label: str, coro) -> dict:
         print(f"  {label}: FAILED: {type(err).__name__}: {str(err)[:600]}", flush=True)
         return {"failed": f"{type(err).__name__}: {err}"}
 
+def table(res: dict) -> list[str]:
+    """The results as the markdown table bench/README.md shows."""
+    rows = ["| measure | figure | anchor / aim |", "|---|---|---|"]
+
+    def why(d: dict) -> str | None:
+        return d.get("not_run") and f"not run: {d['not_run']}" or d.get("failed") and f"failed: {d['failed']}"
+
+    for driver, d in (res.get("create") or {}).items():
+        if why(d):
+            rows.append(f"| create, {driver} driver | {why(d)} | |")
+            continue
+        for run in d["runs"]:
+            c, g = run["create"], run["delete"]
+            rows.append(f"| create-to-available, {driver}, concurrency {c['concurrency']} | p50 {c['server_p50_ms']} ms, "
+                        f"p99 {c['server_p99_ms']} ms (client saw p50 {c['seen_p50_ms']}, p99 {c['seen_p99_ms']}); "
+                        f"{c['per_s']}/s; {c['cpu_ms_per_create']} ms server CPU per create"
+                        + (f"; {c['errors']} errors" if c["errors"] else "")
+                        + f" | upstream 2.6 s mean; aim p50 < 50 ms |")
+            rows.append(f"| delete, {driver}, concurrency {c['concurrency']} | {g['per_s']}/s (to gone p50 "
+                        f"{g['to_gone_p50_ms']} ms); {g['cpu_ms_per_delete']} ms server CPU per delete | |")
+    snaps = res.get("snapshot")
+    if isinstance(snaps, dict):
+        rows.append(f"| snapshot, clone | {why(snaps)} | |")
+    for r in snaps or []:
+        for key, label in (("snapshot", "snapshot"), ("from_snapshot", "volume from snapshot"),
+                           ("clone", "clone of the volume")):
+            rows.append(f"| {label}, {r['data_bytes'] / GiB:.3g} GiB of data in {res['args']['snap_size_gb']} GiB "
+                        f"({r['format']}) | {r[key]['s'] * 1000:.0f} ms, pool +{r[key]['pool_bytes'] / MiB:.2f} MiB "
+                        f"| aim: independent of the data size |")
+    b = res.get("backup")
+    if b and why(b):
+        rows.append(f"| backup, restore | {why(b)} | |")
+    elif b:
+        read, write = max(b["disk_read"].values()), max(b["disk_write"].values())
+        rows.append(f"| disk sequential write / read ({b['data_bytes'] / GiB:.3g} GiB, fsync'd; best of buffered and "
+                    f"O_DIRECT) | {write / 1e6:.0f} / {read / 1e6:.0f} MB/s | |")
+        rows.append(f"| backup (full) | {b['backup']['mb_s']} MB/s of data = {b['backup']['mb_s'] * 1e6 / read:.0%} of "
+                    f"the disk read; {b['backup']['cpu_s_per_gib']} server CPU-s/GiB | aim >= 80% of the disk read |")
+        rows.append(f"| restore to a new volume | {b['restore']['mb_s']} MB/s = {b['restore']['mb_s'] * 1e6 / write:.0%} "
+                    f"of the disk write; {b['restore']['cpu_s_per_gib']} server CPU-s/GiB | |")
+    a = res.get("attach")
+    if a and why(a):
+        rows.append(f"| attach-to-visible in a guest | {why(a)} | upstream 2.77 s mean attach; aim < 1 s |")
+    elif a:
+        rows.append(f"| attach-to-visible in a guest ({len(a['rounds'])} rounds) | p50 {a['visible_p50_s']} s, max "
+                    f"{a['visible_max_s']} s | upstream 2.77 s mean attach; aim < 1 s |")
+    return rows
+
+
 async def run(args) -> dict:
     phases = set(args.phases)
     load0 = os.getloadavg()
@@ -730,6 +794,7 @@ async def run(args) -> dict:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     res["loadavg_end"] = os.getloadavg()
+    print("\n" + "\n".join(table(res)))
     print(f"\nload average at the end {res['loadavg_end'][0]:.2f} {res['loadavg_end'][1]:.2f} "
           f"{res['loadavg_end'][2]:.2f}", flush=True)
     return res

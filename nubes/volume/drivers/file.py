@@ -296,9 +296,9 @@ class FileDriver:
     async def revert_to_snapshot(self, volume: dict, snapshot: dict) -> None:
         async with self._locks[volume["id"]]:
             rec = self._volume(volume["id"])
-            snap = self._snapshot(snapshot["id"])
             if self._exports_of(volume["id"]):
                 raise VolumeDriverError(f"volume {volume['id']} is exported: detach it before reverting")
+            snap = self._snapshot(snapshot["id"])
             async with self._pool_lock:
                 name, chain = await self._overlay(snap, max(rec["size"], snap["size"]))
                 self.pool.write("volumes", volume["id"],

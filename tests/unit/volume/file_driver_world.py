@@ -60,8 +60,8 @@ def pool(tmp_path):
     kill_daemons(p)
 
 
-def qemu_io(target: str, fmt: str, *commands: str) -> str:
-    argv = ["qemu-io", "-f", fmt]
+def qemu_io(target: str, fmt: str, *commands: str, read_only: bool = False) -> str:
+    argv = ["qemu-io", "-f", fmt] + (["-r"] if read_only else [])
     for c in commands:
         argv += ["-c", c]
     res = subprocess.run([*argv, target], capture_output=True, text=True, timeout=120)

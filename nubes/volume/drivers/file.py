@@ -417,7 +417,11 @@ class FileDriver:
 
     async def copy_volume_to_image(self, volume: dict, dest: Path, disk_format: str) -> None:
         rec = self._volume(volume["id"])
-        await fc.convert(self.pool.file(rec["file"]), rec["format"], Path(dest), disk_format)
+        if disk_format not in ("raw", "qcow2", "vmdk", "vdi", "vhdx", "vpc"):
+            raise VolumeDriverError(f"cannot write a volume as disk format {disk_format!r}")
+        # An attached volume is read as it is (crash-consistent), without taking its lock.
+        await fc.convert(self.pool.file(rec["file"]), rec["format"], Path(dest), disk_format,
+                         shared=bool(self._exports_of(volume["id"])))
 
     async def local_image(self, volume: dict) -> tuple[Path, str]:
         rec = self._volume(volume["id"])

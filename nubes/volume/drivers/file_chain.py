@@ -179,8 +179,10 @@ async def info(path: Path, fmt: str | None = None) -> dict[str, Any]:
     return json.loads(out)
 
 
-async def convert(src: Path | str, src_fmt: str, dest: Path, dest_fmt: str, *, src_opts: bool = False) -> None:
-    argv = ["qemu-img", "convert", "-q", "-f", src_fmt, "-O", dest_fmt]
+async def convert(src: Path | str, src_fmt: str, dest: Path, dest_fmt: str, *, shared: bool = False) -> None:
+    """``src`` (read as ``src_fmt``, never probed) into a new ``dest``; ``shared``: the source
+    is open elsewhere (an attached volume), read it without taking its lock."""
+    argv = ["qemu-img", "convert", "-q", "-f", src_fmt, "-O", dest_fmt] + (["-U"] if shared else [])
     if dest_fmt == "qcow2":
         argv += ["-o", "cluster_size=65536"]
     await run(*argv, str(src), str(dest), what=f"converting into {dest.name}")

@@ -39,6 +39,11 @@ async def test_snapshot_then_volume_from_it_and_revert(pool, fmt):
     assert await read_ok(d, "v1", B)
     await d.revert_to_snapshot(vol("v1"), snap("s1", "v1"))
     assert await read_ok(d, "v1", A)
+    # An image of the volume is its guest-visible bytes, through the chain.
+    out = pool.parent / f"v1.{fmt}.img"
+    await d.copy_volume_to_image(vol("v1"), out, "qcow2")
+    assert info(str(out)).get("backing-filename") is None
+    qemu_io(str(out), "qcow2", A)
     # v2 is untouched by writes to v1 and the other way round.
     await write(d, "v2", "write -P 0xcc 1M 1M")
     assert not await read_ok(d, "v1", C)

@@ -46,6 +46,9 @@ async def test_nbd_read_write_and_live_snapshot(pool):
     await d.create_volume_from_snapshot(vol("v4"), snap("s2", "v1"))
     assert await read_ok(d, "v4", "read -P 0xcc 0 1M")
     assert await read_ok(d, "v3", "read -P 0xdd 0 1M")
+    # An attached volume can be uploaded (read without its lock).
+    await d.copy_volume_to_image(vol("v1"), pool.parent / "up.raw", "raw")
+    qemu_io(str(pool.parent / "up.raw"), "raw", "read -P 0xee 0 1M")
     await d.unexport(vol("v1"), "att1")
     assert daemons_of(pool) == [] and await d.list_exports() == []
     assert not [p for p in (pool / "exports").iterdir()]

@@ -21,6 +21,7 @@ records a new size (and grows the file itself once the last local export goes)."
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import socket
@@ -34,6 +35,7 @@ from nubes.volume.drivers import nbd_exports as nbd
 from nubes.volume.drivers.base import BackendStats, InsufficientCapacity, VolumeDriverError, VolumeNotFoundInBackend
 
 GiB = fc.GiB
+LOG = logging.getLogger(__name__)
 
 
 class FileDriver:
@@ -194,6 +196,11 @@ class FileDriver:
                     return
                 self.pool.remove("volumes", volume["id"])
                 self.pool.collect(rec["chain"])
+        # A volume whose clone this was may now be the only user of the file they shared.
+        for other in self.pool.records("volumes"):
+            if len(other["chain"]) > 1 and other["chain"][1] in rec["chain"]:
+                async with self._locks[other["id"]]:
+                    await self._shorten(other["id"])
 
     async def extend_volume(self, volume: dict, new_size: int) -> None:
         async with self._locks[volume["id"]]:
@@ -280,12 +287,47 @@ class FileDriver:
             return snap
 
     async def delete_snapshot(self, snapshot: dict, volume: dict) -> None:
+        rec = self.pool.read("snapshots", snapshot["id"])
+        if rec is None:
+            return
+        async with self._locks[rec["volume_id"]]:
+            async with self._pool_lock:
+                if self.pool.read("snapshots", snapshot["id"]) is None:
+                    return
+                self.pool.remove("snapshots", snapshot["id"])
+                self.pool.collect(rec["chain"])
+            await self._shorten(rec["volume_id"])
+
+    async def _shorten(self, volume_id: str) -> None:
+        try:
+            await self._fold(volume_id)
+        except VolumeDriverError as err:          # the chain stays as it was: still correct
+            LOG.warning("volume %s: could not shorten its chain: %s", volume_id, err.message)
+
+    async def _fold(self, volume_id: str) -> None:
+        """Fold the volume's overlay into its backing file when nothing else needs that file
+        (its snapshot is gone, no clone or other snapshot is built on it) and nothing has the
+        volume open. ``qemu-img commit`` copies only what was written since the snapshot; a
+        crash midway leaves the overlay, which still covers every cluster it wrote, in use."""
+        vol = self.pool.read("volumes", volume_id)
+        if vol is None or len(vol["chain"]) < 2 or self._exports_of(volume_id):
+            return
+        base = vol["chain"][1]
+        for kind in ("volumes", "snapshots"):
+            for r in self.pool.records(kind):
+                if not (kind == "volumes" and r["id"] == volume_id) and base in r["chain"]:
+                    return
+        base_fmt = (await fc.info(self.pool.file(base)))["format"]
+        if base_fmt not in ("raw", "qcow2"):
+            return
+        await fc.commit(self.pool.file(vol["file"]))
+        base_path = self.pool.file(base)
+        if (await fc.info(base_path, base_fmt))["virtual-size"] < vol["size"] * GiB:
+            await fc.resize(base_path, base_fmt, vol["size"] * GiB)
         async with self._pool_lock:
-            rec = self.pool.read("snapshots", snapshot["id"])
-            if rec is None:
-                return
-            self.pool.remove("snapshots", snapshot["id"])
-            self.pool.collect(rec["chain"])
+            self.pool.write("volumes", volume_id,
+                            {**vol, "file": base, "format": base_fmt, "chain": vol["chain"][1:]})
+            self.pool.collect([vol["file"]])
 
     async def create_volume_from_snapshot(self, volume: dict, snapshot: dict) -> dict | None:
         existing = self.pool.read("volumes", volume["id"])

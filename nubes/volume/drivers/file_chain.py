@@ -186,3 +186,8 @@ async def convert(src: Path | str, src_fmt: str, dest: Path, dest_fmt: str, *, s
     if dest_fmt == "qcow2":
         argv += ["-o", "cluster_size=65536"]
     await run(*argv, str(src), str(dest), what=f"converting into {dest.name}")
+
+
+async def commit(top: Path) -> None:
+    """Write the qcow2 overlay ``top``'s clusters into its backing file (``top`` left as is)."""
+    await run("qemu-img", "commit", "-q", "-d", "-f", "qcow2", str(top), what=f"committing {top.name}")

@@ -63,9 +63,11 @@ async def test_clone_of_a_volume_copies_nothing_and_is_independent(pool):
     await write(d, "src", "write -P 0xbb 0 1M")
     assert await read_ok(d, "cl", A) and await read_ok(d, "src", B)
     assert await d.list_snapshots() == []                 # the clone's snapshot is internal
-    # Deleting the source keeps what the clone needs.
+    # Deleting the source keeps what the clone needs (and folds the clone onto it).
     await d.delete_volume(vol("src"))
-    assert await read_ok(d, "cl", A)
+    assert await read_ok(d, "cl", A) and len(data_files(pool)) == 1
+    path, _ = await d.local_image({"id": "cl"})
+    assert "backing-filename" not in info(str(path)) and info(str(path))["virtual-size"] == 2 * GiB
     await d.delete_volume(vol("cl"))
     assert data_files(pool) == set()
 
@@ -94,6 +96,32 @@ async def test_delete_snapshot_with_and_without_dependents(pool):
     await d.delete_volume(vol("v2"))
     await d.delete_volume(vol("v2"))                                    # idempotent
     assert data_files(pool) == set() and await d.list_volumes() == []
+
+
+@pytest.mark.parametrize("fmt", ["qcow2", "raw"])
+async def test_deleting_the_newest_snapshot_folds_the_overlay_back(pool, fmt):
+    d = make_driver(pool, fmt)
+    await d.start()
+    await d.create_volume(vol("v1"))
+    await write(d, "v1", "write -P 0xaa 0 1M")
+    await d.create_snapshot(snap("s1", "v1"), vol("v1"))
+    await write(d, "v1", "write -P 0xcc 1M 1M")
+    await d.extend_volume(vol("v1"), 2)
+    await d.delete_snapshot(snap("s1", "v1"), vol("v1"))
+    path, f = await d.local_image({"id": "v1"})
+    assert f == fmt and "backing-filename" not in info(str(path))
+    assert info(str(path))["virtual-size"] == 2 * GiB and len(data_files(pool)) == 1
+    assert await read_ok(d, "v1", A) and await read_ok(d, "v1", C)
+    # Not while something else is built on the snapshot's file, nor while exported.
+    await d.create_snapshot(snap("s2", "v1"), vol("v1"))
+    await d.create_volume_from_snapshot(vol("v2"), snap("s2", "v1"))
+    await d.delete_snapshot(snap("s2", "v1"), vol("v1"))
+    assert len(data_files(pool)) == 3
+    await d.export(vol("v1"), "att", {"host": "storage-1"})
+    await d.delete_volume(vol("v2"))
+    assert len(data_files(pool)) == 2            # v1 still has the file open: no fold
+    await d.unexport(vol("v1"), "att")
+    assert await read_ok(d, "v1", A) and await read_ok(d, "v1", C)
 
 
 async def test_snapshot_of_a_full_volume_writes_little(pool):

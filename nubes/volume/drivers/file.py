@@ -29,10 +29,12 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
+from nubes.core.concurrency import run_blocking
 from nubes.volume.conf import BackendConf
 from nubes.volume.drivers import file_chain as fc
 from nubes.volume.drivers import nbd_exports as nbd
-from nubes.volume.drivers.base import BackendStats, InsufficientCapacity, VolumeDriverError, VolumeNotFoundInBackend
+from nubes.volume.drivers.base import (
+    BackendStats, InsufficientCapacity, VolumeDriverError, VolumeNotFoundInBackend)
 
 GiB = fc.GiB
 LOG = logging.getLogger(__name__)
@@ -67,7 +69,7 @@ class FileDriver:
                 if rec and rec["type"] == "nbd" and not nbd.alive(rec):
                     self._drop_export_files(rec)
                     self.pool.remove("exports", key)
-            self.pool.collect()
+            await self._collect()
 
     async def stop(self) -> None:
         pass
@@ -143,6 +145,12 @@ class FileDriver:
     def _has_file_export(self, volume_id: str) -> bool:
         return any(r["type"] == "file" for r in self._exports_of(volume_id))
 
+    async def _put(self, kind: str, key: str, record: dict) -> None:
+        await run_blocking(self.pool.write, kind, key, record)
+
+    async def _collect(self, candidates: list[str] | None = None) -> None:
+        await run_blocking(self.pool.collect, candidates)
+
     @staticmethod
     def _update(rec: dict) -> dict:
         return {"provider_location": rec["file"]}
@@ -150,8 +158,12 @@ class FileDriver:
     async def _overlay(self, backing: dict, size_gb: int, unsafe: bool = False) -> tuple[str, list[str]]:
         """A new qcow2 overlay on ``backing``'s file (a record), in place under its final name."""
         name, tmp = self.pool.new_name("qcow2")
-        await fc.create(tmp, "qcow2", size_gb * GiB, backing=backing["file"],
-                        backing_fmt=backing["format"], unsafe=unsafe)
+        try:
+            await fc.create(tmp, "qcow2", size_gb * GiB, backing=backing["file"],
+                            backing_fmt=backing["format"], unsafe=unsafe)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, self.pool.file(name))
         return name, [name, *backing["chain"]]
 
@@ -166,7 +178,7 @@ class FileDriver:
                 size = max(int(volume["size"]), int(backing["size"]))
                 name, chain = await self._overlay(backing, size)
                 rec = {"id": volume["id"], "size": size, "file": name, "format": "qcow2", "chain": chain}
-                self.pool.write("volumes", volume["id"], rec)
+                await self._put("volumes", volume["id"], rec)
             return self._update(rec)
 
     # -- volumes ---------------------------------------------------------------------------
@@ -179,11 +191,15 @@ class FileDriver:
             size = int(volume["size"])
             await self._check_room(size)
             name, tmp = self.pool.new_name(self.format)
-            await fc.create(tmp, self.format, size * GiB)
+            try:
+                await fc.create(tmp, self.format, size * GiB)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
             async with self._pool_lock:
                 os.replace(tmp, self.pool.file(name))
                 rec = {"id": volume["id"], "size": size, "file": name, "format": self.format, "chain": [name]}
-                self.pool.write("volumes", volume["id"], rec)
+                await self._put("volumes", volume["id"], rec)
             return self._update(rec)
 
     async def delete_volume(self, volume: dict) -> None:
@@ -195,7 +211,7 @@ class FileDriver:
                 if rec is None:
                     return
                 self.pool.remove("volumes", volume["id"])
-                self.pool.collect(rec["chain"])
+                await self._collect(rec["chain"])
         # A volume whose clone this was may now be the only user of the file they shared.
         for other in self.pool.records("volumes"):
             if len(other["chain"]) > 1 and other["chain"][1] in rec["chain"]:
@@ -220,7 +236,7 @@ class FileDriver:
             # block_resize on Nova's volume-extended event); the record says what to grow to.
             rec["size"] = new_size
             async with self._pool_lock:
-                self.pool.write("volumes", volume["id"], rec)
+                await self._put("volumes", volume["id"], rec)
 
     async def _grow_to_record(self, rec: dict) -> None:
         """Grow the file to the recorded size when a hypervisor that had it did not."""
@@ -278,11 +294,12 @@ class FileDriver:
                         raise
                     export["node"] = new_node
                     export["file"] = name
-                    self.pool.write("exports", self._export_key(volume["id"], export["attachment_id"]), export)
+                    key = self._export_key(volume["id"], export["attachment_id"])
+                    await self._put("exports", key, export)
                 # The snapshot record first: a crash between the two writes leaves the volume
                 # on its old file and a spare overlay that collection removes.
-                self.pool.write("snapshots", snapshot["id"], snap)
-                self.pool.write("volumes", volume["id"],
+                await self._put("snapshots", snapshot["id"], snap)
+                await self._put("volumes", volume["id"],
                                 {**rec, "file": name, "format": "qcow2", "chain": chain})
             return snap
 
@@ -295,7 +312,7 @@ class FileDriver:
                 if self.pool.read("snapshots", snapshot["id"]) is None:
                     return
                 self.pool.remove("snapshots", snapshot["id"])
-                self.pool.collect(rec["chain"])
+                await self._collect(rec["chain"])
             await self._shorten(rec["volume_id"])
 
     async def _shorten(self, volume_id: str) -> None:
@@ -325,9 +342,9 @@ class FileDriver:
         if (await fc.info(base_path, base_fmt))["virtual-size"] < vol["size"] * GiB:
             await fc.resize(base_path, base_fmt, vol["size"] * GiB)
         async with self._pool_lock:
-            self.pool.write("volumes", volume_id,
+            await self._put("volumes", volume_id,
                             {**vol, "file": base, "format": base_fmt, "chain": vol["chain"][1:]})
-            self.pool.collect([vol["file"]])
+            await self._collect([vol["file"]])
 
     async def create_volume_from_snapshot(self, volume: dict, snapshot: dict) -> dict | None:
         existing = self.pool.read("volumes", volume["id"])
@@ -343,10 +360,10 @@ class FileDriver:
             snap = self._snapshot(snapshot["id"])
             async with self._pool_lock:
                 name, chain = await self._overlay(snap, max(rec["size"], snap["size"]))
-                self.pool.write("volumes", volume["id"],
+                await self._put("volumes", volume["id"],
                                 {**rec, "file": name, "format": "qcow2", "chain": chain,
                                  "size": max(rec["size"], snap["size"])})
-                self.pool.collect(rec["chain"])
+                await self._collect(rec["chain"])
 
     # -- exports ---------------------------------------------------------------------------
 
@@ -401,7 +418,7 @@ class FileDriver:
                 await self._grow_to_record(rec)
                 exp = await self._start_nbd(volume["id"], attachment_id, rec, not read_only)
             async with self._pool_lock:
-                self.pool.write("exports", key, exp)
+                await self._put("exports", key, exp)
             return self._info(exp)
 
     async def _start_nbd(self, volume_id: str, attachment_id: str, rec: dict, writable: bool) -> dict:
@@ -412,7 +429,8 @@ class FileDriver:
         sock, pidfile = base.with_suffix(".qmp"), base.with_suffix(".pid")
         pid, port = await nbd.start_daemon(
             image=self.pool.file(rec["file"]), fmt=rec["format"], node=node, export_name=export_name,
-            host=self.backend.export_ip, ports=range(self.backend.nbd_port_min, self.backend.nbd_port_max + 1),
+            host=self.backend.export_ip,
+            ports=range(self.backend.nbd_port_min, self.backend.nbd_port_max + 1),
             taken=taken, socket_path=sock, pidfile=pidfile, logfile=base.with_suffix(".log"),
             writable=writable)
         return {"type": "nbd", "volume_id": volume_id, "attachment_id": attachment_id, "pid": pid,
@@ -445,7 +463,8 @@ class FileDriver:
                 virtual = (await fc.info(tmp, self.format))["virtual-size"]
                 if virtual > rec["size"] * GiB:
                     raise VolumeDriverError(
-                        f"the image is {virtual} bytes: larger than volume {volume['id']} ({rec['size']} GiB)")
+                        f"the image is {virtual} bytes: larger than volume {volume['id']} "
+                        f"({rec['size']} GiB)")
                 if virtual < rec["size"] * GiB:
                     await fc.resize(tmp, self.format, rec["size"] * GiB)
             except BaseException:
@@ -453,9 +472,9 @@ class FileDriver:
                 raise
             async with self._pool_lock:
                 os.replace(tmp, self.pool.file(name))
-                self.pool.write("volumes", volume["id"],
+                await self._put("volumes", volume["id"],
                                 {**rec, "file": name, "format": self.format, "chain": [name]})
-                self.pool.collect(rec["chain"])
+                await self._collect(rec["chain"])
 
     async def copy_volume_to_image(self, volume: dict, dest: Path, disk_format: str) -> None:
         rec = self._volume(volume["id"])

@@ -85,8 +85,9 @@ def test_create_snapshot_delete_leave_the_pool_as_expected(fcloud, tmp_path):
     api.wait(v["id"], "available")
     rec = _records(pool, "volumes")[v["id"]]
     assert rec["size"] == 2 and rec["format"] == "qcow2" and rec["chain"] == [rec["file"]]
-    info = json.loads(subprocess.run(["qemu-img", "info", "-U", "--output=json", str(pool / "data" / rec["file"])],
-                                     capture_output=True, text=True, check=True).stdout)
+    info = json.loads(subprocess.run(
+        ["qemu-img", "info", "-U", "--output=json", str(pool / "data" / rec["file"])],
+        capture_output=True, text=True, check=True).stdout)
     assert info["virtual-size"] == 2 * GiB and info["format"] == "qcow2"
 
     s = member.osc("volume", "snapshot", "create", "--volume", v["id"], "snap")

@@ -209,7 +209,8 @@ async def test_missing_things(pool):
     for call in (d.extend_volume(vol("nope"), 2), d.create_snapshot(snap("s", "nope"), vol("nope")),
                  d.create_cloned_volume(vol("c"), vol("nope")), d.local_image(vol("nope")),
                  d.create_volume_from_snapshot(vol("c"), snap("nope", "x")),
-                 d.export(vol("nope"), "a", {"host": "x"}), d.copy_volume_to_image(vol("nope"), pool / "x", "raw")):
+                 d.export(vol("nope"), "a", {"host": "x"}),
+                 d.copy_volume_to_image(vol("nope"), pool / "x", "raw")):
         with pytest.raises(VolumeNotFoundInBackend):
             await call
     await d.create_volume(vol("v1"))
@@ -254,7 +255,8 @@ async def test_a_new_driver_finds_the_pool_and_cleans_leftovers(pool):
     # renamed, its record never written), a clone's internal snapshot.
     (pool / "data" / ".tmp-deadbeef.qcow2").write_bytes(b"x")
     (pool / "volumes" / ".tmp-v9.json.1234").write_text("{")
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(pool / "data" / "orphan.qcow2"), "1G"], check=True)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(pool / "data" / "orphan.qcow2"), "1G"],
+                   check=True)
     rec = json.loads((pool / "snapshots" / "s1.json").read_text())
     (pool / "snapshots" / "clone-x.json").write_text(json.dumps({**rec, "id": "clone-x", "internal": True}))
     d2 = make_driver(pool)

@@ -13,7 +13,8 @@ import pytest
 from nubes.volume.drivers import nbd_exports
 from nubes.volume.drivers.base import VolumeDriverError
 from tests.unit.volume.file_driver_world import (
-    daemons_of, info, make_driver, nbd_url, pattern_fails, pool, qemu_io, read_ok, snap, vol, write)  # noqa: F401
+    daemons_of, info, make_driver, nbd_url, pattern_fails, pool, qemu_io, read_ok, snap, vol,  # noqa: F401
+    write)
 
 GiB = 1024 ** 3
 REMOTE = {"host": "compute-2", "ip": "127.0.0.2"}

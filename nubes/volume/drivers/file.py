@@ -53,9 +53,11 @@ class FileDriver:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        for tool in ("qemu-img", "qemu-storage-daemon"):
-            if shutil.which(tool) is None:
-                raise VolumeDriverError(f"the file backend needs {tool}, which is not installed")
+        if shutil.which("qemu-img") is None:
+            raise VolumeDriverError("the file backend needs qemu-img, which is not installed")
+        if shutil.which("qemu-storage-daemon") is None:       # only NBD exports need it
+            LOG.warning("backend %s: qemu-storage-daemon is not installed: volumes can be "
+                        "attached on this node only", self.backend.name)
         if self.format not in ("raw", "qcow2"):
             raise VolumeDriverError(f"the file backend's format must be raw or qcow2, not {self.format!r}")
         self.pool.prepare()

@@ -100,11 +100,15 @@ async def start_daemon(*, image: Path, fmt: str, node: str, export_name: str, ho
             "--chardev", f"socket,id=mon,path={socket_path},server=on,wait=off",
             "--monitor", "chardev=mon",
             "--pidfile", str(pidfile), "--daemonize"]
-        with open(logfile, "ab") as log:
-            proc = await asyncio.create_subprocess_exec(
-                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.PIPE,
-                start_new_session=True)
-            _out, err = await proc.communicate()
+        try:
+            with open(logfile, "ab") as log:
+                proc = await asyncio.create_subprocess_exec(
+                    *argv, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.PIPE,
+                    start_new_session=True)
+                _out, err = await proc.communicate()
+        except OSError as e:
+            raise VolumeDriverError(f"cannot start the NBD export of {image.name}: "
+                                    f"qemu-storage-daemon: {e}") from e
         if proc.returncode == 0:
             return int(pidfile.read_text().strip()), port
         last = summarise(err)

@@ -95,6 +95,7 @@ class FileDriver:
             allocated_capacity_gb=vols, reserved_percentage=self.backend.reserved_percentage,
             max_over_subscription_ratio=self.backend.max_over_subscription_ratio,
             storage_protocol="file", vendor_name="nubes", driver_version="1.0",
+            multiattach=False,                 # one writer per image (docs/volume-backends.md)
             extra={"volume_format": self.format, "export_protocols": ["file", "nbd"]})
 
     async def _check_room(self, size_gb: int) -> None:

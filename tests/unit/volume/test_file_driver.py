@@ -269,6 +269,26 @@ async def test_a_new_driver_finds_the_pool_and_cleans_leftovers(pool):
     assert await read_ok(d2, "v2", A)
 
 
+async def test_concurrent_operations_on_one_pool(pool):
+    import asyncio
+    d = make_driver(pool)
+    await d.start()
+    await asyncio.gather(*(d.create_volume(vol(f"v{i}")) for i in range(20)))
+    await write(d, "v0", "write -P 0xaa 0 1M")
+    # Snapshots, clones and deletes of one volume and of others at the same time.
+    await asyncio.gather(d.create_snapshot(snap("s1", "v0"), vol("v0")),
+                         d.create_cloned_volume(vol("c1"), vol("v0")),
+                         d.create_cloned_volume(vol("c2"), vol("v0")),
+                         *(d.delete_volume(vol(f"v{i}")) for i in range(10, 20)))
+    assert sorted(await d.list_volumes()) == sorted([f"v{i}" for i in range(10)] + ["c1", "c2"])
+    for vid in ("v0", "c1", "c2"):
+        assert await read_ok(d, vid, A)
+    await d.create_volume_from_snapshot(vol("f1"), snap("s1", "v0"))
+    assert await read_ok(d, "f1", A)
+    # Every file on disk is needed by a record, and every file a record needs is there.
+    assert data_files(pool) == d.pool.referenced()
+
+
 async def test_start_refuses_a_bad_format(pool):
     d = make_driver(pool, fmt="vmdk")
     with pytest.raises(VolumeDriverError, match="raw or qcow2"):

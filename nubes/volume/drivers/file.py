@@ -66,11 +66,22 @@ class FileDriver:
             for rec in self.pool.records("snapshots"):
                 if rec.get("internal"):           # a clone's, left by a crash mid-clone
                     self.pool.remove("snapshots", rec["id"])
+            recorded = set()
             for key in self.pool.keys("exports"):
                 rec = self.pool.read("exports", key)
                 if rec and rec["type"] == "nbd" and not nbd.alive(rec):
                     self._drop_export_files(rec)
                     self.pool.remove("exports", key)
+                elif rec and rec["type"] == "nbd":
+                    recorded.add(rec["socket"])
+            # A daemon started by a run that died before recording it serves nobody.
+            for pid, sock in nbd.daemons_under(self.pool.dirs["exports"]).items():
+                if sock not in recorded:
+                    LOG.warning("backend %s: stopping an unrecorded NBD export daemon (pid %d)",
+                                self.backend.name, pid)
+                    await nbd.stop_daemon({"pid": pid, "socket": sock})
+                    Path(sock).unlink(missing_ok=True)
+                    Path(sock).with_suffix(".pid").unlink(missing_ok=True)
             await self._collect()
 
     async def stop(self) -> None:

@@ -69,6 +69,25 @@ def alive(record: dict) -> bool:
         any(record["socket"].encode() in arg for arg in cmdline)
 
 
+def daemons_under(directory: Path) -> dict[int, str]:
+    """pid -> monitor socket of every storage daemon whose socket is in ``directory``."""
+    out = {}
+    prefix = f"socket,id=mon,path={directory}/".encode()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if not args or not args[0].endswith(b"qemu-storage-daemon"):
+            continue
+        for arg in args:
+            if arg.startswith(prefix):
+                out[int(proc.name)] = arg[len(b"socket,id=mon,path="):].split(b",")[0].decode()
+    return out
+
+
 def port_in_use(host: str, port: int) -> bool:
     import socket
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

@@ -124,6 +124,23 @@ async def test_exports_survive_a_new_driver_and_dead_daemons_are_forgotten(pool)
     assert daemons_of(pool) == [] and await d3.list_exports() == []
 
 
+async def test_an_unrecorded_daemon_is_stopped_at_start(pool):
+    d = make_driver(pool)
+    await d.start()
+    await d.create_volume(vol("v1"))
+    await d.create_volume(vol("v2"))
+    kept = await d.export(vol("v2"), "att2", REMOTE)
+    # The manager died after the daemon started and before its record was written.
+    rec = await d._start_nbd("v1", "att1", d.pool.read("volumes", "v1"), True)
+    assert len(daemons_of(pool)) == 2
+    d2 = make_driver(pool)
+    await d2.start()
+    assert not nbd_exports.alive(rec)
+    assert await d2.list_exports() == [("v2", "att2")]
+    qemu_io(nbd_url(kept), "raw", "write -P 0xaa 0 1M")
+    assert len(daemons_of(pool)) == 1
+
+
 async def test_one_writer_per_volume(pool):
     d = make_driver(pool, host="storage-1")
     await d.start()

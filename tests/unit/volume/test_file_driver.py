@@ -293,3 +293,19 @@ async def test_start_refuses_a_bad_format(pool):
     d = make_driver(pool, fmt="vmdk")
     with pytest.raises(VolumeDriverError, match="raw or qcow2"):
         await d.start()
+
+
+def test_configuration_reaches_the_driver(tmp_path):
+    from nubes.volume.conf import VolumeConfig, backends
+    from nubes.volume.drivers.file import FileDriver
+    from nubes.volume.drivers.registry import make_driver as registry_driver
+    conf = VolumeConfig(host="node-7", export_ip="10.1.2.3", backends=[
+        {"name": "a", "driver": "file", "nbd_port_min": 11000, "nbd_port_max": 11010},
+        {"name": "b", "driver": "file", "format": "raw", "export_ip": "10.9.9.9"}])
+    a, b = backends(conf, tmp_path)
+    assert (a.host, a.export_ip, a.format, a.nbd_port_min, a.nbd_port_max) == \
+        ("node-7", "10.1.2.3", "qcow2", 11000, 11010)
+    assert (b.export_ip, b.format, b.pool_dir) == ("10.9.9.9", "raw", tmp_path / "volumes" / "b")
+    driver = registry_driver(a)
+    assert isinstance(driver, FileDriver) and driver.host == "node-7"
+    assert backends(VolumeConfig(), tmp_path)[0].format == "qcow2"

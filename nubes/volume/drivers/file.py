@@ -415,21 +415,20 @@ class FileDriver:
             if old is not None and (old["type"] == "file" or nbd.alive(old)):
                 return self._info(old)
             read_only = bool(volume.get("read_only")) or connector.get("mode") == "ro"
-            if connector.get("host") == self.host:
-                if self._nbd_export(volume["id"]) is not None:
+            for other in self._exports_of(volume["id"]):
+                if other["type"] == "nbd" and not nbd.alive(other):        # its daemon died
+                    await self._remove_export(other)
+                elif other["attachment_id"] != attachment_id:
+                    how = "over NBD" if other["type"] == "nbd" else "through a local path"
                     raise VolumeDriverError(
-                        f"volume {volume['id']} is served over NBD; it cannot also be opened locally")
-                await self._grow_to_record(rec)
+                        f"volume {volume['id']} is already exported {how} (attachment "
+                        f"{other['attachment_id']}): one writer at a time may open its image")
+            await self._grow_to_record(rec)
+            if connector.get("host") == self.host:
                 exp = {"type": "file", "volume_id": volume["id"], "attachment_id": attachment_id,
                        "path": str(self.pool.file(rec["file"])), "format": rec["format"],
                        "read_only": read_only}
             else:
-                if self._exports_of(volume["id"]) and any(
-                        r["attachment_id"] != attachment_id for r in self._exports_of(volume["id"])):
-                    raise VolumeDriverError(
-                        f"volume {volume['id']} is already exported: one writer at a time may open "
-                        "its image (the file backend's NBD exports are single-attach)")
-                await self._grow_to_record(rec)
                 exp = await self._start_nbd(volume["id"], attachment_id, rec, not read_only)
             async with self._pool_lock:
                 await self._put("exports", key, exp)

@@ -146,10 +146,16 @@ async def test_one_writer_per_volume(pool):
     await d.start()
     await d.create_volume(vol("v1"))
     await d.export(vol("v1"), "att1", REMOTE)
-    with pytest.raises(VolumeDriverError, match="already exported"):
+    with pytest.raises(VolumeDriverError, match="already exported over NBD"):
         await d.export(vol("v1"), "att2", {"host": "compute-3"})
-    with pytest.raises(VolumeDriverError, match="NBD"):
+    with pytest.raises(VolumeDriverError, match="already exported over NBD"):
         await d.export(vol("v1"), "att3", {"host": "storage-1"})
+    await d.create_volume(vol("v2"))
+    await d.export(vol("v2"), "att4", {"host": "storage-1"})
+    with pytest.raises(VolumeDriverError, match="through a local path"):
+        await d.export(vol("v2"), "att5", {"host": "storage-1"})
+    with pytest.raises(VolumeDriverError, match="through a local path"):
+        await d.export(vol("v2"), "att6", REMOTE)
     with pytest.raises(VolumeDriverError, match="exported"):
         await d.revert_to_snapshot(vol("v1"), snap("s", "v1"))
     assert len(daemons_of(pool)) == 1

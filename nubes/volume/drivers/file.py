@@ -470,6 +470,14 @@ class FileDriver:
             rec = self._volume(volume["id"])
             if self._exports_of(volume["id"]):
                 raise VolumeDriverError(f"volume {volume['id']} is exported: cannot write an image into it")
+            # An image naming other files (a backing file, an external data file) would make
+            # qemu-img read them from this host: refused.
+            meta = await fc.info(Path(image_file), image_format)
+            data_file = (meta.get("format-specific") or {}).get("data", {}).get("data-file")
+            if meta.get("backing-filename") or data_file:
+                raise VolumeDriverError(
+                    f"the image names another file ({meta.get('backing-filename') or data_file}): "
+                    "images with backing or data files are not accepted")
             name, tmp = self.pool.new_name(self.format)
             try:
                 await fc.convert(Path(image_file), image_format, tmp, self.format)

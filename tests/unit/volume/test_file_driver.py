@@ -194,8 +194,15 @@ async def test_images_in_and_out(pool, tmp_path):
     assert not await read_ok(d, "v2", A)
     bad = tmp_path / "bad.qcow2"
     bad.write_bytes(b"QFI\xfb" + b"\0" * 100)
-    with pytest.raises(VolumeDriverError, match="converting into .*qemu-img"):
+    with pytest.raises(VolumeDriverError, match=r"bad.qcow2 failed \(qemu-img exit 1\): .*qcow2"):
         await d.copy_image_to_volume(vol("v2", 1), bad, "qcow2")
+    secret = tmp_path / "secret.raw"
+    secret.write_bytes(b"host secret" * 1000)
+    sneaky = tmp_path / "sneaky.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(secret), "-F", "raw", str(sneaky)],
+                   check=True)
+    with pytest.raises(VolumeDriverError, match="another file"):
+        await d.copy_image_to_volume(vol("v2", 1), sneaky, "qcow2")
     big = tmp_path / "big.qcow2"
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(big), "2G"], check=True)
     with pytest.raises(VolumeDriverError, match="larger than"):

@@ -114,3 +114,24 @@ class OverQuota(base.OverLimit):
 
 class NotImplementedYet(base.NotImplementedYet):
     code = "volume.not_implemented"
+
+
+class InvalidBackup(BadRequest):
+    code = "volume.invalid_backup"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid backup: {reason}")
+
+
+class BackupNotFound(NotFound):
+    code = "volume.backup_not_found"
+
+    def __init__(self, backup_id: str) -> None:
+        super().__init__(f"Backup {backup_id} could not be found.")
+
+
+class ServiceNotFound(NotFound):
+    code = "volume.service_not_found"
+
+    def __init__(self, service: str) -> None:
+        super().__init__(f"Service {service} could not be found.")

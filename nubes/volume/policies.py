@@ -58,6 +58,17 @@ RULES: dict[str, str] = {
     "volume:update_snapshot_metadata": MEMBER,
     "volume:delete_snapshot_metadata": MEMBER,
     f"{VE}:extended_snapshot_attributes": READER,
+    # backups
+    "backup:create": MEMBER,
+    "backup:get": READER,
+    "backup:get_all": READER,
+    "backup:update": MEMBER,
+    "backup:delete": MEMBER,
+    "backup:restore": MEMBER,
+    "backup:export-import": ADMIN,
+    "backup:backup_project_attribute": ADMIN,
+    f"{VE}:backup_admin_actions:reset_status": ADMIN,
+    f"{VE}:backup_admin_actions:force_delete": ADMIN,
     # volume types, extra specs, access, default types
     f"{VE}:types_manage": ADMIN,
     f"{VE}:type_create": ADMIN,

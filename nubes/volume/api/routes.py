@@ -17,6 +17,7 @@ VOL = f"{V}/volumes/{{volume_id}}"
 TY = f"{V}/types/{{type_id}}"
 QS = f"{V}/os-quota-sets/{{project_id}}"
 SN = f"{V}/snapshots/{{snapshot_id}}"
+BK = f"{V}/backups/{{backup_id}}"
 Row = tuple[str, str, str, str, bool]
 
 TABLE: list[Row] = [
@@ -51,6 +52,17 @@ TABLE: list[Row] = [
     ("GET", f"{SN}/metadata/{{key}}", "snapshots.show_metadata_item", "3.0", False),
     ("PUT", f"{SN}/metadata/{{key}}", "snapshots.update_metadata_item", "3.0", False),
     ("DELETE", f"{SN}/metadata/{{key}}", "snapshots.delete_metadata_item", "3.0", False),
+    # backups
+    ("GET", f"{V}/backups", "backups.list_backups", "3.0", False),
+    ("POST", f"{V}/backups", "backups.create_backup", "3.0", False),
+    ("GET", f"{V}/backups/detail", "backups.list_backups_detail", "3.0", False),
+    ("POST", f"{V}/backups/import_record", "backups.import_record", "3.0", False),
+    ("GET", BK, "backups.show_backup", "3.0", False),
+    ("PUT", BK, "backups.update_backup", "3.9", False),
+    ("DELETE", BK, "backups.delete_backup", "3.0", False),
+    ("POST", f"{BK}/restore", "backups.restore_backup", "3.0", False),
+    ("POST", f"{BK}/action", "backups.backup_action", "3.0", False),
+    ("GET", f"{BK}/export_record", "backups.export_record", "3.0", False),
     # volume types, extra specs, access, default types
     ("GET", f"{V}/types", "types.list_types", "3.0", False),
     ("POST", f"{V}/types", "types.create_type", "3.0", False),
@@ -89,7 +101,6 @@ TABLE: list[Row] = [
 
 # Not served yet: 501 on every method (docs/api-coverage.md, Block Storage).
 NOT_IMPLEMENTED = [
-    f"{V}/backups", f"{V}/backups/{{path:path}}",
     f"{V}/attachments", f"{V}/attachments/{{path:path}}", f"{V}/os-volume-transfer",
     f"{V}/os-volume-transfer/{{path:path}}", f"{V}/volume-transfers", f"{V}/volume-transfers/{{path:path}}",
     f"{V}/qos-specs", f"{V}/qos-specs/{{path:path}}", f"{V}/groups", f"{V}/groups/{{path:path}}",

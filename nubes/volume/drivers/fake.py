@@ -1,11 +1,15 @@
-"""A driver that keeps volumes in memory (sizes only, no data): scale tests and the test clouds.
+"""A driver that keeps volumes in memory (sizes only): scale tests and the test clouds.
 
 It keeps the contract of ``drivers/base.py`` (idempotent creates and deletes, capacity from
 the volumes it holds, connection info of type ``"fake"``); what it holds lives as long as the
-process, so a restarted manager finds an empty backend, as after a wiped pool."""
+process, so a restarted manager finds an empty backend, as after a wiped pool. Readers of
+``local_image`` (backups) get a sparse raw file under the pool directory holding the volume's
+bytes, made on first use and wiped with the rest at the next start."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 from nubes.volume.conf import BackendConf
@@ -21,9 +25,13 @@ class FakeDriver:
         self.exports: dict[tuple[str, str], dict] = {}
         # Tests make a create fail by naming the volume's id here.
         self.fail_create: set[str] = set()
+        self.images = Path(backend.pool_dir) / "fake-images"
 
     async def start(self) -> None:
-        pass
+        shutil.rmtree(self.images, ignore_errors=True)
+
+    def _image(self, volume_id: str) -> Path:
+        return self.images / f"{volume_id}.raw"
 
     async def stop(self) -> None:
         pass
@@ -62,6 +70,7 @@ class FakeDriver:
 
     async def delete_volume(self, volume: dict) -> None:
         self.volumes.pop(volume["id"], None)
+        self._image(volume["id"]).unlink(missing_ok=True)
 
     def _need(self, volume_id: str) -> None:
         if volume_id not in self.volumes:
@@ -70,6 +79,8 @@ class FakeDriver:
     async def extend_volume(self, volume: dict, new_size: int) -> None:
         self._need(volume["id"])
         self.volumes[volume["id"]] = new_size
+        if self._image(volume["id"]).exists():
+            os.truncate(self._image(volume["id"]), new_size << 30)
 
     async def create_cloned_volume(self, volume: dict, source: dict) -> dict | None:
         self._need(source["id"])
@@ -109,4 +120,10 @@ class FakeDriver:
         raise VolumeDriverError("the fake backend holds no data to copy")
 
     async def local_image(self, volume: dict) -> tuple[Path, str]:
-        raise VolumeDriverError("the fake backend has no image files")
+        self._need(volume["id"])
+        path = self._image(volume["id"])
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as f:
+                f.truncate(self.volumes[volume["id"]] << 30)
+        return path, "raw"

@@ -135,3 +135,17 @@ class ServiceNotFound(NotFound):
 
     def __init__(self, service: str) -> None:
         super().__init__(f"Service {service} could not be found.")
+
+
+class TransferNotFound(NotFound):
+    code = "volume.transfer_not_found"
+
+    def __init__(self, transfer_id: str) -> None:
+        super().__init__(f"Transfer {transfer_id} could not be found.")
+
+
+class InvalidAuthKey(BadRequest):
+    code = "volume.invalid_auth_key"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid auth key: {reason}")

@@ -69,6 +69,12 @@ RULES: dict[str, str] = {
     "backup:backup_project_attribute": ADMIN,
     f"{VE}:backup_admin_actions:reset_status": ADMIN,
     f"{VE}:backup_admin_actions:force_delete": ADMIN,
+    # transfers
+    "volume:create_transfer": MEMBER,
+    "volume:get_transfer": READER,
+    "volume:get_all_transfers": READER,
+    "volume:delete_transfer": MEMBER,
+    "volume:accept_transfer": MEMBER,
     # volume types, extra specs, access, default types
     f"{VE}:types_manage": ADMIN,
     f"{VE}:type_create": ADMIN,

@@ -63,6 +63,19 @@ TABLE: list[Row] = [
     ("POST", f"{BK}/restore", "backups.restore_backup", "3.0", False),
     ("POST", f"{BK}/action", "backups.backup_action", "3.0", False),
     ("GET", f"{BK}/export_record", "backups.export_record", "3.0", False),
+    # volume transfers (the legacy path and 3.55's)
+    ("GET", f"{V}/os-volume-transfer", "transfers.list_transfers", "3.0", False),
+    ("POST", f"{V}/os-volume-transfer", "transfers.create_transfer", "3.0", False),
+    ("GET", f"{V}/os-volume-transfer/detail", "transfers.list_transfers_detail", "3.0", False),
+    ("GET", f"{V}/os-volume-transfer/{{transfer_id}}", "transfers.show_transfer", "3.0", False),
+    ("DELETE", f"{V}/os-volume-transfer/{{transfer_id}}", "transfers.delete_transfer", "3.0", False),
+    ("POST", f"{V}/os-volume-transfer/{{transfer_id}}/accept", "transfers.accept_transfer", "3.0", False),
+    ("GET", f"{V}/volume-transfers", "transfers.list_transfers", "3.55", False),
+    ("POST", f"{V}/volume-transfers", "transfers.create_transfer", "3.55", False),
+    ("GET", f"{V}/volume-transfers/detail", "transfers.list_transfers_detail", "3.55", False),
+    ("GET", f"{V}/volume-transfers/{{transfer_id}}", "transfers.show_transfer", "3.55", False),
+    ("DELETE", f"{V}/volume-transfers/{{transfer_id}}", "transfers.delete_transfer", "3.55", False),
+    ("POST", f"{V}/volume-transfers/{{transfer_id}}/accept", "transfers.accept_transfer", "3.55", False),
     # volume types, extra specs, access, default types
     ("GET", f"{V}/types", "types.list_types", "3.0", False),
     ("POST", f"{V}/types", "types.create_type", "3.0", False),
@@ -101,8 +114,7 @@ TABLE: list[Row] = [
 
 # Not served yet: 501 on every method (docs/api-coverage.md, Block Storage).
 NOT_IMPLEMENTED = [
-    f"{V}/attachments", f"{V}/attachments/{{path:path}}", f"{V}/os-volume-transfer",
-    f"{V}/os-volume-transfer/{{path:path}}", f"{V}/volume-transfers", f"{V}/volume-transfers/{{path:path}}",
+    f"{V}/attachments", f"{V}/attachments/{{path:path}}",
     f"{V}/qos-specs", f"{V}/qos-specs/{{path:path}}", f"{V}/groups", f"{V}/groups/{{path:path}}",
     f"{V}/group_types", f"{V}/group_types/{{path:path}}", f"{V}/group_snapshots",
     f"{V}/group_snapshots/{{path:path}}", f"{V}/types/{{type_id}}/encryption",

@@ -12,6 +12,7 @@ class VolumeState:
         from nubes.volume.service.messages import Messages
         from nubes.volume.service.quotas import Quotas
         from nubes.volume.service.snapshots import Snapshots
+        from nubes.volume.service.transfers import Transfers
         from nubes.volume.service.types import Types
         from nubes.volume.service.volumes import Volumes
 
@@ -26,6 +27,7 @@ class VolumeState:
         self.volumes = Volumes(self)
         self.snapshots = Snapshots(self)
         self.backups = Backups(self)
+        self.transfers = Transfers(self)
 
     async def start(self) -> None:
         await self.types.ensure_default()

@@ -75,6 +75,12 @@ RULES: dict[str, str] = {
     "volume:get_all_transfers": READER,
     "volume:delete_transfer": MEMBER,
     "volume:accept_transfer": MEMBER,
+    # QoS specs (admins', as in Cinder)
+    f"{VE}:qos_specs_manage:create": ADMIN,
+    f"{VE}:qos_specs_manage:get": ADMIN,
+    f"{VE}:qos_specs_manage:get_all": ADMIN,
+    f"{VE}:qos_specs_manage:update": ADMIN,
+    f"{VE}:qos_specs_manage:delete": ADMIN,
     # volume types, extra specs, access, default types
     f"{VE}:types_manage": ADMIN,
     f"{VE}:type_create": ADMIN,

@@ -285,10 +285,12 @@ def build_volume(w: ServiceWorld, project_id: str) -> None:
         time.sleep(0.05)
     transfer = w.make(f"{V}/volume-transfers", "transfer", {"volume_id": given["id"], "name": f"fuzz-t-{s}"},
                       expect=(202,))
+    qos = w.make(f"{V}/qos-specs", "qos_specs", {"name": f"fuzz-qos-{s}", "k": "v"})
+    w.call("GET", f"{V}/qos-specs/{qos['id']}/associate?vol_type_id={vt['id']}", None, expect=(202,))
     w.call("PUT", f"{V}/os-quota-sets/{project_id}", {"quota_set": {"volumes": 50}})
     w.call("PUT", f"{V}/default-types/{project_id}", {"default_type": {"volume_type": "__DEFAULT__"}},
            headers={"OpenStack-API-Version": "volume 3.62"})
-    w.ids.update(type_id=vt["id"], volume_id=vol["id"], snapshot_id=snap["id"], backup_id=backup["id"], transfer_id=transfer["id"], key="k", project_id=project_id, class_name="default",
+    w.ids.update(type_id=vt["id"], volume_id=vol["id"], snapshot_id=snap["id"], backup_id=backup["id"], transfer_id=transfer["id"], qos_id=qos["id"], key="k", project_id=project_id, class_name="default",
                  action="enable")
     messages = w.http.get(f"{V}/messages").json().get("messages", [])
     w.ids["message_id"] = messages[0]["id"] if messages else "00000000-0000-0000-0000-000000000000"

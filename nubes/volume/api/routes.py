@@ -18,6 +18,7 @@ TY = f"{V}/types/{{type_id}}"
 QS = f"{V}/os-quota-sets/{{project_id}}"
 SN = f"{V}/snapshots/{{snapshot_id}}"
 BK = f"{V}/backups/{{backup_id}}"
+QOS = f"{V}/qos-specs/{{qos_id}}"
 Row = tuple[str, str, str, str, bool]
 
 TABLE: list[Row] = [
@@ -76,6 +77,17 @@ TABLE: list[Row] = [
     ("GET", f"{V}/volume-transfers/{{transfer_id}}", "transfers.show_transfer", "3.55", False),
     ("DELETE", f"{V}/volume-transfers/{{transfer_id}}", "transfers.delete_transfer", "3.55", False),
     ("POST", f"{V}/volume-transfers/{{transfer_id}}/accept", "transfers.accept_transfer", "3.55", False),
+    # QoS specs
+    ("GET", f"{V}/qos-specs", "qos_specs.list_qos_specs", "3.0", False),
+    ("POST", f"{V}/qos-specs", "qos_specs.create_qos_specs", "3.0", False),
+    ("GET", f"{QOS}", "qos_specs.show_qos_specs", "3.0", False),
+    ("PUT", f"{QOS}", "qos_specs.update_qos_specs", "3.0", False),
+    ("DELETE", f"{QOS}", "qos_specs.delete_qos_specs", "3.0", False),
+    ("PUT", f"{QOS}/delete_keys", "qos_specs.delete_qos_keys", "3.0", False),
+    ("GET", f"{QOS}/associations", "qos_specs.list_associations", "3.0", False),
+    ("GET", f"{QOS}/associate", "qos_specs.associate", "3.0", False),
+    ("GET", f"{QOS}/disassociate", "qos_specs.disassociate", "3.0", False),
+    ("GET", f"{QOS}/disassociate_all", "qos_specs.disassociate_all", "3.0", False),
     # volume types, extra specs, access, default types
     ("GET", f"{V}/types", "types.list_types", "3.0", False),
     ("POST", f"{V}/types", "types.create_type", "3.0", False),
@@ -115,7 +127,7 @@ TABLE: list[Row] = [
 # Not served yet: 501 on every method (docs/api-coverage.md, Block Storage).
 NOT_IMPLEMENTED = [
     f"{V}/attachments", f"{V}/attachments/{{path:path}}",
-    f"{V}/qos-specs", f"{V}/qos-specs/{{path:path}}", f"{V}/groups", f"{V}/groups/{{path:path}}",
+    f"{V}/groups", f"{V}/groups/{{path:path}}",
     f"{V}/group_types", f"{V}/group_types/{{path:path}}", f"{V}/group_snapshots",
     f"{V}/group_snapshots/{{path:path}}", f"{V}/types/{{type_id}}/encryption",
     f"{V}/types/{{type_id}}/encryption/{{path:path}}", f"{V}/os-volume-manage", f"{V}/manageable_volumes",

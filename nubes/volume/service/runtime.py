@@ -10,6 +10,7 @@ class VolumeState:
         from nubes.volume.service.backups import Backups
         from nubes.volume.service.hosts import Hosts
         from nubes.volume.service.messages import Messages
+        from nubes.volume.service.qos_specs import QosSpecs
         from nubes.volume.service.quotas import Quotas
         from nubes.volume.service.snapshots import Snapshots
         from nubes.volume.service.transfers import Transfers
@@ -28,6 +29,7 @@ class VolumeState:
         self.snapshots = Snapshots(self)
         self.backups = Backups(self)
         self.transfers = Transfers(self)
+        self.qos_specs = QosSpecs(self)
 
     async def start(self) -> None:
         await self.types.ensure_default()

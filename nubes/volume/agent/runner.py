@@ -39,7 +39,7 @@ async def run_managers(rt: Any) -> None:
             LOG.info("volume manager %s serves (driver %s)", manager.host, backend.driver)
             try:
                 started.append(await _start_backup_worker(rt, manager))
-            except (OSError, CloudError) as err:
+            except (OSError, ValueError, CloudError) as err:
                 LOG.error("backups of volume backend %s not served: %s", backend.name, err)
         if not started:
             raise RuntimeError("no volume backend could be served: " + "; ".join(failures))

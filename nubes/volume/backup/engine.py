@@ -35,6 +35,7 @@ from typing import Any
 from nubes.volume.backup.store import BackupWriter, DirectoryStore, StoreError
 
 FORMAT = "nubes-volume-backup"
+SYNC_EVERY = 32 << 20          # bytes a restore writes between two background fdatasyncs
 
 
 class BackupError(Exception):
@@ -197,9 +198,17 @@ def restore_image(store: DirectoryStore, meta: dict[str, Any], path: Path, fmt: 
                 raise BackupError(f"chunk {index} of backup {holder} is missing from the backup store") from None
 
         entries = meta["chunks"]
-        with ThreadPoolExecutor(1, thread_name_prefix="restore-read") as pool:
+        flushing = None
+        unsynced = 0
+        with ThreadPoolExecutor(1, thread_name_prefix="restore-read") as pool, \
+                ThreadPoolExecutor(1, thread_name_prefix="restore-sync") as syncer:
             pending = pool.submit(load, entries[0]) if entries else None
             for n in range(len(entries)):
+                if unsynced >= SYNC_EVERY and (flushing is None or flushing.done()):
+                    # start the writeback of what is written while the next chunks are
+                    if flushing is not None:
+                        flushing.result()
+                    flushing, unsynced = syncer.submit(os.fdatasync, fd), 0
                 assert pending is not None
                 (index, sha, holder), data = pending.result()
                 pending = pool.submit(load, entries[n + 1]) if n + 1 < len(entries) else None
@@ -212,6 +221,9 @@ def restore_image(store: DirectoryStore, meta: dict[str, Any], path: Path, fmt: 
                 while view:
                     written = os.pwrite(fd, view, offset)
                     view, offset = view[written:], offset + written
+                unsynced += len(data)
+            if flushing is not None:
+                flushing.result()
         os.fsync(fd)
     finally:
         os.close(fd)

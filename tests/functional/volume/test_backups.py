@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cloud import new_user
 from tests.functional.volume.conftest import VolumeApi
 
 MiB = 1 << 20
@@ -121,7 +122,7 @@ def test_full_incremental_restore_and_delete_through_the_cli(vcloud, member, mem
     assert usage(member_api, member.project_id) == (0, 0)
 
 
-def test_bad_backup_requests_leave_nothing(vcloud, member, member_api, admin_api):
+def test_bad_backup_requests_leave_nothing(vcloud, member, member_api, admin_api, tmp_path):
     vol = member_api("POST", "/volumes", json={"volume": {"size": 1}}).json()["volume"]
     member_api.wait(vol["id"], "available")
     r = member_api("POST", "/backups", json={"backup": {"volume_id": "nope"}})
@@ -159,7 +160,20 @@ def test_bad_backup_requests_leave_nothing(vcloud, member, member_api, admin_api
     assert admin_api("POST", f"/backups/{b['id']}/action",
                      json={"os-reset_status": {"status": "error"}}).status_code == 202
     assert member_api("GET", f"/backups/{b['id']}").json()["backup"]["status"] == "error"
-    # another project does not see it
+    # update (3.9; metadata 3.43) through the CLI
+    assert member_api("PUT", f"/backups/{b['id']}", version="3.8", json={"backup": {"name": "x"}}).status_code == 404
+    member.osc("volume", "backup", "set", "--name", "renamed", "--description", "d", "--property", "k=v", b["id"],
+               json_out=False)
+    got = member_api("GET", f"/backups/{b['id']}").json()["backup"]
+    assert (got["name"], got["description"], got["metadata"]) == ("renamed", "d", {"k": "v"})
+    assert member_api("GET", "/backups?name=renamed").json()["backups"][0]["id"] == b["id"]
+    assert member_api("GET", "/backups?name=other").json()["backups"] == []
+    # another project does not see it; an admin does
+    stranger = VolumeApi(vcloud, new_user(vcloud, tmp_path).token)
+    assert stranger("GET", f"/backups/{b['id']}").status_code == 404
+    assert stranger("DELETE", f"/backups/{b['id']}").status_code == 404
+    assert stranger("POST", f"/backups/{b['id']}/restore", json={"restore": {}}).status_code == 404
+    assert stranger("GET", "/backups").json()["backups"] == []
     assert admin_api("GET", f"/backups/{b['id']}").status_code == 200
     # paging
     page = member_api("GET", "/backups?limit=1").json()

@@ -13,7 +13,7 @@ from nubes.volume import rpc
 from nubes.volume.db.models import Backup, Volume, VolumeAttachment
 from nubes.volume.service import messages
 
-ACTION_BACKUP_CREATE, ACTION_BACKUP_DELETE, ACTION_BACKUP_RESTORE = "015", "016", "017"
+ACTION_BACKUP_CREATE, ACTION_BACKUP_DELETE, ACTION_BACKUP_RESTORE = "013", "014", "015"   # Cinder's
 messages.ACTIONS.update({ACTION_BACKUP_CREATE: "create backup", ACTION_BACKUP_DELETE: "delete backup",
                          ACTION_BACKUP_RESTORE: "restore backup"})
 

@@ -9,7 +9,6 @@ import shutil
 import time
 from pathlib import Path
 
-import pytest
 
 from tests.cloud import new_user
 from tests.functional.volume.conftest import VolumeApi

@@ -39,6 +39,10 @@ class VolumeConfig(ServiceConfig):
     # Managers.
     report_interval: float = 10.0     # seconds between capacity reports
     service_down_time: float = 60.0   # seconds without a report = down
+    # Backups: the directory store ("" = <state_dir>/backups; shared by the storage nodes for
+    # restores onto another node's backend) and the chunk size (bytes; the unit of incrementals).
+    backup_path: str = ""
+    backup_chunk_size: int = 4 * 1024 * 1024
     # Quotas (Cinder's defaults).
     quota_volumes: int = 10
     quota_snapshots: int = 10

@@ -48,6 +48,22 @@ manager → worker (``volume.worker``, same process as the scheduler)
   cast ``snapshot_created`` {snapshot_id, host, model_update}, ``snapshot_failed`` {snapshot_id,
       host, action, message}, ``snapshot_deleted`` {snapshot_id, host}: likewise for snapshots.
 
+Backups (``nubes.volume.backup``; a backup worker ``volume.backup.<host@backend>`` beside each
+manager, reading the volume through the driver's ``local_image``)
+  API → backup worker of the volume's backend:
+  cast ``create_backup`` {backup: {id, volume_id, container, parent_id, parent_container}, volume}
+      → ``backup_created`` {backup_id, host, object_count, checksum, size_bytes} or ``backup_failed``.
+  cast ``restore_backup`` {backup: {id, container, checksum}, volume} → ``backup_restored``
+      {backup_id, volume_id, host} or ``backup_failed`` (action ``restore``).
+  cast ``delete_backup`` {backup: {id, container}} (to the backup's host) → ``backup_deleted``
+      {backup_id, host} or ``backup_failed`` (action ``delete``).
+  call ``check_backup`` {backup: {id, container, checksum}} → {size, object_count, volume_id,
+      parent_id} or {error}: an imported record's files.
+  backup worker → worker: call ``backup_service_report`` {host, availability_zone} (heartbeat,
+      ``cinder-backup``), call ``backups_on_host`` {host} → {backups: [{id, status, container}],
+      creating: [ids]} for its reconcile, call ``backup_status`` {backup_id} → {status} before it
+      starts (a redelivered message after a reconcile does nothing).
+
 A volume record (``volume_record``) is the driver's ``volume`` dict (drivers/base.py): id,
 size, provider_location, provider_id, host, status, task, extra_specs, project_id; a snapshot
 record (``service.snapshots.snapshot_record``) id, volume_id, volume_size, provider_location,
@@ -67,10 +83,16 @@ SCHEDULER_TOPIC = "volume.scheduler"
 WORKER_TOPIC = "volume.worker"
 BINARY = "cinder-volume"
 SCHEDULER_BINARY = "cinder-scheduler"
+BACKUP_BINARY = "cinder-backup"
 
 
 def manager_topic(host: str) -> str:
     return f"volume.manager.{host}"
+
+
+def backup_topic(host: str) -> str:
+    """The backup worker beside the manager of ``host@backend``."""
+    return f"volume.backup.{backend_host(host)}"
 
 
 def backend_host(host: str) -> str:

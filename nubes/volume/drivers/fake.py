@@ -8,13 +8,18 @@ holds is kept there (``fake-backend.json``) and found again by the next run.
 
 Data: a volume holds its first ``DATA_LIMIT`` bytes (what an image wrote into it; the rest reads
 as zeros), carried by clones, snapshots, reverts and copies to images, so tests can see that the
-bytes went where they should. An image with data beyond that limit is refused."""
+bytes went where they should. An image with data beyond that limit is refused.
+
+Readers of ``local_image`` (backups) get a sparse raw file under the pool directory holding the
+volume's bytes; while that file exists it is the volume's data (a restore writes into it), and
+the other operations read it back first."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -78,6 +83,7 @@ class FakeDriver:
         self.snapshots: dict[str, tuple[str, int]] = {}
         self.exports: dict[tuple[str, str], dict] = {}
         self.data: dict[str, bytes] = {}             # volume or snapshot id -> its first bytes
+        self.images = Path(backend.pool_dir) / "fake-images"
         # Tests make a create fail by naming the volume's id here.
         self.fail_create: set[str] = set()
 
@@ -89,6 +95,21 @@ class FakeDriver:
             self.volumes = {k: int(v) for k, v in state["volumes"].items()}
             self.snapshots = {k: (v[0], int(v[1])) for k, v in state["snapshots"].items()}
             self.data = {k: base64.b64decode(v) for k, v in state["data"].items()}
+        else:
+            await run_blocking(shutil.rmtree, self.images, True)
+
+    def _image(self, volume_id: str) -> Path:
+        return self.images / f"{volume_id}.raw"
+
+    async def _absorb(self, volume_id: str) -> None:
+        """The bytes of the volume's ``local_image`` file, when a reader left one, back into ``data``."""
+        path = self._image(volume_id)
+        if await run_blocking(path.exists):
+            self.data[volume_id] = await run_blocking(_read_image, path, "raw")
+            await self._save()
+
+    async def _forget_image(self, volume_id: str) -> None:
+        await run_blocking(self._image(volume_id).unlink, True)
 
     async def _save(self) -> None:
         if not getattr(self, "_persist", False):
@@ -138,6 +159,7 @@ class FakeDriver:
     async def delete_volume(self, volume: dict) -> None:
         self.volumes.pop(volume["id"], None)
         self.data.pop(volume["id"], None)
+        await self._forget_image(volume["id"])
         await self._save()
 
     def _need(self, volume_id: str) -> None:
@@ -149,12 +171,15 @@ class FakeDriver:
         if new_size < self.volumes[volume["id"]]:
             raise VolumeDriverError(f"volume {volume['id']} cannot shrink to {new_size} GiB")
         self.volumes[volume["id"]] = new_size
+        if await run_blocking(self._image(volume["id"]).exists):
+            await run_blocking(os.truncate, self._image(volume["id"]), new_size * GiB)
         await self._save()
 
     async def create_cloned_volume(self, volume: dict, source: dict) -> dict | None:
         self._need(source["id"])
         if volume["size"] < self.volumes[source["id"]]:
             raise VolumeDriverError("a clone cannot be smaller than its source")
+        await self._absorb(source["id"])
         update = await self.create_volume(volume)
         self.data[volume["id"]] = self.data.get(source["id"], b"")
         await self._save()
@@ -162,6 +187,7 @@ class FakeDriver:
 
     async def create_snapshot(self, snapshot: dict, volume: dict) -> dict | None:
         self._need(volume["id"])
+        await self._absorb(volume["id"])
         self.snapshots[snapshot["id"]] = (volume["id"], int(snapshot.get("volume_size") or volume["size"]))
         self.data[snapshot["id"]] = self.data.get(volume["id"], b"")
         await self._save()
@@ -187,6 +213,7 @@ class FakeDriver:
         if snapshot["id"] not in self.snapshots:
             raise VolumeNotFoundInBackend(snapshot["id"])
         self.data[volume["id"]] = self.data.get(snapshot["id"], b"")
+        await self._forget_image(volume["id"])
         await self._save()
 
     async def export(self, volume: dict, attachment_id: str, connector: dict) -> dict:
@@ -201,14 +228,24 @@ class FakeDriver:
     async def copy_image_to_volume(self, volume: dict, image_file: Path, image_format: str) -> None:
         self._need(volume["id"])
         self.data[volume["id"]] = await run_blocking(_read_image, Path(image_file), image_format)
+        await self._forget_image(volume["id"])
         await self._save()
 
     async def copy_volume_to_image(self, volume: dict, dest: Path, disk_format: str) -> None:
         self._need(volume["id"])
         if disk_format not in QEMU_FORMATS:
             raise VolumeDriverError(f"cannot write disk_format {disk_format}")
+        await self._absorb(volume["id"])
         await run_blocking(_write_image, self.data.get(volume["id"], b""), self.volumes[volume["id"]],
                            Path(dest), disk_format)
 
     async def local_image(self, volume: dict) -> tuple[Path, str]:
-        raise VolumeDriverError("the fake backend has no image files")
+        self._need(volume["id"])
+        path = self._image(volume["id"])
+        if await run_blocking(path.exists):
+            await self._absorb(volume["id"])
+        else:
+            await run_blocking(path.parent.mkdir, parents=True, exist_ok=True)
+            await run_blocking(_write_image, self.data.get(volume["id"], b""), self.volumes[volume["id"]],
+                               path, "raw")
+        return path, "raw"

@@ -70,7 +70,9 @@ class SchedulerWorker:
             await self.create_volume({"volume_id": volume_id})
 
     def worker_handlers(self) -> dict[str, Any]:
-        return {"service_report": self.service_report, "volumes_on_backend": self.volumes_on_backend,
+        from nubes.volume.backup.reports import BackupReports
+
+        return {**BackupReports(self.state).handlers(),"service_report": self.service_report, "volumes_on_backend": self.volumes_on_backend,
                 "volume_created": self.volume_created, "volume_failed": self.volume_failed,
                 "volume_deleted": self.volume_deleted, "snapshot_created": self.snapshot_created,
                 "snapshot_failed": self.snapshot_failed, "snapshot_deleted": self.snapshot_deleted,

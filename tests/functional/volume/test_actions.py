@@ -4,6 +4,8 @@ error body and leaves the volume and the quota usage as they were."""
 
 from __future__ import annotations
 
+import time
+
 import openstack
 
 from tests.functional.volume.test_snapshots import _wait_snapshot
@@ -72,8 +74,14 @@ def test_extend_with_openstacksdk(vcloud, member):
         volume = conn.block_storage.create_volume(size=1, name="sdk-extend")
         volume = conn.block_storage.wait_for_status(volume, "available", failures=["error"], interval=0.1, wait=30)
         conn.block_storage.extend_volume(volume, 2)
-        volume = conn.block_storage.wait_for_status(volume, "available", failures=["error", "error_extending"],
-                                                    interval=0.1, wait=30)
+        # wait_for_status answers at once for a resource already in that status: wait on the size
+        # (a slower backend is still extending when the call returns).
+        volume = conn.block_storage.wait_for_status(conn.block_storage.get_volume(volume.id), "available",
+                                                    failures=["error", "error_extending"], interval=0.1, wait=30)
+        for _ in range(300):
+            if conn.block_storage.get_volume(volume.id).size == 2:
+                break
+            time.sleep(0.1)
         assert conn.block_storage.get_volume(volume.id).size == 2
         conn.block_storage.set_volume_bootable_status(volume, True)
         assert conn.block_storage.get_volume(volume.id).is_bootable is True

@@ -21,6 +21,10 @@ API → manager (the volume's backend)
   cast ``create_snapshot`` {snapshot, volume}: then ``snapshot_created`` or ``snapshot_failed``.
   cast ``delete_snapshot`` {snapshot, volume}: then ``snapshot_deleted`` or ``snapshot_failed``.
 
+  call ``export_volume`` {volume, attachment_id, connector} → {connection_info} or {error}: the
+      driver's ``export`` for one attachment (service/attachments.py).
+  call ``unexport_volume`` {volume, attachment_id} → {} or {error}: the driver's ``unexport``.
+
 scheduler → manager
   cast ``create_volume`` {volume}: the driver creates it, then ``volume_created`` or
       ``volume_failed``.

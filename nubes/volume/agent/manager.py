@@ -32,7 +32,8 @@ class VolumeManager:
 
     def handlers(self) -> dict[str, Any]:
         return {"create_volume": self.create_volume, "delete_volume": self.delete_volume,
-                "create_snapshot": self.create_snapshot, "delete_snapshot": self.delete_snapshot}
+                "create_snapshot": self.create_snapshot, "delete_snapshot": self.delete_snapshot,
+                "export_volume": self.export_volume, "unexport_volume": self.unexport_volume}
 
     async def start(self) -> None:
         await self.driver.start()
@@ -162,3 +163,20 @@ class VolumeManager:
                 "snapshot_id": snapshot["id"], "host": self.host, "action": "delete", "message": err.message})
             return
         await self.bus.cast(rpc.WORKER_TOPIC, "snapshot_deleted", {"snapshot_id": snapshot["id"], "host": self.host})
+
+    async def export_volume(self, payload: dict) -> dict:
+        """A call: the driver's connection info for one attachment's connector, or the error."""
+        try:
+            info = await self.driver.export(payload["volume"], payload["attachment_id"], payload["connector"])
+        except VolumeDriverError as err:
+            LOG.warning("volume %s: export failed: %s", payload["volume"]["id"], err.message)
+            return {"error": err.message}
+        return {"connection_info": info}
+
+    async def unexport_volume(self, payload: dict) -> dict:
+        try:
+            await self.driver.unexport(payload["volume"], payload["attachment_id"])
+        except VolumeDriverError as err:
+            LOG.warning("volume %s: unexport failed: %s", payload["volume"]["id"], err.message)
+            return {"error": err.message}
+        return {}

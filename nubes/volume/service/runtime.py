@@ -7,6 +7,7 @@ from typing import Any
 
 class VolumeState:
     def __init__(self, rt: Any) -> None:
+        from nubes.volume.service.attachments import Attachments
         from nubes.volume.service.hosts import Hosts
         from nubes.volume.service.messages import Messages
         from nubes.volume.service.quotas import Quotas
@@ -24,6 +25,7 @@ class VolumeState:
         self.messages = Messages(self)
         self.volumes = Volumes(self)
         self.snapshots = Snapshots(self)
+        self.attachments = Attachments(self)
 
     async def start(self) -> None:
         await self.types.ensure_default()

@@ -26,6 +26,11 @@ async def volume_action(req: Request):
     if action not in ACTIONS:
         raise exc.BadRequest(f"There is no such action: {action}")
     await _owned(req, "volume:get")
+    from nubes.volume.api import volume_attach_actions
+
+    if action in volume_attach_actions.RULES:
+        owner = await req.rt.extra["volume"].volumes.owner(req.path_params["volume_id"])
+        return await volume_attach_actions.run(req, action, body[action], owner)
     raise exc.NotImplementedYet(f"The volume action {action} is not implemented by this cloud yet "
                                 "(see docs/api-coverage.md, POST /volumes/{id}/action).")
 

@@ -190,3 +190,131 @@ async def refresh_status(s: AsyncSession, vol: Volume) -> None:
         vol.status, vol.attach_status = "reserved", "detached"
     else:
         vol.status, vol.attach_status = "available", "detached"
+
+
+def legacy_export_id(volume_id: str, connector: dict[str, Any]) -> str:
+    """os-initialize_connection has no attachment: its export is named for the volume and the
+    connector's host, so os-terminate_connection finds the same one."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"nubes-legacy:{volume_id}:{connector.get('host') or ''}"))
+
+
+class LegacyAttach:
+    """The pre-3.27 attach actions (os-reserve ... os-force_detach), on the same records."""
+
+    def __init__(self, attachments: Attachments) -> None:
+        self.att = attachments
+        self.db = attachments.db
+        self.bus = attachments.bus
+
+    async def _transition(self, volume_id: str, see: set[str] | None, allowed: tuple[str, ...], new: str,
+                          what: str) -> None:
+        async with self.db.session() as s:
+            vol = await _volume(s, volume_id, see)
+            if vol.status == new:
+                return
+            if vol.status not in allowed or vol.task is not None:
+                raise exc.InvalidVolume(f"Volume {vol.id} status must be {' or '.join(allowed)} to {what}, "
+                                        f"but the current status is {vol.status}.")
+            if new == "attaching" and not vol.multiattach and vol.status == "in-use":
+                raise exc.InvalidVolume(f"Volume {vol.id} is attached and is not a multiattach volume.")
+            vol.status = new
+
+    async def reserve(self, volume_id: str, see: set[str] | None) -> None:
+        async with self.db.reader() as s:
+            vol = await _volume(s, volume_id, see)
+            allowed = ("available", "in-use") if vol.multiattach else ("available",)
+        await self._transition(volume_id, see, allowed, "attaching", "reserve")
+
+    async def unreserve(self, volume_id: str, see: set[str] | None) -> None:
+        async with self.db.session() as s:
+            vol = await _volume(s, volume_id, see)
+            if vol.status != "attaching":
+                return          # Cinder: unreserving a volume not reserved changes nothing
+            vol.status = "available"
+            await refresh_status(s, vol)
+
+    async def begin_detaching(self, volume_id: str, see: set[str] | None) -> None:
+        await self._transition(volume_id, see, ("in-use",), "detaching", "begin detaching")
+
+    async def roll_detaching(self, volume_id: str, see: set[str] | None) -> None:
+        async with self.db.session() as s:
+            vol = await _volume(s, volume_id, see)
+            if vol.status == "detaching":
+                vol.status = "in-use"
+                await refresh_status(s, vol)
+
+    async def initialize_connection(self, volume_id: str, see: set[str] | None, connector: dict[str, Any]
+                                    ) -> dict[str, Any]:
+        async with self.db.reader() as s:
+            vol = await _volume(s, volume_id, see)
+            if vol.host is None or vol.status not in ("available", "attaching", "in-use", "reserved",
+                                                      "detaching", "downloading"):
+                raise exc.InvalidVolume(f"Volume {vol.id} status must be available or in-use to initialize "
+                                        f"a connection, but the current status is {vol.status}.")
+            record = rpc.volume_record(vol, {})
+        reply = await self.bus.call(rpc.manager_topic(rpc.backend_host(record["host"])), "export_volume", {
+            "volume": record, "attachment_id": legacy_export_id(volume_id, connector), "connector": connector},
+            timeout=60)
+        if reply.get("error"):
+            raise exc.InvalidVolume(f"Unable to initialize volume connection: {reply['error']}")
+        return reply["connection_info"]
+
+    async def terminate_connection(self, volume_id: str, see: set[str] | None, connector: dict[str, Any]) -> None:
+        async with self.db.reader() as s:
+            vol = await _volume(s, volume_id, see)
+            record = rpc.volume_record(vol, {})
+        if record["host"]:
+            reply = await self.bus.call(rpc.manager_topic(rpc.backend_host(record["host"])), "unexport_volume", {
+                "volume": record, "attachment_id": legacy_export_id(volume_id, connector)}, timeout=60)
+            if reply.get("error"):
+                raise exc.InvalidVolume(f"Unable to terminate volume connection: {reply['error']}")
+
+    async def attach(self, volume_id: str, see: set[str] | None, instance_uuid: str | None, host_name: str | None,
+                     mountpoint: str | None, mode: str) -> None:
+        async with self.db.session() as s:
+            vol = await _volume(s, volume_id, see)
+            if vol.status not in ("available", "attaching", "reserved", "in-use") or vol.task is not None:
+                raise exc.InvalidVolume(f"Volume {vol.id} status must be available or attaching to attach, "
+                                        f"but the current status is {vol.status}.")
+            others = list((await s.execute(select(VolumeAttachment).where(
+                VolumeAttachment.volume_id == vol.id))).scalars())
+            if any(o.attach_status == "attached" for o in others) and not vol.multiattach:
+                raise exc.InvalidVolume(f"Volume {vol.id} is already attached and is not a multiattach volume.")
+            s.add(VolumeAttachment(id=str(uuid.uuid4()), volume_id=vol.id, instance_uuid=instance_uuid,
+                                   attached_host=host_name, mountpoint=mountpoint, attach_mode=mode,
+                                   attach_status="attached", attach_time=datetime.now(timezone.utc)))
+            vol.status, vol.attach_status = "in-use", "attached"
+
+    async def detach(self, volume_id: str, see: set[str] | None, attachment_id: str | None, *,
+                     force: bool = False, connector: dict[str, Any] | None = None) -> None:
+        async with self.db.reader() as s:
+            vol = await _volume(s, volume_id, see)
+            atts = list((await s.execute(select(VolumeAttachment).where(
+                VolumeAttachment.volume_id == vol.id))).scalars())
+            if not force and vol.status not in ("in-use", "detaching"):
+                raise exc.InvalidVolume(f"Volume {vol.id} status must be in-use or detaching to detach, but "
+                                        f"the current status is {vol.status}.")
+            if attachment_id is not None:
+                atts = [a for a in atts if a.id == attachment_id]
+                if not atts:
+                    raise AttachmentNotFound(attachment_id)
+            elif len(atts) > 1 and not force:
+                raise exc.InvalidVolume(f"Volume {vol.id} has more than one attachment: name the attachment_id.")
+            ids = [a.id for a in atts]
+        if force and connector:
+            await self.terminate_connection(volume_id, see, connector)
+        for aid in ids:
+            await self.att.delete(aid, see)
+        async with self.db.session() as s:
+            vol = await s.get(Volume, volume_id)
+            if vol is not None and vol.status in ("detaching", "attaching") and force:
+                vol.status = "available"
+            if vol is not None:
+                await refresh_status(s, vol)
+
+
+async def _volume(s: AsyncSession, volume_id: str, see: set[str] | None) -> Volume:
+    vol = await s.get(Volume, volume_id) if len(volume_id) <= 36 else None
+    if vol is None or (see is not None and vol.project_id not in see):
+        raise exc.VolumeNotFound(volume_id)
+    return vol

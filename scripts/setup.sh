@@ -23,12 +23,15 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   # the data-plane tests' instances get their addresses with busybox's udhcpc
   if [ -n "$testing" ] && ! command -v busybox >/dev/null; then need_apt+=(busybox-static); fi
 fi
-# The qemu compute driver (QEMU, qemu-img) and, for the tests, the test guest it boots (Debian's
-# cloud kernel and busybox): only as root on Debian, where the driver can run guests.
+# The qemu compute driver (QEMU, qemu-img), the file volume backend and, for the tests, the test
+# guest it boots (Debian's cloud kernel and busybox): only as root on Debian, where they can run.
 need_qemu=()
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   command -v qemu-system-x86_64 >/dev/null || need_qemu+=(qemu-system-x86)
-  command -v qemu-img >/dev/null || need_qemu+=(qemu-utils)
+  # qemu-img and qemu-io (images, volumes, the volume tests) and qemu-storage-daemon (the file
+  # volume backend's NBD exports): also on a storage-only node.
+  { command -v qemu-img >/dev/null && command -v qemu-io >/dev/null; } || need_qemu+=(qemu-utils)
+  command -v qemu-storage-daemon >/dev/null || need_qemu+=(qemu-system-common)
   if [ -n "$testing" ]; then
     ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || need_qemu+=(linux-image-cloud-amd64)
     command -v busybox >/dev/null || need_qemu+=(busybox-static)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,24 @@ class VolumeConfig(ServiceConfig):
     backends: list[Any] = field(default_factory=list)
     driver: str = "file"              # the driver of the default backend: "file" or "fake"
     pool_size_gb: int = 100           # the default backend's (sparse) pool size
-    volume_format: str = "raw"        # raw or qcow2 (file backend)
+    volume_format: str = "qcow2"      # qcow2 or raw (file backend; see docs/volume-backends.md)
+    export_ip: str = "127.0.0.1"      # where the file backend serves NBD exports to other nodes
+    nbd_port_min: int = 10809         # the NBD ports the file backend may use
+    nbd_port_max: int = 10909
     max_over_subscription_ratio: float = 20.0
     reserved_percentage: int = 0
     default_availability_zone: str = "nova"
     storage_availability_zone: str = "nova"
     default_volume_type: str = "__DEFAULT__"
+    # Cinder's: an in-use volume is uploaded to an image (force=True) only when this is on.
+    enable_force_upload: bool = False
     # Managers.
     report_interval: float = 10.0     # seconds between capacity reports
     service_down_time: float = 60.0   # seconds without a report = down
+    # Backups: the directory store ("" = <state_dir>/backups; shared by the storage nodes for
+    # restores onto another node's backend) and the chunk size (bytes; the unit of incrementals).
+    backup_path: str = ""
+    backup_chunk_size: int = 4 * 1024 * 1024
     # Quotas (Cinder's defaults).
     quota_volumes: int = 10
     quota_snapshots: int = 10
@@ -52,10 +62,14 @@ class BackendConf:
     driver: str
     pool_dir: Path
     size_gb: int
-    format: str = "raw"
+    format: str = "qcow2"
     max_over_subscription_ratio: float = 20.0
     reserved_percentage: int = 0
     availability_zone: str = "nova"
+    host: str = ""                     # this node's host name ("" = the machine's hostname)
+    export_ip: str = "127.0.0.1"
+    nbd_port_min: int = 10809
+    nbd_port_max: int = 10909
 
 
 def backends(conf: VolumeConfig, state_dir: Path) -> list[BackendConf]:
@@ -69,7 +83,8 @@ def backends(conf: VolumeConfig, state_dir: Path) -> list[BackendConf]:
         if not isinstance(entry, dict) or not entry.get("name"):
             raise ConfigError(f"[volume] backends: each entry needs a name, got {entry!r}")
         known = {"name", "driver", "pool_dir", "size_gb", "format", "max_over_subscription_ratio",
-                 "reserved_percentage", "availability_zone"}
+                 "reserved_percentage", "availability_zone", "export_ip", "nbd_port_min",
+                 "nbd_port_max"}
         unknown = set(entry) - known
         if unknown:
             raise ConfigError(f"[volume] backends: unknown keys {sorted(unknown)} in {entry['name']!r}")
@@ -86,5 +101,9 @@ def backends(conf: VolumeConfig, state_dir: Path) -> list[BackendConf]:
             max_over_subscription_ratio=float(entry.get("max_over_subscription_ratio",
                                                         conf.max_over_subscription_ratio)),
             reserved_percentage=int(entry.get("reserved_percentage", conf.reserved_percentage)),
-            availability_zone=str(entry.get("availability_zone", conf.storage_availability_zone))))
+            availability_zone=str(entry.get("availability_zone", conf.storage_availability_zone)),
+            host=conf.host or socket.gethostname(),
+            export_ip=str(entry.get("export_ip", conf.export_ip)),
+            nbd_port_min=int(entry.get("nbd_port_min", conf.nbd_port_min)),
+            nbd_port_max=int(entry.get("nbd_port_max", conf.nbd_port_max))))
     return out

@@ -114,3 +114,73 @@ class OverQuota(base.OverLimit):
 
 class NotImplementedYet(base.NotImplementedYet):
     code = "volume.not_implemented"
+
+
+class InvalidBackup(BadRequest):
+    code = "volume.invalid_backup"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid backup: {reason}")
+
+
+class BackupNotFound(NotFound):
+    code = "volume.backup_not_found"
+
+    def __init__(self, backup_id: str) -> None:
+        super().__init__(f"Backup {backup_id} could not be found.")
+
+
+class ServiceNotFound(NotFound):
+    code = "volume.service_not_found"
+
+    def __init__(self, service: str) -> None:
+        super().__init__(f"Service {service} could not be found.")
+
+
+class TransferNotFound(NotFound):
+    code = "volume.transfer_not_found"
+
+    def __init__(self, transfer_id: str) -> None:
+        super().__init__(f"Transfer {transfer_id} could not be found.")
+
+
+class InvalidAuthKey(BadRequest):
+    code = "volume.invalid_auth_key"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid auth key: {reason}")
+
+
+class InvalidQoSSpecs(BadRequest):
+    code = "volume.invalid_qos_specs"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Invalid qos specs: {reason}")
+
+
+class QoSSpecsInUse(BadRequest):
+    code = "volume.qos_specs_in_use"
+
+    def __init__(self, specs_id: str) -> None:
+        super().__init__(f"QoS Specs {specs_id} is still associated with entities.")
+
+
+class QoSSpecsNotFound(NotFound):
+    code = "volume.qos_specs_not_found"
+
+    def __init__(self, specs_id: str) -> None:
+        super().__init__(f"No such QoS spec {specs_id}.")
+
+
+class QoSSpecsKeyNotFound(NotFound):
+    code = "volume.qos_specs_key_not_found"
+
+    def __init__(self, specs_id: str, key: str) -> None:
+        super().__init__(f"QoS spec {specs_id} has no spec with key {key}.")
+
+
+class QoSSpecsExists(Conflict):
+    code = "volume.qos_specs_exists"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"QoS Specs {name} already exists.")

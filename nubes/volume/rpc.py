@@ -20,14 +20,20 @@ API → manager (the volume's backend)
   cast ``delete_volume`` {volume}: the driver deletes it, then ``volume_deleted``.
   cast ``create_snapshot`` {snapshot, volume}: then ``snapshot_created`` or ``snapshot_failed``.
   cast ``delete_snapshot`` {snapshot, volume}: then ``snapshot_deleted`` or ``snapshot_failed``.
+  cast ``extend_volume`` {volume, new_size, servers}: the driver grows it, compute hears
+      ``volume-extended`` for each server, then ``volume_extended`` or ``volume_extend_failed``.
+  cast ``revert_to_snapshot`` {volume, snapshot}: then ``volume_reverted`` or ``volume_revert_failed``.
+  cast ``upload_to_image`` {volume, image_id, disk_format}: the driver copies it to a staging
+      file, streamed to the image; then ``volume_uploaded`` or ``volume_upload_failed``.
 
   call ``export_volume`` {volume, attachment_id, connector} → {connection_info} or {error}: the
       driver's ``export`` for one attachment (service/attachments.py).
   call ``unexport_volume`` {volume, attachment_id} → {} or {error}: the driver's ``unexport``.
 
 scheduler → manager
-  cast ``create_volume`` {volume}: the driver creates it, then ``volume_created`` or
-      ``volume_failed``.
+  cast ``create_volume`` {volume, source?}: the driver creates it (from ``source``: {kind:
+      snapshot, snapshot, volume} | {kind: volume, volume} | {kind: image, image_id}), then
+      ``volume_created`` (with image_metadata and bootable for an image) or ``volume_failed``.
 
 manager → worker (``volume.worker``, same process as the scheduler)
   call ``service_report`` {host, backend, availability_zone, stats: BackendStats fields}
@@ -38,8 +44,29 @@ manager → worker (``volume.worker``, same process as the scheduler)
   cast ``volume_failed`` {volume_id, host, action: create|delete, message}: error /
       error_deleting with a user message; a failed create's quota is rolled back.
   cast ``volume_deleted`` {volume_id, host}: the record and its quota usage go.
+  cast ``volume_extended`` {volume_id, host, new_size}, ``volume_extend_failed`` {volume_id, host,
+      message}, ``volume_reverted`` / ``volume_revert_failed`` {volume_id, host, snapshot_id,
+      message?}, ``volume_uploaded`` / ``volume_upload_failed`` {volume_id, host, image_id,
+      message?}: the task ends (scheduler/reports.py); records of tasks under way carry
+      ``task_args`` (or ``source``) in ``volumes_on_backend`` for the reconcile.
   cast ``snapshot_created`` {snapshot_id, host, model_update}, ``snapshot_failed`` {snapshot_id,
       host, action, message}, ``snapshot_deleted`` {snapshot_id, host}: likewise for snapshots.
+
+Backups (``nubes.volume.backup``; a backup worker ``volume.backup.<host@backend>`` beside each
+manager, reading the volume through the driver's ``local_image``)
+  API → backup worker of the volume's backend:
+  cast ``create_backup`` {backup: {id, volume_id, container, parent_id, parent_container}, volume}
+      → ``backup_created`` {backup_id, host, object_count, checksum, size_bytes} or ``backup_failed``.
+  cast ``restore_backup`` {backup: {id, container, checksum}, volume} → ``backup_restored``
+      {backup_id, volume_id, host} or ``backup_failed`` (action ``restore``).
+  cast ``delete_backup`` {backup: {id, container}} (to the backup's host) → ``backup_deleted``
+      {backup_id, host} or ``backup_failed`` (action ``delete``).
+  call ``check_backup`` {backup: {id, container, checksum}} → {size, object_count, volume_id,
+      parent_id} or {error}: an imported record's files.
+  backup worker → worker: call ``backup_service_report`` {host, availability_zone} (heartbeat,
+      ``cinder-backup``), call ``backups_on_host`` {host} → {backups: [{id, status, container}],
+      creating: [ids]} for its reconcile, call ``backup_status`` {backup_id} → {status} before it
+      starts (a redelivered message after a reconcile does nothing).
 
 A volume record (``volume_record``) is the driver's ``volume`` dict (drivers/base.py): id,
 size, provider_location, provider_id, host, status, task, extra_specs, project_id; a snapshot
@@ -60,10 +87,16 @@ SCHEDULER_TOPIC = "volume.scheduler"
 WORKER_TOPIC = "volume.worker"
 BINARY = "cinder-volume"
 SCHEDULER_BINARY = "cinder-scheduler"
+BACKUP_BINARY = "cinder-backup"
 
 
 def manager_topic(host: str) -> str:
     return f"volume.manager.{host}"
+
+
+def backup_topic(host: str) -> str:
+    """The backup worker beside the manager of ``host@backend``."""
+    return f"volume.backup.{backend_host(host)}"
 
 
 def backend_host(host: str) -> str:

@@ -269,10 +269,28 @@ def build_volume(w: ServiceWorld, project_id: str) -> None:
                                                  "metadata": {"k": "v"}}, expect=(202,))
     w.call("PUT", f"{V}/snapshots/{snap['id']}", {"snapshot": {"description": "fuzz"}})
     w.call("POST", f"{V}/volumes/{vol['id']}/metadata", {"metadata": {"k": "v"}})
+    for _ in range(300):
+        if w.http.get(f"{V}/snapshots/{snap['id']}").json()["snapshot"]["status"] == "available":
+            break
+        time.sleep(0.05)
+    backup = w.make(f"{V}/backups", "backup", {"volume_id": vol["id"], "name": f"fuzz-backup-{s}"}, expect=(202,))
+    for _ in range(300):
+        if w.http.get(f"{V}/backups/{backup['id']}").json()["backup"]["status"] == "available":
+            break
+        time.sleep(0.05)
+    given = w.make(f"{V}/volumes", "volume", {"size": 1, "name": f"fuzz-given-{s}"}, expect=(202,))
+    for _ in range(300):
+        if w.http.get(f"{V}/volumes/{given['id']}").json()["volume"]["status"] == "available":
+            break
+        time.sleep(0.05)
+    transfer = w.make(f"{V}/volume-transfers", "transfer", {"volume_id": given["id"], "name": f"fuzz-t-{s}"},
+                      expect=(202,))
+    qos = w.make(f"{V}/qos-specs", "qos_specs", {"name": f"fuzz-qos-{s}", "k": "v"})
+    w.call("GET", f"{V}/qos-specs/{qos['id']}/associate?vol_type_id={vt['id']}", None, expect=(202,))
     w.call("PUT", f"{V}/os-quota-sets/{project_id}", {"quota_set": {"volumes": 50}})
     w.call("PUT", f"{V}/default-types/{project_id}", {"default_type": {"volume_type": "__DEFAULT__"}},
            headers={"OpenStack-API-Version": "volume 3.62"})
-    w.ids.update(type_id=vt["id"], volume_id=vol["id"], snapshot_id=snap["id"], key="k", project_id=project_id, class_name="default",
+    w.ids.update(type_id=vt["id"], volume_id=vol["id"], snapshot_id=snap["id"], backup_id=backup["id"], transfer_id=transfer["id"], qos_id=qos["id"], key="k", project_id=project_id, class_name="default",
                  action="enable")
     messages = w.http.get(f"{V}/messages").json().get("messages", [])
     w.ids["message_id"] = messages[0]["id"] if messages else "00000000-0000-0000-0000-000000000000"

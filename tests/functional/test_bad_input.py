@@ -44,6 +44,8 @@ SERVED_501 = {
     ("volume", "POST", "/v3/volumes"): "volume create from",
     ("volume", "PUT", "/v3/os-services/{action}"): "PUT /os-services/{freeze",
     ("volume", "POST", "/v3/snapshots/{snapshot_id}/action"): "POST /snapshots/{id}/action",
+    # backups of a snapshot (snapshot_id)
+    ("volume", "POST", "/v3/backups"): "backups of snapshots",
 }
 
 

@@ -233,6 +233,22 @@ KINDS: list[Kind] = [
          Call("volume", "DELETE", "/snapshots/{id}"), Call("volume", "GET", "/snapshots/{id}/metadata"),
          Call("volume", "POST", "/snapshots", {"snapshot": {"volume_id": "{a_volume}", "name": "{uniq}"}}),
          domain=NOT_SCOPED_FOR_NOVA, unscoped=NOT_SCOPED_FOR_NOVA),
+    Kind("backup", Call("volume", "POST", "/backups", {"backup": {"volume_id": "{a_backup_volume}", "name": "{uniq}"}}),
+         lambda b: b["backup"]["id"], (Call("volume", "GET", "/backups"), _ids("backups")),
+         Call("volume", "GET", "/backups/{id}"),
+         Call("volume", "PUT", "/backups/{id}", {"backup": {"name": "renamed"}}),
+         Call("volume", "DELETE", "/backups/{id}"),
+         Call("volume", "POST", "/backups/{id}/restore", {"restore": {"name": "{uniq}"}}),
+         Call("volume", "POST", "/backups", {"backup": {"volume_id": "{a_backup_volume}", "name": "{uniq}"}}),
+         domain=NOT_SCOPED_FOR_NOVA, unscoped=NOT_SCOPED_FOR_NOVA),
+    # accepting is for other projects by design (with the key); the rest is the owner's
+    Kind("volume_transfer", Call("volume", "POST", "/volume-transfers", {"transfer": {
+             "volume_id": "{a_transfer_volume}", "name": "{uniq}"}}),
+         lambda b: b["transfer"]["id"], (Call("volume", "GET", "/volume-transfers"), _ids("transfers")),
+         Call("volume", "GET", "/volume-transfers/{id}"), None,
+         Call("volume", "DELETE", "/volume-transfers/{id}"), None,
+         Call("volume", "POST", "/volume-transfers", {"transfer": {"volume_id": "{a_transfer_volume}"}}),
+         domain=NOT_SCOPED_FOR_NOVA, unscoped=NOT_SCOPED_FOR_NOVA),
     Kind("project", Call("identity", "GET", "/v3/projects/{a_project}"), lambda b: b["project"]["id"], None,
          Call("identity", "GET", "/v3/projects/{id}"),
          Call("identity", "PATCH", "/v3/projects/{id}", {"project": {"description": "x"}}),
@@ -349,13 +365,14 @@ def world(cloud) -> World:
              headers={"Content-Type": "application/octet-stream"})
     assert r.status_code == 204, r.text
     w.ids["image"] = image["id"]
-    # a volume of A's to snapshot (the fake backend makes it at once)
-    vol = ok(http(w.a_member, "volume", "POST", "/volumes", {"volume": {"size": 1}}), 202)["volume"]["id"]
-    for _ in range(300):
-        if ok(http(w.a_member, "volume", "GET", f"/volumes/{vol}"), 200)["volume"]["status"] == "available":
-            break
-        time.sleep(0.05)
-    w.ids["a_volume"] = vol
+    # volumes of A's to snapshot, back up and transfer (the fake backend makes them at once)
+    for key in ("a_volume", "a_backup_volume", "a_transfer_volume"):
+        vol = ok(http(w.a_member, "volume", "POST", "/volumes", {"volume": {"size": 1}}), 202)["volume"]["id"]
+        for _ in range(300):
+            if ok(http(w.a_member, "volume", "GET", f"/volumes/{vol}"), 200)["volume"]["status"] == "available":
+                break
+            time.sleep(0.05)
+        w.ids[key] = vol
     return w
 
 

@@ -22,8 +22,14 @@ LOG = logging.getLogger(__name__)
 
 class VolumeManager:
     def __init__(self, bus: Any, host: str, backend: BackendConf, driver: VolumeDriver,
-                 report_interval: float = 10.0) -> None:
+                 report_interval: float = 10.0, clients: Any = None) -> None:
+        from nubes.volume.agent.images import ImageTransfer, staging_dir
+        from nubes.volume.agent.manager_actions import ActionSteps
+
         self.bus = bus
+        self.clients = clients              # REST to the image and compute services (service token)
+        self.images = ImageTransfer(clients, staging_dir(backend.pool_dir))
+        self.steps = ActionSteps(self)
         self.host = f"{host}@{backend.name}"
         self.backend = backend
         self.driver = driver
@@ -33,10 +39,12 @@ class VolumeManager:
     def handlers(self) -> dict[str, Any]:
         return {"create_volume": self.create_volume, "delete_volume": self.delete_volume,
                 "create_snapshot": self.create_snapshot, "delete_snapshot": self.delete_snapshot,
-                "export_volume": self.export_volume, "unexport_volume": self.unexport_volume}
+                "export_volume": self.export_volume, "unexport_volume": self.unexport_volume,
+                **self.steps.handlers()}
 
     async def start(self) -> None:
         await self.driver.start()
+        await self.images.clean()          # staging files of transfers a previous run left
         # The worker may not serve yet (it starts beside the API): ask until it answers.
         await self._until_answered(self.report)
         await self.bus.serve(rpc.manager_topic(self.host), self.handlers())
@@ -85,6 +93,8 @@ class VolumeManager:
             if record.get("task") == "creating":
                 LOG.info("volume %s: finishing the create a previous run left", record["id"])
                 await self.create_volume({"volume": record})
+            elif await self.steps.finish(record):
+                LOG.info("volume %s: finished the %s a previous run left", record["id"], record["task"])
         known_snapshots = set()
         for snap in reply.get("snapshots", []):
             known_snapshots.add(snap["id"])
@@ -117,16 +127,20 @@ class VolumeManager:
                     LOG.error("could not remove orphan volume %s: %s", volume_id, err.message)
 
     async def create_volume(self, payload: dict) -> None:
-        volume = payload["volume"]
+        volume, extra = payload["volume"], {}
         try:
-            update = await self.driver.create_volume(volume)
+            if payload.get("source"):
+                update, extra = await self.steps.create_from_source(volume, payload["source"])
+            else:
+                update = await self.driver.create_volume(volume)
         except VolumeDriverError as err:
             LOG.warning("volume %s: create failed: %s", volume["id"], err.message)
             await self.bus.cast(rpc.WORKER_TOPIC, "volume_failed", {
-                "volume_id": volume["id"], "host": self.host, "action": "create", "message": err.message})
+                "volume_id": volume["id"], "host": self.host, "action": "create", "message": err.message,
+                "source": (payload.get("source") or {}).get("kind")})
             return
         await self.bus.cast(rpc.WORKER_TOPIC, "volume_created", {
-            "volume_id": volume["id"], "host": self.host, "model_update": update or {}})
+            "volume_id": volume["id"], "host": self.host, "model_update": update or {}, **extra})
 
     async def delete_volume(self, payload: dict) -> None:
         volume = payload["volume"]

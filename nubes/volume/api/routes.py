@@ -17,6 +17,8 @@ VOL = f"{V}/volumes/{{volume_id}}"
 TY = f"{V}/types/{{type_id}}"
 QS = f"{V}/os-quota-sets/{{project_id}}"
 SN = f"{V}/snapshots/{{snapshot_id}}"
+BK = f"{V}/backups/{{backup_id}}"
+QOS = f"{V}/qos-specs/{{qos_id}}"
 Row = tuple[str, str, str, str, bool]
 
 TABLE: list[Row] = [
@@ -59,6 +61,41 @@ TABLE: list[Row] = [
     ("PUT", f"{V}/attachments/{{attachment_id}}", "attachments.update_attachment", "3.27", False),
     ("DELETE", f"{V}/attachments/{{attachment_id}}", "attachments.delete_attachment", "3.27", False),
     ("POST", f"{V}/attachments/{{attachment_id}}/action", "attachments.attachment_action", "3.44", False),
+    # backups
+    ("GET", f"{V}/backups", "backups.list_backups", "3.0", False),
+    ("POST", f"{V}/backups", "backups.create_backup", "3.0", False),
+    ("GET", f"{V}/backups/detail", "backups.list_backups_detail", "3.0", False),
+    ("POST", f"{V}/backups/import_record", "backups.import_record", "3.0", False),
+    ("GET", BK, "backups.show_backup", "3.0", False),
+    ("PUT", BK, "backups.update_backup", "3.9", False),
+    ("DELETE", BK, "backups.delete_backup", "3.0", False),
+    ("POST", f"{BK}/restore", "backups.restore_backup", "3.0", False),
+    ("POST", f"{BK}/action", "backups.backup_action", "3.0", False),
+    ("GET", f"{BK}/export_record", "backups.export_record", "3.0", False),
+    # volume transfers (the legacy path and 3.55's)
+    ("GET", f"{V}/os-volume-transfer", "transfers.list_transfers", "3.0", False),
+    ("POST", f"{V}/os-volume-transfer", "transfers.create_transfer", "3.0", False),
+    ("GET", f"{V}/os-volume-transfer/detail", "transfers.list_transfers_detail", "3.0", False),
+    ("GET", f"{V}/os-volume-transfer/{{transfer_id}}", "transfers.show_transfer", "3.0", False),
+    ("DELETE", f"{V}/os-volume-transfer/{{transfer_id}}", "transfers.delete_transfer", "3.0", False),
+    ("POST", f"{V}/os-volume-transfer/{{transfer_id}}/accept", "transfers.accept_transfer", "3.0", False),
+    ("GET", f"{V}/volume-transfers", "transfers.list_transfers", "3.55", False),
+    ("POST", f"{V}/volume-transfers", "transfers.create_transfer", "3.55", False),
+    ("GET", f"{V}/volume-transfers/detail", "transfers.list_transfers_detail", "3.55", False),
+    ("GET", f"{V}/volume-transfers/{{transfer_id}}", "transfers.show_transfer", "3.55", False),
+    ("DELETE", f"{V}/volume-transfers/{{transfer_id}}", "transfers.delete_transfer", "3.55", False),
+    ("POST", f"{V}/volume-transfers/{{transfer_id}}/accept", "transfers.accept_transfer", "3.55", False),
+    # QoS specs
+    ("GET", f"{V}/qos-specs", "qos_specs.list_qos_specs", "3.0", False),
+    ("POST", f"{V}/qos-specs", "qos_specs.create_qos_specs", "3.0", False),
+    ("GET", f"{QOS}", "qos_specs.show_qos_specs", "3.0", False),
+    ("PUT", f"{QOS}", "qos_specs.update_qos_specs", "3.0", False),
+    ("DELETE", f"{QOS}", "qos_specs.delete_qos_specs", "3.0", False),
+    ("PUT", f"{QOS}/delete_keys", "qos_specs.delete_qos_keys", "3.0", False),
+    ("GET", f"{QOS}/associations", "qos_specs.list_associations", "3.0", False),
+    ("GET", f"{QOS}/associate", "qos_specs.associate", "3.0", False),
+    ("GET", f"{QOS}/disassociate", "qos_specs.disassociate", "3.0", False),
+    ("GET", f"{QOS}/disassociate_all", "qos_specs.disassociate_all", "3.0", False),
     # volume types, extra specs, access, default types
     ("GET", f"{V}/types", "types.list_types", "3.0", False),
     ("POST", f"{V}/types", "types.create_type", "3.0", False),
@@ -97,10 +134,7 @@ TABLE: list[Row] = [
 
 # Not served yet: 501 on every method (docs/api-coverage.md, Block Storage).
 NOT_IMPLEMENTED = [
-    f"{V}/backups", f"{V}/backups/{{path:path}}",
-    f"{V}/os-volume-transfer",
-    f"{V}/os-volume-transfer/{{path:path}}", f"{V}/volume-transfers", f"{V}/volume-transfers/{{path:path}}",
-    f"{V}/qos-specs", f"{V}/qos-specs/{{path:path}}", f"{V}/groups", f"{V}/groups/{{path:path}}",
+    f"{V}/groups", f"{V}/groups/{{path:path}}",
     f"{V}/group_types", f"{V}/group_types/{{path:path}}", f"{V}/group_snapshots",
     f"{V}/group_snapshots/{{path:path}}", f"{V}/types/{{type_id}}/encryption",
     f"{V}/types/{{type_id}}/encryption/{{path:path}}", f"{V}/os-volume-manage", f"{V}/manageable_volumes",

@@ -1,11 +1,17 @@
 """POST /volumes/{volume_id}/action: the body names one action. Cinder's actions are known here;
-none is served yet (501, docs/api-coverage.md), an unknown one is a 400 as in Cinder."""
+those served are dispatched to their modules (``SERVED``), the others answer 501
+(docs/api-coverage.md), an unknown one is a 400 as in Cinder."""
 
 from __future__ import annotations
 
 from nubes.core.api.http import Request, read_json
 from nubes.volume import exceptions as exc
+from nubes.volume.api import volume_actions_image, volume_actions_state, volume_attach_actions
 from nubes.volume.api.volumes import _owned
+
+# action name -> handler(req, the action's body); one block per module that serves some
+SERVED = {**volume_actions_state.HANDLERS, **volume_actions_image.HANDLERS, **volume_attach_actions.HANDLERS}
+SNAPSHOT_SERVED = {**volume_actions_state.SNAPSHOT_HANDLERS}
 
 ACTIONS = frozenset({
     "os-extend", "os-set_bootable", "os-update_readonly_flag", "os-reset_status", "os-force_delete",
@@ -26,11 +32,8 @@ async def volume_action(req: Request):
     if action not in ACTIONS:
         raise exc.BadRequest(f"There is no such action: {action}")
     await _owned(req, "volume:get")
-    from nubes.volume.api import volume_attach_actions
-
-    if action in volume_attach_actions.RULES:
-        owner = await req.rt.extra["volume"].volumes.owner(req.path_params["volume_id"])
-        return await volume_attach_actions.run(req, action, body[action], owner)
+    if action in SERVED:
+        return await SERVED[action](req, body[action])
     raise exc.NotImplementedYet(f"The volume action {action} is not implemented by this cloud yet "
                                 "(see docs/api-coverage.md, POST /volumes/{id}/action).")
 
@@ -48,5 +51,7 @@ async def snapshot_action(req: Request):
     if action not in SNAPSHOT_ACTIONS:
         raise exc.BadRequest(f"There is no such action: {action}")
     await owned_snapshot(req, "volume:get_snapshot")
+    if action in SNAPSHOT_SERVED:
+        return await SNAPSHOT_SERVED[action](req, body[action])
     raise exc.NotImplementedYet(f"The snapshot action {action} is not implemented by this cloud yet "
                                 "(see docs/api-coverage.md, POST /snapshots/{id}/action).")

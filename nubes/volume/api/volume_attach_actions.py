@@ -32,9 +32,9 @@ def _legacy(req: Request) -> LegacyAttach:
     return LegacyAttach(req.rt.extra["volume"].attachments)
 
 
-async def run(req: Request, action: str, arg: Any, owner: dict[str, Any]):
-    """Do ``action`` (one of ``RULES``) with its argument ``arg``; ``owner`` is the volume's policy target."""
-    req.ctx.can(RULES[action], owner)
+async def run(req: Request, action: str, arg: Any):
+    """Do ``action`` (one of ``RULES``) with its argument ``arg``."""
+    req.ctx.can(RULES[action], await req.rt.extra["volume"].volumes.owner(req.path_params["volume_id"]))
     see = c.owned(req)
     vid = req.path_params["volume_id"]
     legacy = _legacy(req)
@@ -64,3 +64,12 @@ async def run(req: Request, action: str, arg: Any, owner: dict[str, Any]):
         arg = c.validate(arg, FORCE_DETACH) or {}
         await legacy.detach(vid, see, arg.get("attachment_id"), force=True, connector=arg.get("connector"))
     return empty_response(202)
+
+
+def _handler(action: str) -> Any:
+    async def handle(req: Request, arg: Any):
+        return await run(req, action, arg)
+    return handle
+
+
+HANDLERS = {action: _handler(action) for action in RULES}

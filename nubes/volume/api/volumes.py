@@ -8,6 +8,7 @@ from typing import Any
 from nubes.core.api.http import Request, empty_response, json_response, read_json
 from nubes.volume import exceptions as exc
 from nubes.volume.api import common as c
+from nubes.volume.api import volume_create_sources
 from nubes.volume.service.volumes import CreateRequest, VolumeView
 
 SORT_KEYS = {
@@ -27,7 +28,7 @@ def _svc(req: Request) -> Any:
 
 CREATE = {"type": "object", "required": ["volume"], "properties": {"volume": {
     "type": "object", "required": ["size"], "properties": {
-        "size": {"type": ["integer", "string"], "pattern": r"^[0-9]+$", "minimum": 1, "maximum": 2**31 - 1},
+        "size": {"type": ["integer", "string", "null"], "pattern": r"^[0-9]+$", "minimum": 1, "maximum": 2**31 - 1},
         "name": c.NAME, "display_name": c.NAME, "description": c.DESCRIPTION,
         "display_description": c.DESCRIPTION, "metadata": {**c.METADATA, "type": ["object", "null"]},
         "volume_type": {"type": ["string", "null"],
@@ -97,20 +98,16 @@ def summary_view(req: Request, v: VolumeView) -> dict[str, Any]:
 async def create_volume(req: Request):
     c.url_project_check(req)
     body = c.validate(await read_json(req), CREATE)["volume"]
-    for key in ("snapshot_id", "source_volid", "imageRef", "image_id", "backup_id", "consistencygroup_id",
-                "group_id"):
-        if body.get(key):
-            raise exc.NotImplementedYet(f"Creating a volume with {key} is not implemented by this cloud yet "
-                                        "(see docs/api-coverage.md).")
     req.ctx.can("volume:create", c.target(req))
+    source = await volume_create_sources.sources(req, body)
     multiattach = c.as_bool(body.get("multiattach", False))
     if multiattach:
         req.ctx.can("volume:multiattach", c.target(req))
     request = CreateRequest(
-        size=int(body["size"]), name=body.get("name", body.get("display_name")),
+        size=None if body.get("size") is None else int(body["size"]), name=body.get("name", body.get("display_name")),
         description=body.get("description", body.get("display_description")),
         metadata=body.get("metadata") or {}, volume_type=body.get("volume_type"),
-        availability_zone=body.get("availability_zone"), multiattach=multiattach)
+        availability_zone=body.get("availability_zone"), multiattach=multiattach, **source)
     v = await _svc(req).create(req.ctx, request)
     return json_response({"volume": view(req, v)}, status=202)
 

@@ -16,7 +16,8 @@ from nubes.core.db.base import utcnow
 from nubes.volume import rpc
 from nubes.volume.db.models import Snapshot, SnapshotMetadata, Volume, VolumeAdminMetadata, VolumeMetadata, VolumeType
 from nubes.volume.scheduler import filters
-from nubes.volume.service import messages
+from nubes.volume.scheduler.reports import CREATE_TASKS, ActionReports
+from nubes.volume.service import messages, volume_tasks
 from nubes.volume.service.quotas import volume_deltas
 from nubes.volume.service.snapshots import snapshot_deltas, snapshot_record
 
@@ -31,6 +32,7 @@ class SchedulerWorker:
         self.bus = rt.bus
         self.state = VolumeState(rt)
         self.db = self.state.db
+        self.reports = ActionReports(self)
 
     async def start(self) -> None:
         await self.state.types.ensure_default()
@@ -68,10 +70,13 @@ class SchedulerWorker:
             await self.create_volume({"volume_id": volume_id})
 
     def worker_handlers(self) -> dict[str, Any]:
-        return {"service_report": self.service_report, "volumes_on_backend": self.volumes_on_backend,
+        from nubes.volume.backup.reports import BackupReports
+
+        return {**BackupReports(self.state).handlers(),"service_report": self.service_report, "volumes_on_backend": self.volumes_on_backend,
                 "volume_created": self.volume_created, "volume_failed": self.volume_failed,
                 "volume_deleted": self.volume_deleted, "snapshot_created": self.snapshot_created,
-                "snapshot_failed": self.snapshot_failed, "snapshot_deleted": self.snapshot_deleted}
+                "snapshot_failed": self.snapshot_failed, "snapshot_deleted": self.snapshot_deleted,
+                **self.reports.handlers()}
 
     # scheduling
     async def create_volume(self, payload: dict) -> None:
@@ -82,7 +87,13 @@ class SchedulerWorker:
                 return          # deleted meanwhile, or this message came twice
             specs = await self.state.types.specs(s, row.volume_type_id)
             request = {"size": row.size, "availability_zone": row.availability_zone, "extra_specs": specs}
-            pool, steps = filters.select(await self.state.hosts.pools(s), request)
+            pools = await self.state.hosts.pools(s)
+            source = await volume_tasks.source_payload(s, row, self.state.types.specs)
+            if source and source["kind"] in ("snapshot", "volume"):
+                # a clone, or a volume from a snapshot, is made on its source's backend
+                src_host = rpc.backend_host(source["volume"].get("host") or "")
+                pools = [p for p in pools if p["host"] == src_host]
+            pool, steps = filters.select(pools, request)
             if pool is None:
                 LOG.info("no valid backend for volume %s (%s)", volume_id, ", ".join(steps))
                 row.status, row.task = "error", None
@@ -90,10 +101,12 @@ class SchedulerWorker:
                                      action_id=messages.ACTION_SCHEDULE, detail_id=messages.DETAIL_NO_BACKEND,
                                      request_id=payload.get("request_id"))
                 return
-            row.host, row.task = pool["name"], "creating"
+            row.host = pool["name"]
+            row.task = {None: "creating", "image": "downloading"}.get(source and source["kind"], "cloning")
             await self._consume(s, pool, row.size)
             record = rpc.volume_record(row, specs)
-        await self.bus.cast(rpc.manager_topic(pool["host"]), "create_volume", {"volume": record})
+        await self.bus.cast(rpc.manager_topic(pool["host"]), "create_volume",
+                            {"volume": record, **({"source": source} if source else {})})
 
     async def _consume(self, s: Any, pool: dict[str, Any], size: int) -> None:
         """Count the new volume against the pool until its manager's next report (Cinder's
@@ -126,17 +139,24 @@ class SchedulerWorker:
                 (Volume.host == host) | Volume.host.like(f"{host}#%")))).scalars().all()
             specs = await self.state.types.specs_of(s, list({r.volume_type_id for r in rows}))
             snaps = (await s.execute(select(Snapshot).where(Snapshot.volume_id.in_([r.id for r in rows])))).scalars()
-            return {"volumes": [rpc.volume_record(r, specs.get(r.volume_type_id, {})) for r in rows],
+            records = [rpc.volume_record(r, specs.get(r.volume_type_id, {})) for r in rows]
+            for r, record in zip(rows, records):
+                if r.task in ("cloning", "downloading"):
+                    record["source"] = await volume_tasks.source_payload(s, r, self.state.types.specs)
+                elif r.task in ("extending", "reverting", "uploading"):
+                    record["task_args"] = await volume_tasks.get_args(s, r.id)
+            return {"volumes": records,
                     "snapshots": [snapshot_record(x) for x in snaps]}
 
     async def volume_created(self, payload: dict) -> None:
         async with self.db.session() as s:
             row = await s.get(Volume, payload["volume_id"])
-            if row is None or row.task != "creating":
+            if row is None or row.task not in CREATE_TASKS:
                 return
             for key, value in (payload.get("model_update") or {}).items():
                 if key in ("provider_location", "provider_id"):
                     setattr(row, key, value)
+            await self.reports.created_from_source(s, row, payload)
             row.status, row.task, row.launched_at = "available", None, utcnow()
 
     async def volume_failed(self, payload: dict) -> None:
@@ -150,10 +170,13 @@ class SchedulerWorker:
                 row.status, row.task = "error_deleting", None
                 action, detail = messages.ACTION_DELETE, messages.DETAIL_DELETE
             else:
-                if row.task != "creating":
+                if row.task not in CREATE_TASKS:
                     return
                 row.status, row.task = "error", None
                 action, detail = messages.ACTION_CREATE, messages.DETAIL_UNKNOWN
+                if payload.get("source") == "image":
+                    action = messages.ACTION_COPY_IMAGE_TO_VOLUME
+                await volume_tasks.clear_args(s, row.id)
             await messages.write(s, project_id=row.project_id, resource_uuid=row.id, action_id=action,
                                  detail_id=detail, request_id=payload.get("request_id"),
                                  text=payload.get("message"))

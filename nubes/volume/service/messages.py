@@ -17,11 +17,18 @@ from nubes.volume import exceptions as exc
 from nubes.volume.db.models import Message
 
 ACTIONS = {"001": "schedule allocate volume", "003": "delete volume", "009": "create volume from backend storage",
-           "004": "create snapshot", "005": "delete snapshot"}
+           "004": "create snapshot", "005": "delete snapshot",
+           "007": "extend volume",
+           # nubes' own ids where Cinder's (003 copy volume to image, 005 copy image to volume) are
+           # taken above; see docs/volume.md
+           "105": "copy image to volume", "110": "copy volume to image", "118": "revert volume to snapshot"}
 DETAILS = {"001": "An unknown error occurred.", "002": "Driver is not initialized at present.",
-           "006": "Could not find any available weighted backend.", "004": "Failed to delete volume."}
+           "006": "Could not find any available weighted backend.", "004": "Failed to delete volume.",
+           "010": "Volume Driver failed to extend volume."}
 ACTION_SCHEDULE, ACTION_DELETE, ACTION_CREATE = "001", "003", "009"
 ACTION_SNAPSHOT_CREATE, ACTION_SNAPSHOT_DELETE = "004", "005"
+ACTION_COPY_IMAGE_TO_VOLUME, ACTION_EXTEND, ACTION_COPY_VOLUME_TO_IMAGE, ACTION_REVERT = "105", "007", "110", "118"
+DETAIL_DRIVER_FAILED_EXTEND = "010"
 DETAIL_UNKNOWN, DETAIL_NO_BACKEND, DETAIL_DELETE = "001", "006", "004"
 MESSAGE_TTL = timedelta(days=30)
 

@@ -8,11 +8,15 @@ from typing import Any
 class VolumeState:
     def __init__(self, rt: Any) -> None:
         from nubes.volume.service.attachments import Attachments
+        from nubes.volume.service.backups import Backups
         from nubes.volume.service.hosts import Hosts
         from nubes.volume.service.messages import Messages
+        from nubes.volume.service.qos_specs import QosSpecs
         from nubes.volume.service.quotas import Quotas
         from nubes.volume.service.snapshots import Snapshots
+        from nubes.volume.service.transfers import Transfers
         from nubes.volume.service.types import Types
+        from nubes.volume.service.volume_actions import VolumeActions
         from nubes.volume.service.volumes import Volumes
 
         self.rt = rt
@@ -26,6 +30,10 @@ class VolumeState:
         self.volumes = Volumes(self)
         self.snapshots = Snapshots(self)
         self.attachments = Attachments(self)
+        self.actions = VolumeActions(self)
+        self.backups = Backups(self)
+        self.transfers = Transfers(self)
+        self.qos_specs = QosSpecs(self)
 
     async def start(self) -> None:
         await self.types.ensure_default()

@@ -16,6 +16,7 @@ from nubes.volume import rpc
 from nubes.volume.db.models import (
     Snapshot,
     Volume,
+    VolumeAdminMetadata,
     VolumeAttachment,
     VolumeGlanceMetadata,
     VolumeMetadata,
@@ -47,6 +48,9 @@ class CreateRequest:
     volume_type: str | None = None
     availability_zone: str | None = None
     multiattach: bool = False
+    snapshot_id: str | None = None
+    source_volid: str | None = None
+    image: dict[str, Any] | None = None         # the image's record, as the caller may see it
 
 
 class Volumes:
@@ -76,6 +80,10 @@ class Volumes:
         meta: dict[str, dict[str, str]] = {i: {} for i in ids}
         for m in (await s.execute(select(VolumeMetadata).where(VolumeMetadata.volume_id.in_(ids)))).scalars():
             meta[m.volume_id][m.key] = m.value
+        # Cinder shows these admin metadata in a volume's metadata (its visible admin metadata)
+        for m in (await s.execute(select(VolumeAdminMetadata).where(
+                VolumeAdminMetadata.volume_id.in_(ids), VolumeAdminMetadata.key.in_(("readonly", "attached_mode"))))).scalars():
+            meta[m.volume_id][m.key] = m.value
         image: dict[str, dict[str, str]] = {i: {} for i in ids}
         for g in (await s.execute(select(VolumeGlanceMetadata).where(
                 VolumeGlanceMetadata.volume_id.in_(ids)))).scalars():
@@ -95,6 +103,8 @@ class Volumes:
 
     # creating
     async def create(self, ctx: Any, req: CreateRequest) -> VolumeView:
+        from nubes.volume.service import volume_sources, volume_tasks
+
         types = self.state.types
         zones = await self.state.hosts.zones()
         az = req.availability_zone or self.conf.default_availability_zone
@@ -103,23 +113,38 @@ class Volumes:
         if not req.availability_zone and zones and az not in zones:
             az = sorted(zones)[0]
         async with self.db.session() as s:
+            src = await volume_sources.resolve(s, req, None if ctx.is_admin else {ctx.project_id or ""})
+            if src is not None:
+                az = volume_sources.check_zone(src, req.availability_zone) or az
+                req.size = max(req.size or 0, src.size)
             if req.volume_type:
                 vtype = await types.find(s, req.volume_type, project_id=ctx.project_id,
                                          see_all=ctx.is_admin)
+            elif src is not None and src.volume_type_id and await s.get(VolumeType, src.volume_type_id):
+                vtype = await s.get(VolumeType, src.volume_type_id)
             else:
                 vtype = await types.default_for(s, ctx.project_id)
+            if src is not None:
+                await volume_sources.check_type(s, src, vtype, req.volume_type)
             specs = await types.specs(s, vtype.id)
             multiattach = req.multiattach or specs.get("multiattach", "").lower() in ("<is> true", "true")
             row = Volume(id=str(uuid.uuid4()), project_id=ctx.project_id, user_id=ctx.user_id or "",
                          name=req.name, description=req.description, size=req.size, status="creating",
                          availability_zone=az, volume_type_id=vtype.id, multiattach=multiattach,
                          task="scheduling")
+            if src is not None:
+                row.snapshot_id, row.source_volid, row.bootable = src.snapshot_id, src.source_volid, src.bootable
             reservations = await self.state.quotas.reserve(s, ctx.project_id,
                                                            volume_deltas(req.size, vtype.name))
             s.add(row)
             await s.flush()
             for key, value in req.metadata.items():
                 s.add(VolumeMetadata(volume_id=row.id, key=key, value=value))
+            if src is not None:
+                for key, value in src.image_metadata.items():
+                    s.add(VolumeGlanceMetadata(volume_id=row.id, key=key, value=value))
+                if src.image_id:
+                    await volume_tasks.set_args(s, row.id, {"image_id": src.image_id})
             # Cinder commits as soon as the record exists: a volume counts from then on, also in
             # error, until it is deleted. Over quota, nothing of this transaction is written.
             await self.state.quotas.commit(s, reservations)

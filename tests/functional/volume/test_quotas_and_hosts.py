@@ -75,8 +75,9 @@ def test_quota_class_defaults(admin_api, member, member_api):
 
 
 def test_services_zones_and_pools(vcloud):
-    (svc,) = vcloud.osc("volume", "service", "list")
+    svc, backup = sorted(vcloud.osc("volume", "service", "list"), key=lambda x: x["Binary"], reverse=True)
     assert (svc["Binary"], svc["Zone"], svc["Status"], svc["State"]) == ("cinder-volume", "nova", "enabled", "up")
+    assert (backup["Binary"], backup["Host"], backup["State"]) == ("cinder-backup", svc["Host"], "up")
     assert svc["Host"].endswith("@fake")
     zones = vcloud.osc("availability", "zone", "list", "--volume")
     assert [(z["Zone Name"], z["Zone Status"]) for z in zones] == [("nova", "available")]

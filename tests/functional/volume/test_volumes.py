@@ -174,9 +174,9 @@ def test_openstacksdk_create_wait_delete(vcloud, member):
 
 
 def test_unimplemented_sources_answer_501(member_api: VolumeApi):
-    r = member_api("POST", "/volumes", json={"volume": {"size": 1, "snapshot_id": "x"}})
-    assert r.status_code == 501 and "snapshot_id" in r.json()["notImplemented"]["message"]
-    assert member_api("GET", "/backups").status_code == 501
+    r = member_api("POST", "/volumes", json={"volume": {"size": 1, "backup_id": "x"}})
+    assert r.status_code == 501 and "backup_id" in r.json()["notImplemented"]["message"]
+    assert member_api("GET", "/groups").status_code == 501
 
 
 def test_all_tenants_is_for_admins_and_private_types_stay_hidden(vcloud, member, member_api, admin_api):

@@ -23,13 +23,13 @@ async def test_a_bad_backend_does_not_stop_the_others(tmp_path, caplog):
     rt = runtime(tmp_path, ["fake", {"name": "broken", "driver": "no-such-driver"}])
     task = asyncio.create_task(run_managers(rt))
     for _ in range(100):
-        if "volume.manager.node@fake" in rt.bus.served:
+        if "volume.backup.node@fake" in rt.bus.served:
             break
         await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert list(rt.bus.served) == ["volume.manager.node@fake"]
+    assert list(rt.bus.served) == ["volume.manager.node@fake", "volume.backup.node@fake"]
     assert "volume backend broken (driver no-such-driver) not served" in caplog.text
 
 

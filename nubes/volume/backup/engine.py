@@ -1,0 +1,229 @@
+"""A volume's bytes to and from a backup, in fixed-size chunks, each with its SHA-256.
+
+A backup's ``metadata.json`` (store.py) says everything a restore needs::
+
+    {"format": "nubes-volume-backup", "version": 1, "backup_id", "volume_id", "parent_id",
+     "size": <bytes>, "chunk_size": <bytes>, "created_at",
+     "containers": {<backup id>: <container>},      # where each backup the chunks name lives
+     "chunks": [[index, sha256, <backup id holding it>], ...]}
+
+Chunks not listed are zeros (never read from a hole of the image, never stored). An incremental
+backup compares each chunk's SHA-256 with its parent's at the same index and stores only those
+that changed; the unchanged ones name the backup that holds them (the parent's holder), so a
+restore reads each chunk from exactly one file whatever the length of the chain. Restores check
+every chunk's SHA-256 before writing it.
+
+The volume is read where it lies: a raw image directly (holes found with ``qemu-img map``, a
+read-ahead thread keeping the disk busy while the previous chunk is hashed and written); any
+other format is first converted to a sparse raw scratch file by ``qemu-img convert``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from nubes.volume.backup.store import BackupWriter, DirectoryStore, StoreError
+
+FORMAT = "nubes-volume-backup"
+SYNC_EVERY = 32 << 20          # bytes a restore writes between two background fdatasyncs
+
+
+class BackupError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ChecksumMismatch(BackupError):
+    pass
+
+
+def _run(cmd: list[str]) -> str:
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise BackupError(f"{cmd[0]} {cmd[1]} failed: {res.stderr.strip() or res.returncode}")
+    return res.stdout
+
+
+def data_extents(path: Path, fmt: str) -> tuple[int, list[tuple[int, int]]]:
+    """The image's virtual size and the (start, end) byte ranges that may hold data."""
+    entries = json.loads(_run(["qemu-img", "map", "-U", "--output=json", "-f", fmt, str(path)]))
+    size = max((e["start"] + e["length"] for e in entries), default=0)
+    out: list[tuple[int, int]] = []
+    for e in entries:
+        if e.get("data") and not e.get("zero"):
+            start, end = e["start"], e["start"] + e["length"]
+            if out and out[-1][1] == start:
+                out[-1] = (out[-1][0], end)
+            else:
+                out.append((start, end))
+    return size, out
+
+
+def _chunks_with_data(size: int, extents: list[tuple[int, int]], chunk_size: int) -> list[int]:
+    wanted: set[int] = set()
+    for start, end in extents:
+        wanted.update(range(start // chunk_size, (min(end, size) - 1) // chunk_size + 1))
+    return sorted(i for i in wanted if i * chunk_size < size)
+
+
+def _read_chunks(path: Path, size: int, indexes: list[int], chunk_size: int) -> Iterator[tuple[int, bytes]]:
+    """(index, bytes) of each chunk, the next one read by a thread while the caller works."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+
+        def read(index: int) -> bytes:
+            offset = index * chunk_size
+            return os.pread(fd, min(chunk_size, size - offset), offset)
+
+        with ThreadPoolExecutor(1, thread_name_prefix="backup-read") as pool:
+            pending = pool.submit(read, indexes[0]) if indexes else None
+            for n, index in enumerate(indexes):
+                assert pending is not None
+                data = pending.result()
+                pending = pool.submit(read, indexes[n + 1]) if n + 1 < len(indexes) else None
+                yield index, data
+    finally:
+        os.close(fd)
+
+
+def backup_image(path: Path, fmt: str, writer: BackupWriter, *, backup_id: str, volume_id: str,
+                 container: str, chunk_size: int, scratch: Path, parent: dict[str, Any] | None) -> dict[str, Any]:
+    """Write the image's chunks (those that differ from ``parent``'s, when given) and its
+    metadata; answers the metadata plus ``object_count`` (chunks stored) and ``metadata_sha256``."""
+    if fmt != "raw":
+        scratch.mkdir(parents=True, exist_ok=True)
+        tmp = scratch / f"{backup_id}.raw"
+        try:
+            _run(["qemu-img", "convert", "-U", "-f", fmt, "-O", "raw", str(path), str(tmp)])
+            return backup_image(tmp, "raw", writer, backup_id=backup_id, volume_id=volume_id, container=container,
+                                chunk_size=chunk_size, scratch=scratch, parent=parent)
+        finally:
+            tmp.unlink(missing_ok=True)
+    size, extents = data_extents(path, "raw")
+    inherit: dict[int, tuple[str, str]] = {}
+    containers = {backup_id: container}
+    if parent is not None and parent.get("chunk_size") == chunk_size:
+        for index, sha, holder in parent["chunks"]:
+            inherit[index] = (sha, holder)
+        containers.update(parent.get("containers", {}))
+    zeros = bytes(chunk_size)
+    chunks: list[list[Any]] = []
+    stored = 0
+    for index, data in _read_chunks(path, size, _chunks_with_data(size, extents, chunk_size), chunk_size):
+        if data == zeros[:len(data)]:
+            continue
+        sha = hashlib.sha256(data).hexdigest()
+        old = inherit.get(index)
+        if old is not None and old[0] == sha:
+            chunks.append([index, sha, old[1]])
+            continue
+        writer.put_chunk(index, data)
+        stored += 1
+        chunks.append([index, sha, backup_id])
+    holders = {c[2] for c in chunks} | {backup_id}
+    meta = {"format": FORMAT, "version": 1, "backup_id": backup_id, "volume_id": volume_id,
+            "parent_id": parent["backup_id"] if parent else None, "size": size, "chunk_size": chunk_size,
+            "created_at": datetime.now(timezone.utc).isoformat(),
+            "containers": {k: v for k, v in containers.items() if k in holders}, "chunks": chunks}
+    raw = json.dumps(meta, separators=(",", ":")).encode()
+    writer.finish(raw)
+    return {**meta, "object_count": stored, "metadata_sha256": hashlib.sha256(raw).hexdigest()}
+
+
+def check_metadata(meta: Any, backup_id: str) -> None:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("backup_id") != backup_id:
+        raise BackupError(f"the files of backup {backup_id} are not a nubes volume backup")
+
+
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+_PUNCH = 0x01 | 0x02            # FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE
+
+
+def _zero_range(fd: int, offset: int, length: int) -> None:
+    """Make [offset, offset+length) read as zeros, sparsely where the filesystem can."""
+    if length <= 0:
+        return
+    if _LIBC.fallocate(fd, _PUNCH, ctypes.c_long(offset), ctypes.c_long(length)) == 0:
+        return
+    block = bytes(1 << 20)
+    end = offset + length
+    while offset < end:
+        offset += os.pwrite(fd, block[:min(len(block), end - offset)], offset)
+
+
+def restore_image(store: DirectoryStore, meta: dict[str, Any], path: Path, fmt: str, *,
+                  scratch: Path) -> None:
+    """Write the backup into the image at ``path`` (at least the backup's size); every chunk's
+    SHA-256 is checked before it is written (ChecksumMismatch names the first that fails)."""
+    size, chunk_size = int(meta["size"]), int(meta["chunk_size"])
+    if fmt != "raw":
+        scratch.mkdir(parents=True, exist_ok=True)
+        tmp = scratch / f"restore-{meta['backup_id']}-{os.getpid()}.raw"
+        try:
+            with open(tmp, "wb") as f:
+                f.truncate(size)
+            restore_image(store, meta, tmp, "raw", scratch=scratch)
+            _run(["qemu-img", "convert", "-n", "-f", "raw", "-O", fmt, str(tmp), str(path)])
+        finally:
+            tmp.unlink(missing_ok=True)
+        return
+    if os.stat(path).st_size < size:
+        raise BackupError(f"the volume ({os.stat(path).st_size} bytes) is smaller than the backup ({size} bytes)")
+    containers = meta.get("containers", {})
+    fd = os.open(path, os.O_RDWR)
+    try:
+        _zero_range(fd, 0, size)
+
+        def load(entry: list[Any]) -> tuple[list[Any], bytes]:
+            index, _sha, holder = entry
+            container = containers.get(holder)
+            if container is None:
+                raise BackupError(f"backup {meta['backup_id']} names chunk {index} in backup {holder}, "
+                                  "whose container it does not say")
+            try:
+                return entry, store.chunk_file(container, holder, index).read_bytes()
+            except (FileNotFoundError, StoreError):
+                raise BackupError(f"chunk {index} of backup {holder} is missing from the backup store") from None
+
+        entries = meta["chunks"]
+        flushing = None
+        unsynced = 0
+        with ThreadPoolExecutor(1, thread_name_prefix="restore-read") as pool, \
+                ThreadPoolExecutor(1, thread_name_prefix="restore-sync") as syncer:
+            pending = pool.submit(load, entries[0]) if entries else None
+            for n in range(len(entries)):
+                if unsynced >= SYNC_EVERY and (flushing is None or flushing.done()):
+                    # start the writeback of what is written while the next chunks are
+                    if flushing is not None:
+                        flushing.result()
+                    flushing, unsynced = syncer.submit(os.fdatasync, fd), 0
+                assert pending is not None
+                (index, sha, holder), data = pending.result()
+                pending = pool.submit(load, entries[n + 1]) if n + 1 < len(entries) else None
+                expected = min(chunk_size, size - index * chunk_size)
+                if len(data) != expected or hashlib.sha256(data).hexdigest() != sha:
+                    raise ChecksumMismatch(f"chunk {index} of backup {holder} does not match its checksum "
+                                           "(the backup is corrupt)")
+                view = memoryview(data)
+                offset = index * chunk_size
+                while view:
+                    written = os.pwrite(fd, view, offset)
+                    view, offset = view[written:], offset + written
+                unsynced += len(data)
+            if flushing is not None:
+                flushing.result()
+        os.fsync(fd)
+    finally:
+        os.close(fd)

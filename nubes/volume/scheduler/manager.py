@@ -173,7 +173,7 @@ class SchedulerWorker:
                 if row.task not in CREATE_TASKS:
                     return
                 row.status, row.task = "error", None
-                action, detail = messages.ACTION_CREATE, messages.DETAIL_UNKNOWN
+                action, detail = messages.ACTION_CREATE, messages.DETAIL_DRIVER_FAILED_CREATE
                 if payload.get("source") == "image":
                     action = messages.ACTION_COPY_IMAGE_TO_VOLUME
                 await volume_tasks.clear_args(s, row.id)
@@ -213,8 +213,9 @@ class SchedulerWorker:
             row.status, row.task = ("error_deleting" if deleting else "error"), None
             await messages.write(s, project_id=row.project_id, resource_uuid=row.id,
                                  action_id=messages.ACTION_SNAPSHOT_DELETE if deleting else messages.ACTION_SNAPSHOT_CREATE,
-                                 detail_id=messages.DETAIL_UNKNOWN, request_id=payload.get("request_id"),
-                                 text=payload.get("message"), resource_type="VOLUME_SNAPSHOT")
+                                 detail_id=messages.DETAIL_SNAPSHOT_DELETE if deleting else messages.DETAIL_SNAPSHOT_CREATE,
+                                 request_id=payload.get("request_id"), text=payload.get("message"),
+                                 resource_type="VOLUME_SNAPSHOT")
 
     async def snapshot_deleted(self, payload: dict) -> None:
         async with self.db.session() as s:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nubes.volume import exceptions as exc
 from nubes.volume import rpc
-from nubes.volume.db.models import Volume, VolumeAttachment
+from nubes.volume.db.models import Volume, VolumeAdminMetadata, VolumeAttachment
 
 ATTACHABLE = ("available", "in-use", "reserved", "attaching", "downloading")
 
@@ -88,7 +88,7 @@ class Attachments:
             s.add(att)
             if vol.status == "available":
                 vol.status = "reserved"
-            attachment_id, record = att.id, rpc.volume_record(vol, {})
+            attachment_id, record = att.id, await _export_record(s, vol, mode)
         if connector is not None:
             try:
                 return await self._export(attachment_id, see, connector, record)
@@ -120,7 +120,7 @@ class Attachments:
             if att.attach_status == "attached" and att.connector:
                 raise exc.InvalidVolume(f"Attachment {att.id} is attached already; delete it to change "
                                         "its connector.")
-            record = rpc.volume_record(vol, {})
+            record = await _export_record(s, vol, att.attach_mode)
         return await self._export(attachment_id, see, connector, record)
 
     async def _export(self, attachment_id: str, see: set[str] | None, connector: dict[str, Any],
@@ -192,6 +192,15 @@ async def refresh_status(s: AsyncSession, vol: Volume) -> None:
         vol.status, vol.attach_status = "available", "detached"
 
 
+async def _export_record(s: AsyncSession, vol: Volume, mode: str) -> dict[str, Any]:
+    """The volume's record for ``export``: read-only for a ``ro`` attachment or a volume whose
+    readonly flag is set (os-update_readonly_flag)."""
+    flag = await s.get(VolumeAdminMetadata, (vol.id, "readonly"))
+    record = rpc.volume_record(vol, {})
+    record["read_only"] = mode == "ro" or (flag is not None and flag.value.lower() == "true")
+    return record
+
+
 def legacy_export_id(volume_id: str, connector: dict[str, Any]) -> str:
     """os-initialize_connection has no attachment: its export is named for the volume and the
     connector's host, so os-terminate_connection finds the same one."""
@@ -251,7 +260,7 @@ class LegacyAttach:
                                                       "detaching", "downloading"):
                 raise exc.InvalidVolume(f"Volume {vol.id} status must be available or in-use to initialize "
                                         f"a connection, but the current status is {vol.status}.")
-            record = rpc.volume_record(vol, {})
+            record = await _export_record(s, vol, connector.get("mode") or "rw")
         reply = await self.bus.call(rpc.manager_topic(rpc.backend_host(record["host"])), "export_volume", {
             "volume": record, "attachment_id": legacy_export_id(volume_id, connector), "connector": connector},
             timeout=60)

@@ -17,7 +17,8 @@ from tests.functional.volume.conftest import VolumeApi
 
 @pytest.fixture(scope="module")
 def fcloud(tmp_path_factory):
-    c = start_cloud(tmp_path_factory.mktemp("volume-file-attach"), services="identity,volume",
+    # a short name: the NBD daemon's QMP socket path under it must stay under 108 bytes
+    c = start_cloud(tmp_path_factory.mktemp("vfa"), services="identity,volume",
                     names=("identity", "volume"), volume_driver="file")
     api = VolumeApi(c, c.token())
     deadline = time.monotonic() + 30
@@ -54,7 +55,9 @@ def test_local_and_nbd_attachments(fcloud, tmp_path):
     # a host elsewhere: an NBD export of the volume's bytes, read-only when the attachment is
     ro = api("POST", "/attachments", json={"attachment": {
         "volume_uuid": vid, "instance_uuid": str(uuid.uuid4()), "mode": "ro",
-        "connector": {"host": "elsewhere-" + uuid.uuid4().hex[:6], "ip": "127.0.0.1"}}}).json()["attachment"]
+        "connector": {"host": "elsewhere-" + uuid.uuid4().hex[:6], "ip": "127.0.0.1"}}})
+    assert ro.status_code == 200, ro.text
+    ro = ro.json()["attachment"]
     data = ro["connection_info"]["data"]
     assert ro["connection_info"]["driver_volume_type"] == "nbd" and data["read_only"] is True
     shown = _nbd_info(data)

@@ -145,8 +145,11 @@ class SchedulerWorker:
                     record["source"] = await volume_tasks.source_payload(s, r, self.state.types.specs)
                 elif r.task in ("extending", "reverting", "uploading"):
                     record["task_args"] = await volume_tasks.get_args(s, r.id)
+            from nubes.volume.service.attachments import known_exports
+
             return {"volumes": records,
-                    "snapshots": [snapshot_record(x) for x in snaps]}
+                    "snapshots": [snapshot_record(x) for x in snaps],
+                    "exports": await known_exports(s, [r.id for r in rows])}
 
     async def volume_created(self, payload: dict) -> None:
         async with self.db.session() as s:

@@ -201,6 +201,17 @@ async def _export_record(s: AsyncSession, vol: Volume, mode: str) -> dict[str, A
     return record
 
 
+async def known_exports(s: AsyncSession, volume_ids: list[str]) -> list[str]:
+    """The export ids a restarted manager keeps (the rest it unexports): every attachment's own
+    and the legacy export of its connector's host."""
+    out: list[str] = []
+    for a in (await s.execute(select(VolumeAttachment).where(VolumeAttachment.volume_id.in_(volume_ids)))).scalars():
+        out.append(a.id)
+        if a.connector:
+            out.append(legacy_export_id(a.volume_id, a.connector))
+    return out
+
+
 def legacy_export_id(volume_id: str, connector: dict[str, Any]) -> str:
     """os-initialize_connection has no attachment: its export is named for the volume and the
     connector's host, so os-terminate_connection finds the same one."""

@@ -17,7 +17,6 @@ from tests.functional.volume.conftest import VolumeApi
 
 @pytest.fixture(scope="module")
 def fcloud(tmp_path_factory):
-    # a short name: the NBD daemon's QMP socket path under it must stay under 108 bytes
     c = start_cloud(tmp_path_factory.mktemp("vfa"), services="identity,volume",
                     names=("identity", "volume"), volume_driver="file")
     api = VolumeApi(c, c.token())

@@ -131,6 +131,22 @@ RULES: dict[str, str] = {
     "message:get_all": READER,
     "message:delete": MEMBER,
     "volume:get_resource_filters": ANY,
+    # attachments and the legacy attach actions (Cinder's names)
+    "volume:attachment_create": MEMBER,
+    "volume:attachment_update": MEMBER,
+    "volume:attachment_delete": MEMBER,
+    "volume:attachment_complete": MEMBER,
+    "volume:attachment_get": READER,
+    "volume:attachment_get_all": READER,
+    "volume:reserve_volume": MEMBER,
+    "volume:unreserve_volume": MEMBER,
+    "volume:begin_detaching": MEMBER,
+    "volume:roll_detaching": MEMBER,
+    "volume:initialize_connection": MEMBER,
+    "volume:terminate_connection": MEMBER,
+    "volume:attach": MEMBER,
+    "volume:detach": MEMBER,
+    f"{VE}:volume_admin_actions:force_detach": ADMIN,
 }
 
 DEFAULTS = ([RuleDefault(name, text) for name, text in BASE.items()]

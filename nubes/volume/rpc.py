@@ -26,6 +26,10 @@ API → manager (the volume's backend)
   cast ``upload_to_image`` {volume, image_id, disk_format}: the driver copies it to a staging
       file, streamed to the image; then ``volume_uploaded`` or ``volume_upload_failed``.
 
+  call ``export_volume`` {volume, attachment_id, connector} → {connection_info} or {error}: the
+      driver's ``export`` for one attachment (service/attachments.py).
+  call ``unexport_volume`` {volume, attachment_id} → {} or {error}: the driver's ``unexport``.
+
 scheduler → manager
   cast ``create_volume`` {volume, source?}: the driver creates it (from ``source``: {kind:
       snapshot, snapshot, volume} | {kind: volume, volume} | {kind: image, image_id}), then

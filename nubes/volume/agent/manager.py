@@ -39,6 +39,7 @@ class VolumeManager:
     def handlers(self) -> dict[str, Any]:
         return {"create_volume": self.create_volume, "delete_volume": self.delete_volume,
                 "create_snapshot": self.create_snapshot, "delete_snapshot": self.delete_snapshot,
+                "export_volume": self.export_volume, "unexport_volume": self.unexport_volume,
                 **self.steps.handlers()}
 
     async def start(self) -> None:
@@ -106,6 +107,8 @@ class VolumeManager:
             if record.get("task") == "deleting":
                 LOG.info("volume %s: finishing the delete a previous run left", record["id"])
                 await self.delete_volume({"volume": record})
+        if "exports" in reply:
+            await self._unexport_orphans(volumes, set(reply["exports"]))
         for snapshot_id in await self.driver.list_snapshots():
             if snapshot_id not in known_snapshots:
                 LOG.warning("snapshot %s is on backend %s but not in the database: removing it",
@@ -176,3 +179,32 @@ class VolumeManager:
                 "snapshot_id": snapshot["id"], "host": self.host, "action": "delete", "message": err.message})
             return
         await self.bus.cast(rpc.WORKER_TOPIC, "snapshot_deleted", {"snapshot_id": snapshot["id"], "host": self.host})
+
+    async def _unexport_orphans(self, volumes: dict[str, dict], known: set[str]) -> None:
+        """Exports whose attachment the database no longer has (deleted while this manager was
+        down, or an os-initialize_connection never attached) are removed."""
+        for volume_id, attachment_id in await self.driver.list_exports():
+            if attachment_id in known:
+                continue
+            LOG.warning("export %s of volume %s has no attachment: removing it", attachment_id, volume_id)
+            try:
+                await self.driver.unexport(volumes.get(volume_id, {"id": volume_id}), attachment_id)
+            except VolumeDriverError as err:
+                LOG.error("could not remove orphan export %s: %s", attachment_id, err.message)
+
+    async def export_volume(self, payload: dict) -> dict:
+        """A call: the driver's connection info for one attachment's connector, or the error."""
+        try:
+            info = await self.driver.export(payload["volume"], payload["attachment_id"], payload["connector"])
+        except VolumeDriverError as err:
+            LOG.warning("volume %s: export failed: %s", payload["volume"]["id"], err.message)
+            return {"error": err.message}
+        return {"connection_info": info}
+
+    async def unexport_volume(self, payload: dict) -> dict:
+        try:
+            await self.driver.unexport(payload["volume"], payload["attachment_id"])
+        except VolumeDriverError as err:
+            LOG.warning("volume %s: unexport failed: %s", payload["volume"]["id"], err.message)
+            return {"error": err.message}
+        return {}

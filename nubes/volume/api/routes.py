@@ -53,6 +53,14 @@ TABLE: list[Row] = [
     ("GET", f"{SN}/metadata/{{key}}", "snapshots.show_metadata_item", "3.0", False),
     ("PUT", f"{SN}/metadata/{{key}}", "snapshots.update_metadata_item", "3.0", False),
     ("DELETE", f"{SN}/metadata/{{key}}", "snapshots.delete_metadata_item", "3.0", False),
+    # attachments (api/attachments.py)
+    ("GET", f"{V}/attachments", "attachments.list_attachments", "3.27", False),
+    ("GET", f"{V}/attachments/detail", "attachments.list_attachments_detail", "3.27", False),
+    ("POST", f"{V}/attachments", "attachments.create_attachment", "3.27", False),
+    ("GET", f"{V}/attachments/{{attachment_id}}", "attachments.show_attachment", "3.27", False),
+    ("PUT", f"{V}/attachments/{{attachment_id}}", "attachments.update_attachment", "3.27", False),
+    ("DELETE", f"{V}/attachments/{{attachment_id}}", "attachments.delete_attachment", "3.27", False),
+    ("POST", f"{V}/attachments/{{attachment_id}}/action", "attachments.attachment_action", "3.44", False),
     # backups
     ("GET", f"{V}/backups", "backups.list_backups", "3.0", False),
     ("POST", f"{V}/backups", "backups.create_backup", "3.0", False),
@@ -126,7 +134,6 @@ TABLE: list[Row] = [
 
 # Not served yet: 501 on every method (docs/api-coverage.md, Block Storage).
 NOT_IMPLEMENTED = [
-    f"{V}/attachments", f"{V}/attachments/{{path:path}}",
     f"{V}/groups", f"{V}/groups/{{path:path}}",
     f"{V}/group_types", f"{V}/group_types/{{path:path}}", f"{V}/group_snapshots",
     f"{V}/group_snapshots/{{path:path}}", f"{V}/types/{{type_id}}/encryption",

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from nubes.core.api.http import Request, read_json
 from nubes.volume import exceptions as exc
-from nubes.volume.api import volume_actions_image, volume_actions_state
+from nubes.volume.api import volume_actions_image, volume_actions_state, volume_attach_actions
 from nubes.volume.api.volumes import _owned
 
 # action name -> handler(req, the action's body); one block per module that serves some
-SERVED = {**volume_actions_state.HANDLERS, **volume_actions_image.HANDLERS}
+SERVED = {**volume_actions_state.HANDLERS, **volume_actions_image.HANDLERS, **volume_attach_actions.HANDLERS}
 SNAPSHOT_SERVED = {**volume_actions_state.SNAPSHOT_HANDLERS}
 
 ACTIONS = frozenset({

@@ -14,8 +14,8 @@ from nubes.volume.db.models import Backup, Volume, VolumeAttachment
 from nubes.volume.service import messages
 
 ACTION_BACKUP_CREATE, ACTION_BACKUP_DELETE, ACTION_BACKUP_RESTORE = "013", "014", "015"   # Cinder's
-messages.ACTIONS.update({ACTION_BACKUP_CREATE: "create backup", ACTION_BACKUP_DELETE: "delete backup",
-                         ACTION_BACKUP_RESTORE: "restore backup"})
+# Cinder's details: backup driver failed to create, delete, restore
+DETAILS = {ACTION_BACKUP_CREATE: "020", ACTION_BACKUP_DELETE: "025", ACTION_BACKUP_RESTORE: "026"}
 
 
 def backup_deltas(size: int) -> dict[str, int]:
@@ -104,7 +104,7 @@ class BackupReports:
                 row.status, row.fail_reason = "error_deleting", text
                 action_id, resource, uuid_ = ACTION_BACKUP_DELETE, "VOLUME_BACKUP", row.id
             await messages.write(s, project_id=row.project_id, resource_uuid=uuid_, action_id=action_id,
-                                 detail_id=messages.DETAIL_UNKNOWN, request_id=None, text=text,
+                                 detail_id=DETAILS[action_id], request_id=None, text=text,
                                  resource_type=resource)
 
     async def backup_restored(self, payload: dict) -> None:

@@ -242,9 +242,7 @@ class FakeDriver:
     async def local_image(self, volume: dict) -> tuple[Path, str]:
         self._need(volume["id"])
         path = self._image(volume["id"])
-        if await run_blocking(path.exists):
-            await self._absorb(volume["id"])
-        else:
+        if not await run_blocking(path.exists):
             await run_blocking(path.parent.mkdir, parents=True, exist_ok=True)
             await run_blocking(_write_image, self.data.get(volume["id"], b""), self.volumes[volume["id"]],
                                path, "raw")

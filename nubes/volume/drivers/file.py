@@ -21,10 +21,12 @@ records a new size (and grows the file itself once the last local export goes)."
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import shutil
 import socket
+import tempfile
 import uuid
 from collections import defaultdict
 from pathlib import Path
@@ -75,17 +77,30 @@ class FileDriver:
                 elif rec and rec["type"] == "nbd":
                     recorded.add(rec["socket"])
             # A daemon started by a run that died before recording it serves nobody.
-            for pid, sock in nbd.daemons_under(self.pool.dirs["exports"]).items():
+            for pid, sock in nbd.daemons_under(self._socket_dir()).items():
                 if sock not in recorded:
                     LOG.warning("backend %s: stopping an unrecorded NBD export daemon (pid %d)",
                                 self.backend.name, pid)
                     await nbd.stop_daemon({"pid": pid, "socket": sock})
                     Path(sock).unlink(missing_ok=True)
-                    Path(sock).with_suffix(".pid").unlink(missing_ok=True)
+                    (self.pool.dirs["exports"] / Path(sock).name).with_suffix(".pid").unlink(missing_ok=True)
+            sockets = self._socket_dir()
+            for leftover in (sockets.iterdir() if sockets.is_dir() else ()):
+                if str(leftover) not in recorded:       # a dead daemon's socket
+                    leftover.unlink(missing_ok=True)
+            if sockets.is_dir() and not any(sockets.iterdir()):
+                sockets.rmdir()
             await self._collect()
 
     async def stop(self) -> None:
         pass
+
+    def _socket_dir(self) -> Path:
+        """Where the export daemons' monitor sockets live: a short path of this pool's own (a unix
+        socket's path is limited to 107 bytes, and pools can sit deep in a tree)."""
+        tag = hashlib.sha256(str(self.pool.dirs["exports"].resolve()).encode()).hexdigest()[:16]
+        root = Path("/run") if os.access("/run", os.W_OK) else Path(tempfile.gettempdir())
+        return root / f"nubes-nbd-{tag}"
 
     # -- capacity --------------------------------------------------------------------------
 
@@ -389,6 +404,13 @@ class FileDriver:
         for key in ("socket", "pidfile"):
             if rec.get(key):
                 Path(rec[key]).unlink(missing_ok=True)
+        if rec.get("pidfile"):
+            Path(rec["pidfile"]).with_suffix(".log").unlink(missing_ok=True)
+        if rec.get("socket"):
+            try:
+                Path(rec["socket"]).parent.rmdir()        # the pool's socket directory, once empty
+            except OSError:
+                pass
 
     async def _remove_export(self, rec: dict) -> None:
         if rec["type"] == "nbd":
@@ -439,7 +461,8 @@ class FileDriver:
         taken = {r["port"] for r in self.pool.records("exports") if r["type"] == "nbd"}
         node = f"n{uuid.uuid4().hex[:12]}"
         export_name = f"volume-{volume_id}"
-        sock, pidfile = base.with_suffix(".qmp"), base.with_suffix(".pid")
+        sock, pidfile = self._socket_dir() / (base.name + ".qmp"), base.with_suffix(".pid")
+        await run_blocking(sock.parent.mkdir, mode=0o700, exist_ok=True)
         pid, port = await nbd.start_daemon(
             image=self.pool.file(rec["file"]), fmt=rec["format"], node=node, export_name=export_name,
             host=self.backend.export_ip,
@@ -456,9 +479,6 @@ class FileDriver:
             if rec is None:
                 return
             await self._remove_export(rec)
-            log = Path(rec.get("socket", "")).with_suffix(".log") if rec.get("socket") else None
-            if log is not None:
-                log.unlink(missing_ok=True)
             vol = self.pool.read("volumes", volume["id"])
             if vol is not None and not self._exports_of(volume["id"]):
                 await self._grow_to_record(vol)

@@ -1,8 +1,7 @@
 """NBD exports of the file backend: one ``qemu-storage-daemon`` per attachment.
 
 The daemon opens the volume's active file (its backing chain with it), serves it as a raw NBD
-export on ``export_ip:port`` and answers QMP on a unix socket in the pool's ``exports/``
-directory. It is started with ``--daemonize``, so it outlives the manager; its pid, port,
+export on ``export_ip:port`` and answers QMP on a unix socket (in a short directory of the pool's own). It is started with ``--daemonize``, so it outlives the manager; its pid, port,
 socket and top node are kept in the export's record, and a restarted driver finds it again
 by checking the pid still runs a storage daemon on that socket."""
 

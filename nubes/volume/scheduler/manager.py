@@ -145,8 +145,11 @@ class SchedulerWorker:
                     record["source"] = await volume_tasks.source_payload(s, r, self.state.types.specs)
                 elif r.task in ("extending", "reverting", "uploading"):
                     record["task_args"] = await volume_tasks.get_args(s, r.id)
+            from nubes.volume.service.attachments import known_exports
+
             return {"volumes": records,
-                    "snapshots": [snapshot_record(x) for x in snaps]}
+                    "snapshots": [snapshot_record(x) for x in snaps],
+                    "exports": await known_exports(s, [r.id for r in rows])}
 
     async def volume_created(self, payload: dict) -> None:
         async with self.db.session() as s:
@@ -173,7 +176,7 @@ class SchedulerWorker:
                 if row.task not in CREATE_TASKS:
                     return
                 row.status, row.task = "error", None
-                action, detail = messages.ACTION_CREATE, messages.DETAIL_UNKNOWN
+                action, detail = messages.ACTION_CREATE, messages.DETAIL_DRIVER_FAILED_CREATE
                 if payload.get("source") == "image":
                     action = messages.ACTION_COPY_IMAGE_TO_VOLUME
                 await volume_tasks.clear_args(s, row.id)
@@ -213,8 +216,9 @@ class SchedulerWorker:
             row.status, row.task = ("error_deleting" if deleting else "error"), None
             await messages.write(s, project_id=row.project_id, resource_uuid=row.id,
                                  action_id=messages.ACTION_SNAPSHOT_DELETE if deleting else messages.ACTION_SNAPSHOT_CREATE,
-                                 detail_id=messages.DETAIL_UNKNOWN, request_id=payload.get("request_id"),
-                                 text=payload.get("message"), resource_type="VOLUME_SNAPSHOT")
+                                 detail_id=messages.DETAIL_SNAPSHOT_DELETE if deleting else messages.DETAIL_SNAPSHOT_CREATE,
+                                 request_id=payload.get("request_id"), text=payload.get("message"),
+                                 resource_type="VOLUME_SNAPSHOT")
 
     async def snapshot_deleted(self, payload: dict) -> None:
         async with self.db.session() as s:

@@ -99,7 +99,7 @@ class ActionReports:
             args = await volume_tasks.clear_args(s, row.id)
             row.status, row.task = args.get("previous_status") or "available", None
             if not ok:
-                await self._fail_message(s, row, messages.ACTION_COPY_VOLUME_TO_IMAGE, payload)
+                await self._fail_message(s, row, messages.ACTION_COPY_VOLUME_TO_IMAGE, payload, messages.DETAIL_UPLOAD)
 
     async def volume_uploaded(self, payload: dict) -> None:
         await self._end_upload(payload, True)

@@ -16,20 +16,33 @@ from nubes.core.db.base import utcnow
 from nubes.volume import exceptions as exc
 from nubes.volume.db.models import Message
 
-ACTIONS = {"001": "schedule allocate volume", "003": "delete volume", "009": "create volume from backend storage",
-           "004": "create snapshot", "005": "delete snapshot",
-           "007": "extend volume",
-           # nubes' own ids where Cinder's (003 copy volume to image, 005 copy image to volume) are
-           # taken above; see docs/volume.md
-           "105": "copy image to volume", "110": "copy volume to image", "118": "revert volume to snapshot"}
+# Cinder's ids (cinder/message/message_field.py); 1xx are nubes' own, for failures Cinder writes
+# no message about (docs/volume.md, "User messages").
+ACTIONS = {"001": "schedule allocate volume", "002": "attach volume", "003": "copy volume to image",
+           "004": "update attachment", "005": "copy image to volume", "006": "unmanage volume",
+           "007": "extend volume", "008": "create volume from backend storage", "009": "create snapshot",
+           "010": "delete snapshot", "011": "update snapshot", "012": "update snapshot metadata",
+           "013": "create backup", "014": "delete backup", "015": "restore backup",
+           "101": "delete volume", "102": "revert volume to snapshot"}
 DETAILS = {"001": "An unknown error occurred.", "002": "Driver is not initialized at present.",
-           "006": "Could not find any available weighted backend.", "004": "Failed to delete volume.",
-           "010": "Volume Driver failed to extend volume."}
-ACTION_SCHEDULE, ACTION_DELETE, ACTION_CREATE = "001", "003", "009"
-ACTION_SNAPSHOT_CREATE, ACTION_SNAPSHOT_DELETE = "004", "005"
-ACTION_COPY_IMAGE_TO_VOLUME, ACTION_EXTEND, ACTION_COPY_VOLUME_TO_IMAGE, ACTION_REVERT = "105", "007", "110", "118"
-DETAIL_DRIVER_FAILED_EXTEND = "010"
-DETAIL_UNKNOWN, DETAIL_NO_BACKEND, DETAIL_DELETE = "001", "006", "004"
+           "003": "Could not find any available weighted backend.",
+           "004": "Failed to upload volume to image at backend.", "005": "Volume's attach mode is invalid.",
+           "006": "Not enough quota resource for operation.",
+           "007": "Image used for creating volume exceeds available space.",
+           "009": "Compute service failed to extend volume.", "010": "Volume Driver failed to extend volume.",
+           "012": "Driver failed to create the volume.", "013": "Snapshot failed to create.",
+           "016": "Snapshot failed to delete.", "020": "Backup driver failed to create backup.",
+           "021": "Failed to attach volume.", "022": "Failed to detach volume.",
+           "025": "Backup driver failed to delete backup.", "026": "Backup driver failed to restore backup.",
+           "101": "Driver failed to delete the volume."}
+ACTION_SCHEDULE, ACTION_DELETE, ACTION_CREATE = "001", "101", "008"
+ACTION_SNAPSHOT_CREATE, ACTION_SNAPSHOT_DELETE = "009", "010"
+ACTION_COPY_IMAGE_TO_VOLUME, ACTION_EXTEND, ACTION_COPY_VOLUME_TO_IMAGE, ACTION_REVERT = "005", "007", "003", "102"
+ACTION_ATTACH, ACTION_UPDATE_ATTACHMENT = "002", "004"
+DETAIL_DRIVER_FAILED_EXTEND, DETAIL_DRIVER_FAILED_CREATE = "010", "012"
+DETAIL_SNAPSHOT_CREATE, DETAIL_SNAPSHOT_DELETE, DETAIL_UPLOAD = "013", "016", "004"
+DETAIL_ATTACH, DETAIL_DETACH = "021", "022"
+DETAIL_UNKNOWN, DETAIL_NO_BACKEND, DETAIL_DELETE = "001", "003", "101"
 MESSAGE_TTL = timedelta(days=30)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 class VolumeState:
     def __init__(self, rt: Any) -> None:
+        from nubes.volume.service.attachments import Attachments
         from nubes.volume.service.backups import Backups
         from nubes.volume.service.hosts import Hosts
         from nubes.volume.service.messages import Messages
@@ -28,6 +29,7 @@ class VolumeState:
         self.messages = Messages(self)
         self.volumes = Volumes(self)
         self.snapshots = Snapshots(self)
+        self.attachments = Attachments(self)
         self.actions = VolumeActions(self)
         self.backups = Backups(self)
         self.transfers = Transfers(self)

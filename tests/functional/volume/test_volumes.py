@@ -83,7 +83,7 @@ def test_no_valid_backend_is_an_error_with_a_user_message(vcloud, member, member
         messages = member_api("GET", "/messages").json()["messages"]
         (m,) = [m for m in messages if m["resource_uuid"] == vid]
         assert "Could not find any available weighted backend" in m["user_message"]
-        assert m["event_id"] == "VOLUME_VOLUME_001_006"
+        assert m["event_id"] == "VOLUME_VOLUME_001_003"
         # an errored volume may be deleted, and its quota comes back
         assert member_api("DELETE", f"/volumes/{vid}").status_code == 202
         member_api.wait_gone(vid)

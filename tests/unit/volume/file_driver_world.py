@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -58,6 +59,7 @@ def pool(tmp_path):
     p = tmp_path / "pool"
     yield p
     kill_daemons(p)
+    shutil.rmtree(make_driver(p)._socket_dir(), ignore_errors=True)
 
 
 def qemu_io(target: str, fmt: str, *commands: str, read_only: bool = False) -> str:

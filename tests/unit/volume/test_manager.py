@@ -113,3 +113,25 @@ async def test_reconcile_finishes_snapshots_and_removes_orphan_snapshots():
     assert set(driver.snapshots) == {"s-new"}
     assert {(m, p.get("snapshot_id")) for _t, m, p in bus.casts} == {
         ("snapshot_created", "s-new"), ("snapshot_deleted", "s-old")}
+
+
+async def test_reconcile_removes_exports_without_an_attachment():
+    class ExportsBus(RecordingBus):
+        async def call(self, topic, method, payload, timeout=60):
+            if method == "volumes_on_backend":
+                return {"volumes": self.volumes, "exports": ["att-kept"]}
+            return await super().call(topic, method, payload, timeout)
+
+    bus = ExportsBus([record("v1", None, "in-use")])
+    manager, driver = make(bus)
+    await driver.create_volume(record("v1", None))
+    for att in ("att-kept", "att-gone"):
+        reply = await manager.export_volume({"volume": record("v1", None), "attachment_id": att,
+                                             "connector": {"host": "h"}})
+        assert reply["connection_info"]["data"]["volume_id"] == "v1"
+    await manager.reconcile()
+    assert sorted(await driver.list_exports()) == [("v1", "att-kept")]
+    # an export the backend cannot make is an answer, not an exception
+    reply = await manager.export_volume({"volume": record("missing", None), "attachment_id": "a",
+                                         "connector": {"host": "h"}})
+    assert "error" in reply

@@ -95,5 +95,5 @@ async def test_a_failed_upload_and_a_failed_image_create(worker):
     async with worker.db.reader() as s:
         assert (await s.get(Volume, vid)).status == "error"
         messages = list((await s.execute(select(Message))).scalars())
-    assert sorted(m.event_id for m in messages) == ["VOLUME_VOLUME_105_001", "VOLUME_VOLUME_110_001"]
+    assert sorted(m.event_id for m in messages) == ["VOLUME_VOLUME_003_004", "VOLUME_VOLUME_005_012"]
     assert any("the image is not qcow2" in m.user_message for m in messages)

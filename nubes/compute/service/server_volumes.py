@@ -21,7 +21,6 @@ from nubes.compute import exceptions as exc
 from nubes.compute import rpc
 from nubes.compute.db.models import BlockDeviceMapping, ComputeNode
 from nubes.compute.service import server_records
-from nubes.compute.service.server_actions import ServerActions
 from nubes.compute.service.server_actions_rules import RULES
 
 LOG = logging.getLogger(__name__)
@@ -36,28 +35,59 @@ def _message(r: httpx.Response) -> str:
         return r.text[:200]
 
 
+async def volume_request(clients: Any, method: str, path: str, *, project: str | None = None,
+                         token: str | None = None, request_id: str | None = None, **kw: Any) -> httpx.Response:
+    """Block storage at ``/v3/{project}{path}`` with ``token`` (the user's, in its project: the
+    catalog's URL names the service's own project), or with the service token (no ``project``)."""
+    base = (await clients.endpoint("volumev3")).rstrip("/")
+    url = f"{base}{path}"
+    if project is not None and "/v3" in base:
+        url = f"{base[:base.rindex('/v3') + 3]}/{project}{path}"
+    headers = {"X-Auth-Token": token or await clients.tokens.service_token(), **MICROVERSION}
+    if request_id:
+        headers["X-OpenStack-Request-ID"] = request_id
+    try:
+        r = await clients.http.request(method, url, headers=headers, **kw)
+    except httpx.HTTPError as e:
+        raise ServiceUnavailable(f"The volume service is unreachable: {e}") from None
+    if r.status_code >= 500:
+        raise ServiceUnavailable(f"The volume service failed ({r.status_code}).")
+    return r
+
+
+async def release(clients: Any, db: Any, instance_id: str) -> None:
+    """At a server's delete: its attachments deleted (the volumes go back to available) and the
+    volumes whose BDM says delete_on_termination deleted, with the service token; the BDM rows go.
+    A volume service that cannot be reached leaves the rows for a later delete to try again."""
+    async with db.reader() as s:
+        rows = list((await s.execute(select(BlockDeviceMapping).where(
+            BlockDeviceMapping.instance_id == instance_id,
+            BlockDeviceMapping.destination_type == "volume"))).scalars())
+    for b in rows:
+        try:
+            if b.attachment_id:
+                r = await volume_request(clients, "DELETE", f"/attachments/{b.attachment_id}")
+                if r.status_code not in (200, 202, 204, 404):
+                    LOG.warning("deleting attachment %s of %s: %s", b.attachment_id, instance_id, _message(r))
+            if b.delete_on_termination and b.volume_id:
+                r = await volume_request(clients, "DELETE", f"/volumes/{b.volume_id}")
+                if r.status_code not in (202, 204, 404):
+                    LOG.warning("deleting volume %s of %s: %s", b.volume_id, instance_id, _message(r))
+        except ServiceUnavailable as e:
+            LOG.warning("releasing volume %s of %s: %s", b.volume_id, instance_id, e)
+            continue
+        async with db.session() as s:
+            await s.execute(delete(BlockDeviceMapping).where(BlockDeviceMapping.id == b.id))
+
+
 class ServerVolumes:
-    def __init__(self, state: Any, actions: ServerActions) -> None:
+    def __init__(self, state: Any, actions: Any) -> None:
         self.state = state
         self.actions = actions
 
-    async def _volume(self, ctx: RequestContext, method: str, path: str, project: str | None = None,
-                      **kw: Any) -> httpx.Response:
-        """Block storage at ``/v3/{project}{path}``: the catalog's URL names the service's own project."""
-        clients = self.state.rt.clients
-        base = (await clients.endpoint("volumev3")).rstrip("/")
-        root = base[:base.rindex("/v3") + 3] if "/v3" in base else base
-        url = f"{root}/{project or ctx.project_id}{path}"
-        headers = {"X-Auth-Token": ctx.auth_token or await clients.tokens.service_token(), **MICROVERSION}
-        if ctx.request_id:
-            headers["X-OpenStack-Request-ID"] = ctx.request_id
-        try:
-            r = await clients.http.request(method, url, headers=headers, **kw)
-        except httpx.HTTPError as e:
-            raise ServiceUnavailable(f"The volume service is unreachable: {e}") from None
-        if r.status_code >= 500:
-            raise ServiceUnavailable(f"The volume service failed ({r.status_code}).")
-        return r
+    async def _volume(self, ctx: RequestContext, method: str, path: str, **kw: Any) -> httpx.Response:
+        return await volume_request(self.state.rt.clients, method, path, project=ctx.project_id,
+                                    token=ctx.auth_token, request_id=ctx.request_id, **kw)
 
     async def bdms(self, instance_id: str) -> list[BlockDeviceMapping]:
         async with self.state.db.reader() as s:
@@ -162,7 +192,7 @@ class ServerVolumes:
         except Timeout:
             raise exc.ComputeServiceUnavailable(row.host) from None
         if bdm.attachment_id:
-            r = await self._volume(ctx, "DELETE", f"/attachments/{bdm.attachment_id}", project=row.project_id)
+            r = await self._volume(ctx, "DELETE", f"/attachments/{bdm.attachment_id}")
             if r.status_code not in (200, 202, 204, 404):
                 raise exc.BadRequest(f"Detaching volume {volume_id} failed: {_message(r)}")
         async with self.state.db.session() as s:

@@ -119,3 +119,30 @@ def test_bad_attachments(cloud, api, server):
     assert "Cannot 'attach_volume' instance" in api.fault(r, 409)
     assert cloud.osc("volume", "show", vol["id"])["status"] == "available"
     cloud.osc("volume", "delete", vol["id"], json_out=False)
+
+
+def test_volumes_outlive_their_server(cloud, api, world):
+    from tests.functional.compute.servers_fixtures import wait_gone
+
+    r = api("POST", "/servers", json=boot_body(world, unique("va"), networks=[{"uuid": world.network_id}]))
+    sid = r.json()["server"]["id"]
+    wait_status(api, sid)
+    kept, dropped = volume(cloud), volume(cloud)
+    path = f"/servers/{sid}/os-volume_attachments"
+    assert api("POST", path, json={"volumeAttachment": {"volumeId": kept["id"]}}).status_code == 200
+    r = api("POST", path, json={"volumeAttachment": {"volumeId": dropped["id"], "delete_on_termination": True}},
+            version="2.79")
+    assert r.status_code == 200 and r.json()["volumeAttachment"]["delete_on_termination"] is True, r.text
+    assert r.json()["volumeAttachment"]["device"] == "/dev/vdc"
+    assert api("DELETE", f"/servers/{sid}").status_code == 204
+    wait_gone(api, sid)
+    shown = cloud.osc("volume", "show", kept["id"])
+    assert shown["status"] == "available" and shown["attachments"] == []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        res = cloud.osc("volume", "show", dropped["id"], check=False)
+        if res.returncode != 0:
+            break
+        time.sleep(0.2)
+    assert res.returncode != 0 and "No Volume found" in res.stderr, res
+    cloud.osc("volume", "delete", kept["id"], json_out=False)

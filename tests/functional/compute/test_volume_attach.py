@@ -146,3 +146,26 @@ def test_volumes_outlive_their_server(cloud, api, world):
         time.sleep(0.2)
     assert res.returncode != 0 and "No Volume found" in res.stderr, res
     cloud.osc("volume", "delete", kept["id"], json_out=False)
+
+
+def test_online_extend_reaches_the_guest(cloud, api, server):
+    vol = volume(cloud)
+    cloud.osc("server", "add", "volume", server, vol["id"])
+    cloud.osc("volume", "set", "--os-volume-api-version", "3.42", "--size", "2", vol["id"], json_out=False)
+    blocks = 2 * 1024 ** 3 // 512
+    deadline = time.monotonic() + 30
+    log = ""
+    while time.monotonic() < deadline:
+        log = cloud.osc("console", "log", "show", server, json_out=False)
+        if f"/dev/vdb new size {blocks} 512-byte" in log:
+            break
+        time.sleep(0.3)
+    assert f"virtio_blk: /dev/vdb new size {blocks} 512-byte logical blocks" in log, log
+    actions = [a["Action"] for a in cloud.osc("server", "event", "list", server)]
+    assert "extend_volume" in actions, actions
+    # a network-era client cannot send it (Nova's 2.51)
+    r = api("POST", "/os-server-external-events", version="2.50", json={"events": [
+        {"name": "volume-extended", "server_uuid": server, "tag": vol["id"]}]})
+    assert api.fault(r, 400)
+    cloud.osc("server", "remove", "volume", server, vol["id"], json_out=False)
+    assert cloud.osc("volume", "show", vol["id"])["size"] == 2

@@ -172,7 +172,10 @@ class ServerVolumes:
             if r.status_code not in (200, 202, 204):
                 raise exc.BadRequest(f"Invalid volume: {_message(r)}")
         except BaseException:
-            await self._volume(ctx, "DELETE", f"/attachments/{att_id}")
+            try:
+                await self._volume(ctx, "DELETE", f"/attachments/{att_id}")
+            except ServiceUnavailable as e:
+                LOG.warning("attachment %s of %s left behind: %s", att_id, instance_id, e.message)
             if bdm_id is not None:
                 async with self.state.db.session() as s:
                     await s.execute(delete(BlockDeviceMapping).where(BlockDeviceMapping.id == bdm_id))

@@ -112,9 +112,9 @@ def test_bad_attachments(cloud, api, server):
     assert api("DELETE", f"{path}/{vol['id']}").status_code == 202
     assert cloud.osc("volume", "show", vol["id"])["status"] == "available"
 
-    r = api("POST", f"/servers/{server}/action", json={"pause": None})
+    r = api("POST", f"/servers/{server}/action", json={"suspend": None})
     assert r.status_code == 202, r.text
-    wait_status(api, server, ("PAUSED", "ERROR"))
+    wait_status(api, server, ("SUSPENDED", "ERROR"))
     r = api("POST", path, json={"volumeAttachment": {"volumeId": vol["id"]}})
     assert "Cannot 'attach_volume' instance" in api.fault(r, 409)
     assert cloud.osc("volume", "show", vol["id"])["status"] == "available"
@@ -169,3 +169,15 @@ def test_online_extend_reaches_the_guest(cloud, api, server):
     assert api.fault(r, 400)
     cloud.osc("server", "remove", "volume", server, vol["id"], json_out=False)
     assert cloud.osc("volume", "show", vol["id"])["size"] == 2
+
+
+def test_attach_to_a_stopped_server(cloud, api, server):
+    vol = volume(cloud)
+    cloud.osc("server", "stop", server, json_out=False)
+    wait_status(api, server, ("SHUTOFF", "ERROR"))
+    att = cloud.osc("server", "add", "volume", server, vol["id"])
+    assert att["Volume ID"] == vol["id"] and att["Device"] == "/dev/vdb", att
+    assert cloud.osc("volume", "show", vol["id"])["status"] == "in-use"
+    cloud.osc("server", "remove", "volume", server, vol["id"], json_out=False)
+    assert cloud.osc("volume", "show", vol["id"])["status"] == "available"
+    cloud.osc("volume", "delete", vol["id"], json_out=False)

@@ -134,11 +134,14 @@ HOSTS: list[Row] = [
     ("POST", f"{AG}/{{aggregate_id}}/action", "aggregates.aggregate_action", "2.1", False),
 ]
 
-# events from other services; volume attachments (none until block storage exists)
+# events from other services; volume attachments
 NETWORK: list[Row] = [
     ("POST", f"{V}/os-server-external-events", "external_events.create_external_events", "2.1", False),
     ("GET", f"{SV}/os-volume_attachments", "volume_attachments.list_volume_attachments", "2.1", False),
     ("GET", f"{SV}/os-volume_attachments/{{volume_id}}", "volume_attachments.show_volume_attachment", "2.1",
+     False),
+    ("POST", f"{SV}/os-volume_attachments", "volume_attachments.create_volume_attachment", "2.1", False),
+    ("DELETE", f"{SV}/os-volume_attachments/{{volume_id}}", "volume_attachments.delete_volume_attachment", "2.1",
      False),
 ]
 

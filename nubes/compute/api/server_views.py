@@ -129,6 +129,17 @@ def changed(req: Request, v: ServerView, *, rebuild: bool = False) -> dict[str, 
     return out
 
 
+def volumes_attached(r: Any, version: tuple[int, int]) -> list[dict[str, Any]]:
+    # only when loaded with the row (``queries.instances``): a row made just now has none yet
+    bdms = r.__dict__.get("block_devices") or []
+    out = []
+    for b in bdms:
+        if b.destination_type == "volume" and b.volume_id:
+            out.append({"id": b.volume_id, **({"delete_on_termination": bool(b.delete_on_termination)}
+                                               if version >= (2, 3) else {})})
+    return out
+
+
 def detail(req: Request, v: ServerView, *, show: bool = False) -> dict[str, Any]:
     """The full server; ``show`` adds what only show/update/rebuild carry (server_groups)."""
     r, version, ctx = v.row, req.ctx.api_version, req.ctx
@@ -139,7 +150,7 @@ def detail(req: Request, v: ServerView, *, show: bool = False) -> dict[str, Any]
         "OS-EXT-STS:task_state": r.task_state, "OS-EXT-STS:vm_state": r.vm_state,
         "OS-EXT-STS:power_state": r.power_state,
         "OS-SRV-USG:launched_at": isotime_us(r.launched_at), "OS-SRV-USG:terminated_at": isotime_us(r.terminated_at),
-        "os-extended-volumes:volumes_attached": [],
+        "os-extended-volumes:volumes_attached": volumes_attached(r, version),
     })
     if r.security_groups:
         out["security_groups"] = [{"name": n} for n in r.security_groups]

@@ -23,7 +23,7 @@ from nubes.compute.db.queries import actions as qa
 from nubes.compute.db.queries import instances as qi
 from nubes.compute.db.queries import server_groups as qg
 from nubes.compute.scheduler import placement
-from nubes.compute.service import pending, server_ports, server_records
+from nubes.compute.service import pending, server_ports, server_records, server_volumes
 from nubes.compute.service.servers_notify import Notifier
 
 LOG = logging.getLogger(__name__)
@@ -67,6 +67,10 @@ async def set_error(c: Any, iid: str, code: int, message: str, details: str | No
             action.message = "Error"
     await placement.release(c.clients, iid)
     await Notifier(c.bus).publish("create", "error", row, message=message)
+
+
+async def _release_volumes(c: Any, iid: str) -> None:
+    await server_volumes.release(c.clients, c.db, iid)
 
 
 async def _mark_deleted(c: Any, iid: str, *, host: str | None, event: str) -> None:
@@ -147,6 +151,7 @@ def handlers(c: Any) -> dict[str, Any]:
 
     async def instance_destroyed(payload: dict) -> None:
         iid = payload["instance_id"]
+        await _release_volumes(c, iid)
         await placement.release(c.clients, iid)
         await _mark_deleted(c, iid, host=payload.get("host"), event="compute_terminate_instance")
 
@@ -158,6 +163,7 @@ def handlers(c: Any) -> dict[str, Any]:
                 return
             rec = server_records.record(row)
         await server_ports.unplug(c.clients, iid, keep=server_ports.preserved(rec))
+        await _release_volumes(c, iid)
         await placement.release(c.clients, iid)
         await _mark_deleted(c, iid, host=None, event="conductor_delete_instance")
 

@@ -9,6 +9,11 @@ Each event names a server and what happened to one of its ports (``tag`` is the 
 - ``network-vif-plugged`` / ``network-vif-unplugged``: accepted; nothing here waits for them
   (Nova's compute uses them only to unblock a spawn that waits for its ports).
 
+And one from the volume service (2.51): ``volume-extended`` (``tag`` is the volume id) after an
+online extend: the volume's new size is read from the volume API and the server's host is told to
+grow the attached disk (the agent's ``extend_volume``, recorded as the ``extend_volume`` instance
+action).
+
 As Nova: an event for a server that does not exist is answered with code 404, one for a server
 that has no host (never scheduled, shelved offloaded) with 422; both are ``failed``.
 """
@@ -19,14 +24,23 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import uuid
+
+from sqlalchemy import select
+
+from nubes.core.context import current_request_id
 from nubes.core.db.base import utcnow
 from nubes.core.exceptions import ServiceUnavailable
+from nubes.compute import rpc
+from nubes.compute.db.models import BlockDeviceMapping
+from nubes.compute.db.queries import actions as qa
 from nubes.compute.db.queries import instances as qi
-from nubes.compute.service import server_ports
+from nubes.compute.service import server_ports, server_records, server_volumes
 
 LOG = logging.getLogger(__name__)
 
 NETWORK_EVENTS = ("network-changed", "network-vif-plugged", "network-vif-unplugged", "network-vif-deleted")
+VOLUME_EVENTS = ("volume-extended",)         # from 2.51
 
 
 @dataclass
@@ -70,7 +84,12 @@ class ExternalEvents:
 
     async def _apply(self, ev: dict[str, Any], done: set[tuple[str, str | None]]) -> None:
         iid, tag = ev["server_uuid"], ev.get("tag")
-        if ev["name"] == "network-vif-deleted" and tag:
+        if ev["name"] == "volume-extended" and tag:
+            try:
+                await self.extended(iid, tag)
+            except ServiceUnavailable as e:
+                LOG.warning("volume %s of %s grew, the guest was not told: %s", tag, iid, e.message)
+        elif ev["name"] == "network-vif-deleted" and tag:
             await self._drop(iid, tag)
         elif ev["name"] == "network-changed":
             if (iid, None) in done or (iid, tag) in done:     # one refresh per port and batch
@@ -80,6 +99,30 @@ class ExternalEvents:
                 await self.refresh(iid, tag)
             except ServiceUnavailable as e:   # the event is delivered; the next one refreshes again
                 LOG.warning("refreshing the network info of %s: %s", iid, e.message)
+
+    async def extended(self, iid: str, volume_id: str) -> None:
+        async with self.state.db.reader() as s:
+            bdm = (await s.execute(select(BlockDeviceMapping).where(
+                BlockDeviceMapping.instance_id == iid, BlockDeviceMapping.volume_id == volume_id,
+                BlockDeviceMapping.destination_type == "volume"))).scalars().first()
+            row = await qi.get(s, iid)
+        if bdm is None or row is None or not row.host:
+            LOG.info("volume-extended for %s: volume %s is not attached to it", iid, volume_id)
+            return
+        r = await server_volumes.volume_request(self.clients, "GET", f"/volumes/{volume_id}")
+        if r.status_code != 200:
+            LOG.warning("volume-extended for %s: volume %s answered %s", iid, volume_id, r.status_code)
+            return
+        size = int(r.json()["volume"]["size"])
+        request_id = current_request_id() or f"req-{uuid.uuid4()}"
+        async with self.state.db.session() as s:
+            qa.start(s, iid, "extend_volume", request_id, None, row.project_id)
+            b = await s.get(BlockDeviceMapping, bdm.id)
+            if b is not None:
+                b.volume_size = size
+        await self.state.bus.cast(rpc.agent_topic(row.host), "extend_volume", {
+            "instance_id": iid, "instance": server_records.record(row), "volume_id": volume_id,
+            "new_size": size, "connection_info": bdm.connection_info, "request_id": request_id})
 
     async def _drop(self, iid: str, port_id: str) -> None:
         async with self.state.db.reader() as s:

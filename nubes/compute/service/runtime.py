@@ -53,6 +53,9 @@ class ComputeState:
         self.moves = Moves(self, self.server_actions)
         self.server_metadata = ServerMetadata(self)
         self.server_network = ServerNetwork(self, self.server_actions)
+        from nubes.compute.service.server_volumes import ServerVolumes
+
+        self.server_volumes = ServerVolumes(self, self.server_actions)
         self.usage = Usage(self)
         from nubes.compute.service.server_password import ServerPassword
 

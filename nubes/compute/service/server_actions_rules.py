@@ -70,6 +70,8 @@ RULES: dict[str, Rule] = {r.name: r for r in (
          instance_action="live-migration"),
     Rule("attach_interface", (ACTIVE, PAUSED, STOPPED), needs_host=True),
     Rule("detach_interface", (ACTIVE, PAUSED, STOPPED), needs_host=True),
+    Rule("attach_volume", (ACTIVE, STOPPED), needs_host=True),
+    Rule("detach_volume", (ACTIVE, STOPPED), needs_host=True),
     Rule("lock", ANY, ANY, must_have_launched=False, lock=False),
     Rule("unlock", ANY, ANY, must_have_launched=False, lock=False),
     Rule("os-resetState", ANY, ANY, must_have_launched=False, lock=False),

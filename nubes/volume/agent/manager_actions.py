@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from nubes.core.exceptions import ServiceUnavailable
+from nubes.core.exceptions import CloudError, ServiceUnavailable
 from nubes.volume import rpc
 from nubes.volume.agent.images import GiB, ImageError, volume_image_metadata
 from nubes.volume.drivers.base import VolumeDriverError
@@ -72,9 +72,15 @@ class ActionSteps:
             LOG.warning("volume %s: extend failed: %s", volume["id"], err.message)
             await self._report("volume_extend_failed", {"volume_id": volume["id"], "message": err.message})
             return
+        # the record shows the new size before compute is told (compute reads it), as in Cinder
+        report = {"host": self.m.host, "volume_id": volume["id"], "new_size": new_size}
+        try:
+            await self.m.bus.call(rpc.WORKER_TOPIC, "volume_extended", report, timeout=30.0)
+        except CloudError as err:
+            LOG.warning("volume %s: reporting the extend: %s; cast instead", volume["id"], err)
+            await self._report("volume_extended", {"volume_id": volume["id"], "new_size": new_size})
         for server_id in payload.get("servers") or []:
             await self._tell_compute(server_id, volume["id"])
-        await self._report("volume_extended", {"volume_id": volume["id"], "new_size": new_size})
 
     async def _tell_compute(self, server_id: str, volume_id: str) -> None:
         """Nova's ``volume-extended`` event, so the guest sees the new size (as Cinder sends it)."""
@@ -83,7 +89,8 @@ class ActionSteps:
             return
         event = {"events": [{"name": "volume-extended", "server_uuid": server_id, "tag": volume_id}]}
         try:
-            r = await clients.request("compute", "POST", "/os-server-external-events", json=event)
+            r = await clients.request("compute", "POST", "/os-server-external-events", json=event,
+                                      headers={"OpenStack-API-Version": "compute 2.51"})
             if r.status_code not in (200, 207):
                 LOG.warning("compute refused the volume-extended event of %s for %s: %s %s", volume_id,
                             server_id, r.status_code, r.text[:200])

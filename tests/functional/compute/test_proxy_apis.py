@@ -2,7 +2,7 @@
 send (and the openstack CLI where it still uses them): floating IPs and pools, addFloatingIp /
 removeFloatingIp, security groups and rules, os-networks and os-tenant-networks, the images proxy
 and image metadata, os-hosts, /extensions; each answering 404 from the microversion where Nova
-removed it. And a server's volume attachments (none without block storage)."""
+removed it. And a server's volume attachments (none, and no attach, without block storage)."""
 
 from __future__ import annotations
 
@@ -250,7 +250,13 @@ def test_volume_attachments_are_empty(full_cloud, world, member, tmp_path):
             f"Instance {sid} is not attached to volume {vol}."
         other = make_member(full_cloud, tmp_path)
         assert other.api.fault(other.api("GET", f"/servers/{sid}/os-volume_attachments"), 404)
+        # this cloud has no volume service: an attach cannot reach it, and nothing is recorded
         r = member.api("POST", f"/servers/{sid}/os-volume_attachments", json={"volumeAttachment": {"volumeId": vol}})
+        assert member.api.fault(r, 503)
+        r = member.api("GET", f"/servers/{sid}/os-volume_attachments")
+        assert r.status_code == 200 and r.json() == {"volumeAttachments": []}, r.text
+        r = member.api("PUT", f"/servers/{sid}/os-volume_attachments/{vol}",
+                       json={"volumeAttachment": {"volumeId": vol}})
         assert member.api.fault(r, 501)
     finally:
         delete_all(member.api, [sid])

@@ -140,7 +140,8 @@ def test_unknown_routes_actions_and_params(full_api, world):
     assert full_api.fault(full_api("POST", f"/servers/{sid}/action", json={"frobnicate": {}}), 400) == (
         "There is no such action: frobnicate")
     assert full_api.fault(full_api("POST", f"/servers/{sid}/action", json={"forceDelete": None}), 409)
-    assert "not implemented" in full_api.fault(full_api("POST", f"/servers/{sid}/os-volume_attachments", json={
+    vol = str(uuid.uuid4())
+    assert "not implemented" in full_api.fault(full_api("PUT", f"/servers/{sid}/os-volume_attachments/{vol}", json={
         "volumeAttachment": {"volumeId": str(uuid.uuid4())}}), 501)
     assert "'colour' was unexpected" in full_api.fault(full_api("GET", "/servers?colour=red"), 400)
     assert full_api("GET", "/servers?colour=red", version="2.74").status_code == 200

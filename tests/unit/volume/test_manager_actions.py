@@ -87,6 +87,11 @@ def casts(bus: RecordingBus, method: str) -> list[dict]:
     return [c[2] for c in bus.casts if c[1] == method]
 
 
+def calls(bus: RecordingBus, method: str) -> list[dict]:
+    """Reports the manager waits for (the extend's: compute reads the new size after it)."""
+    return [c[2] for c in bus.calls if c[1] == method]
+
+
 def staged(tmp: Path) -> list[Path]:
     d = tmp / "fake.staging"
     return list(d.iterdir()) if d.exists() else []
@@ -135,7 +140,7 @@ async def test_online_extend_tells_compute_and_upload_streams_the_volume(tmp_pat
     await driver.create_volume(record("v1", None))
     driver.data["v1"] = DATA
     await manager.steps.extend_volume({"volume": record("v1", "extending"), "new_size": 2, "servers": ["s1", "s2"]})
-    assert casts(bus, "volume_extended") == [{"host": "node@fake", "volume_id": "v1", "new_size": 2}]
+    assert calls(bus, "volume_extended") == [{"host": "node@fake", "volume_id": "v1", "new_size": 2}]
     events = [json.loads(body)["events"][0] for m, p, body in clients.requests if p == "/os-server-external-events"]
     assert events == [{"name": "volume-extended", "server_uuid": s, "tag": "v1"} for s in ("s1", "s2")]
     await manager.steps.extend_volume({"volume": record("v1", "extending"), "new_size": 1})
@@ -166,7 +171,7 @@ async def test_reconcile_finishes_every_task_and_empties_the_staging_directory(t
     try:
         assert staged(tmp_path) == []
         assert [c["volume_id"] for c in casts(bus, "volume_created")] == ["clone"]
-        assert casts(bus, "volume_extended")[0]["new_size"] == 3 and driver.volumes["grow"] == 3
+        assert calls(bus, "volume_extended")[0]["new_size"] == 3 and driver.volumes["grow"] == 3
         assert casts(bus, "volume_upload_failed")[0]["volume_id"] == "up"
         assert ("DELETE", "/v2/images/half", b"") in clients.requests
         assert casts(bus, "volume_reverted")[0]["volume_id"] == "back"

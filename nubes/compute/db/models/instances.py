@@ -4,6 +4,7 @@ block device mappings, and the cached network info."""
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import uuid4
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -71,6 +72,9 @@ class Instance(Base):
         lazy="raise", cascade="all, delete-orphan", order_by="InstanceMetadata.key")
     tags: Mapped[list[InstanceTag]] = relationship(lazy="raise", cascade="all, delete-orphan",
                                                    order_by="InstanceTag.tag")
+    # read-only: the volume attach code writes block_device_mappings rows itself
+    block_devices: Mapped[list[BlockDeviceMapping]] = relationship(
+        lazy="raise", viewonly=True, order_by="BlockDeviceMapping.id")
 
 
 class InstanceMetadata(Base):
@@ -147,3 +151,4 @@ class BlockDeviceMapping(Base):
     tag: Mapped[str | None] = mapped_column(String(255), nullable=True)
     attachment_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     connection_info: Mapped[dict | None] = mapped_column(JSONText, nullable=True)
+    uuid: Mapped[str | None] = mapped_column(String(36), nullable=True, default=lambda: str(uuid4()))

@@ -62,7 +62,8 @@ class InstanceFilters:
 
 
 def _loaded() -> Any:
-    return select(Instance).options(selectinload(Instance.metadata_items), selectinload(Instance.tags))
+    return select(Instance).options(selectinload(Instance.metadata_items), selectinload(Instance.tags),
+                                    selectinload(Instance.block_devices))
 
 
 async def get(s: AsyncSession, instance_id: str, *, deleted: bool | None = False,

@@ -22,8 +22,9 @@ def runtime(tmp_path, backends: list) -> SimpleNamespace:
 async def test_a_bad_backend_does_not_stop_the_others(tmp_path, caplog):
     rt = runtime(tmp_path, ["fake", {"name": "broken", "driver": "no-such-driver"}])
     task = asyncio.create_task(run_managers(rt))
-    for _ in range(100):
-        if "volume.backup.node@fake" in rt.bus.served:
+    # the backends are taken in order: "broken" is tried after "fake" serves
+    for _ in range(500):
+        if "volume.backup.node@fake" in rt.bus.served and "broken" in caplog.text:
             break
         await asyncio.sleep(0.01)
     task.cancel()

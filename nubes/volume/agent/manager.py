@@ -108,7 +108,7 @@ class VolumeManager:
                 LOG.info("volume %s: finishing the delete a previous run left", record["id"])
                 await self.delete_volume({"volume": record})
         if "exports" in reply:
-            await self._unexport_orphans(volumes, set(reply["exports"]))
+            await self._reconcile_exports(volumes, set(reply["exports"]))
         for snapshot_id in await self.driver.list_snapshots():
             if snapshot_id not in known_snapshots:
                 LOG.warning("snapshot %s is on backend %s but not in the database: removing it",
@@ -180,11 +180,17 @@ class VolumeManager:
             return
         await self.bus.cast(rpc.WORKER_TOPIC, "snapshot_deleted", {"snapshot_id": snapshot["id"], "host": self.host})
 
-    async def _unexport_orphans(self, volumes: dict[str, dict], known: set[str]) -> None:
-        """Exports whose attachment the database no longer has (deleted while this manager was
-        down, or an os-initialize_connection never attached) are removed."""
+    async def _reconcile_exports(self, volumes: dict[str, dict], known: set[str]) -> None:
+        """Exports whose attachment the database still has are served again if the backend lost
+        them; those whose attachment it no longer has (deleted while this manager was down, or
+        an os-initialize_connection never attached) are removed."""
         for volume_id, attachment_id in await self.driver.list_exports():
             if attachment_id in known:
+                try:
+                    await self.driver.ensure_export(volumes.get(volume_id, {"id": volume_id}), attachment_id)
+                except VolumeDriverError as err:
+                    LOG.error("could not serve export %s of volume %s again: %s", attachment_id,
+                              volume_id, err.message)
                 continue
             LOG.warning("export %s of volume %s has no attachment: removing it", attachment_id, volume_id)
             try:

@@ -40,7 +40,8 @@ Semantics
   (the same connection info again) and unexporting one that is gone all succeed without doing
   anything. ``list_volumes``/``list_exports`` let a restarted manager reconcile: anything the
   backend holds that the database does not know is removed, anything half-made is finished
-  or removed.
+  or removed, and every export an attachment still has is served again (``ensure_export``, as
+  Cinder's ``ensure_export`` at a volume service's start).
 
 Snapshots and clones
   Where the format allows, a snapshot or a clone does not copy data (the file backend uses
@@ -152,6 +153,10 @@ class VolumeDriver(Protocol):
         """Connection info for ``connector`` (see the module docstring)."""
 
     async def unexport(self, volume: dict, attachment_id: str) -> None: ...
+
+    async def ensure_export(self, volume: dict, attachment_id: str) -> None:
+        """Make an export ``list_exports`` names serve again after the backend lost it (a node
+        restart stopped its target), with the connection info it had; nothing when it serves."""
 
     async def copy_image_to_volume(self, volume: dict, image_file: Path, image_format: str) -> None:
         """Write the image in ``image_file`` (format ``image_format``: raw, qcow2, ...) into the

@@ -225,6 +225,9 @@ class FakeDriver:
     async def unexport(self, volume: dict, attachment_id: str) -> None:
         self.exports.pop((volume["id"], attachment_id), None)
 
+    async def ensure_export(self, volume: dict, attachment_id: str) -> None:
+        self._need(volume["id"])        # its exports are in memory: there is nothing to restart
+
     async def copy_image_to_volume(self, volume: dict, image_file: Path, image_format: str) -> None:
         self._need(volume["id"])
         self.data[volume["id"]] = await run_blocking(_read_image, Path(image_file), image_format)

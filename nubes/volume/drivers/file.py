@@ -72,8 +72,10 @@ class FileDriver:
             for key in self.pool.keys("exports"):
                 rec = self.pool.read("exports", key)
                 if rec and rec["type"] == "nbd" and not nbd.alive(rec):
+                    # Its daemon died (the node restarted): the record stays, so that the
+                    # manager's reconcile serves it again where its attachment expects it
+                    # (ensure_export) or removes it when the attachment is gone.
                     self._drop_export_files(rec)
-                    self.pool.remove("exports", key)
                 elif rec and rec["type"] == "nbd":
                     recorded.add(rec["socket"])
             # A daemon started by a run that died before recording it serves nobody.
@@ -143,8 +145,6 @@ class FileDriver:
     async def list_exports(self) -> list[tuple[str, str]]:
         out = []
         for rec in await asyncio.to_thread(self.pool.records, "exports"):
-            if rec["type"] == "nbd" and not nbd.alive(rec):
-                continue
             out.append((rec["volume_id"], rec["attachment_id"]))
         return out
 
@@ -455,6 +455,28 @@ class FileDriver:
             async with self._pool_lock:
                 await self._put("exports", key, exp)
             return self._info(exp)
+
+    async def ensure_export(self, volume: dict, attachment_id: str) -> None:
+        """Serve an NBD export whose daemon died again, at the host, port and export name its
+        attachment's connection info already holds (a compute node keeps using them)."""
+        key = self._export_key(volume["id"], attachment_id)
+        async with self._locks[volume["id"]]:
+            old = self.pool.read("exports", key)
+            if old is None or old["type"] != "nbd" or nbd.alive(old):
+                return
+            rec = self._volume(volume["id"])
+            await self._grow_to_record(rec)
+            sock, pidfile = Path(old["socket"]), Path(old["pidfile"])
+            await run_blocking(sock.parent.mkdir, mode=0o700, exist_ok=True)
+            pid, _port = await nbd.start_daemon(
+                image=self.pool.file(rec["file"]), fmt=rec["format"], node=old["node"],
+                export_name=old["export"], host=old["host"], ports=range(old["port"], old["port"] + 1),
+                taken=set(), socket_path=sock, pidfile=pidfile, logfile=pidfile.with_suffix(".log"),
+                writable=old["writable"])
+            async with self._pool_lock:
+                await self._put("exports", key, {**old, "pid": pid, "file": rec["file"]})
+            LOG.info("backend %s: NBD export of volume %s for attachment %s served again on port %d",
+                     self.backend.name, volume["id"], attachment_id, old["port"])
 
     async def _start_nbd(self, volume_id: str, attachment_id: str, rec: dict, writable: bool) -> dict:
         base = self.pool.dirs["exports"] / f"{volume_id[:8]}-{attachment_id[:8]}-{uuid.uuid4().hex[:6]}"

@@ -90,7 +90,7 @@ async def test_read_only_export(pool):
     assert pattern_fails(url, "raw", "write -P 0xbb 0 1M")
 
 
-async def test_exports_survive_a_new_driver_and_dead_daemons_are_forgotten(pool):
+async def test_exports_survive_a_new_driver_and_dead_daemons_are_served_again(pool):
     d = make_driver(pool)
     await d.start()
     await d.create_volume(vol("v1"))
@@ -104,20 +104,24 @@ async def test_exports_survive_a_new_driver_and_dead_daemons_are_forgotten(pool)
     assert sorted(await d2.list_exports()) == [("v1", "att1"), ("v2", "att2")]
     assert await d2.export(vol("v1"), "att1", REMOTE) == c1         # the same daemon, found again
     qemu_io(nbd_url(c1), "raw", "write -P 0xaa 0 1M")
-    # A daemon that died (the node rebooted) is no export; a new driver drops its record.
+    qemu_io(nbd_url(c2), "raw", "write -P 0xbb 0 1M")
+    # A daemon that died (the node rebooted) keeps its record: a new driver still lists the
+    # export, and ensure_export serves it again where the attachment's connection info points.
     rec = d2.pool.read("exports", "v2__att2")
     os.kill(rec["pid"], signal.SIGKILL)
     for _ in range(200):
         if not nbd_exports.alive(rec):
             break
         await asyncio.sleep(0.05)
-    assert await d2.list_exports() == [("v1", "att1")]
     d3 = make_driver(pool)
     await d3.start()
-    assert d3.pool.read("exports", "v2__att2") is None
-    # Re-exporting serves it again.
-    c2b = await d3.export(vol("v2"), "att2", REMOTE)
-    qemu_io(nbd_url(c2b), "raw", "write -P 0xbb 0 1M")
+    assert sorted(await d3.list_exports()) == [("v1", "att1"), ("v2", "att2")]
+    assert not pattern_fails(nbd_url(c1), "raw", "read -P 0xaa 0 1M")    # never stopped
+    await d3.ensure_export(vol("v2"), "att2")
+    await d3.ensure_export(vol("v2"), "att2")                             # serving: nothing to do
+    assert await d3.export(vol("v2"), "att2", REMOTE) == c2
+    assert not pattern_fails(nbd_url(c2), "raw", "read -P 0xbb 0 1M")
+    assert len(daemons_of(pool)) == 2
     # Deleting an exported volume stops its daemon.
     await d3.delete_volume(vol("v1"))
     await d3.delete_volume(vol("v2"))

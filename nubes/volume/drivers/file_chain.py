@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from nubes.core import qemu_img_limits
 from nubes.volume.drivers.base import VolumeDriverError
 
 GiB = 1024 ** 3
@@ -36,12 +37,13 @@ def summarise(stderr: bytes, limit: int = 400) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-async def run(*argv: str, what: str) -> bytes:
-    """Run a tool; its stdout, or VolumeDriverError naming ``what`` failed and why."""
+async def run(*argv: str, what: str, limits: Any = None) -> bytes:
+    """Run a tool (``limits``: a ``preexec_fn`` setting its resource limits); its stdout, or
+    VolumeDriverError naming ``what`` failed and why."""
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE)
+            stderr=asyncio.subprocess.PIPE, preexec_fn=limits)
     except OSError as err:
         raise VolumeDriverError(f"{what}: cannot run {argv[0]}: {err}") from err
     out, err = await proc.communicate()
@@ -175,7 +177,7 @@ async def info(path: Path, fmt: str | None = None) -> dict[str, Any]:
     argv = ["qemu-img", "info", "-U", "--output=json"]
     if fmt:
         argv += ["-f", fmt]
-    out = await run(*argv, str(path), what=f"inspecting {path.name}")
+    out = await run(*argv, str(path), what=f"inspecting {path.name}", limits=qemu_img_limits.apply)
     return json.loads(out)
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from nubes.compute.drivers.base import DriverError, SpawnFailed
+from nubes.core import qemu_img_limits
 from nubes.core.concurrency import run_blocking
 
 FORMATS = {"raw", "qcow2", "vmdk", "vdi", "vhd", "vhdx", "iso", "ami"}
@@ -35,10 +36,12 @@ class CommandFailed(DriverError):
     pass
 
 
-async def run(*cmd: str, timeout: float = 600.0) -> str:
-    """Run a command; its stdout, or CommandFailed with its own error text."""
+async def run(*cmd: str, timeout: float = 600.0, limits: Any = None) -> str:
+    """Run a command (``limits``: a ``preexec_fn`` setting its resource limits); its stdout, or
+    CommandFailed with its own error text."""
     proc = await asyncio.create_subprocess_exec(*cmd, stdin=asyncio.subprocess.DEVNULL,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                                                preexec_fn=limits)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:
@@ -65,7 +68,7 @@ async def info(path: Path, fmt: str, *, qemu_img: str = "qemu-img",
     cmd = [qemu_img, "info", "--output=json", "-f", fmt]
     if force_share:
         cmd.append("-U")
-    return json.loads(await run(*cmd, str(path)))
+    return json.loads(await run(*cmd, str(path), limits=qemu_img_limits.apply))
 
 
 async def check_base(path: Path, fmt: str, *, qemu_img: str = "qemu-img") -> int:

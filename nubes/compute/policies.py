@@ -198,6 +198,8 @@ RULES: dict[str, str] = {
     f"{P}:os-volumes-attachments:show": ADMIN_OR_READER,
     f"{P}:os-volumes-attachments:create": ADMIN_OR_MEMBER,
     f"{P}:os-volumes-attachments:delete": ADMIN_OR_MEMBER,
+    f"{P}:os-volumes-attachments:update": ADMIN_OR_MEMBER,
+    f"{P}:os-volumes-attachments:swap": ADMIN,
     # Nova's proxy APIs, os-hosts, extensions
     f"{P}:os-floating-ips:list": ADMIN_OR_READER,
     f"{P}:os-floating-ips:show": ADMIN_OR_READER,

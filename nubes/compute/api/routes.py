@@ -141,6 +141,8 @@ NETWORK: list[Row] = [
     ("GET", f"{SV}/os-volume_attachments/{{volume_id}}", "volume_attachments.show_volume_attachment", "2.1",
      False),
     ("POST", f"{SV}/os-volume_attachments", "volume_attachments.create_volume_attachment", "2.1", False),
+    ("PUT", f"{SV}/os-volume_attachments/{{volume_id}}", "volume_attachments.update_volume_attachment", "2.1",
+     False),
     ("DELETE", f"{SV}/os-volume_attachments/{{volume_id}}", "volume_attachments.delete_volume_attachment", "2.1",
      False),
 ]

@@ -1,12 +1,15 @@
 """Handlers for /servers/{id}/os-volume_attachments[/{volume_id}] (Nova's volume attachments):
 list, show, attach (POST) and detach (DELETE) through block storage's attachments API
-(``service/server_volumes.py``). Swapping a volume (PUT) still answers 501 (docs/api-coverage.md)."""
+(``service/server_volumes.py``); PUT updates ``delete_on_termination`` from 2.85. Swapping a volume
+(PUT with another ``volumeId``) answers 501 (docs/api-coverage.md)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from nubes.core.api.http import Request, empty_response, json_response, read_json
+from nubes.core.exceptions import NotImplementedYet
+from nubes.compute import exceptions as exc
 from nubes.compute.api import authz
 from nubes.compute.api import validation as v
 from nubes.compute.api.server_schemas import UUID
@@ -22,6 +25,16 @@ def _create_schema(version: tuple[int, int]) -> dict[str, Any]:
         props["tag"] = {"type": "string", "minLength": 1, "maxLength": 60, "pattern": r"^[^,/]*$"}
     if version >= (2, 79):
         props["delete_on_termination"] = {"type": "boolean"}
+    return {"type": "object", "required": ["volumeAttachment"], "additionalProperties": False, "properties": {
+        "volumeAttachment": {"type": "object", "required": ["volumeId"], "additionalProperties": False,
+                             "properties": props}}}
+
+
+def _update_schema(version: tuple[int, int]) -> dict[str, Any]:
+    props: dict[str, Any] = {"volumeId": UUID}
+    if version >= (2, 85):       # the attachment's other fields may be sent back, unchanged
+        props.update({"id": UUID, "serverId": UUID, "device": DEVICE, "delete_on_termination": {"type": "boolean"},
+                      "tag": {"type": "string", "minLength": 1, "maxLength": 60, "pattern": r"^[^,/]*$"}})
     return {"type": "object", "required": ["volumeAttachment"], "additionalProperties": False, "properties": {
         "volumeAttachment": {"type": "object", "required": ["volumeId"], "additionalProperties": False,
                              "properties": props}}}
@@ -75,4 +88,27 @@ async def create_volume_attachment(req: Request):
 async def delete_volume_attachment(req: Request):
     await authz.server(req, f"{VA}:delete")
     await _svc(req).detach(req.ctx, req.path_params["server_id"], req.path_params["volume_id"])
+    return empty_response(202)
+
+
+async def update_volume_attachment(req: Request):
+    """2.85: change ``delete_on_termination``; ``id``, ``serverId``, ``device`` and ``tag`` may be
+    given but not changed. Another ``volumeId`` asks for a swap, which is not built."""
+    version = req.ctx.api_version
+    body = v.validate(await read_json(req), _update_schema(version))["volumeAttachment"]
+    sid, volume_id = req.path_params["server_id"], req.path_params["volume_id"]
+    if body["volumeId"] != volume_id or version < (2, 85):
+        await authz.server(req, f"{VA}:swap")
+        raise NotImplementedYet("Swapping the volume of an attachment (PUT with another volumeId, or any PUT "
+                                "before microversion 2.85) is not implemented by this cloud (see "
+                                "docs/api-coverage.md).")
+    await authz.server(req, f"{VA}:update")
+    bdm = await _svc(req).one(req.ctx, sid, volume_id)
+    now = {"id": bdm.volume_id, "serverId": sid, "device": bdm.device_name, "tag": bdm.tag}
+    for field, current in now.items():
+        if field in body and body[field] != current:
+            raise exc.BadRequest(f"The {field} property of a volume attachment can not be updated "
+                               f"(it is {current!r}).")
+    if "delete_on_termination" in body:
+        await _svc(req).set_delete_on_termination(req.ctx, sid, volume_id, body["delete_on_termination"])
     return empty_response(202)

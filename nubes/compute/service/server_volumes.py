@@ -107,6 +107,15 @@ class ServerVolumes:
                 return b
         raise exc.NotFound(f"Instance {instance_id} is not attached to volume {volume_id}.")
 
+    async def set_delete_on_termination(self, ctx: RequestContext, instance_id: str, volume_id: str,
+                                        value: bool) -> None:
+        bdm = await self.one(ctx, instance_id, volume_id)
+        async with self.state.db.session() as s:
+            row = await s.get(BlockDeviceMapping, bdm.id)
+            if row is None:
+                raise exc.NotFound(f"Instance {instance_id} is not attached to volume {volume_id}.")
+            row.delete_on_termination = value
+
     async def _host_ip(self, host: str) -> str | None:
         async with self.state.db.reader() as s:
             rows = await s.execute(select(ComputeNode.host_ip).where(ComputeNode.host == host))

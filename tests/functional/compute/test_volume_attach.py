@@ -181,3 +181,42 @@ def test_attach_to_a_stopped_server(cloud, api, server):
     cloud.osc("server", "remove", "volume", server, vol["id"], json_out=False)
     assert cloud.osc("volume", "show", vol["id"])["status"] == "available"
     cloud.osc("volume", "delete", vol["id"], json_out=False)
+
+
+def test_delete_on_termination_is_updated_from_2_85(cloud, api, server):
+    vol = volume(cloud)
+    path = f"/servers/{server}/os-volume_attachments"
+    assert api("POST", path, json={"volumeAttachment": {"volumeId": vol["id"], "tag": "keep"}},
+               version="2.79").status_code == 200
+    cloud.osc("server", "volume", "update", "--os-compute-api-version", "2.85", "--delete-on-termination",
+              server, vol["id"], json_out=False)
+    one = api("GET", f"{path}/{vol['id']}", version="2.85").json()["volumeAttachment"]
+    assert one["delete_on_termination"] is True and one["tag"] == "keep"
+    s = api("GET", f"/servers/{server}").json()["server"]
+    assert s["os-extended-volumes:volumes_attached"] == [{"id": vol["id"], "delete_on_termination": True}]
+    # what the client sends back unchanged is accepted; a change of anything else is refused
+    same = {"volumeId": vol["id"], "id": vol["id"], "serverId": server, "device": "/dev/vdb", "tag": "keep",
+            "delete_on_termination": False}
+    assert api("PUT", f"{path}/{vol['id']}", json={"volumeAttachment": same}, version="2.85").status_code == 202
+    assert api("GET", f"{path}/{vol['id']}", version="2.85").json()["volumeAttachment"]["delete_on_termination"] is False
+    r = api("PUT", f"{path}/{vol['id']}", json={"volumeAttachment": {**same, "tag": "other"}}, version="2.85")
+    assert "tag" in api.fault(r, 400)
+    r = api("PUT", f"{path}/{vol['id']}", json={"volumeAttachment": {**same, "device": "/dev/vdz"}}, version="2.85")
+    assert "device" in api.fault(r, 400)
+    r = api("PUT", f"{path}/{vol['id']}", json={"volumeAttachment": {"volumeId": vol["id"],
+                                                                     "delete_on_termination": "maybe"}}, version="2.85")
+    assert api.fault(r, 400)
+    # delete_on_termination is not a field before 2.85; a swap is not built
+    r = api("PUT", f"{path}/{vol['id']}", json={"volumeAttachment": same}, version="2.84")
+    assert api.fault(r, 400)
+    other = volume(cloud)
+    r = api("PUT", f"{path}/{vol['id']}", json={"volumeAttachment": {"volumeId": other["id"]}}, version="2.85")
+    assert r.status_code == 501, r.text
+    member = cloud.osc("server", "volume", "list", "--os-compute-api-version", "2.85", server)
+    assert [m["Volume ID"] for m in member] == [vol["id"]]
+    assert api("DELETE", f"{path}/{vol['id']}").status_code == 202
+    deadline = time.monotonic() + 30
+    while cloud.osc("volume", "show", vol["id"])["status"] != "available":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    cloud.osc("volume", "delete", vol["id"], other["id"], json_out=False)

@@ -53,7 +53,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -753,7 +752,7 @@ def table(res: dict) -> list[str]:
                         f"p99 {c['server_p99_ms']} ms (client saw p50 {c['seen_p50_ms']}, p99 {c['seen_p99_ms']}); "
                         f"{c['per_s']}/s; {c['cpu_ms_per_create']} ms server CPU per create"
                         + (f"; {c['errors']} errors" if c["errors"] else "")
-                        + f" | upstream 2.6 s mean; aim p50 < 50 ms |")
+                        + " | upstream 2.6 s mean; aim p50 < 50 ms |")
             rows.append(f"| delete, {driver}, concurrency {c['concurrency']} | {g['per_s']}/s (to gone p50 "
                         f"{g['to_gone_p50_ms']} ms); {g['cpu_ms_per_delete']} ms server CPU per delete | |")
     snaps = res.get("snapshot")

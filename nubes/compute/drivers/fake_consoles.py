@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
-from typing import Any
 
 from nubes.compute.drivers.base import ConsoleEndpoint
 

@@ -80,7 +80,7 @@ def limit_marker(req: Request, maximum: int) -> tuple[int | None, str | None]:
     limit = None
     if raw is not None:
         if not raw.strip().isdigit():
-            raise exc.InvalidInput(f"limit param must be an integer")
+            raise exc.InvalidInput("limit param must be an integer")
         limit = min(int(raw), maximum)
     return limit, req.query_params.get("marker")
 

@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from tests.functional.compute.conftest import make_member, unique
-from tests.functional.compute.routed_fixtures import floating_of, make_routed, remove_routed, wait_addresses
+from tests.functional.compute.routed_fixtures import make_routed, remove_routed, wait_addresses
 from tests.functional.compute.servers_fixtures import boot_body, delete_all, make_world, ports_of, wait_status
 
 OLD = "2.35"

@@ -183,7 +183,7 @@ async def test_a_qcow2_volume_written_in_one_guest_is_read_in_another(world):
     mark = len(await w.d.get_console_output(w.b))
     await w.d.power_on(w.b)
     console = await until(w, w.b, "disk-data", after=mark)
-    assert f"nubes-data tok-file by vol-a" in console[mark:]
+    assert "nubes-data tok-file by vol-a" in console[mark:]
     await w.d.close()
     w.d = w.driver()
     await w.d.init_host()

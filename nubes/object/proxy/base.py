@@ -1,0 +1,123 @@
+"""What the account, container and object controllers share: the cluster's rings, the backend
+client, authorization, timestamps and the headers that pass between client and servers."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from starlette.responses import Response
+
+from nubes.object.proxy import constraints
+from nubes.object.proxy.backend import Answer, Backend, best_status
+from nubes.object.proxy.errors import SwiftError
+
+# Response headers that belong to one connection or to the backend, never sent on.
+HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+               "server", "date", "content-length"}
+
+
+def timestamp() -> str:
+    """Now in Swift's normal form (``1700000000.12345``): the version a write gets."""
+    return f"{time.time():016.5f}"
+
+
+def client_headers(headers: httpx.Headers, keep_length: bool = False) -> dict[str, str]:
+    out = {}
+    for key, value in headers.items():
+        low = key.lower()
+        if low.startswith("x-backend-") or (low in HOP_HEADERS and not
+                                            (keep_length and low == "content-length")):
+            continue
+        out[key] = value
+    return out
+
+
+def passed(headers: Any, prefixes: tuple[str, ...], names: tuple[str, ...] = ()) -> dict[str, str]:
+    """The client's headers a server is told: those named and those with the prefixes;
+    ``X-Remove-<Kind>-Meta-<Name>`` becomes the meta header with an empty value (a removal)."""
+    out = {}
+    for key, value in headers.items():
+        low = key.lower()
+        if low in names or low.startswith(prefixes):
+            out[low] = value
+        elif low.startswith("x-remove-"):
+            kept = "x-" + low[len("x-remove-"):]
+            if kept.startswith(prefixes) and "-meta-" in kept:
+                out.setdefault(kept, "")
+    return out
+
+
+@dataclass
+class Cluster:
+    """The three rings and the backend client."""
+
+    account_ring: Any
+    container_ring: Any
+    object_ring: Any
+    backend: Backend
+    max_file_size: int
+    listing_limit: int
+
+    def nodes(self, ring: Any, *path: str) -> tuple[int, list[Any], Any]:
+        part, primaries = ring.get_nodes(*path)
+        return part, primaries, ring.handoffs(part)
+
+    def read_nodes(self, ring: Any, *path: str) -> tuple[int, list[Any]]:
+        """The primaries, then as many handoffs (Swift's request_node_count = 2 * replicas)."""
+        part, primaries, handoffs = self.nodes(ring, *path)
+        extra = []
+        for node in handoffs:
+            if len(extra) >= len(primaries):
+                break
+            extra.append(node)
+        return part, [*primaries, *extra]
+
+
+def authorize(req: Any, account: str, write: bool) -> None:
+    """Refuse (403) a caller that may not read (or write) ``account``: keystoneauth's rules,
+    decided by the policy engine (policies.py)."""
+    constraints.check_account(account)
+    if not account.startswith(constraints.RESELLER_PREFIX) or len(account) == 5:
+        raise SwiftError(403)
+    target = {"project_id": account[len(constraints.RESELLER_PREFIX):]}
+    req.ctx.can("object:account_operator" if write else "object:account_reader", target)
+
+
+def quorum_response(answers: list[Answer | None], n: int, ok_headers: dict[str, str] | None = None
+                    ) -> Response:
+    """The client's answer to a write sent to ``n`` nodes: the quorum's status, else 503."""
+    status = best_status([a.status if a is not None else None for a in answers], n)
+    if status is None or status >= 500:
+        raise SwiftError(503)
+    if status >= 400:
+        raise SwiftError(status)
+    return Response(b"", status, headers=ok_headers or {})
+
+
+def listing_response(answer: Answer) -> Response:
+    return Response(answer.body, answer.status, headers=client_headers(answer.headers))
+
+
+def not_found_or_unavailable(others: list[Answer]) -> SwiftError:
+    if any(a.status == 404 for a in others):
+        return SwiftError(404)
+    return SwiftError(503)
+
+
+LISTING_PARAMS = ("format", "prefix", "delimiter", "marker", "end_marker", "limit", "reverse",
+                  "path")
+
+
+def listing_params(req: Any, limit: int) -> dict[str, str]:
+    constraints.listing_limit(req.query_params.get("limit"), limit)
+    params = {k: v for k, v in req.query_params.items() if k in LISTING_PARAMS}
+    accept = req.headers.get("accept", "")
+    if "format" not in params:
+        if "application/json" in accept:
+            params["format"] = "json"
+        elif "xml" in accept:
+            params["format"] = "xml"
+    return params

@@ -1,0 +1,93 @@
+"""``/v1/<account>/<container>``: create (PUT), metadata (HEAD, POST), list objects (GET),
+delete.
+
+A container PUT tells each container server one account replica to update (``X-Account-Host``,
+``-Device``, ``-Partition``), so the account's listing learns of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from nubes.object.proxy import account as accounts
+from nubes.object.proxy import constraints
+from nubes.object.proxy.base import (Cluster, authorize, client_headers, listing_params,
+                                     listing_response, not_found_or_unavailable, passed,
+                                     quorum_response, timestamp)
+from nubes.object.proxy.errors import SwiftError
+
+META = ("x-container-meta-",)
+
+
+def account_update_headers(cluster: Cluster, account: str, count: int) -> list[dict[str, str]]:
+    """For each of ``count`` container nodes, the account replica it tells (round robin)."""
+    part, primaries = cluster.account_ring.get_nodes(account)
+    return [{"x-account-host": f"{node.ip}:{node.port}", "x-account-device": node.device,
+             "x-account-partition": str(part)}
+            for node in (primaries[i % len(primaries)] for i in range(count))]
+
+
+async def info(cluster: Cluster, account: str, container: str) -> dict[str, str]:
+    """The container's headers from the first server that has it; 404 when none does."""
+    part, nodes = cluster.read_nodes(cluster.container_ring, account, container)
+    answer, others = await cluster.backend.first_good(nodes, part, "HEAD", (account, container),
+                                                      {})
+    if answer is None:
+        raise not_found_or_unavailable(others)
+    return client_headers(answer.headers)
+
+
+async def head(cluster: Cluster, req: Any, account: str, container: str) -> Response:
+    authorize(req, account, write=False)
+    return Response(b"", 204, headers=await info(cluster, account, container))
+
+
+async def get(cluster: Cluster, req: Any, account: str, container: str) -> Response:
+    authorize(req, account, write=False)
+    params = listing_params(req, cluster.listing_limit)
+    part, nodes = cluster.read_nodes(cluster.container_ring, account, container)
+    answer, others = await cluster.backend.first_good(nodes, part, "GET", (account, container),
+                                                      {}, params)
+    if answer is None:
+        raise not_found_or_unavailable(others)
+    return listing_response(answer)
+
+
+async def put(cluster: Cluster, req: Any, account: str, container: str) -> Response:
+    authorize(req, account, write=True)
+    constraints.check_container(container)
+    constraints.check_metadata(req.headers, "container")
+    await accounts.ensure(cluster, account)
+    part, primaries, handoffs = cluster.nodes(cluster.container_ring, account, container)
+    common = {**passed(req.headers, META), "x-timestamp": timestamp()}
+    headers = [{**common, **extra}
+               for extra in account_update_headers(cluster, account, len(primaries))]
+    answers = await cluster.backend.fan_out(primaries, handoffs, part, "PUT",
+                                            (account, container), headers)
+    return quorum_response(answers, len(primaries))
+
+
+async def post(cluster: Cluster, req: Any, account: str, container: str) -> Response:
+    authorize(req, account, write=True)
+    constraints.check_metadata(req.headers, "container")
+    part, primaries, handoffs = cluster.nodes(cluster.container_ring, account, container)
+    headers = {**passed(req.headers, META), "x-timestamp": timestamp()}
+    answers = await cluster.backend.fan_out(primaries, handoffs, part, "POST",
+                                            (account, container), [headers] * len(primaries))
+    response = quorum_response(answers, len(primaries))
+    response.status_code = 204
+    return response
+
+
+async def delete(cluster: Cluster, req: Any, account: str, container: str) -> Response:
+    authorize(req, account, write=True)
+    part, primaries, handoffs = cluster.nodes(cluster.container_ring, account, container)
+    common = {"x-timestamp": timestamp()}
+    headers = [{**common, **extra}
+               for extra in account_update_headers(cluster, account, len(primaries))]
+    answers = await cluster.backend.fan_out(primaries, handoffs, part, "DELETE",
+                                            (account, container), headers)
+    response = quorum_response(answers, len(primaries))
+    response.status_code = 204
+    return response

@@ -1,0 +1,254 @@
+"""``/v1/<account>/<container>/<object>``: PUT (streamed to every replica), GET and HEAD
+(first good replica; newest for HEAD), POST (metadata), DELETE, COPY and PUT with
+``X-Copy-From``.
+
+An object PUT or DELETE tells each object server one container replica to update
+(``X-Container-Host``, ``-Device``, ``-Partition``), so the container's listing learns of it."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+from starlette.background import BackgroundTask
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response, StreamingResponse
+
+from nubes.object.proxy import constraints
+from nubes.object.proxy import container as containers
+from nubes.object.proxy.backend import OverLimit, best_status
+from nubes.object.proxy.base import (Cluster, authorize, client_headers, passed, quorum_response,
+                                     timestamp)
+from nubes.object.proxy.errors import SwiftError
+
+META = ("x-object-meta-",)
+STORED = ("content-type", "content-encoding", "content-disposition", "etag", "if-none-match")
+CONDITIONS = ("range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+# A good answer to a GET: the object, a part of it, or the client's own condition failing.
+SERVED = {200, 206, 304, 412, 416}
+
+
+def container_update_headers(cluster: Cluster, account: str, container: str,
+                             count: int) -> list[dict[str, str]]:
+    part, primaries = cluster.container_ring.get_nodes(account, container)
+    return [{"x-container-host": f"{node.ip}:{node.port}", "x-container-device": node.device,
+             "x-container-partition": str(part)}
+            for node in (primaries[i % len(primaries)] for i in range(count))]
+
+
+def _ts(headers: httpx.Headers) -> str:
+    # Normal and internal forms both sort as text (ten digits, a dot, five decimals).
+    return headers.get("x-backend-timestamp") or headers.get("x-timestamp") or ""
+
+
+async def _open_newest(cluster: Cluster, account: str, container: str, obj: str,
+                       headers: dict[str, str]) -> httpx.Response:
+    """An open GET of the object from the first replica that serves it (primaries, then
+    handoffs), passing over one whose copy is older than a deletion another replica saw."""
+    part, nodes = cluster.read_nodes(cluster.object_ring, account, container, obj)
+    path = (account, container, obj)
+    tombstone, statuses = "", []
+    for node in cluster.backend.usable(nodes):
+        resp = await cluster.backend.open(node, part, "GET", path, headers)
+        if resp is None:
+            continue
+        statuses.append(resp.status_code)
+        if resp.status_code in SERVED:
+            if tombstone and _ts(resp.headers) and _ts(resp.headers) < tombstone:
+                await resp.aclose()
+                continue
+            return resp
+        if resp.status_code == 404:
+            tombstone = max(tombstone, resp.headers.get("x-backend-timestamp", ""))
+        await resp.aclose()
+        if 400 <= resp.status_code < 500 and resp.status_code != 404:
+            raise SwiftError(resp.status_code)
+    raise SwiftError(404 if 404 in statuses else 503)
+
+
+async def get(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:
+    authorize(req, account, write=False)
+    resp = await _open_newest(cluster, account, container, obj, passed(req.headers, (), CONDITIONS))
+    headers = client_headers(resp.headers, keep_length=True)
+    if resp.status_code in (304, 412, 416):
+        await resp.aclose()
+        headers.pop("Content-Length", None)
+        headers.pop("content-length", None)
+        return Response(b"", resp.status_code, headers=headers)
+    return StreamingResponse(resp.aiter_raw(), resp.status_code, headers=headers,
+                             background=BackgroundTask(resp.aclose))
+
+
+async def head(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:
+    """Every primary at once; the newest copy answers (unless a newer deletion was seen)."""
+    authorize(req, account, write=False)
+    part, primaries, handoffs = cluster.nodes(cluster.object_ring, account, container, obj)
+    path = (account, container, obj)
+    conditions = passed(req.headers, (), CONDITIONS)
+    answers = [a for a in await cluster.backend.fan_out(
+        primaries, handoffs, part, "HEAD", path, [conditions] * len(primaries)) if a is not None]
+    good = [a for a in answers if a.status in SERVED]
+    tombstone = max((a.headers.get("x-backend-timestamp", "") for a in answers
+                     if a.status == 404), default="")
+    if good:
+        newest = max(good, key=lambda a: _ts(a.headers))
+        if not tombstone or _ts(newest.headers) >= tombstone:
+            return Response(b"", newest.status, headers=client_headers(newest.headers,
+                                                                        keep_length=True))
+        raise SwiftError(404)
+    if any(a.status == 404 for a in answers):
+        raise SwiftError(404)
+    raise SwiftError(503)
+
+
+def _object_headers(req_headers: Any, obj: str) -> dict[str, str]:
+    headers = passed(req_headers, META, STORED)
+    if not headers.get("content-type"):
+        headers["content-type"] = mimetypes.guess_type(obj)[0] or "application/octet-stream"
+    delete_at = constraints.delete_at(req_headers)
+    if delete_at is not None:
+        headers["x-delete-at"] = delete_at
+    return headers
+
+
+async def _store(cluster: Cluster, account: str, container: str, obj: str,
+                 headers: dict[str, str], length: int | None, source: AsyncIterator[bytes],
+                 ) -> Response:
+    await containers.info(cluster, account, container)
+    part, primaries, handoffs = cluster.nodes(cluster.object_ring, account, container, obj)
+    ts = timestamp()
+    common = {**headers, "x-timestamp": ts}
+    if length is not None:
+        common["content-length"] = str(length)
+    per_node = [{**common, **extra} for extra in container_update_headers(
+        cluster, account, container, len(primaries))]
+    try:
+        answers, sent = await cluster.backend.put_stream(
+            primaries, handoffs, part, (account, container, obj), per_node, source,
+            cluster.max_file_size)
+    except OverLimit:
+        raise SwiftError(413, "Your request is too large.") from None
+    except ClientDisconnect:
+        raise SwiftError(499) from None
+    if length is not None and sent != length:
+        raise SwiftError(499)
+    status = best_status([a.status_code if a is not None else None for a in answers],
+                         len(primaries))
+    if status is None or status >= 500:
+        raise SwiftError(503)
+    if status >= 400:
+        raise SwiftError(status)
+    etags = {a.headers.get("etag", "").strip('"') for a in answers
+             if a is not None and a.status_code == status}
+    etags.discard("")
+    if len(etags) > 1:
+        raise SwiftError(503)
+    out = {"Last-Modified": _http_date(ts)}
+    if etags:
+        out["Etag"] = etags.pop()
+    return Response(b"", status, headers=out)
+
+
+def _http_date(ts: str) -> str:
+    from email.utils import formatdate
+
+    return formatdate(int(float(ts)) + 1, usegmt=True)    # Swift rounds Last-Modified up
+
+
+async def put(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:
+    authorize(req, account, write=True)
+    constraints.check_object_name(obj)
+    constraints.check_metadata(req.headers, "object")
+    if "x-copy-from" in req.headers:
+        source = _split_copy_path(req.headers["x-copy-from"], "X-Copy-From")
+        return await _copy(cluster, req, account, source, (container, obj))
+    length = constraints.check_length(req.headers, cluster.max_file_size)
+    headers = _object_headers(req.headers, obj)
+    return await _store(cluster, account, container, obj, headers, length, req.stream())
+
+
+def _split_copy_path(value: str, header: str) -> tuple[str, str]:
+    path = unquote(value).lstrip("/")
+    container, _, obj = path.partition("/")
+    if not container or not obj:
+        raise SwiftError(412, f"{header} header must be of the form <container name>/<object name>")
+    return container, obj
+
+
+async def copy(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:
+    """Swift's COPY: ``Destination: <container>/<object>`` in the same account."""
+    if "destination-account" in req.headers:
+        raise SwiftError(501, "Copies to another account (Destination-Account) are not "
+                              "served yet.")
+    if "destination" not in req.headers:
+        raise SwiftError(412, "Destination header required")
+    authorize(req, account, write=True)
+    return await _copy(cluster, req, account, (container, obj),
+                       _split_copy_path(req.headers["destination"], "Destination"))
+
+
+async def _copy(cluster: Cluster, req: Any, account: str, source: tuple[str, str],
+                dest: tuple[str, str]) -> Response:
+    """Stream the source object into the destination: its metadata and content type, with the
+    request's on top (only the request's with ``X-Fresh-Metadata: true``)."""
+    authorize(req, account, write=False)
+    constraints.check_object_name(dest[1])
+    if "x-copy-from-account" in req.headers:
+        raise SwiftError(501, "Copies from another account (X-Copy-From-Account) are not "
+                              "served yet.")
+    resp = await _open_newest(cluster, account, source[0], source[1],
+                              passed(req.headers, (), ("if-match", "if-none-match")))
+    try:
+        if resp.status_code != 200:
+            raise SwiftError(resp.status_code)
+        fresh = req.headers.get("x-fresh-metadata", "").lower() in ("true", "1", "yes", "on")
+        headers = {} if fresh else {k.lower(): v for k, v in resp.headers.items()
+                                    if k.lower().startswith(META) or k.lower() in
+                                    ("content-type", "content-encoding", "content-disposition")}
+        headers.update(_object_headers(req.headers, dest[1]) if "content-type" in req.headers
+                       else {k: v for k, v in _object_headers(req.headers, dest[1]).items()
+                             if k != "content-type"})
+        headers.setdefault("content-type", resp.headers.get("content-type",
+                                                            "application/octet-stream"))
+        headers.pop("etag", None)
+        length = int(resp.headers.get("content-length", "0"))
+        answer = await _store(cluster, account, dest[0], dest[1], headers, length,
+                              resp.aiter_raw())
+    finally:
+        await resp.aclose()
+    answer.headers["X-Copied-From"] = f"{source[0]}/{source[1]}"
+    if "last-modified" in resp.headers:
+        answer.headers["X-Copied-From-Last-Modified"] = resp.headers["last-modified"]
+    return answer
+
+
+async def post(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:
+    authorize(req, account, write=True)
+    constraints.check_metadata(req.headers, "object")
+    headers = passed(req.headers, META, ("content-type", "content-encoding",
+                                         "content-disposition"))
+    delete_at = constraints.delete_at(req.headers)
+    if delete_at is not None:
+        headers["x-delete-at"] = delete_at
+    headers["x-timestamp"] = timestamp()
+    part, primaries, handoffs = cluster.nodes(cluster.object_ring, account, container, obj)
+    answers = await cluster.backend.fan_out(primaries, handoffs, part, "POST",
+                                            (account, container, obj), [headers] * len(primaries))
+    return quorum_response(answers, len(primaries))
+
+
+async def delete(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:
+    authorize(req, account, write=True)
+    await containers.info(cluster, account, container)
+    part, primaries, handoffs = cluster.nodes(cluster.object_ring, account, container, obj)
+    ts = timestamp()
+    headers = [{"x-timestamp": ts, **extra} for extra in container_update_headers(
+        cluster, account, container, len(primaries))]
+    answers = await cluster.backend.fan_out(primaries, handoffs, part, "DELETE",
+                                            (account, container, obj), headers)
+    response = quorum_response(answers, len(primaries))
+    response.status_code = 204
+    return response

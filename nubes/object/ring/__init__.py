@@ -6,8 +6,9 @@ file with all its state) and rebalances it into a *ring file*; servers and proxi
 ring file (:class:`Ring`) and only look things up. ``nubes ring`` is the operator's command."""
 
 from nubes.object.ring.device import Device, RingError
+from nubes.object.ring.builder import RingBuilder
 from nubes.object.ring.ring import Ring
 
 RING_NAMES = ("account", "container", "object")
 
-__all__ = ["Device", "Ring", "RingError", "RING_NAMES"]
+__all__ = ["Device", "Ring", "RingBuilder", "RingError", "RING_NAMES"]

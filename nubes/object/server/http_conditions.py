@@ -80,7 +80,7 @@ def parse_range(value: str | None, length: int) -> list[tuple[int, int]] | None:
             return None
         start = int(first)
         end = int(last) + 1 if last else length
-        if end <= start:
+        if last and end <= start:
             return None
         if start >= length:
             continue

@@ -31,7 +31,10 @@ class HTTPError(Exception):
 
     def response(self, head: bool = False) -> Response:
         body = b"" if head or self.status in (204, 304) else (self.message + "\n").encode()
-        return Response(body, status_code=self.status, headers=self.headers,
+        # The object's headers may come along (412, 304): its Content-Length only to a HEAD.
+        headers = {k: v for k, v in self.headers.items()
+                   if head or k.lower() not in ("content-length", "content-type")}
+        return Response(body, status_code=self.status, headers=headers,
                         media_type="text/plain; charset=utf-8")
 
 

@@ -75,7 +75,8 @@ class DatabaseServer:
         parts, device_path, digest, broker = self._locate(request, entry=False)
         timestamp = request_timestamp(request)
         self.devices.check_space(device_path)
-        created = await asyncio.to_thread(broker.initialize, *parts[2:self.depth], timestamp)
+        account, container = parts[2], (parts[3] if self.depth == 4 else None)
+        created = await asyncio.to_thread(broker.initialize, account, container, timestamp)
         status = 201
         if not created:
             was_deleted = await asyncio.to_thread(broker.is_deleted)

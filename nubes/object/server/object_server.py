@@ -11,7 +11,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +59,12 @@ def _expired(state: ObjectState, now: float) -> bool:
 
 
 class ObjectServer:
-    def __init__(self, devices: Devices, secret: HashSecret, node_timeout: float = 3.0):
+    def __init__(self, devices: Devices, secret: HashSecret, node_timeout: float = 3.0,
+                 clock: Callable[[], float] = time.time):
         self.devices = devices
         self.secret = secret
         self.node_timeout = node_timeout
+        self.clock = clock                  # X-Delete-At is compared with this
 
     @classmethod
     def from_config(cls, conf: ObjectStorageConfig, state_dir: Path) -> ObjectServer:
@@ -84,7 +86,7 @@ class ObjectServer:
     async def put(self, request: Request) -> Response:
         parts, device_path, digest, diskfile = self._locate(request)
         timestamp = request_timestamp(request)
-        now = time.time()
+        now = self.clock()
         _delete_at(request, now)
         length_header = request.headers.get("content-length")
         chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
@@ -162,7 +164,7 @@ class ObjectServer:
         """The object's version; 404 (with X-Backend-Timestamp when something was there) when it
         is missing, deleted or past its X-Delete-At."""
         state = await asyncio.to_thread(diskfile.state)
-        if state.kind != "data" or _expired(state, time.time()):
+        if state.kind != "data" or _expired(state, self.clock()):
             headers = {"X-Backend-Timestamp": state.timestamp.internal} if state.timestamp else {}
             raise HTTPError(404, "Not Found", headers)
         return state
@@ -214,7 +216,7 @@ class ObjectServer:
     async def post(self, request: Request) -> Response:
         _, _, _, diskfile = self._locate(request)
         timestamp = request_timestamp(request)
-        _delete_at(request, time.time())
+        _delete_at(request, self.clock())
         state = await self._live_state(diskfile)
         newest = max(t for t in (state.timestamp, state.meta_timestamp) if t is not None)
         if newest >= timestamp:
@@ -232,7 +234,7 @@ class ObjectServer:
         state = await asyncio.to_thread(diskfile.state)
         if state.timestamp is not None and state.timestamp >= timestamp:
             raise HTTPError(409, "Conflict", {"X-Backend-Timestamp": state.timestamp.internal})
-        existed = state.kind == "data" and not _expired(state, time.time())
+        existed = state.kind == "data" and not _expired(state, self.clock())
         await asyncio.to_thread(diskfile.put_marker, timestamp, ".ts", {
             "name": "/" + "/".join(parts[2:]), "X-Timestamp": timestamp.internal})
         await asyncio.to_thread(diskfile.cleanup)

@@ -2,10 +2,13 @@ import hashlib
 import json
 import os
 
+import httpx
+
 from nubes.object.hashing import hash_path
-from nubes.object.server.backend import read_async_pending
+from nubes.object.server.backend import Devices, read_async_pending
 from nubes.object.server.container_server import ContainerServer
-from tests.functional.object.conftest import SECRET
+from nubes.object.server.object_server import ObjectServer
+from tests.functional.object.conftest import SECRET, client, free_port
 
 T1, T2, T3 = "1700000001.00000", "1700000002.00000", "1700000003.00000"
 OBJ = "/sda/7/AUTH_a/c/dir/o"
@@ -119,11 +122,53 @@ async def test_conditionals(objects):
     assert r.status_code == 412
 
 
-async def test_delete_at_hides_the_object(objects):
-    await objects.put(OBJ, content=b"x", headers={"X-Timestamp": T1, "X-Delete-At": "9999999999"})
-    assert (await objects.get(OBJ)).status_code == 200
-    # A POST may not set a past time; a file with one (as after it passed) is not served.
-    assert (await objects.post(OBJ, headers={"X-Timestamp": T2, "X-Delete-At": "1"})).status_code == 400
+async def test_delete_at_hides_the_object(devices):
+    now = [1700000000.0]
+    async with client(ObjectServer(devices, SECRET, clock=lambda: now[0]).app()) as objects:
+        r = await objects.put(OBJ, content=b"x", headers={"X-Timestamp": T1,
+                                                          "X-Delete-At": "1700000100"})
+        assert r.status_code == 201
+        assert (await objects.get(OBJ)).status_code == 200
+        r = await objects.post(OBJ, headers={"X-Timestamp": T2, "X-Delete-At": "1"})
+        assert r.status_code == 400
+        now[0] = 1700000100.0
+        r = await objects.get(OBJ)
+        assert r.status_code == 404 and r.headers["x-backend-timestamp"] == T1
+        assert (await objects.post(OBJ, headers={"X-Timestamp": T2})).status_code == 404
+
+
+async def test_full_device_is_507(tmp_path):
+    (tmp_path / "sda").mkdir()
+    full = Devices(tmp_path, reserve="100%")
+    async with client(ObjectServer(full, SECRET).app()) as objects:
+        r = await objects.put(OBJ, content=b"x", headers={"X-Timestamp": T1})
+        assert r.status_code == 507
+    assert not (tmp_path / "sda/objects").exists()
+
+
+async def test_over_real_http(devices, served):
+    """uvicorn in front: streaming both ways, and error answers whose lengths add up."""
+    host = served(ObjectServer(devices, SECRET).app())
+    body = os.urandom(300 * 1024)
+
+    async def chunks():
+        for i in range(0, len(body), 50000):
+            yield body[i:i + 50000]
+
+    async with httpx.AsyncClient(base_url=f"http://{host}") as http:
+        r = await http.put(OBJ, content=chunks(), headers={"X-Timestamp": T1})
+        assert r.status_code == 201 and r.headers["etag"] == md5(body)
+        async with http.stream("GET", OBJ) as r:
+            got = b"".join([c async for c in r.aiter_bytes()])
+        assert got == body
+        r = await http.get(OBJ, headers={"If-Match": "other"})
+        assert r.status_code == 412
+        r = await http.get(OBJ, headers={"If-None-Match": md5(body)})
+        assert r.status_code == 304 and r.headers["etag"] == md5(body)
+        r = await http.head(OBJ)
+        assert r.headers["content-length"] == str(len(body))
+        r = await http.get(OBJ, headers={"Range": "bytes=1-2,-1"})
+        assert r.status_code == 206 and body[-1:] in r.content
 
 
 async def test_replicate_hashes_follow_the_disk(objects, devices):
@@ -148,7 +193,6 @@ async def test_container_update_delivered_or_left_pending(objects, containers, d
     assert listing[0]["name"] == "dir/o" and listing[0]["bytes"] == 5
     assert listing[0]["hash"] == md5(b"12345") and listing[0]["content_type"] == "text/x"
     # The container server down: the object is stored and the update left for the updater.
-    from tests.functional.object.conftest import free_port
     update["X-Container-Host"] = f"127.0.0.1:{free_port()}"
     r = await objects.delete(OBJ, headers={"X-Timestamp": T3, **update})
     assert r.status_code == 204

@@ -1,0 +1,52 @@
+import os
+
+from nubes.object.server.diskfile import DiskFile, read_metadata, read_range, suffix_hashes
+from nubes.object.timestamps import Timestamp
+
+DIGEST = bytes.fromhex("0123456789abcdef0123456789abcabc")
+
+
+def _put(df, ts, body, meta=None):
+    w = df.writer()
+    w.write(body)
+    return w.commit(Timestamp.parse(ts), ".data", {"Content-Length": str(len(body)),
+                                                   "ETag": w.md5.hexdigest(), **(meta or {})})
+
+
+def test_layout_trailer_and_large_metadata(tmp_path):
+    df = DiskFile(tmp_path, "7", DIGEST)
+    big = "x" * (300 * 1024)
+    path = _put(df, "1700000000.00001", b"hello", {"X-Object-Meta-Big": big})
+    assert path == tmp_path / "objects/7/abc" / DIGEST.hex() / "1700000000.00001.data"
+    assert read_metadata(path)["X-Object-Meta-Big"] == big
+    assert b"".join(read_range(path, 1, 4)) == b"ell"
+    state = df.state()
+    assert state.kind == "data" and state.content_length == 5
+    assert os.listdir(tmp_path / "tmp") == []
+
+
+def test_newest_wins_and_cleanup(tmp_path):
+    df = DiskFile(tmp_path, "7", DIGEST)
+    _put(df, "1700000000.00001", b"one")
+    df.put_marker(Timestamp.parse("1700000000.00003"), ".meta", {"X-Object-Meta-A": "b"})
+    _put(df, "1700000000.00002", b"two")
+    state = df.state()
+    assert state.metadata["X-Object-Meta-A"] == "b" and state.timestamp.normal.endswith("02")
+    df.cleanup()
+    assert sorted(os.listdir(df.dir)) == ["1700000000.00002.data", "1700000000.00003.meta"]
+    df.put_marker(Timestamp.parse("1700000000.00004"), ".ts", {})
+    df.cleanup()
+    assert os.listdir(df.dir) == ["1700000000.00004.ts"]
+    assert df.state().kind == "ts"
+
+
+def test_suffix_hashes_follow_the_files(tmp_path):
+    df = DiskFile(tmp_path, "7", DIGEST)
+    path = _put(df, "1700000000.00001", b"one")
+    before = suffix_hashes(tmp_path / "objects/7")
+    assert list(before) == ["abc"]
+    assert suffix_hashes(tmp_path / "objects/7") == before
+    os.unlink(path)
+    assert suffix_hashes(tmp_path / "objects/7") == {}
+    _put(df, "1700000000.00002", b"two")
+    assert suffix_hashes(tmp_path / "objects/7") != before

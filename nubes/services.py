@@ -13,6 +13,7 @@ SERVICE_MODULES = [
     "network",
     "compute",
     "volume",
+    "object",
 ]
 
 

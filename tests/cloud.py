@@ -183,6 +183,9 @@ def _start_once(tmp: Path, services: str | None, extra_env: dict[str, str] | Non
     ports["compute-novncproxy"], ports["compute-serialproxy"] = free_port(), free_port()
     env["NUBES_COMPUTE__NOVNCPROXY_PORT"] = str(ports["compute-novncproxy"])
     env["NUBES_COMPUTE__SERIALPROXY_PORT"] = str(ports["compute-serialproxy"])
+    for server in ("object-server", "container-server", "account-server"):   # object storage's
+        ports[server] = free_port()
+        env[f"NUBES_OBJECT__{server.split('-')[0].upper()}_PORT"] = str(ports[server])
     # Tests keep bcrypt cheap; the benchmark uses Keystone's default cost.
     env.setdefault("NUBES_IDENTITY__PASSWORD_HASH_ROUNDS", "4")
     # Test clouds leave the machine's kernel alone (as root `nubes up` would run the network data

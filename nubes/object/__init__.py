@@ -1,5 +1,23 @@
-"""Object storage (Swift-compatible API v1 and S3): rings, proxy, storage servers, daemons.
+"""Object storage (Swift-compatible API v1): rings, the proxy and the storage servers.
 
-Being built in slices (issue 14): rings and the storage servers first; the proxy, the daemons
-and the service spec that ``nubes up`` starts come after. Until then this package is not listed
-in ``nubes.services``."""
+``nubes up`` runs the proxy on port 8080 and, in the same process, the object, container and
+account servers on their own ports over device directories under ``<state_dir>/object/devices``
+(rings made on first start). Daemons (replicator, updater, expirer, auditor) and S3 come in
+later slices (docs/object-storage-proxy.md)."""
+
+from __future__ import annotations
+
+from nubes.core.service import CatalogEntry, ExtraApi, ServiceSpec
+from nubes.object.proxy.app import build_app, storage_builder
+from nubes.object.proxy.conf import ProxyConfig
+
+SPEC = ServiceSpec(
+    name="object",
+    conf_class=ProxyConfig,
+    default_port=8080,
+    build_app=build_app,
+    catalog=(CatalogEntry("object-store", "swift", "/v1/AUTH_%(project_id)s",
+                          "OpenStack Object Storage"),),
+    extra_apis=tuple(ExtraApi(f"{kind}-server", f"{kind}_port", storage_builder(kind))
+                     for kind in ("account", "container", "object")),
+)

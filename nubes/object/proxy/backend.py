@@ -111,7 +111,7 @@ class _Putter:
 class Backend:
     def __init__(self, conf: Any) -> None:
         self.http = httpx.AsyncClient(
-            timeout=httpx.Timeout(conf.node_timeout, connect=conf.conn_timeout),
+            timeout=httpx.Timeout(conf.backend_timeout, connect=conf.conn_timeout),
             limits=httpx.Limits(max_connections=conf.max_backend_connections,
                                 max_keepalive_connections=conf.max_backend_connections // 2),
             trust_env=False)

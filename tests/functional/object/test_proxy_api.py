@@ -1,0 +1,254 @@
+"""The object storage proxy through real clients: the `openstack` CLI (python-swiftclient is not
+installed) and plain HTTP, on one all-in-one cloud (identity and object storage) for the module."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.cloud import new_user, start_cloud, stop_cloud
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory):
+    c = start_cloud(tmp_path_factory.mktemp("object"), services="identity,object",
+                    names=("identity", "object"))
+    yield c
+    stop_cloud(c)
+
+
+@pytest.fixture(scope="module")
+def owner(cloud, tmp_path_factory):
+    return new_user(cloud, tmp_path_factory.mktemp("owner"), "member")
+
+
+@pytest.fixture(scope="module")
+def api(cloud, owner):
+    """HTTP to the owner's account: ``api(method, "/container/object", ...)``."""
+    base = cloud.url("object", f"/v1/AUTH_{owner.project_id}")
+
+    def call(method: str, path: str = "", token: str | None = owner.token, **kw):
+        headers = {**({"x-auth-token": token} if token else {}), **kw.pop("headers", {})}
+        return httpx.request(method, base + path, headers=headers, timeout=30, **kw)
+
+    return call
+
+
+def uniq(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_catalog_points_at_the_projects_account(cloud, owner):
+    url = owner.osc("catalog", "show", "object-store")["endpoints"]
+    assert f"/v1/AUTH_{owner.project_id}" in str(url)
+
+
+def test_cli_container_and_object_round_trip(owner, tmp_path):
+    container = uniq("c")
+    made = owner.osc("container", "create", container)
+    assert made[0]["container"] == container
+    src = tmp_path / "hello.txt"
+    src.write_bytes(b"hello, object storage\n" * 100)
+    created = owner.osc("object", "create", container, str(src), "--name", "docs/hello.txt")
+    assert created[0]["object"] == "docs/hello.txt"
+    listed = owner.osc("object", "list", container)
+    assert [o["Name"] for o in listed] == ["docs/hello.txt"]
+    shown = owner.osc("object", "show", container, "docs/hello.txt")
+    assert shown["content-length"] == str(len(src.read_bytes()))
+    assert shown["content-type"] == "text/plain"
+    owner.osc("object", "set", "--property", "color=blue", container, "docs/hello.txt",
+              json_out=False)
+    assert "color" in str(owner.osc("object", "show", container, "docs/hello.txt")["properties"])
+    out = tmp_path / "out.txt"
+    owner.osc("object", "save", container, "docs/hello.txt", "--file", str(out), json_out=False)
+    assert out.read_bytes() == src.read_bytes()
+    assert container in [c["Name"] for c in owner.osc("container", "list")]
+    info = owner.osc("container", "show", container)
+    assert info["object_count"] == "1"
+    owner.osc("object", "delete", container, "docs/hello.txt", json_out=False)
+    assert owner.osc("object", "list", container) == []
+    owner.osc("container", "delete", container, json_out=False)
+    assert container not in [c["Name"] for c in owner.osc("container", "list")]
+
+
+def test_cli_account_properties(owner):
+    owner.osc("object", "store", "account", "set", "--property", "team=blue", json_out=False)
+    shown = owner.osc("object", "store", "account", "show")
+    assert "team" in str(shown["properties"])
+
+
+def test_put_get_head_with_metadata_etag_and_range(api):
+    c = uniq("c")
+    assert api("PUT", f"/{c}").status_code == 201
+    assert api("PUT", f"/{c}").status_code == 202          # already there
+    body = bytes(range(256)) * 40
+    r = api("PUT", f"/{c}/blob", content=body, headers={
+        "content-type": "application/x-test", "x-object-meta-owner": "alice",
+        "etag": "0" * 32})
+    assert r.status_code == 422                            # the ETag was not the body's MD5
+    import hashlib
+    md5 = hashlib.md5(body).hexdigest()
+    r = api("PUT", f"/{c}/blob", content=body, headers={
+        "content-type": "application/x-test", "x-object-meta-owner": "alice", "etag": md5})
+    assert r.status_code == 201 and r.headers["etag"] == md5
+    r = api("GET", f"/{c}/blob")
+    assert r.content == body and r.headers["content-type"] == "application/x-test"
+    assert r.headers["x-object-meta-owner"] == "alice"
+    r = api("GET", f"/{c}/blob", headers={"range": "bytes=10-19"})
+    assert r.status_code == 206 and r.content == body[10:20]
+    assert api("GET", f"/{c}/blob", headers={"if-none-match": md5}).status_code == 304
+    assert api("GET", f"/{c}/blob", headers={"if-match": "nope"}).status_code == 412
+    r = api("HEAD", f"/{c}/blob")
+    assert r.status_code == 200 and r.headers["content-length"] == str(len(body))
+    r = api("POST", f"/{c}/blob", headers={"x-object-meta-color": "red"})
+    assert r.status_code == 202
+    r = api("HEAD", f"/{c}/blob")
+    assert r.headers["x-object-meta-color"] == "red" and "x-object-meta-owner" not in r.headers
+
+
+def test_chunked_upload_is_streamed(api):
+    c = uniq("c")
+    api("PUT", f"/{c}")
+
+    def chunks():
+        for i in range(50):
+            yield bytes([i]) * 10000
+
+    r = api("PUT", f"/{c}/big", content=chunks())
+    assert r.status_code == 201
+    got = api("GET", f"/{c}/big")
+    assert got.content == b"".join(chunks())
+    assert api("HEAD", f"/{c}").headers["x-container-bytes-used"] == "500000"
+
+
+def test_copy_and_copy_from(api):
+    c = uniq("c")
+    api("PUT", f"/{c}")
+    api("PUT", f"/{c}/src", content=b"source", headers={"x-object-meta-a": "1",
+                                                          "content-type": "text/x-src"})
+    r = api("COPY", f"/{c}/src", headers={"destination": f"{c}/dst"})
+    assert r.status_code == 201 and r.headers["x-copied-from"] == f"{c}/src"
+    r = api("GET", f"/{c}/dst")
+    assert r.content == b"source" and r.headers["x-object-meta-a"] == "1"
+    assert r.headers["content-type"] == "text/x-src"
+    r = api("PUT", f"/{c}/dst2", headers={"x-copy-from": f"/{c}/src", "x-object-meta-b": "2",
+                                          "content-length": "0"})
+    assert r.status_code == 201
+    r = api("HEAD", f"/{c}/dst2")
+    assert r.headers["x-object-meta-a"] == "1" and r.headers["x-object-meta-b"] == "2"
+    assert api("COPY", f"/{c}/missing", headers={"destination": f"{c}/x"}).status_code == 404
+
+
+def test_delete_after_and_expiry_headers(api):
+    c = uniq("c")
+    api("PUT", f"/{c}")
+    r = api("PUT", f"/{c}/tmp", content=b"x", headers={"x-delete-after": "3600"})
+    assert r.status_code == 201
+    assert int(api("HEAD", f"/{c}/tmp").headers["x-delete-at"]) > 0
+    r = api("PUT", f"/{c}/tmp", content=b"x", headers={"x-delete-at": "1000"})
+    assert r.status_code == 400 and r.text == "X-Delete-At in past"
+    r = api("PUT", f"/{c}/tmp", content=b"x", headers={"x-delete-after": "soon"})
+    assert r.status_code == 400 and r.text == "Non-integer X-Delete-After"
+
+
+def test_listings(api):
+    c = uniq("c")
+    api("PUT", f"/{c}")
+    for name in ("a/1", "a/2", "b/1", "c"):
+        assert api("PUT", f"/{c}/{name}", content=name.encode()).status_code == 201
+    plain = api("GET", f"/{c}")
+    assert plain.text.split() == ["a/1", "a/2", "b/1", "c"]
+    js = api("GET", f"/{c}", params={"format": "json", "prefix": "a/"}).json()
+    assert [o["name"] for o in js] == ["a/1", "a/2"]
+    dirs = api("GET", f"/{c}", params={"format": "json", "delimiter": "/"}).json()
+    assert [o.get("subdir", o.get("name")) for o in dirs] == ["a/", "b/", "c"]
+    assert api("GET", f"/{c}", params={"marker": "a/2", "end_marker": "c"}).text.split() == ["b/1"]
+    assert api("GET", f"/{c}", params={"limit": "2", "reverse": "true"}).text.split() == ["c", "b/1"]
+    xml = api("GET", f"/{c}", params={"format": "xml", "limit": "1"})
+    assert xml.headers["content-type"].startswith("application/xml") and "<name>a/1</name>" in xml.text
+    r = api("GET", f"/{c}", params={"limit": "10001"})
+    assert r.status_code == 412 and r.text == "Maximum limit is 10000"
+    assert c in api("GET", "", params={"prefix": c}).text
+    assert api("DELETE", f"/{c}").status_code == 409            # not empty
+    assert api("GET", f"/{uniq('none')}").status_code == 404
+
+
+def test_constraints(api):
+    c = uniq("c")
+    api("PUT", f"/{c}")
+    long_name = "o" * 1025
+    r = api("PUT", f"/{c}/{long_name}", content=b"x")
+    assert r.status_code == 400 and r.text == "Object name length of 1025 longer than 1024"
+    r = api("PUT", "/" + "c" * 257)
+    assert r.status_code == 400 and r.text == "Container name length of 257 longer than 256"
+    r = api("POST", f"/{c}", headers={"x-container-meta-" + "k" * 129: "v"})
+    assert r.status_code == 400 and r.text.startswith("Metadata name too long: x-container-meta-kkk")
+    r = api("PUT", f"/{c}/o", content=b"x", headers={"x-object-meta-k": "v" * 257})
+    assert r.status_code == 400 and r.text == "Metadata value longer than 256: x-object-meta-k"
+    r = api("POST", "", headers={f"x-account-meta-k{i}": "v" for i in range(91)})
+    assert r.status_code == 400 and r.text == "Too many metadata items; max 90"
+    r = api("POST", f"/{c}", headers={f"x-container-meta-k{i}": "v" * 250 for i in range(17)})
+    assert r.status_code == 400 and r.text == "Total metadata too large; max 4096"
+
+
+def test_too_large_and_length_required(cloud, owner):
+    """A declared body past 5 GiB is refused before any byte of it is read (raw HTTP: clients
+    will not declare a length they do not send)."""
+    url = urlsplit(cloud.url("object"))
+    path = f"/v1/AUTH_{owner.project_id}/{uniq('c')}/o"
+    for extra, want in ((f"Content-Length: {5 * 2**30 + 3}\r\n", b" 413 "), ("", b" 411 ")):
+        with socket.create_connection((url.hostname, url.port), timeout=30) as s:
+            s.sendall((f"PUT {path} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {owner.token}\r\n{extra}"
+                       "Connection: close\r\n\r\n").encode())
+            head = s.recv(200)
+        assert want in head.split(b"\r\n")[0], head
+
+
+def test_object_put_needs_its_container(api):
+    assert api("PUT", f"/{uniq('none')}/o", content=b"x").status_code == 404
+
+
+def test_auth(cloud, owner, api, tmp_path):
+    c = uniq("c")
+    api("PUT", f"/{c}")
+    api("PUT", f"/{c}/o", content=b"data")
+    assert api("GET", f"/{c}/o", token=None).status_code == 401
+    r = api("GET", f"/{c}/o", token="bogus")
+    assert r.status_code == 401 and "keystone uri=" in r.headers["www-authenticate"].lower()
+    stranger = new_user(cloud, tmp_path, "member")
+    assert api("GET", f"/{c}/o", token=stranger.token).status_code == 403
+    assert api("PUT", f"/{c}/x", token=stranger.token, content=b"x").status_code == 403
+    assert api("GET", "", token=stranger.token).status_code == 403
+    # a reader on the owner's project reads but does not write
+    suffix = uuid.uuid4().hex[:8]
+    cloud.osc("user", "create", "--password", "pw-" + suffix, "reader-" + suffix)
+    cloud.osc("role", "add", "--project", owner.project_id, "--user", "reader-" + suffix, "reader",
+              json_out=False)
+    r = httpx.post(f"{cloud.auth_url}/auth/tokens", json={"auth": {"identity": {
+        "methods": ["password"], "password": {"user": {"name": "reader-" + suffix,
+                                                       "domain": {"id": "default"},
+                                                       "password": "pw-" + suffix}}},
+        "scope": {"project": {"id": owner.project_id}}}})
+    reader = r.headers["x-subject-token"]
+    assert api("GET", f"/{c}/o", token=reader).content == b"data"
+    assert api("HEAD", f"/{c}", token=reader).status_code == 204
+    assert api("PUT", f"/{c}/y", token=reader, content=b"y").status_code == 403
+    assert api("DELETE", f"/{c}/o", token=reader).status_code == 403
+    # an account that is not AUTH_<project>
+    r = httpx.get(cloud.url("object", "/v1/SOMEONE/c"), headers={"x-auth-token": owner.token})
+    assert r.status_code == 403
+
+
+def test_info_and_healthcheck(cloud):
+    info = httpx.get(cloud.url("object", "/info")).json()
+    assert info["swift"]["max_file_size"] == 5368709122
+    assert info["swift"]["container_listing_limit"] == 10000
+    assert info["swift"]["max_meta_count"] == 90
+    assert httpx.get(cloud.url("object", "/healthcheck")).text == "OK"
+    # accounts are made on first use, never through the API (allow_account_management off)
+    assert httpx.request("PUT", cloud.url("object", "/v1/AUTH_x"),
+                         headers={"x-auth-token": "t"}).status_code == 405

@@ -7,6 +7,7 @@ An object PUT or DELETE tells each object server one container replica to update
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,6 +25,7 @@ from nubes.object.proxy.base import (Cluster, authorize, client_headers, passed,
                                      timestamp)
 from nubes.object.proxy.errors import SwiftError
 
+LOG = logging.getLogger(__name__)
 META = ("x-object-meta-",)
 STORED = ("content-type", "content-encoding", "content-disposition", "etag", "if-none-match")
 CONDITIONS = ("range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
@@ -138,6 +140,8 @@ async def _store(cluster: Cluster, account: str, container: str, obj: str,
     status = best_status([a.status_code if a is not None else None for a in answers],
                          len(primaries))
     if status is None or status >= 500:
+        LOG.warning("PUT %s/%s/%s: no quorum of %d among %s", account, container, obj,
+                    len(primaries), [(a.status_code if a is not None else None) for a in answers])
         raise SwiftError(503)
     if status >= 400:
         raise SwiftError(status)

@@ -296,6 +296,18 @@ def build_volume(w: ServiceWorld, project_id: str) -> None:
     w.ids["message_id"] = messages[0]["id"] if messages else "00000000-0000-0000-0000-000000000000"
 
 
+def build_object(w: ServiceWorld, auth_url: str) -> None:
+    """A container and an object in the walking token's own account (AUTH_<its project>)."""
+    token = w.http.headers["X-Auth-Token"]
+    r = httpx.get(f"{auth_url}/auth/tokens", headers={"X-Auth-Token": token, "X-Subject-Token": token})
+    account, s = f"AUTH_{r.json()['token']['project']['id']}", _suffix()
+    container, obj = f"fuzz-c-{s}", f"fuzz/o-{s}"
+    w.call("PUT", f"/v1/{account}/{container}", headers={"X-Container-Meta-K": "v"})
+    w.call("PUT", f"/v1/{account}/{container}/{obj}", content=b"fuzz",
+           headers={"Content-Type": "text/plain", "X-Object-Meta-K": "v"})
+    w.ids.update(account=account, container=container, obj=obj)
+
+
 # service name -> builder(world, context); the context carries what earlier services made.
 BUILDERS: dict[str, Callable[[ServiceWorld, dict[str, str]], None]] = {
     "identity": lambda w, ctx: build_identity(w, ctx["auth_url"]),
@@ -304,6 +316,7 @@ BUILDERS: dict[str, Callable[[ServiceWorld, dict[str, str]], None]] = {
     "network": lambda w, ctx: build_network(w, ctx["project_id"]),
     "compute": lambda w, ctx: build_compute(w, ctx["project_id"], ctx["image_id"], ctx["network_id"]),
     "volume": lambda w, ctx: build_volume(w, ctx["project_id"]),
+    "object": lambda w, ctx: build_object(w, ctx["auth_url"]),
 }
 
 

@@ -66,6 +66,8 @@ def error_shape_ok(service: str, r: httpx.Response) -> bool:
     """A 4xx body is the service's own OpenStack error body (image's is negotiated: not checked)."""
     if service == "image" or r.request.method == "HEAD" or not r.content:
         return True
+    if service == "object":     # Swift's errors are a sentence or a page, in text/html
+        return r.headers.get("content-type", "").startswith("text/html")
     try:
         body = r.json()
     except ValueError:

@@ -110,6 +110,17 @@ def test_put_get_head_with_metadata_etag_and_range(api):
     assert r.headers["x-object-meta-color"] == "red" and "x-object-meta-owner" not in r.headers
 
 
+def test_remove_metadata_and_if_none_match(api):
+    c = uniq("c")
+    api("PUT", f"/{c}", headers={"x-container-meta-keep": "1", "x-container-meta-drop": "2"})
+    assert api("POST", f"/{c}", headers={"x-remove-container-meta-drop": "x"}).status_code == 204
+    head = api("HEAD", f"/{c}").headers
+    assert head["x-container-meta-keep"] == "1" and "x-container-meta-drop" not in head
+    assert api("PUT", f"/{c}/once", content=b"1", headers={"if-none-match": "*"}).status_code == 201
+    assert api("PUT", f"/{c}/once", content=b"2", headers={"if-none-match": "*"}).status_code == 412
+    assert api("GET", f"/{c}/once").content == b"1"
+
+
 def test_chunked_upload_is_streamed(api):
     c = uniq("c")
     api("PUT", f"/{c}")

@@ -198,10 +198,9 @@ class Backend:
         """Stream ``source`` to every primary at once (handoffs for those that cannot be
         reached), holding at most a few chunks per node. Returns each node's answer (None for
         a failed one) and the bytes sent; raises OverLimit past ``limit`` bytes."""
-        spare = self.usable(handoffs)
-        putters: list[_Putter | None] = []
-        for i, node in enumerate(nodes):
-            putters.append(await self._connect(node, spare, part, path, headers[i]))
+        spare = self.usable(handoffs)       # shared: each handoff stands in for one primary
+        putters: list[_Putter | None] = list(await asyncio.gather(*(
+            self._connect(node, spare, part, path, headers[i]) for i, node in enumerate(nodes))))
         live = [p for p in putters if p is not None]
         sent = 0
         try:
@@ -215,11 +214,13 @@ class Backend:
                 live = [p for p, ok in zip(live, fed, strict=True) if ok]
             await asyncio.gather(*(self._feed(p, None) for p in live))
         except BaseException as exc:
-            for p in putters:
-                if p is not None and p.task is not None and not p.task.done():
-                    await self._feed(p, exc if isinstance(exc, Exception) else None)
-                    p.task.cancel()
-            raise
+            # the servers must not keep a partial body as the object: end each request with an
+            # error (the connection is dropped mid-body) rather than with the end of the body
+            tasks = [p.task for p in putters if p is not None and p.task is not None]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise exc
         answers: list[httpx.Response | None] = []
         for p in putters:
             resp = None

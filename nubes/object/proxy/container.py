@@ -15,7 +15,6 @@ from nubes.object.proxy import constraints
 from nubes.object.proxy.base import (Cluster, authorize, client_headers, listing_params,
                                      listing_response, not_found_or_unavailable, passed,
                                      quorum_response, timestamp)
-from nubes.object.proxy.errors import SwiftError
 
 META = ("x-container-meta-",)
 

@@ -14,6 +14,8 @@ from nubes.object.proxy.backend import ErrorLimiter, best_status, quorum_size
 from nubes.object.ring import Ring
 from tests.cloud import new_user, start_cloud, stop_cloud
 
+MiB = 2**20
+
 
 def test_quorum_size_is_a_majority():
     assert [quorum_size(n) for n in (1, 2, 3, 4, 5)] == [1, 2, 2, 3, 3]
@@ -44,8 +46,9 @@ def test_error_limiter_skips_a_node_after_its_limit():
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
+    # objects up to 1 MiB here, so that a body streamed past the limit is quick to send
     c = start_cloud(tmp_path_factory.mktemp("object-failures"), services="identity,object",
-                    names=("identity", "object"))
+                    names=("identity", "object"), extra_env={"NUBES_OBJECT__MAX_FILE_SIZE": str(MiB)})
     yield c
     stop_cloud(c)
 
@@ -124,3 +127,20 @@ def test_two_devices_gone_then_a_handoff_takes_the_write(cloud, owner):
     handoff = next(ring.handoffs(part)).device
     objects = cloud.state_dir / "object" / "devices" / handoff / "objects" / str(part)
     assert objects.is_dir() and any(objects.rglob("*.data"))
+
+
+def test_a_chunked_body_past_the_limit_is_refused_and_not_stored(cloud, owner):
+    api = _api(cloud, owner)
+    container = f"c-{uuid.uuid4().hex[:8]}"
+    assert api("PUT", f"/{container}").status_code == 201
+
+    def chunks():
+        for _ in range(3):
+            yield b"x" * (MiB // 2)
+
+    r = api("PUT", f"/{container}/big", content=chunks())
+    assert r.status_code == 413 and r.text == "Your request is too large."
+    assert api("GET", f"/{container}/big").status_code == 404
+    assert api("PUT", f"/{container}/big", content=b"x" * MiB).status_code == 201
+    r = api("PUT", f"/{container}/big", content=b"x" * (MiB + 1))
+    assert r.status_code == 413

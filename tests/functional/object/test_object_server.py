@@ -82,7 +82,8 @@ async def test_chunked_body_and_large_metadata(objects):
                                                           "X-Object-Meta-Big": big})
     assert r.status_code == 201
     r = await objects.get(OBJ)
-    assert r.content == b"".join(bytes([i]) * 10000 for i in range(40)) and r.headers["x-object-meta-big"] == big
+    assert r.content == b"".join(bytes([i]) * 10000 for i in range(40))
+    assert r.headers["x-object-meta-big"] == big
 
 
 async def test_ranges(objects):

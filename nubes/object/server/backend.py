@@ -57,6 +57,11 @@ def split_path(request: Request, minimum: int, maximum: int) -> list[str]:
     return parts
 
 
+def title_case(key: str) -> str:
+    """``x-object-meta-color`` as stored and sent back: ``X-Object-Meta-Color``."""
+    return "-".join(p[:1].upper() + p[1:] for p in key.split("-"))
+
+
 def request_timestamp(request: Request) -> Timestamp:
     try:
         return parse_header(request.headers.get("x-timestamp"))

@@ -104,6 +104,26 @@ class DiskFile:
         self.tmp_dir = device_path / "tmp"
 
     def state(self) -> ObjectState:
+        """The object's state; a directory whose newest files cannot be read (a torn or damaged
+        trailer) is moved to ``<device>/quarantined/objects/`` and counts as empty, so that a
+        replica elsewhere is served and the replicator puts a good copy back."""
+        try:
+            return self._read_state()
+        except (CorruptFile, ValueError, UnicodeDecodeError):
+            self.quarantine()
+            return ObjectState()
+
+    def quarantine(self) -> None:
+        target = self.device_path / "quarantined" / "objects" / self.dir.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            target = target.with_name(f"{self.dir.name}-{os.urandom(4).hex()}")
+        try:
+            os.replace(self.dir, target)
+        except FileNotFoundError:
+            pass
+
+    def _read_state(self) -> ObjectState:
         main, meta, _ = _newest_files(self.dir)
         if main is None:
             return ObjectState()

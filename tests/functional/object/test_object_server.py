@@ -62,6 +62,11 @@ async def test_bad_requests(objects):
     assert (await objects.get("/sdz/7/AUTH_a/c/o")).status_code == 507
     r = await objects.put(OBJ, content=b"x", headers={"X-Timestamp": T1, "X-Delete-At": "5"})
     assert r.status_code == 400
+    r = await objects.put(OBJ, content=b"x", headers={
+        "X-Timestamp": T1, "X-Container-Host": "127.0.0.1:1,127.0.0.1:2",
+        "X-Container-Device": "sda", "X-Container-Partition": "3"})
+    assert r.status_code == 400
+    assert (await objects.head(OBJ)).status_code == 404
 
 
 async def test_etag_mismatch_keeps_nothing(objects, devices):

@@ -66,3 +66,13 @@ def test_device_checks(tmp_path):
     with pytest.raises(HTTPError) as err:
         Devices(tmp_path, reserve="100%").check_space(tmp_path / "sda")
     assert err.value.status == 507
+
+
+def test_a_damaged_file_is_quarantined(tmp_path):
+    df = DiskFile(tmp_path, "7", DIGEST)
+    path = _put(df, "1700000000.00001", b"hello")
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size - 3)
+    assert df.state().kind is None
+    assert not df.dir.exists()
+    assert (tmp_path / "quarantined/objects" / DIGEST.hex() / path.name).exists()

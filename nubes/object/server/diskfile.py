@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nubes.object.server.backend import fsync_dir, hash_dir
+from nubes.object.server.backend import fsync_dir, hash_dir, make_dirs
 from nubes.object.timestamps import InvalidTimestamp, Timestamp
 
 MAGIC = b"NUBESMD1"
@@ -202,14 +202,10 @@ class Writer:
             os.fsync(self.file.fileno())
             self.file.close()
             directory = self.diskfile.dir
-            created = not directory.exists()
-            directory.mkdir(parents=True, exist_ok=True)
+            make_dirs(directory)
             target = directory / f"{timestamp.internal}{ext}"
             os.replace(self.tmp_path, target)
             fsync_dir(directory)
-            if created:
-                fsync_dir(directory.parent)
-                fsync_dir(directory.parent.parent)
         except BaseException:
             self.abort()
             raise

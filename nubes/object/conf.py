@@ -1,0 +1,39 @@
+"""Object storage's configuration section: the storage servers' devices and ports.
+
+The proxy, rings and daemons add their own keys when they land. Defaults run on one machine:
+devices are directories under ``<state_dir>/object/devices`` and no mount is checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nubes.core.config import ServiceConfig
+from nubes.object.hashing import HashSecret
+
+
+@dataclass
+class ObjectStorageConfig(ServiceConfig):
+    port: int = 8080                  # the proxy's (Swift's default)
+    object_port: int = 6200           # the storage servers' (Swift's defaults)
+    container_port: int = 6201
+    account_port: int = 6202
+    devices: str = ""                 # "" = <state_dir>/object/devices
+    # Swift's mount_check: a device must be a mount point, not only a directory, before data is
+    # written to it (so a failed disk is not silently replaced by the root filesystem).
+    mount_check: bool = False
+    # Swift's fallocate_reserve: writes answer 507 when the device's free space would drop below
+    # this many bytes, or this percentage of the device when it ends with "%".
+    fallocate_reserve: str = "1%"
+    hash_path_prefix: str = ""        # the cluster's secret (Swift's swift_hash_path_prefix)
+    hash_path_suffix: str = ""
+    # Outgoing container/account updates: how long one may take before it is left to the updater.
+    node_timeout: float = 3.0
+    # Listings: Swift's container_listing_limit and account_listing_limit.
+    listing_limit: int = 10000
+
+    def devices_root(self, state_dir: Path) -> Path:
+        return Path(self.devices) if self.devices else Path(state_dir) / "object" / "devices"
+
+    def hash_secret(self) -> HashSecret:
+        return HashSecret(self.hash_path_prefix.encode(), self.hash_path_suffix.encode())

@@ -1,0 +1,237 @@
+"""What the three storage servers share: the backend request shape, device checks, durable file
+writes and the updates one server sends another (with the async pending files left on failure)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import Response
+
+from nubes.object.timestamps import InvalidTimestamp, Timestamp, parse_header
+
+
+class HTTPError(Exception):
+    """An answer other than success; the apps turn it into a plain-text response."""
+
+    def __init__(self, status: int, message: str = "", headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+    def response(self, head: bool = False) -> Response:
+        body = b"" if head or self.status in (204, 304) else (self.message + "\n").encode()
+        # The object's headers may come along (412, 304): its Content-Length only to a HEAD.
+        headers = {k: v for k, v in self.headers.items()
+                   if head or k.lower() not in ("content-length", "content-type")}
+        return Response(body, status_code=self.status, headers=headers,
+                        media_type="text/plain; charset=utf-8")
+
+
+def split_path(request: Request, minimum: int, maximum: int) -> list[str]:
+    """The path's ``/``-separated segments, decoded; the last may hold further slashes (an object
+    name). ``device`` and ``partition`` must be plain and the partition numeric."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    path = unquote(raw.decode("latin-1").split("?", 1)[0], encoding="utf-8", errors="strict")
+    if not path.startswith("/"):
+        raise HTTPError(400, "Invalid path")
+    parts = path[1:].split("/", maximum - 1)
+    if len(parts) < minimum or any(not p for p in parts[:minimum]):
+        raise HTTPError(400, f"Invalid path: {path}")
+    if len(parts) == maximum and not parts[-1]:
+        raise HTTPError(400, f"Invalid path: {path}")
+    if any(not p for p in parts[:-1]) or any(p in (".", "..") for p in parts[:2]):
+        raise HTTPError(400, f"Invalid path: {path}")
+    if len(parts) > 1 and not parts[1].isdigit():
+        raise HTTPError(400, f"Invalid partition: {parts[1]}")
+    return parts
+
+
+def title_case(key: str) -> str:
+    """``x-object-meta-color`` as stored and sent back: ``X-Object-Meta-Color``."""
+    return "-".join(p[:1].upper() + p[1:] for p in key.split("-"))
+
+
+def request_timestamp(request: Request) -> Timestamp:
+    try:
+        return parse_header(request.headers.get("x-timestamp"))
+    except InvalidTimestamp as exc:
+        raise HTTPError(400, str(exc)) from None
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_dirs(path: Path) -> None:
+    """``mkdir -p`` whose new entries survive a crash: each parent of a new directory is fsynced."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        directory.mkdir(exist_ok=True)
+        fsync_dir(directory.parent)
+
+
+def durable_write(tmp_dir: Path, target: Path, data: bytes) -> None:
+    """``data`` at ``target``, all or nothing: a temporary file on the same device, fsynced,
+    renamed into place, and the directory fsynced."""
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=tmp_dir)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        make_dirs(target.parent)
+        os.replace(tmp, target)
+        fsync_dir(target.parent)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def hash_dir(root: Path, partition: str, digest: bytes) -> Path:
+    """``<root>/<partition>/<suffix>/<hash>``: the suffix is the hash's last three hex digits."""
+    name = digest.hex()
+    return root / partition / name[-3:] / name
+
+
+@dataclass
+class Devices:
+    """The devices directory and the checks a request passes before touching one device."""
+
+    root: Path
+    mount_check: bool = False
+    reserve: str = "1%"
+
+    def path(self, device: str) -> Path:
+        """The device's directory; 507 when it is not there (or not mounted, with mount_check)."""
+        if "/" in device or device in (".", ".."):
+            raise HTTPError(400, f"Invalid device: {device}")
+        path = self.root / device
+        if self.mount_check and not os.path.ismount(path):
+            raise HTTPError(507, f"{device} is not mounted")
+        if not path.is_dir():
+            raise HTTPError(507, f"{device} is not there")
+        return path
+
+    def check_space(self, device_path: Path, size: int = 0) -> None:
+        """507 when writing ``size`` more bytes would leave less free space than the reserve."""
+        st = os.statvfs(device_path)
+        free = st.f_bavail * st.f_frsize
+        reserve = self.reserve.strip()
+        if reserve.endswith("%"):
+            need = st.f_blocks * st.f_frsize * float(reserve[:-1]) / 100
+        else:
+            need = float(reserve or 0)
+        if free - size < need:
+            raise HTTPError(507, "Not enough free space on the device")
+
+
+@dataclass(frozen=True)
+class UpdateTarget:
+    host: str
+    device: str
+    partition: str
+
+
+def update_targets(request: Request, kind: str) -> list[UpdateTarget]:
+    """The nodes named by ``X-<Kind>-Host``, ``-Device`` and ``-Partition`` (hosts and devices
+    comma-separated, one each per replica, as the proxy sends them)."""
+    hosts = request.headers.get(f"x-{kind}-host", "")
+    devices = request.headers.get(f"x-{kind}-device", "")
+    partition = request.headers.get(f"x-{kind}-partition", "")
+    if not hosts:
+        return []
+    host_list = [h.strip() for h in hosts.split(",") if h.strip()]
+    device_list = [d.strip() for d in devices.split(",") if d.strip()]
+    if len(host_list) != len(device_list) or not partition.isdigit():
+        raise HTTPError(400, f"Mismatched X-{kind.title()}-Host, -Device and -Partition headers")
+    return [UpdateTarget(h, d, partition) for h, d in zip(host_list, device_list, strict=True)]
+
+
+async def send_update(target: UpdateTarget, method: str, path: str, headers: dict[str, str],
+                      timeout: float) -> bool:
+    """One backend update (``path`` = /account/container[/object], unquoted); True on a 2xx."""
+    url = f"http://{target.host}/{quote(target.device)}/{target.partition}{quote(path)}"
+    try:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            resp = await client.request(method, url, headers=headers)
+    except (httpx.HTTPError, OSError):
+        return False
+    return 200 <= resp.status_code < 300
+
+
+async def update_or_save(device_path: Path, targets: list[UpdateTarget], method: str,
+                         account: str, container: str, obj: str | None,
+                         headers: dict[str, str], timestamp: Timestamp, digest: bytes,
+                         timeout: float) -> None:
+    """Send an update to every target; those that fail are written to one async pending file
+    for the updater (format in docs/object-storage-servers.md)."""
+    path = "/" + "/".join(p for p in (account, container, obj) if p is not None)
+    results = await asyncio.gather(*(send_update(t, method, path, headers, timeout)
+                                     for t in targets))
+    failed = [t for t, ok in zip(targets, results, strict=True) if not ok]
+    if failed:
+        await asyncio.to_thread(save_async_pending, device_path, method, account, container, obj,
+                                headers, timestamp, digest, failed)
+
+
+def save_async_pending(device_path: Path, method: str, account: str, container: str,
+                       obj: str | None, headers: dict[str, str], timestamp: Timestamp,
+                       digest: bytes, targets: list[UpdateTarget]) -> Path:
+    record: dict[str, Any] = {
+        "op": method, "account": account, "container": container, "obj": obj,
+        "headers": headers, "timestamp": timestamp.internal,
+        "targets": [{"host": t.host, "device": t.device, "partition": t.partition}
+                    for t in targets],
+    }
+    name = digest.hex()
+    target = device_path / "async_pending" / name[-3:] / f"{name}-{timestamp.internal}"
+    durable_write(device_path / "tmp", target, json.dumps(record, sort_keys=True).encode())
+    return target
+
+
+def read_async_pending(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_bytes())
+
+
+def etag_of(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def storage_app(handlers: dict[str, Any]):
+    """A Starlette app that sends every path to ``handlers[method](request)``; an HTTPError
+    raised by one becomes its plain-text answer, an unknown method 405."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    async def endpoint(request: Request) -> Response:
+        handler = handlers.get(request.method)
+        if handler is None:
+            return HTTPError(405, "Method Not Allowed").response()
+        try:
+            return await handler(request)
+        except HTTPError as exc:
+            return exc.response(head=request.method == "HEAD")
+        except UnicodeDecodeError:
+            return HTTPError(400, "Invalid UTF-8 in the path").response()
+
+    return Starlette(routes=[Route("/{path:path}", endpoint, methods=list(handlers))])

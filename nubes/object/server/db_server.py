@@ -1,0 +1,126 @@
+"""What the container and account servers share: finding a database, the record's own
+PUT/HEAD/POST answers and metadata, and the listing of its rows."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from nubes.object.hashing import HashSecret, hash_path
+from nubes.object.server import listing
+from nubes.object.server.backend import (Devices, HTTPError, request_timestamp, split_path,
+                                         title_case)
+from nubes.object.server.db import Broker
+from nubes.object.timestamps import Timestamp
+
+
+class DatabaseServer:
+    broker_class: type[Broker]
+    kind = ""                      # "container" or "account"
+    depth = 0                      # path segments naming the record itself (4 or 3)
+    meta_headers: tuple[str, ...] = ()
+
+    def __init__(self, devices: Devices, secret: HashSecret, node_timeout: float = 3.0,
+                 listing_limit: int = listing.MAX_LIMIT):
+        self.devices = devices
+        self.secret = secret
+        self.node_timeout = node_timeout
+        self.listing_limit = listing_limit
+
+    def _locate(self, request: Request, entry: bool | None = None
+                ) -> tuple[list[str], Path, bytes, Broker]:
+        """The path's parts, the device, the record's hash and its broker. ``entry``: whether
+        the path must (True), must not (False) or may (None) name a row inside the record."""
+        parts = split_path(request, self.depth, self.depth + 1)
+        if entry is False and len(parts) > self.depth:
+            raise HTTPError(400, "Invalid path: too many segments")
+        if entry is True and len(parts) == self.depth:
+            raise HTTPError(400, "Invalid path: no entry named")
+        device_path = self.devices.path(parts[0])
+        names = parts[2:self.depth]
+        digest = hash_path(self.secret, *names)
+        return parts, device_path, digest, self.broker_class.at(device_path, parts[1], digest)
+
+    def names_entry(self, request: Request) -> bool:
+        """Whether the path names a row (an object in a container, a container in an account)."""
+        return len(split_path(request, self.depth, self.depth + 1)) > self.depth
+
+    def metadata_from(self, request: Request, timestamp: Timestamp) -> dict[str, tuple[str, Timestamp]]:
+        prefixes = (f"x-{self.kind}-meta-", f"x-{self.kind}-sysmeta-")
+        return {title_case(k): (v, timestamp) for k, v in request.headers.items()
+                if k.startswith(prefixes) or k in self.meta_headers}
+
+    async def live_broker(self, broker: Broker) -> Broker:
+        """404 unless the record exists and is not deleted (with its timestamps when it is)."""
+        if not await asyncio.to_thread(broker.exists):
+            raise HTTPError(404, "Not Found")
+        if await asyncio.to_thread(broker.is_deleted):
+            raise HTTPError(404, "Not Found", await self.backend_headers(broker))
+        return broker
+
+    async def backend_headers(self, broker: Broker) -> dict[str, str]:
+        info = await asyncio.to_thread(broker.info)
+        return {"X-Backend-Timestamp": info.created_at.internal,
+                "X-Backend-Put-Timestamp": info.put_timestamp.internal,
+                "X-Backend-Delete-Timestamp": info.delete_timestamp.internal,
+                "X-Backend-Status-Changed-At": info.status_changed_at.internal,
+                "X-Timestamp": info.created_at.normal,
+                "X-Put-Timestamp": info.put_timestamp.normal}
+
+    async def put_record(self, request: Request) -> tuple[int, list[str], Path, bytes, Broker]:
+        """Create the record or renew its PUT: 201 when it is new (or was deleted), 202 when it
+        was there; its metadata from the headers either way."""
+        parts, device_path, digest, broker = self._locate(request, entry=False)
+        timestamp = request_timestamp(request)
+        self.devices.check_space(device_path)
+        account, container = parts[2], (parts[3] if self.depth == 4 else None)
+        created = await asyncio.to_thread(broker.initialize, account, container, timestamp)
+        status = 201
+        if not created:
+            was_deleted = await asyncio.to_thread(broker.is_deleted)
+            await asyncio.to_thread(broker.mark_put, timestamp)
+            if await asyncio.to_thread(broker.is_deleted):
+                raise HTTPError(409, "Conflict: a newer DELETE is recorded",
+                                await self.backend_headers(broker))
+            status = 201 if was_deleted else 202
+        await asyncio.to_thread(broker.update_metadata, self.metadata_from(request, timestamp))
+        return status, parts, device_path, digest, broker
+
+    async def post(self, request: Request) -> Response:
+        _, _, _, broker = self._locate(request, entry=False)
+        timestamp = request_timestamp(request)
+        await self.live_broker(broker)
+        await asyncio.to_thread(broker.update_metadata, self.metadata_from(request, timestamp))
+        return Response(b"", status_code=204)
+
+    async def record_headers(self, broker: Broker) -> dict[str, str]:
+        headers = await self.backend_headers(broker)
+        headers.update(await asyncio.to_thread(broker.metadata))
+        headers.update(await self.stats_headers(broker))
+        return headers
+
+    async def stats_headers(self, broker: Broker) -> dict[str, str]:
+        raise NotImplementedError
+
+    def entry_view(self, row: tuple) -> dict:
+        raise NotImplementedError
+
+    async def get(self, request: Request) -> Response:
+        parts, _, _, broker = self._locate(request, entry=False)
+        query = listing.parse_query(request, self.listing_limit)
+        await self.live_broker(broker)
+        headers = await self.record_headers(broker)
+        if request.method == "HEAD":
+            return Response(b"", status_code=204, headers=headers)
+        rows = await asyncio.to_thread(
+            broker.listing, self.list_columns, query.limit, query.marker, query.end_marker,
+            query.prefix, query.delimiter, query.reverse)
+        entries = [self.entry_view(r) if isinstance(r, tuple) else r for r in rows]
+        if query.path is not None:
+            entries = [e for e in entries if not isinstance(e, str)]
+        return listing.render(self.kind, parts[self.depth - 1], entries, query.format, headers)
+
+    list_columns = ""

@@ -80,6 +80,15 @@ class Placer:
             counts.update(row)
         excess = {d: counts[d] - math.ceil(w) for d, w in self.dev_wanted.items()
                   if counts[d] > math.ceil(w)}
+        # devices below their share (rounded down) need that many: take the rest from devices
+        # holding their share rounded up, the furthest above their exact share first
+        short = sum(max(0, math.floor(w) - counts[d]) for d, w in self.dev_wanted.items())
+        short -= sum(excess.values())
+        at_ceil = sorted((counts[d] - w, d) for d, w in self.dev_wanted.items()
+                         if d not in excess and counts[d] > w and counts[d] >= 1)
+        while short > 0 and at_ceil:
+            excess[at_ceil.pop()[1]] = 1
+            short -= 1
         if not excess:
             return []
         candidates = defaultdict(list)
@@ -152,6 +161,7 @@ class Placer:
         score, ndevs, children = self.score, self.ndevs, self.children
         last_moved, now = self.b.last_moved, self.now
         total = len(items)
+        slack = 1 if only_if_better else 0    # for dispersion, a tier may go one replica per device over
         for n, (part, r, previous) in enumerate(items):
             have: dict = {}
             held = []
@@ -171,8 +181,9 @@ class Placer:
                 else:
                     free = [t for t in kids if t not in have]
                     node = min(free, key=score.__getitem__) if free else None
-                    if node is None or score[node] >= 0:
-                        node = min(kids, key=lambda t: (have.get(t, 0) >= ndevs[t], score[t] >= 0,
+                    if node is None or score[node] >= slack * ndevs[node]:
+                        node = min(kids, key=lambda t: (have.get(t, 0) >= ndevs[t],
+                                                        score[t] >= slack * ndevs[t],
                                                         have.get(t, 0), score[t]))
             dev_id = node[3]
             if dev_id in held:        # only when devices off the tree skew the counts: any free one

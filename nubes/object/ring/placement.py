@@ -96,26 +96,33 @@ class Placer:
             for part, dev_id in enumerate(row):
                 if dev_id in excess:
                     candidates[dev_id].append((part, r))
+        # the zones that will take these replicas: first pick partitions with none there yet
+        zone_of = {d.id: d.tiers[1] for d in self.devs if d is not None}
+        short_zones = {zone_of[d] for d, w in self.dev_wanted.items() if counts[d] < math.floor(w)}
         out = []
         for dev_id, extra in excess.items():
             mine = candidates[dev_id]
             step = _coprime_step(len(mine), dev_id)
-            at = _mix(dev_id, len(mine)) % len(mine)
-            for _ in range(len(mine)):
-                if extra <= 0:
-                    break
-                part, r = mine[at]
-                at = (at + step) % len(mine)
-                if self.touched[part]:
-                    continue
-                if not self.movable(part):
-                    self.blocked += 1
-                    continue
-                self.touched[part] = 1
-                table[r][part] = NONE
-                self._count(dev_id, -1)
-                out.append((part, r, dev_id))
-                extra -= 1
+            for picky in (True, False):
+                at = _mix(dev_id, len(mine)) % len(mine)
+                for _ in range(len(mine)):
+                    if extra <= 0:
+                        break
+                    part, r = mine[at]
+                    at = (at + step) % len(mine)
+                    if self.touched[part]:
+                        continue
+                    if picky and short_zones and any(
+                            row[part] != NONE and zone_of[row[part]] in short_zones for row in table):
+                        continue
+                    if not self.movable(part):
+                        self.blocked += not picky
+                        continue
+                    self.touched[part] = 1
+                    table[r][part] = NONE
+                    self._count(dev_id, -1)
+                    out.append((part, r, dev_id))
+                    extra -= 1
         return out
 
     def gather_dispersion(self) -> list:

@@ -1,6 +1,7 @@
 """``nubes ring``: the operator's commands on builder files (Swift's swift-ring-builder).
 
-``create``, ``add``, ``remove``, ``set-weight`` edit the builder file; ``rebalance`` assigns
+``create``, ``add``, ``remove``, ``set-weight``, ``pretend-min-part-hours-passed`` edit the
+builder file; ``rebalance`` assigns
 partitions and writes the ring file beside it (``object.builder`` → ``object.ring.gz``);
 ``show`` and ``dispersion`` report. Bad input is one line on stderr and exit status 2."""
 
@@ -50,6 +51,10 @@ def add_parser(sub: Any) -> None:
     rb.add_argument("--ring", help="ring file to write (default: beside the builder, NAME.ring.gz)")
     rb.add_argument("--now-hours", type=int, help=argparse.SUPPRESS)    # tests: their own clock
     rb.set_defaults(func=cmd_rebalance)
+    pm = rsub.add_parser("pretend-min-part-hours-passed",
+                         help="let every partition move at the next rebalance (a cluster without data yet)")
+    pm.add_argument("builder")
+    pm.set_defaults(func=cmd_pretend)
     s = rsub.add_parser("show", help="devices, their partitions and balance")
     s.add_argument("builder")
     s.set_defaults(func=cmd_show)
@@ -173,10 +178,20 @@ def cmd_rebalance(args) -> int:
     _say(f"rebalanced {path}: {result['moved']} replicas assigned or moved, balance {result['balance']:.2f}%, "
          f"version {result['version']} ({time.monotonic() - started:.1f}s); wrote {ring_file}")
     if result["blocked"]:
-        _say(f"{result['blocked']} replicas should move but their partitions moved less than "
-             f"min_part_hours ({builder.min_part_hours} h) ago: rebalance again after that")
+        _say(f"{result['blocked']} replicas should still move, but a partition moves one replica per "
+             f"rebalance and then waits min_part_hours ({builder.min_part_hours} h): rebalance again "
+             "after that (a cluster without data yet: nubes ring pretend-min-part-hours-passed first)")
     _say(f"Next: copy {ring_file} to every storage and proxy node (same path on each); "
-         "servers pick up the new version without a restart")
+         "their servers reload a changed ring file without a restart")
+    return 0
+
+
+@guarded
+def cmd_pretend(args) -> int:
+    builder = RingBuilder.load(args.builder)
+    builder.pretend_min_part_hours_passed()
+    builder.save(args.builder)
+    _say(f"every partition of {args.builder} may move at the next rebalance")
     return 0
 
 

@@ -36,7 +36,7 @@ class Placer:
         self.children = {k: sorted(v, key=repr) for k, v in children.items()}
         self.dev_wanted = builder.wanted()
         self.touched = bytearray(builder.parts)      # parts one of whose replicas moved this time
-        self.blocked = 0                             # replicas that should move but min_part_hours
+        self.blocked = 0      # replicas that should move but wait: their partition moved lately
         self.placed = 0
         self.dispersion_level = 1
 
@@ -116,13 +116,13 @@ class Placer:
                             row[part] != NONE and zone_of[row[part]] in short_zones for row in table):
                         continue
                     if not self.movable(part):
-                        self.blocked += not picky
                         continue
                     self.touched[part] = 1
                     table[r][part] = NONE
                     self._count(dev_id, -1)
                     out.append((part, r, dev_id))
                     extra -= 1
+            self.blocked += extra
         return out
 
     def gather_dispersion(self) -> list:

@@ -33,12 +33,17 @@ def test_one_node_four_disks_then_a_second_node(tmp_path, capsys):
     assert all(len({d.id for d in loaded.primaries(p)}) == 3 for p in range(256))
 
     assert ring("add", b, "r1z2-127.0.0.2:6200/d1", 100, "r1z2-127.0.0.2:6200/d2", 100) == 0
-    assert ring("rebalance", b, "--now-hours", 20) == 0
-    assert Ring.load(tmp_path / "object.ring.gz").version == 2
+    assert ring("rebalance", b, "--now-hours", 10) == 0       # same hour: nothing may move yet
+    assert "should still move" in capsys.readouterr().out
+    assert RingBuilder.load(b).assigned()[4] == 0
+    assert ring("pretend-min-part-hours-passed", b) == 0
+    assert ring("rebalance", b, "--now-hours", 10) == 0
+    assert Ring.load(tmp_path / "object.ring.gz").version == 3
+    assert RingBuilder.load(b).assigned()[4] > 0
     capsys.readouterr()
     assert ring("show", b) == 0
     shown = capsys.readouterr().out
-    assert "version 2" in shown and "127.0.0.2:6200" in shown and "balance" in shown
+    assert "version 3" in shown and "127.0.0.2:6200" in shown and "balance" in shown
     assert ring("dispersion", b) == 0
     report = capsys.readouterr().out
     assert "sharing a device: 0 partitions" in report

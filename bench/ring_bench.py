@@ -67,7 +67,8 @@ def main() -> int:
         t = time.perf_counter()
         ring = Ring.load(path)
         t_load = time.perf_counter() - t
-        print(f"ring file: {path.stat().st_size / 1e6:.2f} MB, written in {t_write:.2f}s, loaded in {t_load:.3f}s")
+        print(f"ring file: {path.stat().st_size / 1e6:.2f} MB, written in {t_write:.2f}s, "
+              f"loaded in {t_load:.3f}s")
 
     names = [f"obj-{i}" for i in range(args.lookups)]
     t = time.perf_counter()

@@ -259,7 +259,12 @@ class RingBuilder:
             raise RingError(f"no builder file at {path} (make one with: nubes ring create)") from None
         except ValueError as exc:
             raise RingError(f"{path} is not a builder file: {exc}") from None
-        return cls.from_dict(data)
+        try:
+            return cls.from_dict(data)
+        except RingError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise RingError(f"{path} is not a builder file (or is damaged): {exc!r}") from None
 
     def write_ring(self, path) -> Ring:
         ring = self.ring()

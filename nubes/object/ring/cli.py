@@ -109,7 +109,8 @@ def _new_devices(args) -> list[NewDevice]:
                    if v is None]
         if missing:
             raise RingError(f"adding a device needs {', '.join(missing)}")
-        out.append(NewDevice(args.region, args.zone, args.ip, args.port, args.device, parse_weight(args.weight),
+        out.append(NewDevice(args.region, args.zone, args.ip, args.port, args.device,
+                             parse_weight(args.weight),
                              args.replication_ip or "", args.replication_port or 0, args.meta or ""))
     else:
         if not args.compact or len(args.compact) % 2:
@@ -175,7 +176,8 @@ def cmd_rebalance(args) -> int:
     builder.save(path)
     if time.monotonic() - started > 2:
         print(file=sys.stderr)
-    _say(f"rebalanced {path}: {result['moved']} replicas assigned or moved, balance {result['balance']:.2f}%, "
+    _say(f"rebalanced {path}: {result['moved']} replicas assigned or moved, "
+         f"balance {result['balance']:.2f}%, "
          f"version {result['version']} ({time.monotonic() - started:.1f}s); wrote {ring_file}")
     if result["blocked"]:
         _say(f"{result['blocked']} replicas should still move, but a partition moves one replica per "
@@ -200,7 +202,8 @@ def cmd_show(args) -> int:
     builder = RingBuilder.load(args.builder)
     assigned, balance, wanted = builder.assigned(), builder.balance(), builder.wanted()
     live = builder.live_devices(include_zero=True)
-    _say(f"{args.builder}, version {builder.version}: {builder.parts} partitions, {builder.replicas} replicas, "
+    _say(f"{args.builder}, version {builder.version}: {builder.parts} partitions, "
+         f"{builder.replicas} replicas, "
          f"min_part_hours {builder.min_part_hours}, {len({d.region for d in live})} regions, "
          f"{len({(d.region, d.zone) for d in live})} zones, {len(live)} devices, "
          f"balance {builder.overall_balance():.2f}%"
@@ -225,7 +228,8 @@ def cmd_dispersion(args) -> int:
          f"{rep['zones']} zones, {rep['servers']} servers")
     if rep["unassigned"]:
         _say(f"  {rep['unassigned']} partitions not (fully) assigned: rebalance first")
-    for level, plural in (("region", "regions"), ("zone", "zones"), ("server", "servers"), ("device", "devices")):
+    for level in ("region", "zone", "server", "device"):
+        plural = level + "s"
         count = rep[level]
         note = ""
         if level != "device" and rep[plural] < rep["replicas"]:

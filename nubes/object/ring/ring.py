@@ -89,6 +89,15 @@ class Ring:
     @classmethod
     def from_bytes(cls, data: bytes, secret: HashSecret = HashSecret(), path: Path | None = None) -> Ring:
         try:
+            return cls._from_bytes(data, secret, path)
+        except (ValueError, KeyError, TypeError, struct.error) as exc:
+            if isinstance(exc, RingError):
+                raise
+            raise RingError(f"ring file is damaged: {exc!r}") from None
+
+    @classmethod
+    def _from_bytes(cls, data: bytes, secret: HashSecret, path: Path | None) -> Ring:
+        try:
             raw = gzip.decompress(data)
         except (OSError, EOFError) as exc:
             raise RingError(f"not a ring file (not gzip: {exc})") from None

@@ -1,3 +1,4 @@
+import gzip
 import os
 from itertools import islice
 
@@ -5,6 +6,7 @@ import pytest
 
 from nubes.object.hashing import HashSecret, hash_path, partition_of
 from nubes.object.ring import Ring, RingBuilder, RingError
+from nubes.object.ring.ring import MAGIC
 from nubes.object.ring.device import NewDevice
 
 
@@ -82,3 +84,9 @@ def test_bad_ring_files(tmp_path):
     (tmp_path / "junk.ring.gz").write_bytes(b"not gzip")
     with pytest.raises(RingError, match="not a ring file"):
         Ring.load(tmp_path / "junk.ring.gz")
+    (tmp_path / "other.ring.gz").write_bytes(gzip.compress(b"hello"))
+    with pytest.raises(RingError, match="bad magic"):
+        Ring.load(tmp_path / "other.ring.gz")
+    (tmp_path / "cut.ring.gz").write_bytes(gzip.compress(MAGIC + b"\0\0\0\x09{broken"))
+    with pytest.raises(RingError, match="damaged"):
+        Ring.load(tmp_path / "cut.ring.gz")

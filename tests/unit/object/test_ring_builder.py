@@ -82,6 +82,7 @@ def test_adding_a_device_moves_about_its_share_and_only_onto_it():
     assert all(sum(a != c for a, c in zip(x, y)) == 1 for x, y in moved)   # one replica per partition
     assert b.assigned()[new.id] >= share * 0.9
     assert b.overall_balance() < 5
+    assert b.dispersion()["zone"] == 0              # the new disk's zone had room: no sharing
 
 
 def test_min_part_hours_holds_moves_back():
@@ -159,3 +160,25 @@ def test_bad_devices_and_too_few_devices():
         b.rebalance()
     with pytest.raises(RingError, match="not been rebalanced"):
         b.ring()
+
+
+def test_compact_form_and_search():
+    from nubes.object.ring.device import parse_compact, search
+
+    new = parse_compact("r2z3-192.0.2.1:6200R10.0.0.1:6300/sdb_ssd", "50.5")
+    assert (new.region, new.zone, new.ip, new.port, new.device, new.weight) == \
+        (2, 3, "192.0.2.1", 6200, "sdb", 50.5)
+    assert (new.replication_ip, new.replication_port, new.meta) == ("10.0.0.1", 6300, "ssd")
+    assert parse_compact("r1z1-[::1]:6200/d1", 1).ip == "::1"
+    for bad in ("z1-127.0.0.1:6200/d1", "r1z1-127.0.0.1/d1", "r1z1-127.0.0.1:6200"):
+        with pytest.raises(RingError):
+            parse_compact(bad, 1)
+    b = RingBuilder(4, 1, 0)
+    grid(b, 2, 2, 2)
+    assert [d.id for d in search(b.devs, "d5")] == [5]
+    assert len(search(b.devs, "z1")) == 4
+    assert [d.id for d in search(b.devs, "r1z1-10.1.1.0:6200/d1")] == [5]
+    assert len(search(b.devs, "10.1.0.1:6200")) == 2
+    assert len(search(b.devs, "/d0")) == 4
+    with pytest.raises(RingError):
+        search(b.devs, "")

@@ -23,6 +23,13 @@ def builder():
     return b
 
 
+def test_replicas_span_regions_then_zones(builder):
+    for part in range(builder.parts):
+        devs = [builder.devs[row[part]] for row in builder.table]
+        assert {d.region for d in devs} == {1, 2}
+        assert len({(d.region, d.zone) for d in devs}) == 3
+
+
 def test_file_round_trip_and_lookups(builder, tmp_path):
     path = tmp_path / "object.ring.gz"
     written = builder.write_ring(path)

@@ -80,6 +80,8 @@ def test_adding_a_device_moves_about_its_share_and_only_onto_it():
     share = 1024 * 3 / 17
     assert share * 0.9 <= changed_replicas <= share * 1.2
     assert all(sum(a != c for a, c in zip(x, y)) == 1 for x, y in moved)   # one replica per partition
+    onto_new = sum(c == new.id for x, y in moved for a, c in zip(x, y) if a != c)
+    assert onto_new >= 0.9 * changed_replicas
     assert b.assigned()[new.id] >= share * 0.9
     assert b.overall_balance() < 5
     assert b.dispersion()["zone"] == 0              # the new disk's zone had room: no sharing

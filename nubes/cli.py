@@ -311,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     from nubes.compute.guest.command import add_parser as add_guest_parser   # `nubes guest build|register`
 
     add_guest_parser(sub, lambda a: load_config(a).core.state_dir)
+    from nubes.object.ring.cli import add_parser as add_ring_parser          # `nubes ring ...`
+
+    add_ring_parser(sub)
     rev = sub.add_parser("db-revision", help="(developers) autogenerate a migration for a service")
     rev.add_argument("service")
     rev.add_argument("-m", "--message", required=True)

@@ -320,7 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     rev.add_argument("--url", help="sync SQLAlchemy URL of a scratch database")
     rev.set_defaults(func=cmd_db_revision)
     args = parser.parse_args(argv)
-    if args.command != "db-revision":       # which writes source files into the repository
+    # db-revision writes source files into the repository; ring writes builder and ring files,
+    # which hold no secret and which every storage node (perhaps another user) must read.
+    if args.command not in ("db-revision", "ring"):
         from nubes.launcher.state import private_umask
 
         private_umask()

@@ -311,13 +311,18 @@ def main(argv: list[str] | None = None) -> int:
     from nubes.compute.guest.command import add_parser as add_guest_parser   # `nubes guest build|register`
 
     add_guest_parser(sub, lambda a: load_config(a).core.state_dir)
+    from nubes.object.ring.cli import add_parser as add_ring_parser          # `nubes ring ...`
+
+    add_ring_parser(sub)
     rev = sub.add_parser("db-revision", help="(developers) autogenerate a migration for a service")
     rev.add_argument("service")
     rev.add_argument("-m", "--message", required=True)
     rev.add_argument("--url", help="sync SQLAlchemy URL of a scratch database")
     rev.set_defaults(func=cmd_db_revision)
     args = parser.parse_args(argv)
-    if args.command != "db-revision":       # which writes source files into the repository
+    # db-revision writes source files into the repository; ring writes builder and ring files,
+    # which hold no secret and which every storage node (perhaps another user) must read.
+    if args.command not in ("db-revision", "ring"):
         from nubes.launcher.state import private_umask
 
         private_umask()

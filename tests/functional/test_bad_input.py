@@ -40,12 +40,10 @@ SERVED_501 = {
     ("image", "POST", "/v2/images/{image_id}/locations"): "POST /v2/images/{id}/locations",
     # Cinder's volume actions are recognised (unknown ones are a 400) and not served yet
     ("volume", "POST", "/v3/volumes/{volume_id}/action"): "POST /volumes/{id}/action",
-    # volume creates from a snapshot, a volume, an image or a backup
+    # volume creates from a group or consistency group
     ("volume", "POST", "/v3/volumes"): "volume create from",
     ("volume", "PUT", "/v3/os-services/{action}"): "PUT /os-services/{freeze",
     ("volume", "POST", "/v3/snapshots/{snapshot_id}/action"): "POST /snapshots/{id}/action",
-    # backups of a snapshot (snapshot_id)
-    ("volume", "POST", "/v3/backups"): "backups of snapshots",
 }
 
 

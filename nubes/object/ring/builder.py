@@ -110,6 +110,10 @@ class RingBuilder:
         self.changed = True
         return dev
 
+    def pretend_min_part_hours_passed(self) -> None:
+        """Let every partition move at the next rebalance (a new cluster without data yet)."""
+        self.last_moved = array("I", bytes(4 * self.parts))
+
     def live_devices(self, include_zero: bool = False) -> list[Device]:
         return [d for d in self.devs if d is not None and d.id not in self.removing
                 and (include_zero or d.weight > 0)]
@@ -255,7 +259,12 @@ class RingBuilder:
             raise RingError(f"no builder file at {path} (make one with: nubes ring create)") from None
         except ValueError as exc:
             raise RingError(f"{path} is not a builder file: {exc}") from None
-        return cls.from_dict(data)
+        try:
+            return cls.from_dict(data)
+        except RingError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise RingError(f"{path} is not a builder file (or is damaged): {exc!r}") from None
 
     def write_ring(self, path) -> Ring:
         ring = self.ring()

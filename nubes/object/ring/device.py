@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 
 class RingError(ValueError):
@@ -35,7 +36,7 @@ class Device:
     def server(self) -> str:
         return f"{self.ip}:{self.port}"
 
-    @property
+    @cached_property          # placement asks this millions of times; where a device is never changes
     def tiers(self) -> tuple:
         """(region,), (region, zone), (region, zone, server), (..., device id): coarse to fine."""
         r, z, s = self.region, (self.region, self.zone), (self.region, self.zone, self.server)

@@ -36,7 +36,7 @@ class Placer:
         self.children = {k: sorted(v, key=repr) for k, v in children.items()}
         self.dev_wanted = builder.wanted()
         self.touched = bytearray(builder.parts)      # parts one of whose replicas moved this time
-        self.blocked = 0                             # replicas that should move but min_part_hours
+        self.blocked = 0      # replicas that should move but wait: their partition moved lately
         self.placed = 0
         self.dispersion_level = 1
 
@@ -80,6 +80,15 @@ class Placer:
             counts.update(row)
         excess = {d: counts[d] - math.ceil(w) for d, w in self.dev_wanted.items()
                   if counts[d] > math.ceil(w)}
+        # devices below their share (rounded down) need that many: take the rest from devices
+        # holding their share rounded up, the furthest above their exact share first
+        short = sum(max(0, math.floor(w) - counts[d]) for d, w in self.dev_wanted.items())
+        short -= sum(excess.values())
+        at_ceil = sorted((counts[d] - w, d) for d, w in self.dev_wanted.items()
+                         if d not in excess and counts[d] > w and counts[d] >= 1)
+        while short > 0 and at_ceil:
+            excess[at_ceil.pop()[1]] = 1
+            short -= 1
         if not excess:
             return []
         candidates = defaultdict(list)
@@ -87,26 +96,33 @@ class Placer:
             for part, dev_id in enumerate(row):
                 if dev_id in excess:
                     candidates[dev_id].append((part, r))
+        # the zones that will take these replicas: first pick partitions with none there yet
+        zone_of = {d.id: d.tiers[1] for d in self.devs if d is not None}
+        short_zones = {zone_of[d] for d, w in self.dev_wanted.items() if counts[d] < math.floor(w)}
         out = []
         for dev_id, extra in excess.items():
             mine = candidates[dev_id]
             step = _coprime_step(len(mine), dev_id)
-            at = _mix(dev_id, len(mine)) % len(mine)
-            for _ in range(len(mine)):
-                if extra <= 0:
-                    break
-                part, r = mine[at]
-                at = (at + step) % len(mine)
-                if self.touched[part]:
-                    continue
-                if not self.movable(part):
-                    self.blocked += 1
-                    continue
-                self.touched[part] = 1
-                table[r][part] = NONE
-                self._count(dev_id, -1)
-                out.append((part, r, dev_id))
-                extra -= 1
+            for picky in (True, False):
+                at = _mix(dev_id, len(mine)) % len(mine)
+                for _ in range(len(mine)):
+                    if extra <= 0:
+                        break
+                    part, r = mine[at]
+                    at = (at + step) % len(mine)
+                    if self.touched[part]:
+                        continue
+                    if picky and short_zones and any(
+                            row[part] != NONE and zone_of[row[part]] in short_zones for row in table):
+                        continue
+                    if not self.movable(part):
+                        continue
+                    self.touched[part] = 1
+                    table[r][part] = NONE
+                    self._count(dev_id, -1)
+                    out.append((part, r, dev_id))
+                    extra -= 1
+            self.blocked += extra
         return out
 
     def gather_dispersion(self) -> list:
@@ -152,6 +168,7 @@ class Placer:
         score, ndevs, children = self.score, self.ndevs, self.children
         last_moved, now = self.b.last_moved, self.now
         total = len(items)
+        slack = 1 if only_if_better else 0    # for dispersion, a tier may go one replica per device over
         for n, (part, r, previous) in enumerate(items):
             have: dict = {}
             held = []
@@ -171,8 +188,9 @@ class Placer:
                 else:
                     free = [t for t in kids if t not in have]
                     node = min(free, key=score.__getitem__) if free else None
-                    if node is None or score[node] >= 0:
-                        node = min(kids, key=lambda t: (have.get(t, 0) >= ndevs[t], score[t] >= 0,
+                    if node is None or score[node] >= slack * ndevs[node]:
+                        node = min(kids, key=lambda t: (have.get(t, 0) >= ndevs[t],
+                                                        score[t] >= slack * ndevs[t],
                                                         have.get(t, 0), score[t]))
             dev_id = node[3]
             if dev_id in held:        # only when devices off the tree skew the counts: any free one

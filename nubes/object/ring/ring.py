@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 import struct
 import sys
@@ -73,7 +74,7 @@ class Ring:
         self.secret = secret
         self.path = Path(path) if path is not None else None
         self._stat = self._file_stat()
-        self._live = [d for d in devs if d is not None and d.weight > 0]
+        self._live, self._steps = _walkable(devs)
 
     @property
     def replica_count(self) -> int:
@@ -87,6 +88,15 @@ class Ring:
 
     @classmethod
     def from_bytes(cls, data: bytes, secret: HashSecret = HashSecret(), path: Path | None = None) -> Ring:
+        try:
+            return cls._from_bytes(data, secret, path)
+        except (ValueError, KeyError, TypeError, struct.error) as exc:
+            if isinstance(exc, RingError):
+                raise
+            raise RingError(f"ring file is damaged: {exc!r}") from None
+
+    @classmethod
+    def _from_bytes(cls, data: bytes, secret: HashSecret, path: Path | None) -> Ring:
         try:
             raw = gzip.decompress(data)
         except (OSError, EOFError) as exc:
@@ -144,7 +154,7 @@ class Ring:
         if fresh.version == self.version and fresh.table == self.table and fresh.devs == self.devs:
             return False
         self.part_power, self.devs, self.table = fresh.part_power, fresh.devs, fresh.table
-        self.version, self._live = fresh.version, fresh._live
+        self.version, self._live, self._steps = fresh.version, fresh._live, fresh._steps
         return True
 
     # -- lookups
@@ -173,7 +183,13 @@ class Ring:
             for level, tier in enumerate(dev.tiers[:3]):
                 used[level].add(tier)
         taken = {dev.id for dev in primaries}
-        order = sorted((d for d in self._live if d.id not in taken), key=lambda d: _mix(part, d.id))
+        live = self._live
+        n = len(live)
+        if not n:
+            return
+        # a walk through the devices that visits each once, its start and stride fixed by part
+        start, step = _mix(part, 0) % n, self._steps[_mix(part, 1) % len(self._steps)]
+        order = [live[(start + i * step) % n] for i in range(n)]
         for level in range(3):
             for dev in order:
                 if dev.id in taken:
@@ -192,6 +208,13 @@ class Ring:
     def __repr__(self) -> str:
         return (f"<Ring version={self.version} part_power={self.part_power} "
                 f"replicas={self.replica_count} devices={sum(d is not None for d in self.devs)}>")
+
+
+def _walkable(devs) -> tuple[list[Device], list[int]]:
+    """The devices handoffs may use (weight above 0) and the strides coprime with their number."""
+    live = [d for d in devs if d is not None and d.weight > 0]
+    n = len(live)
+    return live, [s for s in range(1, max(n, 2)) if math.gcd(s, n) == 1] or [1]
 
 
 def _mix(part: int, dev_id: int) -> int:

@@ -57,6 +57,11 @@ def split_path(request: Request, minimum: int, maximum: int) -> list[str]:
     return parts
 
 
+def title_case(key: str) -> str:
+    """``x-object-meta-color`` as stored and sent back: ``X-Object-Meta-Color``."""
+    return "-".join(p[:1].upper() + p[1:] for p in key.split("-"))
+
+
 def request_timestamp(request: Request) -> Timestamp:
     try:
         return parse_header(request.headers.get("x-timestamp"))
@@ -72,6 +77,17 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def make_dirs(path: Path) -> None:
+    """``mkdir -p`` whose new entries survive a crash: each parent of a new directory is fsynced."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        directory.mkdir(exist_ok=True)
+        fsync_dir(directory.parent)
+
+
 def durable_write(tmp_dir: Path, target: Path, data: bytes) -> None:
     """``data`` at ``target``, all or nothing: a temporary file on the same device, fsynced,
     renamed into place, and the directory fsynced."""
@@ -82,7 +98,7 @@ def durable_write(tmp_dir: Path, target: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(target.parent)
         os.replace(tmp, target)
         fsync_dir(target.parent)
     except BaseException:

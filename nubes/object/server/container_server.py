@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from nubes.object.conf import ObjectStorageConfig
 from nubes.object.server import backend
-from nubes.object.server.backend import Devices, HTTPError, request_timestamp
+from nubes.object.server.backend import Devices, HTTPError, UpdateTarget, request_timestamp
 from nubes.object.server.db import ContainerBroker
 from nubes.object.server.db_server import DatabaseServer
 from nubes.object.server.listing import last_modified
@@ -52,8 +52,9 @@ class ContainerServer(DatabaseServer):
     async def put(self, request: Request) -> Response:
         if self.names_entry(request):
             return await self.put_object_row(request, deleted=False)
+        targets = backend.update_targets(request, "account")
         status, parts, device_path, digest, broker = await self.put_record(request)
-        await self._account_update(request, parts, device_path, digest, broker)
+        await self._account_update(request, targets, parts, device_path, digest, broker)
         return Response(b"", status_code=status)
 
     async def put_object_row(self, request: Request, deleted: bool) -> Response:
@@ -73,6 +74,7 @@ class ContainerServer(DatabaseServer):
             return await self.put_object_row(request, deleted=True)
         parts, device_path, digest, broker = self._locate(request, entry=False)
         timestamp = request_timestamp(request)
+        targets = backend.update_targets(request, "account")
         await self.live_broker(broker)
         if await asyncio.to_thread(broker.entry_count):
             raise HTTPError(409, "Conflict: the container is not empty")
@@ -80,20 +82,20 @@ class ContainerServer(DatabaseServer):
         if not await asyncio.to_thread(broker.is_deleted):
             raise HTTPError(409, "Conflict: a newer PUT is recorded",
                             await self.backend_headers(broker))
-        await self._account_update(request, parts, device_path, digest, broker)
+        await self._account_update(request, targets, parts, device_path, digest, broker)
         return Response(b"", status_code=204)
 
-    async def _account_update(self, request: Request, parts: list[str], device_path: Path,
-                              digest: bytes, broker: ContainerBroker) -> None:
-        targets = backend.update_targets(request, "account")
+    async def _account_update(self, request: Request, targets: list[UpdateTarget],
+                              parts: list[str], device_path: Path, digest: bytes,
+                              broker: ContainerBroker) -> None:
         if not targets:
             return
+        timestamp = request_timestamp(request)
         info = await asyncio.to_thread(broker.info)
         count, used = await asyncio.to_thread(broker.stats)
         headers = {"X-Put-Timestamp": info.put_timestamp.internal,
                    "X-Delete-Timestamp": info.delete_timestamp.internal,
                    "X-Object-Count": str(count), "X-Bytes-Used": str(used),
-                   "X-Timestamp": request_timestamp(request).internal}
+                   "X-Timestamp": timestamp.internal}
         await backend.update_or_save(device_path, targets, "PUT", parts[2], parts[3], None,
-                                     headers, request_timestamp(request), digest,
-                                     self.node_timeout)
+                                     headers, timestamp, digest, self.node_timeout)

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from nubes.object.server.backend import fsync_dir, hash_dir
+from nubes.object.server.backend import fsync_dir, hash_dir, make_dirs
 from nubes.object.timestamps import Timestamp
 
 ZERO = Timestamp(0).internal
@@ -90,7 +90,7 @@ class Broker:
         if self.path.exists():
             return False
         directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True)
+        make_dirs(directory)
         tmp = directory / f".{self.path.name}.{os.getpid()}.{id(self)}.tmp"
         tmp.unlink(missing_ok=True)
         conn = sqlite3.connect(tmp)

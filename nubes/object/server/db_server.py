@@ -11,7 +11,8 @@ from starlette.responses import Response
 
 from nubes.object.hashing import HashSecret, hash_path
 from nubes.object.server import listing
-from nubes.object.server.backend import Devices, HTTPError, request_timestamp, split_path
+from nubes.object.server.backend import (Devices, HTTPError, request_timestamp, split_path,
+                                         title_case)
 from nubes.object.server.db import Broker
 from nubes.object.timestamps import Timestamp
 
@@ -49,7 +50,7 @@ class DatabaseServer:
 
     def metadata_from(self, request: Request, timestamp: Timestamp) -> dict[str, tuple[str, Timestamp]]:
         prefixes = (f"x-{self.kind}-meta-", f"x-{self.kind}-sysmeta-")
-        return {_title(k): (v, timestamp) for k, v in request.headers.items()
+        return {title_case(k): (v, timestamp) for k, v in request.headers.items()
                 if k.startswith(prefixes) or k in self.meta_headers}
 
     async def live_broker(self, broker: Broker) -> Broker:
@@ -123,7 +124,3 @@ class DatabaseServer:
         return listing.render(self.kind, parts[self.depth - 1], entries, query.format, headers)
 
     list_columns = ""
-
-
-def _title(key: str) -> str:
-    return "-".join(p[:1].upper() + p[1:] for p in key.split("-"))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nubes.object.server.backend import fsync_dir, hash_dir
+from nubes.object.server.backend import fsync_dir, hash_dir, make_dirs
 from nubes.object.timestamps import InvalidTimestamp, Timestamp
 
 MAGIC = b"NUBESMD1"
@@ -104,6 +104,26 @@ class DiskFile:
         self.tmp_dir = device_path / "tmp"
 
     def state(self) -> ObjectState:
+        """The object's state; a directory whose newest files cannot be read (a torn or damaged
+        trailer) is moved to ``<device>/quarantined/objects/`` and counts as empty, so that a
+        replica elsewhere is served and the replicator puts a good copy back."""
+        try:
+            return self._read_state()
+        except (CorruptFile, ValueError, UnicodeDecodeError):
+            self.quarantine()
+            return ObjectState()
+
+    def quarantine(self) -> None:
+        target = self.device_path / "quarantined" / "objects" / self.dir.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            target = target.with_name(f"{self.dir.name}-{os.urandom(4).hex()}")
+        try:
+            os.replace(self.dir, target)
+        except FileNotFoundError:
+            pass
+
+    def _read_state(self) -> ObjectState:
         main, meta, _ = _newest_files(self.dir)
         if main is None:
             return ObjectState()
@@ -182,14 +202,10 @@ class Writer:
             os.fsync(self.file.fileno())
             self.file.close()
             directory = self.diskfile.dir
-            created = not directory.exists()
-            directory.mkdir(parents=True, exist_ok=True)
+            make_dirs(directory)
             target = directory / f"{timestamp.internal}{ext}"
             os.replace(self.tmp_path, target)
             fsync_dir(directory)
-            if created:
-                fsync_dir(directory.parent)
-                fsync_dir(directory.parent.parent)
         except BaseException:
             self.abort()
             raise

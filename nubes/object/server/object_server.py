@@ -21,7 +21,8 @@ from starlette.responses import Response, StreamingResponse
 from nubes.object.conf import ObjectStorageConfig
 from nubes.object.hashing import HashSecret, hash_path
 from nubes.object.server import backend
-from nubes.object.server.backend import Devices, HTTPError, request_timestamp, split_path
+from nubes.object.server.backend import (Devices, HTTPError, UpdateTarget, request_timestamp,
+                                         split_path, title_case)
 from nubes.object.server.diskfile import DiskFile, ObjectState, read_range, suffix_hashes
 from nubes.object.server.http_conditions import check_conditions, http_date, parse_range
 from nubes.object.timestamps import Timestamp
@@ -33,13 +34,9 @@ META_PREFIXES = ("x-object-meta-", "x-object-sysmeta-")
 WRITE_BUFFER = 64 * 1024
 
 
-def _title(key: str) -> str:
-    return "-".join(p[:1].upper() + p[1:] for p in key.split("-"))
-
-
 def _user_headers(request: Request, allowed: tuple[str, ...], prefixes: tuple[str, ...]
                   ) -> dict[str, str]:
-    return {_title(k): v for k, v in request.headers.items()
+    return {title_case(k): v for k, v in request.headers.items()
             if k in allowed or k.startswith(prefixes)}
 
 
@@ -86,6 +83,7 @@ class ObjectServer:
     async def put(self, request: Request) -> Response:
         parts, device_path, digest, diskfile = self._locate(request)
         timestamp = request_timestamp(request)
+        targets = backend.update_targets(request, "container")
         now = self.clock()
         _delete_at(request, now)
         length_header = request.headers.get("content-length")
@@ -128,18 +126,17 @@ class ObjectServer:
             metadata.update(_user_headers(request, STORED_HEADERS, META_PREFIXES))
             await asyncio.to_thread(writer.commit, timestamp, ".data", metadata)
         except BaseException:
-            await asyncio.to_thread(writer.abort)
+            writer.abort()          # a close and an unlink: done at once, even when cancelled
             raise
         await asyncio.to_thread(diskfile.cleanup)
-        await self._container_update(request, parts, device_path, digest, "PUT", timestamp, {
-            "X-Size": str(writer.size), "X-Etag": etag,
-            "X-Content-Type": metadata["Content-Type"]})
+        await self._container_update(request, targets, parts, device_path, digest, "PUT",
+                                     timestamp, {"X-Size": str(writer.size), "X-Etag": etag,
+                                                 "X-Content-Type": metadata["Content-Type"]})
         return Response(b"", status_code=201, headers={"ETag": etag})
 
-    async def _container_update(self, request: Request, parts: list[str], device_path: Path,
-                                digest: bytes, method: str, timestamp: Timestamp,
-                                extra: dict[str, str]) -> None:
-        targets = backend.update_targets(request, "container")
+    async def _container_update(self, request: Request, targets: list[UpdateTarget],
+                                parts: list[str], device_path: Path, digest: bytes, method: str,
+                                timestamp: Timestamp, extra: dict[str, str]) -> None:
         if not targets:
             return
         headers = {"X-Timestamp": timestamp.internal, **extra}
@@ -231,6 +228,7 @@ class ObjectServer:
     async def delete(self, request: Request) -> Response:
         parts, device_path, digest, diskfile = self._locate(request)
         timestamp = request_timestamp(request)
+        targets = backend.update_targets(request, "container")
         state = await asyncio.to_thread(diskfile.state)
         if state.timestamp is not None and state.timestamp >= timestamp:
             raise HTTPError(409, "Conflict", {"X-Backend-Timestamp": state.timestamp.internal})
@@ -238,7 +236,8 @@ class ObjectServer:
         await asyncio.to_thread(diskfile.put_marker, timestamp, ".ts", {
             "name": "/" + "/".join(parts[2:]), "X-Timestamp": timestamp.internal})
         await asyncio.to_thread(diskfile.cleanup)
-        await self._container_update(request, parts, device_path, digest, "DELETE", timestamp, {})
+        await self._container_update(request, targets, parts, device_path, digest, "DELETE",
+                                     timestamp, {})
         headers = {"X-Backend-Timestamp": timestamp.internal}
         return Response(b"", status_code=204 if existed else 404, headers=headers)
 

@@ -82,16 +82,14 @@ async def create_backup(req: Request):
     c.url_project_check(req)
     body = c.validate(await read_json(req), CREATE)["backup"]
     req.ctx.can("backup:create", c.target(req))
-    if body.get("snapshot_id"):
-        raise exc.NotImplementedYet("Backups of snapshots (snapshot_id) are not implemented by this cloud yet "
-                                    "(see docs/api-coverage.md); back up the volume.")
     if body.get("metadata") and req.ctx.api_version < (3, 43):
         raise exc.InvalidInput("metadata of backups needs microversion 3.43 or later.")
     row = await _svc(req).create(
         req.ctx, body["volume_id"], None if req.ctx.is_admin else {req.ctx.project_id or ""},
         name=body.get("name"), description=body.get("description"), container=body.get("container"),
         incremental=c.as_bool(body.get("incremental", False)), force=c.as_bool(body.get("force", False)),
-        metadata=body.get("metadata") or {}, availability_zone=body.get("availability_zone"))
+        metadata=body.get("metadata") or {}, availability_zone=body.get("availability_zone"),
+        snapshot_id=body.get("snapshot_id") or None)
     return json_response({"backup": summary(req, row)}, status=202)
 
 

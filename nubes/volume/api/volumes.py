@@ -26,8 +26,9 @@ def _svc(req: Request) -> Any:
     return req.rt.extra["volume"].volumes
 
 
+# As Cinder's: ``size`` may be left out when a source gives it (volume_create_sources checks).
 CREATE = {"type": "object", "required": ["volume"], "properties": {"volume": {
-    "type": "object", "required": ["size"], "properties": {
+    "type": "object", "properties": {
         "size": {"type": ["integer", "string", "null"], "pattern": r"^[0-9]+$", "minimum": 1, "maximum": 2**31 - 1},
         "name": c.NAME, "display_name": c.NAME, "description": c.DESCRIPTION,
         "display_description": c.DESCRIPTION, "metadata": {**c.METADATA, "type": ["object", "null"]},

@@ -13,9 +13,12 @@ that changed; the unchanged ones name the backup that holds them (the parent's h
 restore reads each chunk from exactly one file whatever the length of the chain. Restores check
 every chunk's SHA-256 before writing it.
 
-The volume is read where it lies: a raw image directly (holes found with ``qemu-img map``, a
-read-ahead thread keeping the disk busy while the previous chunk is hashed and written); any
-other format is first converted to a sparse raw scratch file by ``qemu-img convert``.
+The volume is read where it lies: ``qemu-img map`` of the image says, for each range of guest
+bytes, whether it holds data and in which file of the backing chain at which offset, and the
+chunks are read from those files directly (a read-ahead thread keeping the disk busy while the
+previous chunk is hashed and written), holes never read; so a qcow2 chain costs no copy. An image
+whose data does not lie plainly in its files (compressed or encrypted clusters, an external data
+file) is first converted to a sparse raw scratch file by ``qemu-img convert``.
 """
 
 from __future__ import annotations
@@ -55,37 +58,69 @@ def _run(cmd: list[str]) -> str:
     return res.stdout
 
 
-def data_extents(path: Path, fmt: str) -> tuple[int, list[tuple[int, int]]]:
-    """The image's virtual size and the (start, end) byte ranges that may hold data."""
+# (guest start, guest end, file, offset in that file) of a range of data
+Extent = tuple[int, int, Path, int]
+
+
+def data_layout(path: Path, fmt: str) -> tuple[int, list[Extent]] | None:
+    """The image's virtual size and where its data lies in the files of its chain; None when
+    some of it cannot be read straight from a file (compressed or encrypted, a data file)."""
+    chain = json.loads(_run(["qemu-img", "info", "-U", "--backing-chain", "--output=json", "-f", fmt, str(path)]))
+    files: list[Path] = []
+    for image in chain:
+        data_file = ((image.get("format-specific") or {}).get("data") or {}).get("data-file")
+        if image.get("encrypted") or data_file:
+            return None
+        name = Path(image["filename"])
+        files.append(name if name.is_absolute() or not files else files[-1].parent / name)
     entries = json.loads(_run(["qemu-img", "map", "-U", "--output=json", "-f", fmt, str(path)]))
     size = max((e["start"] + e["length"] for e in entries), default=0)
-    out: list[tuple[int, int]] = []
+    out: list[Extent] = []
     for e in entries:
-        if e.get("data") and not e.get("zero"):
-            start, end = e["start"], e["start"] + e["length"]
-            if out and out[-1][1] == start:
-                out[-1] = (out[-1][0], end)
-            else:
-                out.append((start, end))
+        if not e.get("data") or e.get("zero"):
+            continue
+        if e.get("compressed") or "offset" not in e or e.get("depth", 0) >= len(files):
+            return None
+        out.append((e["start"], e["start"] + e["length"], files[e.get("depth", 0)], e["offset"]))
     return size, out
 
 
-def _chunks_with_data(size: int, extents: list[tuple[int, int]], chunk_size: int) -> list[int]:
+def _chunks_with_data(size: int, extents: list[Extent], chunk_size: int) -> list[int]:
     wanted: set[int] = set()
-    for start, end in extents:
+    for start, end, _file, _offset in extents:
         wanted.update(range(start // chunk_size, (min(end, size) - 1) // chunk_size + 1))
     return sorted(i for i in wanted if i * chunk_size < size)
 
 
-def _read_chunks(path: Path, size: int, indexes: list[int], chunk_size: int) -> Iterator[tuple[int, bytes]]:
-    """(index, bytes) of each chunk, the next one read by a thread while the caller works."""
-    fd = os.open(path, os.O_RDONLY)
+def _read_chunks(size: int, extents: list[Extent], indexes: list[int],
+                 chunk_size: int) -> Iterator[tuple[int, bytes]]:
+    """(index, bytes) of each chunk, gathered from the extents it overlaps (zeros between
+    them), the next one read by a thread while the caller works."""
+    fds: dict[Path, int] = {}
+    by_chunk: dict[int, list[Extent]] = {}
+    for ext in extents:
+        for index in range(ext[0] // chunk_size, (min(ext[1], size) - 1) // chunk_size + 1):
+            by_chunk.setdefault(index, []).append(ext)
     try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        for file in {e[2] for e in extents}:
+            fds[file] = os.open(file, os.O_RDONLY)
+            os.posix_fadvise(fds[file], 0, 0, os.POSIX_FADV_SEQUENTIAL)
 
         def read(index: int) -> bytes:
-            offset = index * chunk_size
-            return os.pread(fd, min(chunk_size, size - offset), offset)
+            start = index * chunk_size
+            end = min(start + chunk_size, size)
+            parts = by_chunk.get(index, [])
+            if len(parts) == 1 and parts[0][0] <= start and parts[0][1] >= end:
+                ext_start, _end, file, offset = parts[0]
+                data = os.pread(fds[file], end - start, offset + start - ext_start)
+                if len(data) == end - start:
+                    return data
+            buf = bytearray(end - start)
+            for ext_start, ext_end, file, offset in parts:
+                lo, hi = max(start, ext_start), min(end, ext_end)
+                piece = os.pread(fds[file], hi - lo, offset + lo - ext_start)
+                buf[lo - start:lo - start + len(piece)] = piece     # past a file's end: zeros
+            return bytes(buf)
 
         with ThreadPoolExecutor(1, thread_name_prefix="backup-read") as pool:
             pending = pool.submit(read, indexes[0]) if indexes else None
@@ -95,14 +130,16 @@ def _read_chunks(path: Path, size: int, indexes: list[int], chunk_size: int) -> 
                 pending = pool.submit(read, indexes[n + 1]) if n + 1 < len(indexes) else None
                 yield index, data
     finally:
-        os.close(fd)
+        for fd in fds.values():
+            os.close(fd)
 
 
 def backup_image(path: Path, fmt: str, writer: BackupWriter, *, backup_id: str, volume_id: str,
                  container: str, chunk_size: int, scratch: Path, parent: dict[str, Any] | None) -> dict[str, Any]:
     """Write the image's chunks (those that differ from ``parent``'s, when given) and its
     metadata; answers the metadata plus ``object_count`` (chunks stored) and ``metadata_sha256``."""
-    if fmt != "raw":
+    layout = data_layout(path, fmt)
+    if layout is None:
         scratch.mkdir(parents=True, exist_ok=True)
         tmp = scratch / f"{backup_id}.raw"
         try:
@@ -111,7 +148,7 @@ def backup_image(path: Path, fmt: str, writer: BackupWriter, *, backup_id: str, 
                                 chunk_size=chunk_size, scratch=scratch, parent=parent)
         finally:
             tmp.unlink(missing_ok=True)
-    size, extents = data_extents(path, "raw")
+    size, extents = layout
     inherit: dict[int, tuple[str, str]] = {}
     containers = {backup_id: container}
     if parent is not None and parent.get("chunk_size") == chunk_size:
@@ -121,7 +158,7 @@ def backup_image(path: Path, fmt: str, writer: BackupWriter, *, backup_id: str, 
     zeros = bytes(chunk_size)
     chunks: list[list[Any]] = []
     stored = 0
-    for index, data in _read_chunks(path, size, _chunks_with_data(size, extents, chunk_size), chunk_size):
+    for index, data in _read_chunks(size, extents, _chunks_with_data(size, extents, chunk_size), chunk_size):
         if data == zeros[:len(data)]:
             continue
         sha = hashlib.sha256(data).hexdigest()

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from nubes.core.db.base import utcnow
 from nubes.volume import rpc
-from nubes.volume.db.models import Backup, Volume, VolumeAttachment
-from nubes.volume.service import messages
+from nubes.volume.db.models import Backup, Snapshot, Volume, VolumeAttachment
+from nubes.volume.service import messages, volume_from_backup
 
 ACTION_BACKUP_CREATE, ACTION_BACKUP_DELETE, ACTION_BACKUP_RESTORE = "013", "014", "015"   # Cinder's
 # Cinder's details: backup driver failed to create, delete, restore
@@ -60,7 +60,8 @@ class BackupReports:
         async with self.db.reader() as s:
             rows = (await s.execute(select(Backup).where(
                 Backup.host == payload["host"], Backup.status.in_(("creating", "restoring", "deleting"))))).scalars()
-            mine = [{"id": r.id, "status": r.status, "container": r.container} for r in rows]
+            mine = [{"id": r.id, "status": r.status, "container": r.container, "volume_id": r.volume_id}
+                    for r in rows]
             others = (await s.execute(select(Backup.id).where(Backup.status == "creating",
                                                               Backup.host != payload["host"]))).scalars()
             return {"backups": mine, "creating": list(others)}
@@ -76,9 +77,18 @@ class BackupReports:
             if row is None or row.status != "creating":
                 return
             row.status, row.object_count, row.checksum = "available", payload["object_count"], payload["checksum"]
-            volume = await s.get(Volume, row.volume_id)
-            if volume is not None and volume.status == "backing-up":
-                volume.status = await settled_status(s, volume)
+            await self._settle_source(s, row)
+
+    async def _settle_source(self, s: Any, row: Backup) -> None:
+        """The backed-up snapshot, or volume, back to what it was before the backup."""
+        if row.snapshot_id:
+            snapshot = await s.get(Snapshot, row.snapshot_id)
+            if snapshot is not None and snapshot.status == "backing-up":
+                snapshot.status = "available"
+            return
+        volume = await s.get(Volume, row.volume_id)
+        if volume is not None and volume.status == "backing-up":
+            volume.status = await settled_status(s, volume)
 
     async def backup_failed(self, payload: dict) -> None:
         action = payload.get("action", "create")
@@ -90,15 +100,16 @@ class BackupReports:
                 return
             if action == "create":
                 row.status, row.fail_reason = "error", text
-                volume = await s.get(Volume, row.volume_id)
-                if volume is not None and volume.status == "backing-up":
-                    volume.status = await settled_status(s, volume)
+                await self._settle_source(s, row)
                 action_id, resource, uuid_ = ACTION_BACKUP_CREATE, "VOLUME_BACKUP", row.id
             elif action == "restore":
                 row.status, row.fail_reason = "available", text
                 volume = await s.get(Volume, row.restore_volume_id) if row.restore_volume_id else None
                 if volume is not None and volume.status == "restoring-backup":
-                    volume.status = "error_restoring"
+                    # a volume made from the backup fails as a create does; an existing one is
+                    # error_restoring (Cinder's volume_is_new)
+                    new = volume.task == volume_from_backup.TASK
+                    volume.status, volume.task = ("error" if new else "error_restoring"), None
                 action_id, resource, uuid_ = ACTION_BACKUP_RESTORE, "VOLUME", row.restore_volume_id or row.id
             else:
                 row.status, row.fail_reason = "error_deleting", text
@@ -117,6 +128,8 @@ class BackupReports:
             if volume is not None and volume.status == "restoring-backup":
                 volume.status = "available"
                 volume.updated_at = utcnow()
+                if volume.task == volume_from_backup.TASK:
+                    volume.task = None
 
     async def backup_deleted(self, payload: dict) -> None:
         async with self.db.session() as s:

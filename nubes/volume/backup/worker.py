@@ -4,7 +4,12 @@ It serves ``volume.backup.<host@backend>``: it reads and writes the backend's vo
 the driver's ``local_image`` on this machine and keeps the backups in the store; like the
 volume manager it never touches the database, and reports to ``volume.worker``. At start it
 reconciles: a backup or restore its previous run left under way failed (its volume back to
-available / in-use, or ``error_restoring``), a delete finished, partial files removed."""
+available / in-use, or ``error_restoring``), a delete finished, partial files and temporary
+snapshots removed.
+
+A backup reads the volume's image (``local_image``), a snapshot's (``snapshot_image``) for a
+backup of a snapshot, or, for an in-use volume, a temporary snapshot's, taken for the backup
+and deleted after it."""
 
 from __future__ import annotations
 
@@ -24,6 +29,11 @@ from nubes.volume.drivers.base import VolumeDriver, VolumeDriverError
 
 LOG = logging.getLogger(__name__)
 FAILURES = (engine.BackupError, StoreError, VolumeDriverError, OSError, ValueError, KeyError)
+
+
+def temporary_snapshot_id(backup_id: str) -> str:
+    """The backend's name of the snapshot a backup of an in-use volume reads."""
+    return f"backup-{backup_id}"
 
 
 class BackupManager:
@@ -76,6 +86,9 @@ class BackupManager:
         for b in reply.get("backups", []):
             if b["status"] == "creating":
                 await run_blocking(self.store.remove_partial, b["container"], b["id"])
+                await self._drop_temporary({"id": temporary_snapshot_id(b["id"]), "volume_id": b.get("volume_id"),
+                                            "volume_size": 0, "provider_location": None},
+                                           {"id": b.get("volume_id")})
                 await self._failed(b["id"], "create", "The backup service restarted while the backup was made.")
             elif b["status"] == "restoring":
                 await self._failed(b["id"], "restore", "The backup service restarted during the restore.")
@@ -101,13 +114,20 @@ class BackupManager:
         if not await self._still(backup["id"], "creating"):
             return
         writer = None
+        temporary = None
         try:
             parent = None
             if backup.get("parent_id"):
                 parent, _raw = await run_blocking(self.store.read_metadata, backup["parent_container"],
                                                   backup["parent_id"])
                 engine.check_metadata(parent, backup["parent_id"])
-            path, fmt = await self.driver.local_image(volume)
+            if payload.get("snapshot"):
+                path, fmt = await self.driver.snapshot_image(payload["snapshot"])
+            elif payload.get("in_use"):
+                temporary = await self._temporary_snapshot(backup, volume)
+                path, fmt = await self._image_at(temporary, volume)
+            else:
+                path, fmt = await self.driver.local_image(volume)
             writer = await run_blocking(self.store.begin, backup["container"], backup["id"])
             meta = await run_blocking(
                 engine.backup_image, path, fmt, writer, backup_id=backup["id"], volume_id=volume["id"],
@@ -117,11 +137,42 @@ class BackupManager:
                 await run_blocking(writer.abort)
             reason = getattr(err, "message", None) or str(err)
             LOG.warning("backup %s of volume %s failed: %s", backup["id"], volume["id"], reason)
+            await self._drop_temporary(temporary, volume)
             await self._failed(backup["id"], "create", reason)
             return
+        await self._drop_temporary(temporary, volume)
         await self.bus.cast(rpc.WORKER_TOPIC, "backup_created", {
             "backup_id": backup["id"], "host": self.host, "object_count": meta["object_count"],
             "checksum": meta["metadata_sha256"], "size_bytes": meta["size"]})
+
+    async def _temporary_snapshot(self, backup: dict, volume: dict) -> dict | None:
+        """A point-in-time copy of an in-use volume to read, as Cinder's temporary snapshot for
+        backups of attached volumes (no record in the database: the manager's reconcile removes
+        one a crash leaves). None when the backend cannot take it now (a volume a local
+        hypervisor holds open: only that hypervisor can snapshot it); the volume is then read as
+        it lies, crash-consistent at best."""
+        snapshot = {"id": temporary_snapshot_id(backup["id"]), "volume_id": volume["id"],
+                    "volume_size": volume["size"], "provider_location": None}
+        try:
+            await self.driver.create_snapshot(snapshot, volume)
+        except VolumeDriverError as err:
+            LOG.warning("backup %s: no temporary snapshot of in-use volume %s (%s); reading it live",
+                        backup["id"], volume["id"], err.message)
+            return None
+        return snapshot
+
+    async def _image_at(self, snapshot: dict | None, volume: dict) -> tuple[Path, str]:
+        if snapshot is None:
+            return await self.driver.local_image(volume)
+        return await self.driver.snapshot_image(snapshot)
+
+    async def _drop_temporary(self, snapshot: dict | None, volume: dict) -> None:
+        if snapshot is None:
+            return
+        try:
+            await self.driver.delete_snapshot(snapshot, volume)
+        except VolumeDriverError as err:       # the manager's next reconcile removes it
+            LOG.warning("could not delete temporary snapshot %s: %s", snapshot["id"], err.message)
 
     async def _metadata(self, backup: dict) -> dict:
         meta, raw = await run_blocking(self.store.read_metadata, backup["container"], backup["id"])

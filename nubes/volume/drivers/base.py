@@ -170,3 +170,8 @@ class VolumeDriver(Protocol):
         """The volume as an image file on this machine and its format (``"raw"``, or ``"qcow2"``
         with its backing chain), for readers such as backups (through qemu-img or qemu-io);
         raise VolumeDriverError when the backend has none."""
+
+    async def snapshot_image(self, snapshot: dict) -> tuple[Path, str]:
+        """The snapshot as an image file on this machine and its format, as ``local_image``
+        (backups of snapshots read it); nothing writes the file while the snapshot exists.
+        VolumeNotFoundInBackend when the backend has no such snapshot."""

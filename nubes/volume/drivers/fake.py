@@ -12,7 +12,8 @@ bytes went where they should. An image with data beyond that limit is refused.
 
 Readers of ``local_image`` (backups) get a sparse raw file under the pool directory holding the
 volume's bytes; while that file exists it is the volume's data (a restore writes into it), and
-the other operations read it back first."""
+the other operations read it back first. ``snapshot_image`` writes such a file of a snapshot's
+bytes, which only the snapshot's delete removes."""
 
 from __future__ import annotations
 
@@ -196,6 +197,7 @@ class FakeDriver:
     async def delete_snapshot(self, snapshot: dict, volume: dict) -> None:
         self.snapshots.pop(snapshot["id"], None)
         self.data.pop(snapshot["id"], None)
+        await self._forget_image(snapshot["id"])
         await self._save()
 
     async def create_volume_from_snapshot(self, volume: dict, snapshot: dict) -> dict | None:
@@ -248,5 +250,15 @@ class FakeDriver:
         if not await run_blocking(path.exists):
             await run_blocking(path.parent.mkdir, parents=True, exist_ok=True)
             await run_blocking(_write_image, self.data.get(volume["id"], b""), self.volumes[volume["id"]],
+                               path, "raw")
+        return path, "raw"
+
+    async def snapshot_image(self, snapshot: dict) -> tuple[Path, str]:
+        if snapshot["id"] not in self.snapshots:
+            raise VolumeNotFoundInBackend(snapshot["id"])
+        path = self._image(snapshot["id"])
+        if not await run_blocking(path.exists):
+            await run_blocking(path.parent.mkdir, parents=True, exist_ok=True)
+            await run_blocking(_write_image, self.data.get(snapshot["id"], b""), self.snapshots[snapshot["id"]][1],
                                path, "raw")
         return path, "raw"

@@ -550,3 +550,8 @@ class FileDriver:
     async def local_image(self, volume: dict) -> tuple[Path, str]:
         rec = self._volume(volume["id"])
         return self.pool.file(rec["file"]), rec["format"]
+
+    async def snapshot_image(self, snapshot: dict) -> tuple[Path, str]:
+        # a snapshot's file is frozen: the volume writes into the overlay above it
+        rec = self._snapshot(snapshot["id"])
+        return self.pool.file(rec["file"]), rec["format"]

@@ -17,7 +17,7 @@ from nubes.volume import rpc
 from nubes.volume.db.models import Snapshot, SnapshotMetadata, Volume, VolumeAdminMetadata, VolumeMetadata, VolumeType
 from nubes.volume.scheduler import filters
 from nubes.volume.scheduler.reports import CREATE_TASKS, ActionReports
-from nubes.volume.service import messages, volume_tasks
+from nubes.volume.service import messages, volume_from_backup, volume_tasks
 from nubes.volume.service.quotas import volume_deltas
 from nubes.volume.service.snapshots import snapshot_deltas, snapshot_record
 
@@ -152,6 +152,7 @@ class SchedulerWorker:
                     "exports": await known_exports(s, [r.id for r in rows])}
 
     async def volume_created(self, payload: dict) -> None:
+        restore = None
         async with self.db.session() as s:
             row = await s.get(Volume, payload["volume_id"])
             if row is None or row.task not in CREATE_TASKS:
@@ -159,8 +160,16 @@ class SchedulerWorker:
             for key, value in (payload.get("model_update") or {}).items():
                 if key in ("provider_location", "provider_id"):
                     setattr(row, key, value)
+            backup_id = (await volume_tasks.get_args(s, row.id)).get("backup_id")
             await self.reports.created_from_source(s, row, payload)
-            row.status, row.task, row.launched_at = "available", None, utcnow()
+            row.launched_at = utcnow()
+            if backup_id:
+                restore = await volume_from_backup.begin(self.state, s, row, backup_id, payload.get("request_id"))
+            else:
+                row.status, row.task = "available", None
+        if restore is not None:
+            topic, body = restore
+            await self.bus.cast(topic, "restore_backup", body)
 
     async def volume_failed(self, payload: dict) -> None:
         async with self.db.session() as s:

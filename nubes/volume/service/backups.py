@@ -1,5 +1,5 @@
-"""Backups: create (full or incremental; quota reserved and committed with the record; the
-volume ``backing-up``), list, show, update, delete, restore (to an existing available volume or
+"""Backups: create (full or incremental, of a volume or of one of its snapshots; quota reserved and
+committed with the record; the volume, or the snapshot, ``backing-up``), list, show, update, delete, restore (to an existing available volume or
 a new one), reset status, export and import of records. The API layer decided the policy; ``see``
 is the set of projects the caller may see (None: every project)."""
 
@@ -21,7 +21,8 @@ from nubes.volume import exceptions as exc
 from nubes.volume import rpc
 from nubes.volume.backup.reports import backup_deltas, finish_delete
 from nubes.volume.backup.store import CONTAINER_RE, DEFAULT_CONTAINER
-from nubes.volume.db.models import Backup, Service, Volume
+from nubes.volume.db.models import Backup, Service, Snapshot, Volume
+from nubes.volume.service.snapshots import snapshot_record
 
 SERVICE = "nubes.volume.backup.directory"
 RESTORE_WAIT = 300.0        # seconds a restore waits for the new volume it asked for
@@ -53,14 +54,15 @@ class Backups:
         async with self.db.reader() as s:
             return await self._get(s, backup_id, see)
 
-    async def _backup_host_up(self, s: AsyncSession, host: str) -> bool:
+    async def backup_host_up(self, s: AsyncSession, host: str) -> bool:
         svc = (await s.execute(select(Service).where(Service.host == host,
                                                      Service.binary == rpc.BACKUP_BINARY))).scalars().first()
         return svc is not None and not svc.disabled and self.state.hosts.is_up(svc)
 
     async def create(self, ctx: Any, volume_id: str, see: set[str] | None, *, name: str | None,
                      description: str | None, container: str | None, incremental: bool, force: bool,
-                     metadata: dict[str, str], availability_zone: str | None) -> Backup:
+                     metadata: dict[str, str], availability_zone: str | None,
+                     snapshot_id: str | None = None) -> Backup:
         container = container or DEFAULT_CONTAINER
         if not CONTAINER_RE.match(container):
             raise exc.InvalidInput(f"Invalid container name {container!r}: letters, digits, '_', '.' and '-' "
@@ -69,41 +71,70 @@ class Backups:
             volume = await s.get(Volume, volume_id) if len(volume_id) <= 36 else None
             if volume is None or (see is not None and volume.project_id not in see):
                 raise exc.VolumeNotFound(volume_id)
-            if volume.status not in ("available", "in-use"):
-                raise exc.InvalidVolume(f'Volume to be backed up must be available or in-use, but the current '
-                                        f'status is "{volume.status}".')
-            if volume.status == "in-use" and not force:
-                raise exc.InvalidVolume("Backing up an in-use volume must use the force flag.")
+            snapshot = await self._snapshot(s, snapshot_id, volume, see) if snapshot_id else None
+            if snapshot is None:
+                if volume.status not in ("available", "in-use"):
+                    raise exc.InvalidVolume(f'Volume to be backed up must be available or in-use, but the '
+                                            f'current status is "{volume.status}".')
+                if volume.status == "in-use" and not force:
+                    raise exc.InvalidVolume("Backing up an in-use volume must use the force flag.")
             if availability_zone and availability_zone != volume.availability_zone:
                 raise exc.InvalidInput(f"Backup availability zone {availability_zone} is not the volume's "
                                        f"({volume.availability_zone}).")
             host = rpc.backend_host(volume.host or "")
-            if not volume.host or not await self._backup_host_up(s, host):
+            if not volume.host or not await self.backup_host_up(s, host):
                 raise exc.ServiceNotFound("cinder-backup")
-            parent = None
-            if incremental:
-                parent = (await s.execute(select(Backup).where(
-                    Backup.volume_id == volume.id, Backup.status == "available").order_by(
-                    Backup.data_timestamp.desc(), Backup.created_at.desc()))).scalars().first()
-                if parent is None:
-                    raise exc.InvalidBackup("No backups available to do an incremental backup.")
-            reservations = await self.state.quotas.reserve(s, volume.project_id, backup_deltas(volume.size))
-            now = utcnow()
+            parent = await self._parent(s, volume, snapshot) if incremental else None
+            size = snapshot.volume_size if snapshot is not None else volume.size
+            reservations = await self.state.quotas.reserve(s, volume.project_id, backup_deltas(size))
             row = Backup(id=str(uuid.uuid4()), project_id=volume.project_id, user_id=ctx.user_id or "",
-                         volume_id=volume.id, name=name, description=description, status="creating",
-                         size=volume.size, container=container, availability_zone=volume.availability_zone,
-                         host=host, service=SERVICE, is_incremental=parent is not None,
-                         parent_id=parent.id if parent else None, data_timestamp=now, metadata_=dict(metadata))
+                         volume_id=volume.id, snapshot_id=snapshot.id if snapshot else None, name=name,
+                         description=description, status="creating", size=size, container=container,
+                         availability_zone=volume.availability_zone, host=host, service=SERVICE,
+                         is_incremental=parent is not None, parent_id=parent.id if parent else None,
+                         data_timestamp=snapshot.created_at if snapshot is not None else utcnow(),
+                         metadata_=dict(metadata))
             s.add(row)
             if parent is not None:
                 parent.num_dependent_backups += 1
-            volume.status = "backing-up"
+            # As Cinder: a snapshot being backed up is ``backing-up`` and its volume keeps its status;
+            # a volume being backed up is ``backing-up`` (an in-use one is read at a temporary snapshot).
+            payload: dict[str, Any] = {"backup": worker_record(row, parent), "volume": rpc.volume_record(
+                volume, await self.state.types.specs(s, volume.volume_type_id))}
+            if snapshot is not None:
+                snapshot.status = "backing-up"
+                payload["snapshot"] = snapshot_record(snapshot)
+            else:
+                payload["in_use"] = volume.status == "in-use"
+                volume.status = "backing-up"
             await s.flush()
             await self.state.quotas.commit(s, reservations)
-            payload = {"backup": worker_record(row, parent), "volume": rpc.volume_record(
-                volume, await self.state.types.specs(s, volume.volume_type_id))}
         await self.bus.cast(rpc.backup_topic(host), "create_backup", payload)
         return row
+
+    async def _snapshot(self, s: AsyncSession, snapshot_id: str, volume: Volume, see: set[str] | None) -> Snapshot:
+        snapshot = await s.get(Snapshot, snapshot_id) if len(snapshot_id) <= 36 else None
+        if snapshot is None or (see is not None and snapshot.project_id not in see):
+            raise exc.SnapshotNotFound(snapshot_id)
+        if snapshot.volume_id != volume.id:
+            raise exc.InvalidVolume(f"Volume {volume.id} does not match with snapshot.volume_id "
+                                    f"{snapshot.volume_id}.")
+        if snapshot.status != "available":
+            raise exc.InvalidSnapshot(f'Snapshot to be backed up must be available, but the current status is '
+                                      f'"{snapshot.status}".')
+        return snapshot
+
+    async def _parent(self, s: AsyncSession, volume: Volume, snapshot: Snapshot | None) -> Backup:
+        """The newest available backup of the volume; for a snapshot, the newest whose data is
+        older than the snapshot (a backup taken after the snapshot holds data it does not)."""
+        stmt = select(Backup).where(Backup.volume_id == volume.id, Backup.status == "available")
+        if snapshot is not None:
+            stmt = stmt.where(Backup.data_timestamp < snapshot.created_at)
+        parent = (await s.execute(stmt.order_by(Backup.data_timestamp.desc(),
+                                                Backup.created_at.desc()))).scalars().first()
+        if parent is None:
+            raise exc.InvalidBackup("No backups available to do an incremental backup.")
+        return parent
 
     async def list(self, see: set[str] | None, *, filters: dict[str, Any], sort: list[tuple[str, str]],
                    limit: int | None, marker: str | None) -> list[Backup]:
@@ -177,7 +208,7 @@ class Backups:
                 raise exc.InvalidVolume(f"volume size {volume.size} is too small to restore backup of size "
                                         f"{row.size}.")
             host = rpc.backend_host(volume.host or "")
-            if not volume.host or not await self._backup_host_up(s, host):
+            if not volume.host or not await self.backup_host_up(s, host):
                 raise exc.ServiceNotFound("cinder-backup")
             row.status, row.restore_volume_id, row.fail_reason = "restoring", volume.id, None
             volume.status = "restoring-backup"

@@ -6,7 +6,10 @@ it), in its source's availability zone, of its source's type unless another is n
 that differs is refused: nubes does not move data between backends), at least its source's
 size; it carries its source's bootable flag and image metadata. A volume from an image must
 hold the image (its ``size`` and ``virtual_size``) and its ``min_disk``; the manager checks the
-data again when it has it."""
+data again when it has it. A volume from a backup (3.47) is at least the backup's size (its size
+when none is given), on whichever backend the scheduler picks, of the type asked for or the
+default; the backup must be available (``service/volume_from_backup.py`` restores it once the
+backend has made the blank volume)."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nubes.volume import exceptions as exc
-from nubes.volume.db.models import Snapshot, Volume, VolumeGlanceMetadata, VolumeType
+from nubes.volume.db.models import Backup, Snapshot, Volume, VolumeGlanceMetadata, VolumeType
 
 GiB = 1024 ** 3
 CLONABLE = ("available", "in-use")
@@ -34,6 +37,7 @@ class Source:
     snapshot_id: str | None = None
     source_volid: str | None = None
     image_id: str | None = None
+    backup_id: str | None = None
 
 
 def _gib(size_bytes: Any) -> int:
@@ -71,6 +75,16 @@ async def resolve(s: AsyncSession, req: Any, see: set[str] | None) -> Source | N
                                    f"{vol.size}GB. They must be >= original volume size.")
         return Source("volume", vol.size, vol.volume_type_id, vol.availability_zone, vol.bootable,
                       await _glance(s, VolumeGlanceMetadata.volume_id == vol.id), source_volid=vol.id)
+    if getattr(req, "backup_id", None):
+        backup = await s.get(Backup, req.backup_id) if len(req.backup_id) <= 36 else None
+        if backup is None or (see is not None and backup.project_id not in see):
+            raise exc.BackupNotFound(req.backup_id)
+        if backup.status != "available":
+            raise exc.InvalidBackup("Backup status must be available")
+        if req.size is not None and req.size < backup.size:
+            raise exc.InvalidInput(f"Volume size {req.size}GB cannot be smaller than the backup size "
+                                   f"{backup.size}GB. It must be >= backup size.")
+        return Source("backup", backup.size, backup_id=backup.id)
     if req.image is not None:
         image = req.image
         if image.get("status") != "active":

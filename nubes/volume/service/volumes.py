@@ -51,6 +51,7 @@ class CreateRequest:
     snapshot_id: str | None = None
     source_volid: str | None = None
     image: dict[str, Any] | None = None         # the image's record, as the caller may see it
+    backup_id: str | None = None
 
 
 class Volumes:
@@ -145,6 +146,8 @@ class Volumes:
                     s.add(VolumeGlanceMetadata(volume_id=row.id, key=key, value=value))
                 if src.image_id:
                     await volume_tasks.set_args(s, row.id, {"image_id": src.image_id})
+                if src.backup_id:
+                    await volume_tasks.set_args(s, row.id, {"backup_id": src.backup_id})
             # Cinder commits as soon as the record exists: a volume counts from then on, also in
             # error, until it is deleted. Over quota, nothing of this transaction is written.
             await self.state.quotas.commit(s, reservations)

@@ -62,6 +62,11 @@ async def test_bad_requests(objects):
     assert (await objects.get("/sdz/7/AUTH_a/c/o")).status_code == 507
     r = await objects.put(OBJ, content=b"x", headers={"X-Timestamp": T1, "X-Delete-At": "5"})
     assert r.status_code == 400
+    r = await objects.put(OBJ, content=b"x", headers={
+        "X-Timestamp": T1, "X-Container-Host": "127.0.0.1:1,127.0.0.1:2",
+        "X-Container-Device": "sda", "X-Container-Partition": "3"})
+    assert r.status_code == 400
+    assert (await objects.head(OBJ)).status_code == 404
 
 
 async def test_etag_mismatch_keeps_nothing(objects, devices):
@@ -82,7 +87,8 @@ async def test_chunked_body_and_large_metadata(objects):
                                                           "X-Object-Meta-Big": big})
     assert r.status_code == 201
     r = await objects.get(OBJ)
-    assert r.content == b"".join(bytes([i]) * 10000 for i in range(40)) and r.headers["x-object-meta-big"] == big
+    assert r.content == b"".join(bytes([i]) * 10000 for i in range(40))
+    assert r.headers["x-object-meta-big"] == big
 
 
 async def test_ranges(objects):

@@ -174,8 +174,8 @@ def test_openstacksdk_create_wait_delete(vcloud, member):
 
 
 def test_unimplemented_sources_answer_501(member_api: VolumeApi):
-    r = member_api("POST", "/volumes", json={"volume": {"size": 1, "backup_id": "x"}})
-    assert r.status_code == 501 and "backup_id" in r.json()["notImplemented"]["message"]
+    r = member_api("POST", "/volumes", json={"volume": {"size": 1, "group_id": "x"}})
+    assert r.status_code == 501 and "group_id" in r.json()["notImplemented"]["message"]
     assert member_api("GET", "/groups").status_code == 501
 
 

@@ -1,5 +1,8 @@
 import os
 
+import pytest
+
+from nubes.object.server.backend import Devices, HTTPError
 from nubes.object.server.diskfile import DiskFile, read_metadata, read_range, suffix_hashes
 from nubes.object.timestamps import Timestamp
 
@@ -50,3 +53,26 @@ def test_suffix_hashes_follow_the_files(tmp_path):
     assert suffix_hashes(tmp_path / "objects/7") == {}
     _put(df, "1700000000.00002", b"two")
     assert suffix_hashes(tmp_path / "objects/7") != before
+
+
+def test_device_checks(tmp_path):
+    (tmp_path / "sda").mkdir()
+    assert Devices(tmp_path).path("sda") == tmp_path / "sda"
+    for devices, name in ((Devices(tmp_path), "sdb"), (Devices(tmp_path, mount_check=True), "sda")):
+        with pytest.raises(HTTPError) as err:
+            devices.path(name)
+        assert err.value.status == 507
+    Devices(tmp_path, reserve="0").check_space(tmp_path / "sda", 1)
+    with pytest.raises(HTTPError) as err:
+        Devices(tmp_path, reserve="100%").check_space(tmp_path / "sda")
+    assert err.value.status == 507
+
+
+def test_a_damaged_file_is_quarantined(tmp_path):
+    df = DiskFile(tmp_path, "7", DIGEST)
+    path = _put(df, "1700000000.00001", b"hello")
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size - 3)
+    assert df.state().kind is None
+    assert not df.dir.exists()
+    assert (tmp_path / "quarantined/objects" / DIGEST.hex() / path.name).exists()

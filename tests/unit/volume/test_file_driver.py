@@ -210,6 +210,23 @@ async def test_images_in_and_out(pool, tmp_path):
     assert not [p for p in (pool / "data").iterdir() if p.name.startswith(".tmp-")]
 
 
+@pytest.mark.parametrize("fmt", ["qcow2", "raw"])
+async def test_snapshot_image_keeps_the_snapshots_bytes(pool, fmt):
+    d = make_driver(pool, fmt)
+    await d.start()
+    await d.create_volume(vol("v1"))
+    await write(d, "v1", "write -P 0xaa 0 1M")
+    await d.create_snapshot(snap("s1", "v1"), vol("v1"))
+    await write(d, "v1", "write -P 0xbb 0 1M")
+    path, f = await d.snapshot_image(snap("s1", "v1"))
+    assert f == fmt
+    qemu_io(str(path), f, A, read_only=True)          # the snapshot's bytes, not the volume's newer ones
+    assert await read_ok(d, "v1", B)
+    await d.delete_snapshot(snap("s1", "v1"), vol("v1"))
+    with pytest.raises(VolumeNotFoundInBackend):
+        await d.snapshot_image(snap("s1", "v1"))
+
+
 async def test_missing_things(pool):
     d = make_driver(pool)
     await d.start()
@@ -217,7 +234,7 @@ async def test_missing_things(pool):
                  d.create_cloned_volume(vol("c"), vol("nope")), d.local_image(vol("nope")),
                  d.create_volume_from_snapshot(vol("c"), snap("nope", "x")),
                  d.export(vol("nope"), "a", {"host": "x"}),
-                 d.copy_volume_to_image(vol("nope"), pool / "x", "raw")):
+                 d.copy_volume_to_image(vol("nope"), pool / "x", "raw"), d.snapshot_image(snap("nope", "x"))):
         with pytest.raises(VolumeNotFoundInBackend):
             await call
     await d.create_volume(vol("v1"))

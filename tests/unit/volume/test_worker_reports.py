@@ -97,3 +97,28 @@ async def test_a_failed_upload_and_a_failed_image_create(worker):
         messages = list((await s.execute(select(Message))).scalars())
     assert sorted(m.event_id for m in messages) == ["VOLUME_VOLUME_003_004", "VOLUME_VOLUME_005_012"]
     assert any("the image is not qcow2" in m.user_message for m in messages)
+
+
+async def test_a_volume_from_a_backup_that_went_away_or_has_no_service_is_an_error(worker):
+    """The blank volume is made; then the backup is gone (deleted meanwhile), or no backup
+    service serves the volume's backend: the volume is an error with a message, nothing is cast."""
+    from nubes.volume.db.models import Backup
+
+    async with worker.db.session() as s:
+        s.add(Backup(id="b-1", project_id="p1", user_id="u1", volume_id="v-x", status="available", size=1,
+                     container="volumebackups", host="node@fake"))
+    for backup_id in ("gone", "b-1"):
+        vid = await available(worker)
+        async with worker.db.session() as s:
+            row = await s.get(Volume, vid)
+            row.status, row.task = "creating", "creating"
+            await volume_tasks.set_args(s, vid, {"backup_id": backup_id})
+        for _ in range(2):                  # a second delivery changes nothing
+            await worker.volume_created({"volume_id": vid, "host": "node@fake", "model_update": {}})
+        async with worker.db.reader() as s:
+            row = await s.get(Volume, vid)
+            assert (row.status, row.task) == ("error", None)
+            assert await volume_tasks.get_args(s, vid) == {}
+            assert (await s.get(Backup, "b-1")).status == "available"
+    assert not [c for c in worker.bus.casts if c[1] == "restore_backup"]
+    assert await events(worker) == ["VOLUME_VOLUME_015_026"] * 2

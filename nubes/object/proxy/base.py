@@ -3,6 +3,7 @@ client, authorization, timestamps and the headers that pass between client and s
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +15,8 @@ from nubes.object.proxy import constraints
 from nubes.object.proxy.backend import Answer, Backend, best_status
 from nubes.object.proxy.errors import SwiftError
 
+LOG = logging.getLogger(__name__)
+RING_RELOAD_INTERVAL = 15.0         # seconds (Swift's reload_time)
 # Response headers that belong to one connection or to the backend, never sent on.
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
                "server", "date", "content-length"}
@@ -61,7 +64,22 @@ class Cluster:
     max_file_size: int
     listing_limit: int
 
+    def __post_init__(self) -> None:
+        self._next_reload = time.monotonic() + RING_RELOAD_INTERVAL
+
+    def _maybe_reload(self) -> None:
+        """A ring file copied in (a rebalance) is read within RING_RELOAD_INTERVAL seconds."""
+        if time.monotonic() < self._next_reload:
+            return
+        self._next_reload = time.monotonic() + RING_RELOAD_INTERVAL
+        for ring in (self.account_ring, self.container_ring, self.object_ring):
+            try:
+                ring.reload_if_changed()
+            except Exception as exc:      # a half-copied or broken file: keep the ring we have
+                LOG.warning("ring %s not reloaded: %s", ring.path, exc)
+
     def nodes(self, ring: Any, *path: str) -> tuple[int, list[Any], Any]:
+        self._maybe_reload()
         part, primaries = ring.get_nodes(*path)
         return part, primaries, ring.handoffs(part)
 

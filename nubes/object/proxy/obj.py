@@ -18,7 +18,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
-from nubes.object.proxy import constraints
+from nubes.object.proxy import constraints, dlo
 from nubes.object.proxy import container as containers
 from nubes.object.proxy.backend import OverLimit, best_status
 from nubes.object.proxy.base import (Cluster, authorize, client_headers, passed, quorum_response,
@@ -27,7 +27,8 @@ from nubes.object.proxy.errors import SwiftError
 
 LOG = logging.getLogger(__name__)
 META = ("x-object-meta-",)
-STORED = ("content-type", "content-encoding", "content-disposition", "etag", "if-none-match")
+STORED = ("content-type", "content-encoding", "content-disposition", "etag", "if-none-match",
+          dlo.MANIFEST)
 CONDITIONS = ("range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
 # A good answer to a GET: the object, a part of it, or the client's own condition failing.
 SERVED = {200, 206, 304, 412, 416}
@@ -71,9 +72,34 @@ async def _open_newest(cluster: Cluster, account: str, container: str, obj: str,
     raise SwiftError(404 if 404 in statuses else 503)
 
 
+def _wants_manifest(req: Any) -> bool:
+    return req.query_params.get("multipart-manifest") == "get"
+
+
+async def _large_object(cluster: Cluster, req: Any, account: str, container: str, obj: str,
+                        resp: httpx.Response) -> Response | None:
+    """The answer for a DLO manifest (``resp`` is what the replica answered to the client's
+    conditions and range, which were about the manifest's own empty body); None otherwise."""
+    if _wants_manifest(req):
+        return None
+    if dlo.MANIFEST not in resp.headers and resp.status_code != 416:
+        return None
+    await resp.aclose()
+    plain = await _open_newest(cluster, account, container, obj, {})
+    await plain.aclose()
+    if dlo.MANIFEST not in plain.headers:
+        if resp.status_code == 416:
+            raise SwiftError(416, "Requested Range Not Satisfiable")
+        return None
+    return await dlo.serve(cluster, req, account, client_headers(plain.headers), _open_newest)
+
+
 async def get(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:
     authorize(req, account, write=False)
     resp = await _open_newest(cluster, account, container, obj, passed(req.headers, (), CONDITIONS))
+    large = await _large_object(cluster, req, account, container, obj, resp)
+    if large is not None:
+        return large
     headers = client_headers(resp.headers, keep_length=True)
     if resp.status_code in (304, 412, 416):
         await resp.aclose()
@@ -98,6 +124,9 @@ async def head(cluster: Cluster, req: Any, account: str, container: str, obj: st
     if good:
         newest = max(good, key=lambda a: _ts(a.headers))
         if not tombstone or _ts(newest.headers) >= tombstone:
+            if dlo.MANIFEST in newest.headers and not _wants_manifest(req):
+                return await dlo.serve(cluster, req, account, client_headers(newest.headers),
+                                       _open_newest)
             return Response(b"", newest.status, headers=client_headers(newest.headers,
                                                                         keep_length=True))
         raise SwiftError(404)
@@ -169,6 +198,11 @@ async def put(cluster: Cluster, req: Any, account: str, container: str, obj: str
     if "x-copy-from" in req.headers:
         source = _split_copy_path(req.headers["x-copy-from"], "X-Copy-From")
         return await _copy(cluster, req, account, source, (container, obj))
+    if req.query_params.get("multipart-manifest") == "put":
+        raise SwiftError(501, "Static large objects (multipart-manifest=put) are not served by this "
+                              "cluster yet; upload segments with an X-Object-Manifest (DLO) instead.")
+    if dlo.MANIFEST in req.headers:
+        dlo.check_manifest(req.headers[dlo.MANIFEST])
     length = constraints.check_length(req.headers, cluster.max_file_size)
     headers = _object_headers(req.headers, obj)
     return await _store(cluster, account, container, obj, headers, length, req.stream())

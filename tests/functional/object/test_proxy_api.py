@@ -1,5 +1,5 @@
-"""The object storage proxy through real clients: the `openstack` CLI (python-swiftclient is not
-installed) and plain HTTP, on one all-in-one cloud (identity and object storage) for the module."""
+"""The object storage proxy through real clients: the `openstack` CLI and plain HTTP
+(python-swiftclient in test_proxy_large_objects.py), on one all-in-one cloud (identity and object storage) for the module."""
 
 from __future__ import annotations
 

@@ -28,6 +28,8 @@ from nubes.compute.service.server_volumes import _message, volume_request
 LOG = logging.getLogger(__name__)
 GIB = 1024 ** 3
 BDM_INVALID = "Block Device Mapping is Invalid: "
+NO_VOLUMES = (BDM_INVALID + "volumes need the block storage service, and volume support is not available in "
+              "this cloud: boot from an image onto a local disk instead.")
 NOT_SUMMARISED = {"image_id", "image_name", "checksum", "size", "min_ram", "min_disk", "disk_format",
                   "container_format"}
 CORE_IMAGE_FIELDS = {"id", "name", "status", "visibility", "protected", "checksum", "os_hash_algo", "os_hash_value",
@@ -89,6 +91,12 @@ async def check(clients: Any, ctx: RequestContext, volumes: list[Any], fl: dict[
     """Each volume mapping against block storage and the image service, as the caller. Answers the
     root volume's image (an image summary: from the image of an image mapping, or the volume image
     metadata of a volume or a snapshot), or None when the root is not a volume."""
+    if not volumes:
+        return None
+    try:
+        await clients.endpoint("volumev3")
+    except ServiceUnavailable:
+        raise exc.BadRequest(NO_VOLUMES) from None
     if count > 1 and any(bd.source_type == "volume" for bd in volumes):
         raise exc.BadRequest("Cannot attach one or more volumes to multiple instances")
     root_image: dict[str, Any] | None = None

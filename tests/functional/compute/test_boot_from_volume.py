@@ -84,6 +84,12 @@ def test_boot_an_existing_volume_through_the_cli(cloud, api, world, zero_disk_fl
     assert wait_status(api, sid)["status"] == "ACTIVE"
     assert_volume_backed(cloud, api, sid, root)
     assert cloud.osc("server", "show", sid)["image"] in ("", None, "N/A (booted from volume)")
+    for body, status in (({"rebuild": {"imageRef": world.image_id}}, 501), ({"shelve": None}, 501),
+                         ({"migrate": None}, 501), ({"createImage": {"name": "x"}}, 501),
+                         ({"rescue": None}, 400)):
+        r = api("POST", f"/servers/{sid}/action", json=body)
+        assert r.status_code == status, (body, r.text)
+        assert "volume-backed" in r.text
     delete_all(api, [sid])
     wait_volume(cloud, root)                   # delete_on_termination defaults to false: kept
     cloud.osc("volume", "delete", root, json_out=False)
@@ -212,3 +218,25 @@ def test_bad_block_devices_are_400_and_leave_nothing_behind(cloud, api, world):
     for vid in vols:
         wait_volume(cloud, vid)
         cloud.osc("volume", "delete", vid, json_out=False)
+
+
+def test_a_volume_block_storage_refuses_puts_the_server_in_error_with_a_fault(cloud, api, world):
+    project = cloud.osc("token", "issue")["project_id"]
+    before = cloud.osc("quota", "show", "--volume", project)
+    limit = next(v for k, v in (before.items() if isinstance(before, dict) else
+                                ((r["Resource"], r["Limit"]) for r in before)) if k == "volumes")
+    cloud.osc("quota", "set", "--volumes", "0", project, json_out=False)
+    try:
+        r = api("POST", "/servers", json={"server": {
+            "name": unique("bfv"), "flavorRef": world.flavor_id, "networks": "none",
+            "block_device_mapping_v2": [{"source_type": "image", "uuid": world.image_id, "boot_index": 0,
+                                         "destination_type": "volume", "volume_size": 1}]}})
+        assert r.status_code == 202, r.text
+        sid = r.json()["server"]["id"]
+        s = wait_status(api, sid)
+        assert s["status"] == "ERROR"
+        assert s["fault"]["message"].startswith(f"Build of instance {sid} aborted: Volume for block device "
+                                                "/dev/vda could not be created")
+        delete_all(api, [sid])
+    finally:
+        cloud.osc("quota", "set", "--volumes", str(limit), project, json_out=False)

@@ -60,11 +60,11 @@ class ServerCreator:
             await st.quotas.check_metadata(s, ctx.project_id or "", len(req.metadata))
         disks = inputs.block_devices(req, fl)
         root_image = await boot_volumes.check(st.rt.clients, ctx, disks.volumes, fl, count=req.max_count)
-        if root_image is None:
+        if not disks.volume_backed:
             img = inputs.image_summary(await inputs.image(st.rt.clients, ctx, disks.image_id, fl,
                                                           zero_disk_allowed=zero_disk_allowed))
-        else:                       # volume-backed: no local root disk, so any flavor disk size will do
-            img = root_image
+        else:                       # no local root disk, so any flavor disk size will do
+            img = root_image or boot_volumes.summary({})
         nets = await inputs.networks(st.rt.clients, ctx, req.networks)
         sg_ids, sg_names = (await inputs.security_groups(st.rt.clients, ctx, req.security_groups)
                             if nets or req.security_groups else ([], []))

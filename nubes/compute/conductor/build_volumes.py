@@ -98,6 +98,9 @@ async def _reserve(c: Any, iid: str, volume_id: str) -> str:
             BlockDeviceMapping.instance_id == iid, BlockDeviceMapping.volume_id == volume_id))).scalars().first()
         if row is not None:
             row.attachment_id = att_id
+    if row is None:           # the server's delete released its volumes meanwhile: leave nothing behind
+        await volume_request(c.clients, "DELETE", f"/attachments/{att_id}")
+        raise VolumeNotReady(f"Instance {iid} was deleted while its volumes were attached.")
     return att_id
 
 

@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import select
 
 from nubes.core.context import RequestContext
+from nubes.core.db.base import utcnow
 from nubes.core.exceptions import ServiceUnavailable
 from nubes.compute import exceptions as exc
 from nubes.compute.db.models import BlockDeviceMapping
 from nubes.compute.db.queries import actions as qa
 from nubes.compute.db.queries import instances as qi
-from nubes.core.db.base import utcnow
 from nubes.compute.service.server_volumes import _message, volume_request
 
 LOG = logging.getLogger(__name__)
@@ -120,14 +120,15 @@ async def check(clients: Any, ctx: RequestContext, volumes: list[Any], fl: dict[
             size = bd.volume_size
             meta = {"image_id": img["id"], "image_name": img.get("name"), "min_ram": img.get("min_ram"),
                     "min_disk": img.get("min_disk"), "size": img.get("size"),
+                    "disk_format": img.get("disk_format"), "container_format": img.get("container_format"),
                     **{k: v for k, v in img.items() if k not in CORE_IMAGE_FIELDS}}
         else:
             continue
         min_disk = max(int(meta.get("min_disk") or 0) * GIB, int(meta.get("size") or 0))
+        if (bd.boot_index == 0 or bd.source_type == "image") and min_disk > size * GIB:
+            raise exc.BadRequest(f"Volume is smaller than the minimum size specified in image metadata. "
+                                 f"Volume size is {size * GIB} bytes, minimum size is {min_disk} bytes.")
         if bd.boot_index == 0:
-            if min_disk > size * GIB:
-                raise exc.BadRequest(f"Volume is smaller than the minimum size specified in image metadata. "
-                                     f"Volume size is {size * GIB} bytes, minimum size is {min_disk} bytes.")
             if fl["memory_mb"] < int(meta.get("min_ram") or 0):
                 raise exc.BadRequest("Flavor's memory is too small for requested image.")
             root_image = summary(meta)

@@ -240,3 +240,24 @@ def test_a_volume_block_storage_refuses_puts_the_server_in_error_with_a_fault(cl
         delete_all(api, [sid])
     finally:
         cloud.osc("quota", "set", "--volumes", str(limit), project, json_out=False)
+
+
+def test_a_rescheduled_build_attaches_the_volume_to_the_host_it_runs_on(cloud, api, world):
+    failing = world.hosts[:-1]
+    r = api("POST", "/servers", json={"server": {
+        "name": unique("bfv"), "flavorRef": world.flavor_id, "networks": "none",
+        "metadata": {"fake_fail": "spawn", "fake_fail_hosts": ",".join(failing)},
+        "block_device_mapping_v2": [{"source_type": "image", "uuid": world.image_id, "boot_index": 0,
+                                     "destination_type": "volume", "volume_size": 1,
+                                     "delete_on_termination": True}]}})
+    assert r.status_code == 202, r.text
+    sid = r.json()["server"]["id"]
+    s = wait_status(api, sid)           # three hosts, three attempts, each on a host not tried yet
+    assert s["status"] == "ACTIVE", s.get("fault")
+    host = s["OS-EXT-SRV-ATTR:host"]
+    assert host == world.hosts[-1]
+    vid = api("GET", f"/servers/{sid}/os-volume_attachments").json()["volumeAttachments"][0]["volumeId"]
+    vol = cloud.osc("volume", "show", vid)
+    assert vol["status"] == "in-use" and vol["attachments"][0]["host_name"] == host
+    delete_all(api, [sid])
+    assert volume_gone(cloud, vid)

@@ -41,6 +41,10 @@ class ComputeConfig(ServiceConfig):
     reclaim_instance_interval: float = 0.0
     build_timeout: float = 600.0                 # a build not done in this time goes to ERROR
     rpc_timeout: float = 60.0
+    # Boot from volume: how often, and how far apart at most, the conductor looks at a volume the
+    # build made before it gives up on it (Nova's two options of these names)
+    block_device_allocate_retries: int = 60
+    block_device_allocate_retries_interval: float = 3.0
     # Recovery (docs/architecture.md, "What survives a crash"): every recovery_interval seconds
     # the conductor re-drives the work the database says was accepted and not finished, and each
     # agent its own, once that work has not changed for recovery_lease seconds (whoever owns it

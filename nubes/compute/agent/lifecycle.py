@@ -107,7 +107,9 @@ class Lifecycle:
 
     async def _image(self, rec: dict[str, Any]) -> dict[str, Any]:
         if not rec.get("image_ref"):
-            return {}
+            # volume-backed: the root volume's image metadata, as the API summarised it (Nova's
+            # image meta of a volume), tells the driver which kernel and ramdisk to boot
+            return dict(rec.get("image") or {})
         try:
             r = await self.clients.request("image", "GET", f"/v2/images/{rec['image_ref']}")
         except ServiceUnavailable as e:

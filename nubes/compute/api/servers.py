@@ -43,7 +43,7 @@ def _bdm(raw: dict[str, Any]) -> BlockDevice:
                        device_name=raw.get("device_name"), device_type=raw.get("device_type"),
                        disk_bus=raw.get("disk_bus"),
                        delete_on_termination=v.as_bool(raw.get("delete_on_termination", False)),
-                       tag=raw.get("tag"))
+                       tag=raw.get("tag"), volume_type=raw.get("volume_type"))
 
 
 def create_request(body: dict[str, Any]) -> CreateRequest:

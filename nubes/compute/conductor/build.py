@@ -14,7 +14,7 @@ from typing import Any
 
 from nubes.compute import exceptions as exc
 from nubes.compute import rpc
-from nubes.compute.conductor import instances
+from nubes.compute.conductor import build_volumes, instances
 from nubes.compute.db.queries import actions as qa
 from nubes.compute.db.queries import host_states as qh
 from nubes.compute.db.queries import instances as qi
@@ -106,6 +106,12 @@ class Builder:
                               "was being placed; try again.")
 
     async def _send(self, iid: str, sel: Selection, alternates: list[Selection], *, event: str) -> None:
+        failed = await build_volumes.attach(self.c, iid, sel.host)
+        if failed is not None:
+            LOG.info("volumes of %s not ready for %s: %s", iid, sel.host, failed)
+            await instances.set_error(self.c, iid, 500, f"Build of instance {iid} aborted: {failed}", failed,
+                                      event=event)
+            return
         async with self.c.db.session() as s:
             row = await qi.get(s, iid, for_update=True)
             if row is None or row.vm_state != "building" or row.task_state not in ("scheduling", None):

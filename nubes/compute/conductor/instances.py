@@ -22,6 +22,7 @@ from nubes.core.exceptions import BadRequest
 from nubes.compute.db.queries import actions as qa
 from nubes.compute.db.queries import instances as qi
 from nubes.compute.db.queries import server_groups as qg
+from nubes.compute.conductor import build_volumes
 from nubes.compute.scheduler import placement
 from nubes.compute.service import pending, server_ports, server_records, server_volumes
 from nubes.compute.service.servers_notify import Notifier
@@ -146,6 +147,7 @@ def handlers(c: Any) -> dict[str, Any]:
                                         ev.get("traceback"), ev.get("details"))
         if was == "building" and row.vm_state == "active":
             LOG.info("instance %s is active on %s", iid, row.host)
+            await build_volumes.complete(c, iid)
             await Notifier(c.bus).publish("create", "end", row)
         return {"updated": True}
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from nubes.core.exceptions import NotImplementedYet
 from nubes.compute import exceptions as exc
 
 ACTIVE, STOPPED, PAUSED, SUSPENDED, RESCUED, RESIZED, ERROR = (
@@ -94,6 +95,21 @@ RULES: dict[str, Rule] = {r.name: r for r in (
 TAG_STATES = (ACTIVE, PAUSED, RESCUED, RESIZED, STOPPED, SUSPENDED, SHELVED, SHELVED_OFFLOADED, "building")
 
 
+# What a volume-backed server (no image_ref: its root is a volume) cannot do here: each would need
+# its volumes' attachments moved to another host, a volume snapshot behind an image, or the root
+# volume reimaged, none of which nubes does yet (docs/compute.md, "Boot from volume").
+VOLUME_BACKED_UNSUPPORTED = {"rebuild", "createImage", "createBackup", "shelve", "shelveOffload", "unshelve",
+                             "resize", "migrate", "os-migrateLive", "evacuate"}
+
+
+def volume_backed(row: Any, rule: Rule) -> None:
+    if rule.name == "rescue":
+        raise exc.BadRequest("Cannot rescue a volume-backed instance")
+    if rule.name in VOLUME_BACKED_UNSUPPORTED:
+        raise NotImplementedYet(f"{rule.name} of a volume-backed server (instance {row.id}) is not "
+                                "implemented by nubes.")
+
+
 def check(row: Any, rule: Rule, *, lock_exempt: bool, name: str | None = None) -> None:
     """Nova's order: the lock, then the host, then vm_state, task_state and launched_at."""
     shown = name or rule.name
@@ -101,6 +117,8 @@ def check(row: Any, rule: Rule, *, lock_exempt: bool, name: str | None = None) -
         raise exc.InstanceIsLocked(row.id)
     if rule.needs_host and not row.host:
         raise exc.InstanceNotReady(row.id)
+    if not row.image_ref:
+        volume_backed(row, rule)
     if rule.vm_states is not None and row.vm_state not in rule.vm_states:
         raise exc.InstanceInvalidState("vm_state", row.vm_state, shown, row.id)
     if rule.task_states is not None and row.task_state not in rule.task_states:

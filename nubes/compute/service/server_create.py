@@ -19,6 +19,7 @@ from nubes.compute.db.models import BlockDeviceMapping, Instance, ServerGroupMem
 from nubes.compute.db.queries import actions as qa
 from nubes.compute.db.queries import host_states as qh
 from nubes.compute.db.queries import instances as qi
+from nubes.compute.service import server_boot_volumes as boot_volumes
 from nubes.compute.service import server_inputs as inputs
 from nubes.compute.service.server_requests import CreateRequest, Created
 
@@ -58,12 +59,17 @@ class ServerCreator:
             different = await qh.hosts_of(s, _ids(req.scheduler_hints.get("different_host")))
             await st.quotas.check_metadata(s, ctx.project_id or "", len(req.metadata))
         disks = inputs.block_devices(req, fl)
-        img = await inputs.image(st.rt.clients, ctx, disks.image_id, fl, zero_disk_allowed=zero_disk_allowed)
+        root_image = await boot_volumes.check(st.rt.clients, ctx, disks.volumes, fl, count=req.max_count)
+        if not disks.volume_backed:
+            img = inputs.image_summary(await inputs.image(st.rt.clients, ctx, disks.image_id, fl,
+                                                          zero_disk_allowed=zero_disk_allowed))
+        else:                       # no local root disk, so any flavor disk size will do
+            img = root_image or boot_volumes.summary({})
         nets = await inputs.networks(st.rt.clients, ctx, req.networks)
         sg_ids, sg_names = (await inputs.security_groups(st.rt.clients, ctx, req.security_groups)
                             if nets or req.security_groups else ([], []))
         admin_password = req.admin_password or password()
-        request = {"networks": nets, "security_group_ids": sg_ids, "image": inputs.image_summary(img),
+        request = {"networks": nets, "security_group_ids": sg_ids, "image": img,
                    "scheduler_hints": req.scheduler_hints, "availability_zone": az,
                    "pinned_availability_zone": az, "force_host": force_host, "force_node": force_node,
                    "requested_host": req.requested_host, "requested_node": req.requested_node,
@@ -91,7 +97,12 @@ class ServerCreator:
                 qa.start(s, row.id, "create", ctx.request_id, ctx.user_id, ctx.project_id)
         for row in rows:
             await st.events.publish("create", "start", row)
-        await st.bus.cast(rpc.CONDUCTOR_TOPIC, "build_instances", {"instance_ids": [r.id for r in rows]})
+        build = [r.id for r in rows]
+        if disks.volumes:
+            types = {bd.device_name or "": bd.volume_type for bd in disks.volumes}
+            build = [iid for iid in build if await boot_volumes.prepare(st, ctx, iid, types)]
+        if build:
+            await st.bus.cast(rpc.CONDUCTOR_TOPIC, "build_instances", {"instance_ids": build})
         LOG.info("servers %s requested by project %s", ", ".join(r.id for r in rows), ctx.project_id)
         return Created(rows[0], admin_password, rid, count)
 
@@ -137,15 +148,19 @@ def _bdm(instance_id: str, bd: Any) -> BlockDeviceMapping:
         instance_id=instance_id, boot_index=bd.boot_index, source_type=bd.source_type,
         destination_type=bd.destination_type, device_name=bd.device_name, device_type=bd.device_type or "disk",
         disk_bus=bd.disk_bus, guest_format=bd.guest_format,
-        image_id=bd.uuid if bd.source_type == "image" else None, volume_size=bd.volume_size,
+        image_id=bd.uuid if bd.source_type == "image" else None,
+        volume_id=bd.uuid if bd.source_type == "volume" else None,
+        snapshot_id=bd.uuid if bd.source_type == "snapshot" else None, volume_size=bd.volume_size,
         delete_on_termination=bd.delete_on_termination or bd.destination_type == "local", tag=bd.tag)
 
 
 def _bdm_dict(bd: Any) -> dict[str, Any]:
+    # A volume's entry gets its volume_id and connection_info from the conductor (build_volumes).
     return {"source_type": bd.source_type, "destination_type": bd.destination_type, "boot_index": bd.boot_index,
             "image_id": bd.uuid if bd.source_type == "image" else None, "volume_size": bd.volume_size,
             "guest_format": bd.guest_format, "device_name": bd.device_name, "device_type": bd.device_type or "disk",
-            "disk_bus": bd.disk_bus, "delete_on_termination": True, "tag": bd.tag}
+            "disk_bus": bd.disk_bus, "tag": bd.tag,
+            "delete_on_termination": bd.delete_on_termination or bd.destination_type == "local"}
 
 
 def check_counts(min_count: int, max_count: int) -> None:

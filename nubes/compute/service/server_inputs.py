@@ -13,12 +13,11 @@ from nubes.compute.db.queries import host_states as qh
 from nubes.compute.db.queries import keypairs as qk
 from nubes.compute.db.queries import server_groups as qg
 from nubes.compute.service import flavors as flavor_service
+from nubes.compute.service import server_boot_volumes as boot_volumes
 from nubes.compute.service.server_requests import BlockDevice, CreateRequest, NetworkRequest
 
 GIB = 1024 ** 3
-BDM_INVALID = "Block Device Mapping is Invalid: "
-NO_VOLUMES = (BDM_INVALID + "{what} needs the block storage service, and volume support is not available "
-              "in this cloud: boot from an image onto a local disk instead.")
+BDM_INVALID = boot_volumes.BDM_INVALID
 
 
 def flavor_snapshot(row: Any) -> dict[str, Any]:
@@ -50,22 +49,30 @@ async def keypair(s: Any, ctx: RequestContext, name: str | None) -> str | None:
 
 @dataclass
 class Disks:
-    image_id: str                                    # "" for a volume-backed server (never, here)
+    image_id: str                                    # "" for a volume-backed server
     devices: list[BlockDevice] = field(default_factory=list)
+    volumes: list[BlockDevice] = field(default_factory=list)   # those of devices that are volumes
+
+    @property
+    def volume_backed(self) -> bool:
+        return any(bd.boot_index == 0 for bd in self.volumes)
 
 
 def block_devices(req: CreateRequest, fl: dict[str, Any]) -> Disks:
     image_id = req.image_ref.rstrip("/").rsplit("/", 1)[-1] if req.image_ref else ""
     devices: list[BlockDevice] = []
+    volumes: list[BlockDevice] = []
     swap = ephemeral = 0
     boot_indexes = []
     for bd in req.block_devices:
-        if bd.source_type in ("volume", "snapshot") or bd.destination_type == "volume":
-            what = (f"source_type {bd.source_type}" if bd.source_type in ("volume", "snapshot")
-                    else "destination_type volume")
-            raise exc.BadRequest(NO_VOLUMES.format(what=what))
         if bd.boot_index is not None and bd.boot_index >= 0:
             boot_indexes.append(bd.boot_index)
+        if boot_volumes.is_volume(bd):
+            boot_volumes.check_shape(bd)
+            volumes.append(bd)
+            continue
+        if bd.volume_type:
+            raise exc.BadRequest("Specifying a volume_type with destination_type=local is not supported.")
         if bd.source_type == "image":
             if bd.boot_index != 0:
                 raise exc.BadRequest(BDM_INVALID + "Mapping image to local is not supported.")
@@ -88,13 +95,20 @@ def block_devices(req: CreateRequest, fl: dict[str, Any]) -> Disks:
                                      "If no size is given in one block device mapping, flavor ephemeral "
                                      "size will be used.")
         devices.append(bd)
-    if not image_id or sorted(boot_indexes) != list(range(len(boot_indexes))) or (
+    volume_root = any(bd.boot_index == 0 for bd in volumes)
+    if image_id and 0 not in boot_indexes:
+        boot_indexes.append(0)            # imageRef alone: Nova's implicit image mapping, boot_index 0
+    if (not image_id and not volume_root) or sorted(boot_indexes) != list(range(len(boot_indexes))) or (
             boot_indexes and 0 not in boot_indexes):
         raise exc.BadRequest(BDM_INVALID + "Boot sequence for the instance and image/block device mapping "
                              "combination is not valid.")
+    if volume_root:           # the image (if named) is the root volume's source: no local copy of it
+        boot_volumes.name_devices(volumes, {d.device_name for d in devices if d.device_name})
+        return Disks("", [*devices, *volumes], volumes)
+    boot_volumes.name_devices(volumes, {"/dev/vda"} | {d.device_name for d in devices if d.device_name})
     root = BlockDevice("image", "local", boot_index=0, uuid=image_id, delete_on_termination=True,
                        device_name="/dev/vda")
-    return Disks(image_id, [root, *devices])
+    return Disks(image_id, [root, *devices, *volumes], volumes)
 
 
 async def image(clients: Any, ctx: RequestContext, image_id: str, fl: dict[str, Any], *,
@@ -132,10 +146,7 @@ def check_image(img: dict[str, Any], fl: dict[str, Any], *, zero_disk_allowed: b
                              f"metadata. Flavor disk is {root} bytes, minimum size is {min_disk} bytes.")
 
 
-CORE_IMAGE_FIELDS = {"id", "name", "status", "visibility", "protected", "checksum", "os_hash_algo",
-                     "os_hash_value", "owner", "size", "virtual_size", "min_ram", "min_disk", "disk_format",
-                     "container_format", "created_at", "updated_at", "tags", "self", "file", "schema",
-                     "locations", "direct_url", "stores", "os_hidden"}
+CORE_IMAGE_FIELDS = boot_volumes.CORE_IMAGE_FIELDS
 
 
 def image_summary(img: dict[str, Any]) -> dict[str, Any]:

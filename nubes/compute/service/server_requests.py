@@ -27,6 +27,7 @@ class BlockDevice:
     disk_bus: str | None = None
     delete_on_termination: bool = False
     tag: str | None = None
+    volume_type: str | None = None        # 2.67: the type of a volume the build creates
 
 
 @dataclass

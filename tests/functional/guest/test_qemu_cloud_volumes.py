@@ -73,3 +73,22 @@ def test_the_guest_sees_an_attached_volume(qemu_cloud):
     finally:
         c.osc("server", "delete", "--wait", server["id"], json_out=False)
         c.osc("volume", "delete", vol["id"], json_out=False, check=False)
+
+
+def test_a_guest_boots_from_a_volume_of_the_test_image(qemu_cloud):
+    c = qemu_cloud
+    if not any(f["Name"] == "qv.tiny" for f in c.osc("flavor", "list")):
+        c.osc("flavor", "create", "--ram", "256", "--disk", "1", "--vcpus", "1", "qv.tiny")
+    vol = c.osc("volume", "create", "--size", "1", "--image", "nubes-test-guest", "qv-root")
+    _wait(lambda: c.osc("volume", "show", vol["id"])["status"] == "available", "the root volume")
+    server = c.osc("server", "create", "--volume", vol["id"], "--flavor", "qv.tiny", "--nic", "none",
+                   "--os-compute-api-version", "2.37", "--wait", "qv-bfv")
+    try:
+        assert server["status"] == "ACTIVE", server
+        assert c.osc("volume", "show", vol["id"])["status"] == "in-use"
+        listed = _wait(lambda: _disks(c, server["id"]), "the guest's disk list")   # the guest booted
+        assert vol["id"][:20] in listed, listed
+    finally:
+        c.osc("server", "delete", "--wait", server["id"], json_out=False)
+        _wait(lambda: c.osc("volume", "show", vol["id"])["status"] == "available", "the volume released")
+        c.osc("volume", "delete", vol["id"], json_out=False, check=False)

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import httpx
 
+from nubes.core.concurrency import cancelled_if_cancelling
 from nubes.core.context import current_request_id
 from nubes.core.exceptions import ServiceUnavailable
 
@@ -50,6 +51,7 @@ class ServiceClients:
         try:
             resp = await self.http.get(url, headers={"X-Auth-Token": token})
         except httpx.HTTPError as exc:
+            cancelled_if_cancelling()
             raise ServiceUnavailable(f"Identity service unreachable: {exc}") from None
         if resp.status_code != 200:
             raise ServiceUnavailable(f"Identity answered {resp.status_code} for the service catalog.")
@@ -90,6 +92,7 @@ class ServiceClients:
             try:
                 resp = await self.http.request(method, f"{base}{path}", headers=h, **kwargs)
             except httpx.HTTPError as exc:
+                cancelled_if_cancelling()
                 raise ServiceUnavailable(f"The {service_type} service is unreachable: {exc}") from None
             if resp.status_code == 401 and token is None and attempt == 1:
                 self.tokens.forget_service_token()      # our own token lapsed: get a new one, once

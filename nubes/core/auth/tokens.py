@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from nubes.core.concurrency import cancelled_if_cancelling
 from nubes.core.context import RequestContext
 from nubes.core.exceptions import ServiceUnavailable, Unauthorized
 
@@ -174,6 +175,7 @@ class RemoteTokenValidator:
                 resp = await self.http.post(f"{self.identity_url}/v3/auth/tokens?nocatalog",
                                             json=body)
             except httpx.HTTPError as exc:
+                cancelled_if_cancelling()
                 raise ServiceUnavailable(f"Identity service unreachable: {exc}") from None
             if resp.status_code != 201:
                 raise ServiceUnavailable(

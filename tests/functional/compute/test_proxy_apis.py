@@ -257,6 +257,6 @@ def test_volume_attachments_are_empty(full_cloud, world, member, tmp_path):
         assert r.status_code == 200 and r.json() == {"volumeAttachments": []}, r.text
         r = member.api("PUT", f"/servers/{sid}/os-volume_attachments/{vol}",
                        json={"volumeAttachment": {"volumeId": vol}})
-        assert member.api.fault(r, 501)
+        assert member.api.fault(r, 404) == f"Instance {sid} is not attached to volume {vol}."
     finally:
         delete_all(member.api, [sid])

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from nubes.core.exceptions import ServiceUnavailable
 from nubes.compute.db.models import BlockDeviceMapping, ComputeNode
 from nubes.compute.db.queries import instances as qi
-from nubes.compute.service.server_volumes import _message, volume_request
+from nubes.compute.service.server_volumes import volume_error_message, volume_request
 
 LOG = logging.getLogger(__name__)
 READY = ("available", "reserved", "attaching")
@@ -64,7 +64,7 @@ async def attach(c: Any, iid: str, host: str) -> str | None:
             r = await volume_request(c.clients, "PUT", f"/attachments/{att_id}",
                                      json={"attachment": {"connector": connector}})
             if r.status_code != 200:
-                raise VolumeNotReady(f"Volume {b.volume_id} could not be attached: {_message(r)}")
+                raise VolumeNotReady(f"Volume {b.volume_id} could not be attached: {volume_error_message(r)}")
             conn = r.json()["attachment"].get("connection_info") or {}
             async with c.db.session() as s:
                 row = await s.get(BlockDeviceMapping, b.id)
@@ -91,7 +91,7 @@ async def _reserve(c: Any, iid: str, volume_id: str) -> str:
     r = await volume_request(c.clients, "POST", "/attachments", json={"attachment": {
         "volume_uuid": volume_id, "instance_uuid": iid}})
     if r.status_code != 200:
-        raise VolumeNotReady(f"Volume {volume_id} could not be attached: {_message(r)}")
+        raise VolumeNotReady(f"Volume {volume_id} could not be attached: {volume_error_message(r)}")
     att_id = r.json()["attachment"]["id"]
     async with c.db.session() as s:
         row = (await s.execute(select(BlockDeviceMapping).where(
@@ -137,4 +137,4 @@ async def complete(c: Any, iid: str) -> None:
             LOG.warning("completing attachment %s of %s: %s", b.attachment_id, iid, e.message)
             continue
         if r.status_code not in (200, 202, 204):
-            LOG.warning("completing attachment %s of %s: %s", b.attachment_id, iid, _message(r))
+            LOG.warning("completing attachment %s of %s: %s", b.attachment_id, iid, volume_error_message(r))

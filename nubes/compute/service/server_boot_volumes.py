@@ -23,7 +23,7 @@ from nubes.compute import exceptions as exc
 from nubes.compute.db.models import BlockDeviceMapping
 from nubes.compute.db.queries import actions as qa
 from nubes.compute.db.queries import instances as qi
-from nubes.compute.service.server_volumes import _message, volume_request
+from nubes.compute.service.server_volumes import volume_error_message, volume_request
 
 LOG = logging.getLogger(__name__)
 GIB = 1024 ** 3
@@ -226,7 +226,7 @@ async def _make(clients: Any, ctx: RequestContext, instance_id: str, b: Any, vol
         r = await volume_request(clients, "POST", "/attachments", json={"attachment": {
             "volume_uuid": b.volume_id, "instance_uuid": instance_id}}, **kw)
         if r.status_code != 200:
-            return {"error": f"Invalid volume: {_message(r)}"}
+            return {"error": f"Invalid volume: {volume_error_message(r)}"}
         return {"attachment_id": r.json()["attachment"]["id"]}
     body: dict[str, Any] = {"size": b.volume_size, "name": f"{instance_id}-blank-vol" if b.source_type == "blank"
                             else "", "description": ""}
@@ -238,7 +238,7 @@ async def _make(clients: Any, ctx: RequestContext, instance_id: str, b: Any, vol
         body["volume_type"] = volume_type
     r = await volume_request(clients, "POST", "/volumes", json={"volume": body}, **kw)
     if r.status_code not in (200, 202):
-        return {"error": f"Volume for block device {b.device_name} could not be created: {_message(r)}"}
+        return {"error": f"Volume for block device {b.device_name} could not be created: {volume_error_message(r)}"}
     return {"volume_id": r.json()["volume"]["id"]}
 
 

@@ -27,7 +27,8 @@ LOG = logging.getLogger(__name__)
 MICROVERSION = {"OpenStack-API-Version": "volume 3.44"}
 
 
-def _message(r: httpx.Response) -> str:
+def volume_error_message(r: httpx.Response) -> str:
+    """The message of a block storage error body (its first value's ``message``), else its text."""
     try:
         body = r.json()
         return next(iter(body.values())).get("message") or r.text[:200]
@@ -68,11 +69,11 @@ async def release(clients: Any, db: Any, instance_id: str) -> None:
             if b.attachment_id:
                 r = await volume_request(clients, "DELETE", f"/attachments/{b.attachment_id}")
                 if r.status_code not in (200, 202, 204, 404):
-                    LOG.warning("deleting attachment %s of %s: %s", b.attachment_id, instance_id, _message(r))
+                    LOG.warning("deleting attachment %s of %s: %s", b.attachment_id, instance_id, volume_error_message(r))
             if b.delete_on_termination and b.volume_id:
                 r = await volume_request(clients, "DELETE", f"/volumes/{b.volume_id}")
                 if r.status_code not in (202, 204, 404):
-                    LOG.warning("deleting volume %s of %s: %s", b.volume_id, instance_id, _message(r))
+                    LOG.warning("deleting volume %s of %s: %s", b.volume_id, instance_id, volume_error_message(r))
         except ServiceUnavailable as e:
             LOG.warning("releasing volume %s of %s: %s", b.volume_id, instance_id, e)
             continue
@@ -143,7 +144,7 @@ class ServerVolumes:
         if r.status_code == 404:
             raise exc.NotFound(f"Volume {volume_id} could not be found.")
         if r.status_code != 200:
-            raise exc.BadRequest(f"Invalid volume: {_message(r)}")
+            raise exc.BadRequest(f"Invalid volume: {volume_error_message(r)}")
         vol = r.json()["volume"]
         if vol.get("status") != "available":
             raise exc.BadRequest(f"Invalid volume: volume '{volume_id}' status must be 'available'. "
@@ -152,7 +153,7 @@ class ServerVolumes:
         r = await self._volume(ctx, "POST", "/attachments", json={"attachment": {
             "volume_uuid": volume_id, "instance_uuid": instance_id}})
         if r.status_code != 200:
-            raise exc.BadRequest(f"Invalid volume: {_message(r)}")
+            raise exc.BadRequest(f"Invalid volume: {volume_error_message(r)}")
         att_id = r.json()["attachment"]["id"]
         bdm_id: int | None = None
         try:
@@ -160,7 +161,7 @@ class ServerVolumes:
                          "multipath": False, "platform": "x86_64", "os_type": "linux", "mountpoint": dev}
             r = await self._volume(ctx, "PUT", f"/attachments/{att_id}", json={"attachment": {"connector": connector}})
             if r.status_code != 200:
-                raise exc.BadRequest(f"Invalid volume: {_message(r)}")
+                raise exc.BadRequest(f"Invalid volume: {volume_error_message(r)}")
             conn = r.json()["attachment"].get("connection_info") or {}
             async with self.state.db.session() as s:
                 bdm = BlockDeviceMapping(instance_id=instance_id, source_type="volume", destination_type="volume",
@@ -179,7 +180,7 @@ class ServerVolumes:
                 raise exc.ComputeServiceUnavailable(row.host) from None
             r = await self._volume(ctx, "POST", f"/attachments/{att_id}/action", json={"os-complete": None})
             if r.status_code not in (200, 202, 204):
-                raise exc.BadRequest(f"Invalid volume: {_message(r)}")
+                raise exc.BadRequest(f"Invalid volume: {volume_error_message(r)}")
         except BaseException:
             try:
                 await self._volume(ctx, "DELETE", f"/attachments/{att_id}")
@@ -206,6 +207,6 @@ class ServerVolumes:
         if bdm.attachment_id:
             r = await self._volume(ctx, "DELETE", f"/attachments/{bdm.attachment_id}")
             if r.status_code not in (200, 202, 204, 404):
-                raise exc.BadRequest(f"Detaching volume {volume_id} failed: {_message(r)}")
+                raise exc.BadRequest(f"Detaching volume {volume_id} failed: {volume_error_message(r)}")
         async with self.state.db.session() as s:
             await s.execute(delete(BlockDeviceMapping).where(BlockDeviceMapping.id == bdm.id))

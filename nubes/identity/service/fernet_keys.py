@@ -32,6 +32,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, MultiFernet
 
+from nubes.core.durable import fsync_dir
+
 LOG = logging.getLogger(__name__)
 
 STAGED = 0
@@ -180,13 +182,6 @@ class KeyRepository:
         finally:
             os.close(fd)  # releases the lock
 
-    def _fsync_dir(self) -> None:
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
     def _write(self, index: int, key: bytes) -> None:
         fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=self.path)  # created 0600
         try:
@@ -199,7 +194,7 @@ class KeyRepository:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        self._fsync_dir()
+        fsync_dir(self.path)
 
     def _remove_stale_temp_files(self) -> None:
         for name in os.listdir(self.path):
@@ -261,7 +256,7 @@ class KeyRepository:
             for old in secondaries[:max(0, excess)]:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.path / str(old))
-            self._fsync_dir()
+            fsync_dir(self.path)
             LOG.info("rotated Fernet keys in %s: primary key is now %d, retired %s",
                      self.path, primary, secondaries[:max(0, excess)] or "none")
         self.invalidate()

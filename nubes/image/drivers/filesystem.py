@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from nubes.core.concurrency import run_blocking
+from nubes.core.durable import fsync_dir
 from nubes.image.drivers.base import DataNotFound, StoreError, StoreFull, WriteResult
 
 LOG = logging.getLogger(__name__)
@@ -39,14 +40,6 @@ def _pwrite_all(fd: int, data: memoryview, offset: int) -> None:
     while view:
         n = os.pwrite(fd, view, offset)
         view, offset = view[n:], offset + n
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 async def _settle(pending: Awaitable[Any] | None) -> None:
@@ -234,7 +227,7 @@ class FilesystemStore:
         try:
             await run_blocking(os.replace, tmp, final)
             if self.fsync:
-                await run_blocking(_fsync_dir, self.root)
+                await run_blocking(fsync_dir, self.root)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

@@ -29,7 +29,8 @@ from collections import Counter
 from pathlib import Path
 
 from nubes.object.ring.device import Device, NewDevice, RingError
-from nubes.object.ring.ring import Ring, ring_bytes, write_atomically
+from nubes.core.durable import write_atomically
+from nubes.object.ring.ring import Ring, ring_bytes
 
 MAX_PART_POWER = 24          # 16.7 M partitions: ~200 MB of table per 3 replicas; Swift allows 32
 BUILDER_FORMAT = 1

@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import json
 import math
-import os
 import struct
 import sys
 from array import array
@@ -26,23 +25,6 @@ from nubes.object.ring.device import Device, RingError
 MAGIC = b"NUBES-RING\n"
 FORMAT = 1
 NONE_DEV = {"H": 0xFFFF, "I": 0xFFFFFFFF}     # a table cell with no device (never in a written ring)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, fsync it, rename it over ``path``, fsync the
-    directory: readers see the old file or the new one, never half of one."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
 
 
 def ring_bytes(version: int, part_power: int, devs: list[Device | None], table: list[array]) -> bytes:

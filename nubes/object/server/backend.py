@@ -17,6 +17,7 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
+from nubes.core.durable import fsync_dir
 from nubes.object.timestamps import InvalidTimestamp, Timestamp, parse_header
 
 
@@ -67,14 +68,6 @@ def request_timestamp(request: Request) -> Timestamp:
         return parse_header(request.headers.get("x-timestamp"))
     except InvalidTimestamp as exc:
         raise HTTPError(400, str(exc)) from None
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def make_dirs(path: Path) -> None:

@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from nubes.object.server.backend import fsync_dir, hash_dir, make_dirs
+from nubes.core.durable import fsync_dir
+from nubes.object.server.backend import hash_dir, make_dirs
 from nubes.object.timestamps import Timestamp
 
 ZERO = Timestamp(0).internal

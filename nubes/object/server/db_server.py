@@ -4,6 +4,7 @@ PUT/HEAD/POST answers and metadata, and the listing of its rows."""
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 from starlette.requests import Request
@@ -17,7 +18,7 @@ from nubes.object.server.db import Broker
 from nubes.object.timestamps import Timestamp
 
 
-class DatabaseServer:
+class DatabaseServer(ABC):
     broker_class: type[Broker]
     kind = ""                      # "container" or "account"
     depth = 0                      # path segments naming the record itself (4 or 3)
@@ -102,11 +103,13 @@ class DatabaseServer:
         headers.update(await self.stats_headers(broker))
         return headers
 
+    @abstractmethod
     async def stats_headers(self, broker: Broker) -> dict[str, str]:
-        raise NotImplementedError
+        """The record's count and bytes headers (``X-Container-Object-Count`` ...)."""
 
+    @abstractmethod
     def entry_view(self, row: tuple) -> dict:
-        raise NotImplementedError
+        """One listing row as its JSON entry."""
 
     async def get(self, request: Request) -> Response:
         parts, _, _, broker = self._locate(request, entry=False)

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nubes.object.server.backend import fsync_dir, hash_dir, make_dirs
+from nubes.core.durable import fsync_dir
+from nubes.object.server.backend import hash_dir, make_dirs
 from nubes.object.timestamps import InvalidTimestamp, Timestamp
 
 MAGIC = b"NUBESMD1"

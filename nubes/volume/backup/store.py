@@ -22,6 +22,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from nubes.core.durable import fsync_dir
+
 CONTAINER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}$")
 DEFAULT_CONTAINER = "volumebackups"
 PARTIAL = ".partial-"
@@ -31,14 +33,6 @@ class StoreError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def chunk_name(index: int) -> str:
@@ -89,7 +83,7 @@ class DirectoryStore:
             doomed = path.parent / f"{PARTIAL}{backup_id}"
             shutil.rmtree(doomed, ignore_errors=True)
             os.rename(path, doomed)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
             shutil.rmtree(doomed, ignore_errors=True)
         self.remove_partial(container, backup_id)
 
@@ -133,12 +127,12 @@ class BackupWriter:
             f.write(metadata_bytes)
             f.flush()
             os.fsync(f.fileno())
-        _fsync_dir(self.partial / "chunks")
-        _fsync_dir(self.partial)
+        fsync_dir(self.partial / "chunks")
+        fsync_dir(self.partial)
         if self.final.exists():         # a second delivery of the same create: replace it whole
             shutil.rmtree(self.final)
         os.rename(self.partial, self.final)
-        _fsync_dir(self.final.parent)
+        fsync_dir(self.final.parent)
 
     def _drain(self) -> None:
         try:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from pathlib import Path
 from typing import Any
 
 from nubes.core import qemu_img_limits
+from nubes.core.durable import write_atomically
 from nubes.volume.drivers.base import VolumeDriverError
 
 GiB = 1024 ** 3
@@ -80,18 +80,7 @@ class Pool:
             raise VolumeDriverError(f"the {kind[:-1]} record {key} is unreadable: {err}") from err
 
     def write(self, kind: str, key: str, record: dict) -> None:
-        path = self._path(kind, key)
-        tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{uuid.uuid4().hex[:8]}")
-        with open(tmp, "w") as f:
-            json.dump(record, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomically(self._path(kind, key), json.dumps(record).encode(), tmp_prefix=TMP_PREFIX)
 
     def remove(self, kind: str, key: str) -> None:
         self._path(kind, key).unlink(missing_ok=True)

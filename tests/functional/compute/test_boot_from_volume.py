@@ -11,28 +11,9 @@ import time
 import openstack
 import pytest
 
-from tests.cloud import start_cloud, stop_cloud
-from tests.functional.compute.conftest import FAKE_HOSTS, ComputeApi, unique
-from tests.functional.compute.servers_fixtures import allocations_of, delete_all, make_world, wait_status
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory):
-    c = start_cloud(tmp_path_factory.mktemp("bfv"), services="identity,image,placement,network,compute,volume",
-                    names=("identity", "image", "placement", "network", "compute", "volume"),
-                    extra_env={"NUBES_COMPUTE__FAKE_HOSTS": str(FAKE_HOSTS), "NUBES_COMPUTE__REPORT_INTERVAL": "1"})
-    yield c
-    stop_cloud(c)
-
-
-@pytest.fixture(scope="module")
-def world(cloud, tmp_path_factory):
-    return make_world(cloud, tmp_path_factory.mktemp("bfv-world"))
-
-
-@pytest.fixture(scope="module")
-def api(cloud):
-    return ComputeApi(cloud, cloud.token())
+from tests.functional.compute.conftest import unique
+from tests.functional.compute.servers_fixtures import allocations_of, delete_all, wait_status
+from tests.functional.compute.volume_cloud import api, cloud, world  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,7 @@
 """The storage servers on temporary devices: in-process clients, and a real container server on
-a free loopback port for the updates the object server sends."""
+a free loopback port for the updates the object server sends. For the proxy's tests: an
+all-in-one with identity and object storage per module (``cloud``; a module may define its own)
+and a member of a project of its own (``owner``)."""
 
 from __future__ import annotations
 
@@ -16,8 +18,22 @@ from nubes.object.server.account_server import AccountServer
 from nubes.object.server.backend import Devices
 from nubes.object.server.container_server import ContainerServer
 from nubes.object.server.object_server import ObjectServer
+from tests.cloud import new_user, start_cloud, stop_cloud
 
 SECRET = HashSecret(b"pre", b"suf")
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory):
+    c = start_cloud(tmp_path_factory.mktemp("object"), services="identity,object",
+                    names=("identity", "object"))
+    yield c
+    stop_cloud(c)
+
+
+@pytest.fixture(scope="module")
+def owner(cloud, tmp_path_factory):
+    return new_user(cloud, tmp_path_factory.mktemp("owner"), "member")
 
 
 @pytest.fixture

@@ -10,20 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.cloud import new_user, start_cloud, stop_cloud
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory):
-    c = start_cloud(tmp_path_factory.mktemp("object"), services="identity,object",
-                    names=("identity", "object"))
-    yield c
-    stop_cloud(c)
-
-
-@pytest.fixture(scope="module")
-def owner(cloud, tmp_path_factory):
-    return new_user(cloud, tmp_path_factory.mktemp("owner"), "member")
+from tests.cloud import new_user
 
 
 @pytest.fixture(scope="module")

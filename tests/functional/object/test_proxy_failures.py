@@ -12,7 +12,7 @@ import pytest
 from nubes.object.hashing import HashSecret
 from nubes.object.proxy.backend import ErrorLimiter, best_status, quorum_size
 from nubes.object.ring import Ring
-from tests.cloud import new_user, start_cloud, stop_cloud
+from tests.cloud import start_cloud, stop_cloud
 
 MiB = 2**20
 
@@ -51,11 +51,6 @@ def cloud(tmp_path_factory):
                     names=("identity", "object"), extra_env={"NUBES_OBJECT__MAX_FILE_SIZE": str(MiB)})
     yield c
     stop_cloud(c)
-
-
-@pytest.fixture(scope="module")
-def owner(cloud, tmp_path_factory):
-    return new_user(cloud, tmp_path_factory.mktemp("owner"), "member")
 
 
 def _api(cloud, owner):

@@ -10,25 +10,10 @@ import os
 import uuid
 
 import httpx
-import pytest
 from swiftclient.service import SwiftService, SwiftUploadObject
 
-from tests.cloud import new_user, start_cloud, stop_cloud
 
 SEGMENT = 1 << 20
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory):
-    c = start_cloud(tmp_path_factory.mktemp("object-dlo"), services="identity,object",
-                    names=("identity", "object"))
-    yield c
-    stop_cloud(c)
-
-
-@pytest.fixture(scope="module")
-def owner(cloud, tmp_path_factory):
-    return new_user(cloud, tmp_path_factory.mktemp("owner"), "member")
 
 
 def _service(cloud, owner) -> SwiftService:

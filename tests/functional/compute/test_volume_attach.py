@@ -201,3 +201,49 @@ def test_delete_on_termination_is_updated_from_2_85(cloud, api, server):
         assert time.monotonic() < deadline
         time.sleep(0.2)
     cloud.osc("volume", "delete", vol["id"], other["id"], json_out=False)
+
+
+def test_concurrent_attaches_get_distinct_devices(cloud, api, server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    vols = [volume(cloud) for _ in range(4)]
+    path = f"/servers/{server}/os-volume_attachments"
+
+    def attach(vol):
+        return api("POST", path, json={"volumeAttachment": {"volumeId": vol["id"]}})
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(attach, vols))
+    assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
+    devices = [r.json()["volumeAttachment"]["device"] for r in answers]
+    assert sorted(devices) == ["/dev/vdb", "/dev/vdc", "/dev/vdd", "/dev/vde"], devices
+    listed = api("GET", path).json()["volumeAttachments"]
+    assert sorted(a["device"] for a in listed) == sorted(devices)
+    # the same volume twice at once: one attach, one 400
+    extra = volume(cloud)
+    with ThreadPoolExecutor(2) as pool:
+        twice = list(pool.map(attach, [extra, extra]))
+    assert sorted(r.status_code for r in twice) == [200, 400], [r.text for r in twice]
+    for vol in [*vols, extra]:
+        assert api("DELETE", f"{path}/{vol['id']}").status_code == 202
+
+
+def test_attach_to_a_paused_server_and_moves_refused_while_attached(cloud, api, server):
+    vol = volume(cloud)
+    cloud.osc("server", "pause", server, json_out=False)
+    wait_status(api, server, ("PAUSED", "ERROR"))
+    att = cloud.osc("server", "add", "volume", server, vol["id"])
+    assert att["Volume ID"] == vol["id"], att
+    assert cloud.osc("volume", "show", vol["id"])["status"] == "in-use"
+    cloud.osc("server", "unpause", server, json_out=False)
+    wait_status(api, server)
+    # the volume's attachment cannot follow the server to another host yet: an honest 501
+    for action in ({"migrate": None}, {"resize": {"flavorRef": "2"}}, {"shelve": None},
+                   {"os-migrateLive": {"host": None, "block_migration": "auto"}}):
+        r = api("POST", f"/servers/{server}/action", json=action, version="2.30")
+        assert r.status_code == 501, (action, r.text)
+        assert "attached volumes" in r.text
+    assert api("GET", f"/servers/{server}").json()["server"]["status"] == "ACTIVE"
+    cloud.osc("server", "remove", "volume", server, vol["id"], json_out=False)
+    assert cloud.osc("volume", "show", vol["id"])["status"] == "available"
+    cloud.osc("volume", "delete", vol["id"], json_out=False)

@@ -151,7 +151,11 @@ class ServerVolumes:
         if r.status_code != 200:
             raise exc.BadRequest(f"Invalid volume: {volume_error_message(r)}")
         vol = r.json()["volume"]
-        if vol.get("status") != "available":
+        shared = bool(vol.get("multiattach"))
+        if shared and ctx.api_version < (2, 60):
+            raise exc.BadRequest("Multiattach volumes are only supported starting with compute API "
+                                 "version 2.60.")
+        if vol.get("status") != "available" and not (shared and vol.get("status") == "in-use"):
             raise exc.BadRequest(f"Invalid volume: volume '{volume_id}' status must be 'available'. "
                                  f"Currently in '{vol.get('status')}'")
         bdm_id, dev = await self._reserve_device(instance_id, volume_id, device, vol.get("size"),
@@ -173,6 +177,8 @@ class ServerVolumes:
             if r.status_code != 200:
                 raise exc.BadRequest(f"Invalid volume: {volume_error_message(r)}")
             conn = r.json()["attachment"].get("connection_info") or {}
+            if shared:
+                conn["multiattach"] = True      # as Nova marks it: the driver opens the disk shared
             async with self.state.db.session() as s:
                 bdm = await s.get(BlockDeviceMapping, bdm_id)
                 if bdm is None:           # the server's delete released its volumes meanwhile

@@ -247,3 +247,34 @@ def test_attach_to_a_paused_server_and_moves_refused_while_attached(cloud, api, 
     cloud.osc("server", "remove", "volume", server, vol["id"], json_out=False)
     assert cloud.osc("volume", "show", vol["id"])["status"] == "available"
     cloud.osc("volume", "delete", vol["id"], json_out=False)
+
+
+def test_a_multiattach_volume_on_two_servers_from_2_60(cloud, api, world, server):
+    r = api("POST", "/servers", json=boot_body(world, unique("vb"), networks=[{"uuid": world.network_id}]))
+    assert r.status_code == 202, r.text
+    second = r.json()["server"]["id"]
+    wait_status(api, second)
+    vtype = cloud.osc("volume", "type", "create", "--property", "multiattach=<is> True", unique("shared"))
+    vol = cloud.osc("volume", "create", "--size", "1", "--type", vtype["id"], unique("v"))
+    deadline = time.monotonic() + 30
+    while vol["status"] != "available" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        vol = cloud.osc("volume", "show", vol["id"])
+    assert vol["multiattach"] is True, vol
+    body = {"volumeAttachment": {"volumeId": vol["id"]}}
+    r = api("POST", f"/servers/{server}/os-volume_attachments", json=body, version="2.59")
+    assert "2.60" in api.fault(r, 400)
+    cloud.osc("server", "add", "volume", "--os-compute-api-version", "2.60", server, vol["id"])
+    cloud.osc("server", "add", "volume", "--os-compute-api-version", "2.60", second, vol["id"])
+    shown = cloud.osc("volume", "show", vol["id"])
+    assert shown["status"] == "in-use"
+    assert sorted(a["server_id"] for a in shown["attachments"]) == sorted([server, second]), shown
+    # the same server twice is still refused
+    r = api("POST", f"/servers/{second}/os-volume_attachments", json=body, version="2.60")
+    assert "already attached" in api.fault(r, 400)
+    cloud.osc("server", "remove", "volume", server, vol["id"], json_out=False)
+    assert cloud.osc("volume", "show", vol["id"])["status"] == "in-use"
+    cloud.osc("server", "remove", "volume", second, vol["id"], json_out=False)
+    assert cloud.osc("volume", "show", vol["id"])["status"] == "available"
+    delete_all(api, [second])
+    cloud.osc("volume", "delete", vol["id"], json_out=False)

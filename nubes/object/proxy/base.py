@@ -20,6 +20,8 @@ RING_RELOAD_INTERVAL = 15.0         # seconds (Swift's reload_time)
 # Response headers that belong to one connection or to the backend, never sent on.
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
                "server", "date", "content-length"}
+# Headers between proxy and servers only: the backend's own, and system metadata (Swift's sysmeta).
+INTERNAL_PREFIXES = ("x-backend-", "x-object-sysmeta-", "x-container-sysmeta-", "x-account-sysmeta-")
 
 
 def timestamp() -> str:
@@ -31,7 +33,7 @@ def client_headers(headers: httpx.Headers, keep_length: bool = False) -> dict[st
     out = {}
     for key, value in headers.items():
         low = key.lower()
-        if low.startswith("x-backend-") or (low in HOP_HEADERS and not
+        if low.startswith(INTERNAL_PREFIXES) or (low in HOP_HEADERS and not
                                             (keep_length and low == "content-length")):
             continue
         out[key] = value

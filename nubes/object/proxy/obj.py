@@ -7,18 +7,19 @@ An object PUT or DELETE tells each object server one container replica to update
 
 from __future__ import annotations
 
+import json
 import logging
 import mimetypes
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import httpx
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
-from nubes.object.proxy import constraints, dlo
+from nubes.object.proxy import constraints, dlo, slo
 from nubes.object.proxy import container as containers
 from nubes.object.proxy.backend import OverLimit, best_status
 from nubes.object.proxy.base import (Cluster, authorize, client_headers, passed, quorum_response,
@@ -78,20 +79,63 @@ def _wants_manifest(req: Any) -> bool:
 
 async def _large_object(cluster: Cluster, req: Any, account: str, container: str, obj: str,
                         resp: httpx.Response) -> Response | None:
-    """The answer for a DLO manifest (``resp`` is what the replica answered to the client's
-    conditions and range, which were about the manifest's own empty body); None otherwise."""
-    if _wants_manifest(req):
+    """The answer for a DLO or SLO manifest (``resp`` is what the replica answered to the
+    client's conditions and range, which were about the manifest's own body); None otherwise."""
+    wants_manifest = _wants_manifest(req)
+    if wants_manifest and not slo.is_manifest(resp.headers):
         return None
-    if dlo.MANIFEST not in resp.headers and resp.status_code != 416:
+    if dlo.MANIFEST not in resp.headers and not slo.is_manifest(resp.headers) and \
+            resp.status_code not in (304, 412, 416):
         return None
     await resp.aclose()
     plain = await _open_newest(cluster, account, container, obj, {})
+    if slo.is_manifest(plain.headers):
+        body = await _read_manifest(plain)
+        if wants_manifest:
+            return slo.manifest_response(req, client_headers(plain.headers), body)
+        return await slo.serve(cluster, req, account, client_headers(plain.headers), body,
+                               _open_newest, _fetcher(cluster, account))
     await plain.aclose()
-    if dlo.MANIFEST not in plain.headers:
+    if dlo.MANIFEST not in plain.headers or wants_manifest:
         if resp.status_code == 416:
             raise SwiftError(416, "Requested Range Not Satisfiable")
+        if resp.status_code in (304, 412):
+            return Response(b"", resp.status_code, headers={
+                k: v for k, v in client_headers(resp.headers).items() if k.lower() != "content-length"})
         return None
     return await dlo.serve(cluster, req, account, client_headers(plain.headers), _open_newest)
+
+
+async def _read_manifest(resp: httpx.Response) -> bytes:
+    try:
+        body = b""
+        async for chunk in resp.aiter_raw():
+            body += chunk
+            if len(body) > slo.MAX_MANIFEST_SIZE:
+                raise SwiftError(500, "Unable to load SLO manifest")
+        return body
+    finally:
+        await resp.aclose()
+
+
+def _fetcher(cluster: Cluster, account: str) -> Any:
+    """A nested manifest's body, by (container, object)."""
+    async def fetch(container: str, obj: str) -> bytes:
+        resp = await _open_newest(cluster, account, container, obj, {})
+        if not slo.is_manifest(resp.headers):
+            await resp.aclose()
+            raise SwiftError(409, f"Object segment no longer valid: /{container}/{obj}")
+        return await _read_manifest(resp)
+
+    return fetch
+
+
+async def _segment_headers(cluster: Cluster, account: str, container: str, obj: str) -> dict[str, str]:
+    resp = await _open_newest(cluster, account, container, obj, {})
+    await resp.aclose()
+    if resp.status_code != 200:
+        raise SwiftError(resp.status_code)
+    return {k.lower(): v for k, v in resp.headers.items()}
 
 
 async def get(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:
@@ -127,6 +171,11 @@ async def head(cluster: Cluster, req: Any, account: str, container: str, obj: st
             if dlo.MANIFEST in newest.headers and not _wants_manifest(req):
                 return await dlo.serve(cluster, req, account, client_headers(newest.headers),
                                        _open_newest)
+            if slo.is_manifest(newest.headers):
+                plain = await _open_newest(cluster, account, container, obj, {})
+                large = await _large_object(cluster, req, account, container, obj, plain)
+                if large is not None:
+                    return large
             return Response(b"", newest.status, headers=client_headers(newest.headers,
                                                                         keep_length=True))
         raise SwiftError(404)
@@ -199,13 +248,46 @@ async def put(cluster: Cluster, req: Any, account: str, container: str, obj: str
         source = _split_copy_path(req.headers["x-copy-from"], "X-Copy-From")
         return await _copy(cluster, req, account, source, (container, obj))
     if req.query_params.get("multipart-manifest") == "put":
-        raise SwiftError(501, "Static large objects (multipart-manifest=put) are not served by this "
-                              "cluster yet; upload segments with an X-Object-Manifest (DLO) instead.")
+        return await _put_manifest(cluster, req, account, container, obj)
+    if slo.HEADER in req.headers:
+        raise SwiftError(400, "X-Static-Large-Object is a reserved header. To create a static large "
+                              "object add query param multipart-manifest=put.")
     if dlo.MANIFEST in req.headers:
         dlo.check_manifest(req.headers[dlo.MANIFEST])
     length = constraints.check_length(req.headers, cluster.max_file_size)
     headers = _object_headers(req.headers, obj)
     return await _store(cluster, account, container, obj, headers, length, req.stream())
+
+
+async def _put_manifest(cluster: Cluster, req: Any, account: str, container: str, obj: str
+                        ) -> Response:
+    body = b""
+    async for chunk in req.stream():
+        body += chunk
+        if len(body) > slo.MAX_MANIFEST_SIZE:
+            break
+    entries = slo.parse_put_body(body)
+
+    async def head(seg_container: str, seg_obj: str) -> dict[str, str]:
+        return await _segment_headers(cluster, account, seg_container, seg_obj)
+
+    segs = await slo.build(cluster, account, entries, head)
+    stored = json.dumps([seg.stored() for seg in segs]).encode()
+    headers = _object_headers(req.headers, obj)
+    headers.pop("etag", None)           # the client's ETag names the segments' (checked below)
+    headers.update(slo.stored_headers(segs, headers["content-type"]))
+    etag = headers[slo.ETAG]
+    wanted = req.headers.get("etag", "").strip('"')
+    if wanted and wanted != etag:
+        raise SwiftError(422, "Unprocessable Entity")
+
+    answer = await _store(cluster, account, container, obj, headers, len(stored), _once(stored))
+    answer.headers["Etag"] = f'"{etag}"'
+    return answer
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 def _split_copy_path(value: str, header: str) -> tuple[str, str]:
@@ -253,8 +335,18 @@ async def _copy(cluster: Cluster, req: Any, account: str, source: tuple[str, str
                                                             "application/octet-stream"))
         headers.pop("etag", None)
         length = int(resp.headers.get("content-length", "0"))
-        answer = await _store(cluster, account, dest[0], dest[1], headers, length,
-                              resp.aiter_raw())
+        body: AsyncIterator[bytes] = resp.aiter_raw()
+        if slo.is_manifest(resp.headers):
+            manifest = await _read_manifest(resp)
+            if _wants_manifest(req):      # the manifest itself, still a manifest
+                headers.update({k.lower(): v for k, v in resp.headers.items()
+                                if k.lower() in (slo.HEADER, slo.ETAG, slo.SIZE)})
+                length, body = len(manifest), _once(manifest)
+            else:
+                headers["content-type"] = slo.strip_swift_bytes(headers["content-type"])
+                length, body = await slo.assembled(cluster, account, manifest, _open_newest,
+                                                   _fetcher(cluster, account))
+        answer = await _store(cluster, account, dest[0], dest[1], headers, length, body)
     finally:
         await resp.aclose()
     answer.headers["X-Copied-From"] = f"{source[0]}/{source[1]}"
@@ -280,6 +372,36 @@ async def post(cluster: Cluster, req: Any, account: str, container: str, obj: st
 
 async def delete(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:
     authorize(req, account, write=True)
+    if req.query_params.get("multipart-manifest") == "delete":
+        return await _delete_manifest(cluster, req, account, container, obj)
+    return await _delete(cluster, account, container, obj)
+
+
+async def _delete_manifest(cluster: Cluster, req: Any, account: str, container: str, obj: str
+                           ) -> Response:
+    """An SLO and every segment it names (a plain object: only itself), answered as bulk delete."""
+    resp = await _open_newest(cluster, account, container, obj, {})
+    names: list[tuple[str, str]] = []
+    if slo.is_manifest(resp.headers):
+        segs = slo.read_manifest(await _read_manifest(resp))
+        names = await slo.segment_names(cluster, account, segs, _fetcher(cluster, account))
+    else:
+        await resp.aclose()
+    deleted = not_found = 0
+    errors: list[tuple[str, str]] = []
+    for c, o in [*names, (container, obj)]:
+        try:
+            await _delete(cluster, account, c, o)
+            deleted += 1
+        except SwiftError as e:
+            if e.status == 404:
+                not_found += 1
+            else:
+                errors.append((quote(f"/{c}/{o}"), f"{e.status} {slo.reason_phrase(e.status)}"))
+    return slo.delete_report(req, deleted, not_found, errors)
+
+
+async def _delete(cluster: Cluster, account: str, container: str, obj: str) -> Response:
     await containers.info(cluster, account, container)
     part, primaries, handoffs = cluster.nodes(cluster.object_ring, account, container, obj)
     ts = timestamp()

@@ -46,6 +46,10 @@ class ContainerServer(DatabaseServer):
 
     def entry_view(self, row: tuple) -> dict:
         name, created_at, size, content_type, etag = row
+        # a static large object's manifest carries its content's size (Swift's swift_bytes)
+        base, sep, swift_bytes = content_type.partition(";swift_bytes=")
+        if sep and swift_bytes.isdigit():
+            content_type, size = base, int(swift_bytes)
         return {"name": name, "hash": etag, "bytes": size, "content_type": content_type,
                 "last_modified": last_modified(created_at)}
 

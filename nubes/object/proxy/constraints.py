@@ -46,6 +46,8 @@ def info(max_file_size: int, listing_limit: int) -> dict:
         },
         "keystoneauth": {"reseller_prefix": RESELLER_PREFIX},
         "slo": dict(SLO_INFO),
+        "bulk_delete": {"max_deletes_per_request": 10000, "max_failed_deletes": 1000},
+        "bulk_upload": {"max_containers_per_extraction": 10000, "max_failed_extractions": 1000},
     }
 
 

@@ -57,13 +57,18 @@ async def put(cluster: Cluster, req: Any, account: str, container: str) -> Respo
     authorize(req, account, write=True)
     constraints.check_container(container)
     constraints.check_metadata(req.headers, "container")
+    return await create(cluster, account, container, passed(req.headers, META))
+
+
+async def create(cluster: Cluster, account: str, container: str, headers: dict[str, str]) -> Response:
+    """PUT the container (``headers``: its metadata) on its servers, the account made if need be."""
     await accounts.ensure(cluster, account)
     part, primaries, handoffs = cluster.nodes(cluster.container_ring, account, container)
-    common = {**passed(req.headers, META), "x-timestamp": timestamp()}
-    headers = [{**common, **extra}
-               for extra in account_update_headers(cluster, account, len(primaries))]
+    common = {**headers, "x-timestamp": timestamp()}
+    per_node = [{**common, **extra}
+                for extra in account_update_headers(cluster, account, len(primaries))]
     answers = await cluster.backend.fan_out(primaries, handoffs, part, "PUT",
-                                            (account, container), headers)
+                                            (account, container), per_node)
     return quorum_response(answers, len(primaries))
 
 
@@ -81,6 +86,11 @@ async def post(cluster: Cluster, req: Any, account: str, container: str) -> Resp
 
 async def delete(cluster: Cluster, req: Any, account: str, container: str) -> Response:
     authorize(req, account, write=True)
+    return await remove(cluster, account, container)
+
+
+async def remove(cluster: Cluster, account: str, container: str) -> Response:
+    """DELETE the container on its servers (409 when it holds objects, 404 when there is none)."""
     part, primaries, handoffs = cluster.nodes(cluster.container_ring, account, container)
     common = {"x-timestamp": timestamp()}
     headers = [{**common, **extra}

@@ -194,7 +194,7 @@ def _object_headers(req_headers: Any, obj: str) -> dict[str, str]:
     return headers
 
 
-async def _store(cluster: Cluster, account: str, container: str, obj: str,
+async def store(cluster: Cluster, account: str, container: str, obj: str,
                  headers: dict[str, str], length: int | None, source: AsyncIterator[bytes],
                  ) -> Response:
     await containers.info(cluster, account, container)
@@ -256,7 +256,7 @@ async def put(cluster: Cluster, req: Any, account: str, container: str, obj: str
         dlo.check_manifest(req.headers[dlo.MANIFEST])
     length = constraints.check_length(req.headers, cluster.max_file_size)
     headers = _object_headers(req.headers, obj)
-    return await _store(cluster, account, container, obj, headers, length, req.stream())
+    return await store(cluster, account, container, obj, headers, length, req.stream())
 
 
 async def _put_manifest(cluster: Cluster, req: Any, account: str, container: str, obj: str
@@ -281,7 +281,7 @@ async def _put_manifest(cluster: Cluster, req: Any, account: str, container: str
     if wanted and wanted != etag:
         raise SwiftError(422, "Unprocessable Entity")
 
-    answer = await _store(cluster, account, container, obj, headers, len(stored), _once(stored))
+    answer = await store(cluster, account, container, obj, headers, len(stored), _once(stored))
     answer.headers["Etag"] = f'"{etag}"'
     return answer
 
@@ -346,7 +346,7 @@ async def _copy(cluster: Cluster, req: Any, account: str, source: tuple[str, str
                 headers["content-type"] = slo.strip_swift_bytes(headers["content-type"])
                 length, body = await slo.assembled(cluster, account, manifest, _open_newest,
                                                    _fetcher(cluster, account))
-        answer = await _store(cluster, account, dest[0], dest[1], headers, length, body)
+        answer = await store(cluster, account, dest[0], dest[1], headers, length, body)
     finally:
         await resp.aclose()
     answer.headers["X-Copied-From"] = f"{source[0]}/{source[1]}"
@@ -374,7 +374,7 @@ async def delete(cluster: Cluster, req: Any, account: str, container: str, obj: 
     authorize(req, account, write=True)
     if req.query_params.get("multipart-manifest") == "delete":
         return await _delete_manifest(cluster, req, account, container, obj)
-    return await _delete(cluster, account, container, obj)
+    return await remove(cluster, account, container, obj)
 
 
 async def _delete_manifest(cluster: Cluster, req: Any, account: str, container: str, obj: str
@@ -391,7 +391,7 @@ async def _delete_manifest(cluster: Cluster, req: Any, account: str, container: 
     errors: list[tuple[str, str]] = []
     for c, o in [*names, (container, obj)]:
         try:
-            await _delete(cluster, account, c, o)
+            await remove(cluster, account, c, o)
             deleted += 1
         except SwiftError as e:
             if e.status == 404:
@@ -401,7 +401,7 @@ async def _delete_manifest(cluster: Cluster, req: Any, account: str, container: 
     return slo.delete_report(req, deleted, not_found, errors)
 
 
-async def _delete(cluster: Cluster, account: str, container: str, obj: str) -> Response:
+async def remove(cluster: Cluster, account: str, container: str, obj: str) -> Response:
     await containers.info(cluster, account, container)
     part, primaries, handoffs = cluster.nodes(cluster.object_ring, account, container, obj)
     ts = timestamp()

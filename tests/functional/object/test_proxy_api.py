@@ -241,12 +241,88 @@ def test_auth(cloud, owner, api, tmp_path):
     assert r.status_code == 403
 
 
-def test_info_and_healthcheck(cloud):
+def test_info_and_healthcheck(cloud, owner):
     info = httpx.get(cloud.url("object", "/info")).json()
     assert info["swift"]["max_file_size"] == 5368709122
     assert info["swift"]["container_listing_limit"] == 10000
     assert info["swift"]["max_meta_count"] == 90
     assert httpx.get(cloud.url("object", "/healthcheck")).text == "OK"
     # accounts are made on first use, never through the API (allow_account_management off)
-    assert httpx.request("PUT", cloud.url("object", "/v1/AUTH_x"),
-                         headers={"x-auth-token": "t"}).status_code == 405
+    r = httpx.request("PUT", cloud.url("object", f"/v1/AUTH_{owner.project_id}"),
+                      headers={"x-auth-token": owner.token})
+    assert r.status_code == 405
+    r = httpx.request("DELETE", cloud.url("object", f"/v1/AUTH_{owner.project_id}"),
+                      headers={"x-auth-token": owner.token})
+    assert r.status_code == 405
+    assert {"bulk_delete", "bulk_upload", "slo"} <= set(info)
+
+
+def _tar(files: dict[str, bytes], mode: str = "w:gz") -> bytes:
+    import io
+    import tarfile
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode=mode) as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        folder = tarfile.TarInfo("adir")
+        folder.type = tarfile.DIRTYPE
+        tar.addfile(folder)                              # a directory: skipped
+    return out.getvalue()
+
+
+def test_bulk_delete_through_swiftclient_and_http(cloud, owner, api):
+    from swiftclient.service import SwiftService
+
+    c = uniq("bulk")
+    assert api("PUT", f"/{c}").status_code in (201, 202)
+    names = [f"o{i}" for i in range(24)]     # the client bulk-deletes more than 2 x its 10 threads
+    for n in names:
+        assert api("PUT", f"/{c}/{n}", content=n.encode()).status_code == 201
+    options = {"auth_version": "3", "os_auth_url": cloud.auth_url, "os_username": owner.name,
+               "os_password": owner.password, "os_project_name": owner.project_name,
+               "os_user_domain_name": "Default", "os_project_domain_name": "Default"}
+    with SwiftService(options=options) as svc:
+        results = list(svc.delete(c, names[:22]))
+    assert all(r["success"] for r in results), results
+    assert any(r["action"] == "bulk_delete" for r in results), results   # the client saw bulk_delete in /info
+    body = "\n".join([f"/{c}/{names[22]}", f"/{c}/{names[23]}", f"/{c}/missing", f"/{c}"]).encode()
+    r = api("POST", "?bulk-delete", content=body, headers={"accept": "application/json",
+                                                          "content-type": "text/plain"})
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["Number Deleted"] == 3 and report["Number Not Found"] == 1, report
+    assert report["Response Status"] == "200 OK" and report["Errors"] == []
+    assert api("HEAD", f"/{c}").status_code == 404
+    # a container that is not empty is an error in the report, the rest still done
+    c2 = uniq("bulk")
+    api("PUT", f"/{c2}")
+    api("PUT", f"/{c2}/keep", content=b"x")
+    r = api("DELETE", "?bulk-delete", content=f"/{c2}\n".encode())
+    assert r.status_code == 200 and "409 Conflict" in r.text and "Response Status: 400 Bad Request" in r.text
+    assert api("HEAD", f"/{c2}/keep").status_code == 200
+    r = api("POST", "?bulk-delete", content=f"/{c2}/keep".encode(), headers={"accept": "application/xml"})
+    assert r.status_code == 200 and b"<number_deleted>1</number_deleted>" in r.content
+
+
+def test_extract_archive_at_account_and_container(api):
+    c = uniq("tar")
+    archive = _tar({f"{c}/a.txt": b"alpha", f"{c}/sub/b.bin": b"beta"})
+    r = api("PUT", "?extract-archive=tar.gz", content=archive, headers={"accept": "application/json"})
+    assert r.status_code == 200, r.text
+    assert r.json()["Number Files Created"] == 2 and r.json()["Response Status"] == "201 Created", r.text
+    assert api("GET", f"/{c}/sub/b.bin").content == b"beta"
+    assert api("GET", f"/{c}/a.txt").headers["content-type"].startswith("text/plain")
+    # into a container under a prefix, plain tar
+    r = api("PUT", f"/{c}/pre?extract-archive=tar", content=_tar({"x": b"1", "y/z": b"2"}, "w"))
+    assert r.status_code == 200 and "Number Files Created: 2" in r.text, r.text
+    assert api("GET", f"/{c}/pre/y/z").content == b"2"
+    # bad input: another format, not an archive, a name too long (reported, the others made)
+    assert api("PUT", f"/{c}?extract-archive=zip", content=b"PK").status_code == 400
+    assert api("PUT", f"/{c}?extract-archive=tar.gz", content=b"not a tar").status_code == 400
+    r = api("PUT", f"/{c}?extract-archive=tar", headers={"accept": "application/json"},
+            content=_tar({"ok": b"fine", "n" * 1100: b"long"}, "w"))
+    assert r.status_code == 200 and r.json()["Number Files Created"] == 1
+    assert r.json()["Response Status"] == "400 Bad Request" and r.json()["Errors"][0][1] == "400 Bad Request"

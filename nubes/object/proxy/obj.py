@@ -19,7 +19,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
-from nubes.object.proxy import constraints, dlo, slo
+from nubes.object.proxy import constraints, dlo, slo, symlink
 from nubes.object.proxy import container as containers
 from nubes.object.proxy.backend import OverLimit, best_status
 from nubes.object.proxy.base import (Cluster, authorize, client_headers, passed, quorum_response,
@@ -138,13 +138,56 @@ async def _segment_headers(cluster: Cluster, account: str, container: str, obj: 
     return {k.lower(): v for k, v in resp.headers.items()}
 
 
+async def _link(cluster: Cluster, account: str, container: str, obj: str, resp: httpx.Response
+                ) -> tuple[tuple[str, str, str] | None, Any]:
+    """The link ``resp`` (a GET's answer to the client's conditions) is, and its headers; a
+    failed condition may have been judged on a link, so then the object is looked at again."""
+    target = symlink.target_of(resp.headers, account)
+    if target is not None or resp.status_code not in (304, 412, 416):
+        return target, resp.headers
+    plain = await _open_newest(cluster, account, container, obj, {})
+    await plain.aclose()
+    return symlink.target_of(plain.headers, account), plain.headers
+
+
+async def _follow(cluster: Cluster, req: Any, target: tuple[str, str, str], link: Any, hops: int,
+                  answer: Any) -> Response:
+    """The answer of the link's target (``answer``: _get or _head), ``Content-Location`` naming it."""
+    account, container, obj = target
+    if hops >= symlink.SYMLOOP_MAX:
+        raise SwiftError(409, f"Too many levels of symbolic links, maximum allowed is {symlink.SYMLOOP_MAX}")
+    authorize(req, account, write=False)
+    response = await answer(cluster, req, account, container, obj, hops + 1)
+    try:
+        if response.status_code in (200, 206):
+            symlink.check_static(link, response.headers)
+    except SwiftError:
+        if response.background is not None:
+            await response.background()
+        raise
+    response.headers["Content-Location"] = symlink.location(account, container, obj)
+    return response
+
+
 async def get(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:
     authorize(req, account, write=False)
+    return await _get(cluster, req, account, container, obj, 0)
+
+
+async def _get(cluster: Cluster, req: Any, account: str, container: str, obj: str, hops: int
+               ) -> Response:
     resp = await _open_newest(cluster, account, container, obj, passed(req.headers, (), CONDITIONS))
-    large = await _large_object(cluster, req, account, container, obj, resp)
+    target, link = await _link(cluster, account, container, obj, resp)
+    if target is not None and not symlink.wants_link(req):
+        await resp.aclose()
+        return await _follow(cluster, req, target, link, hops, _get)
+    large = None if target is not None else await _large_object(cluster, req, account, container,
+                                                                obj, resp)
     if large is not None:
         return large
     headers = client_headers(resp.headers, keep_length=True)
+    if target is not None:
+        headers.update(symlink.link_headers(link))
     if resp.status_code in (304, 412, 416):
         await resp.aclose()
         headers.pop("Content-Length", None)
@@ -155,8 +198,13 @@ async def get(cluster: Cluster, req: Any, account: str, container: str, obj: str
 
 
 async def head(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:
-    """Every primary at once; the newest copy answers (unless a newer deletion was seen)."""
     authorize(req, account, write=False)
+    return await _head(cluster, req, account, container, obj, 0)
+
+
+async def _head(cluster: Cluster, req: Any, account: str, container: str, obj: str, hops: int
+                ) -> Response:
+    """Every primary at once; the newest copy answers (unless a newer deletion was seen)."""
     part, primaries, handoffs = cluster.nodes(cluster.object_ring, account, container, obj)
     path = (account, container, obj)
     conditions = passed(req.headers, (), CONDITIONS)
@@ -168,6 +216,12 @@ async def head(cluster: Cluster, req: Any, account: str, container: str, obj: st
     if good:
         newest = max(good, key=lambda a: _ts(a.headers))
         if not tombstone or _ts(newest.headers) >= tombstone:
+            target = symlink.target_of(newest.headers, account)
+            if target is not None and not symlink.wants_link(req):
+                return await _follow(cluster, req, target, newest.headers, hops, _head)
+            if target is not None:
+                return Response(b"", newest.status, headers={
+                    **client_headers(newest.headers, keep_length=True), **symlink.link_headers(newest.headers)})
             if dlo.MANIFEST in newest.headers and not _wants_manifest(req):
                 return await dlo.serve(cluster, req, account, client_headers(newest.headers),
                                        _open_newest)
@@ -252,6 +306,9 @@ async def put(cluster: Cluster, req: Any, account: str, container: str, obj: str
     if slo.HEADER in req.headers:
         raise SwiftError(400, "X-Static-Large-Object is a reserved header. To create a static large "
                               "object add query param multipart-manifest=put.")
+    link = symlink.put_headers(req.headers, account)
+    if link is not None:
+        return await _put_link(cluster, req, account, container, obj, link)
     if dlo.MANIFEST in req.headers:
         dlo.check_manifest(req.headers[dlo.MANIFEST])
     length = constraints.check_length(req.headers, cluster.max_file_size)
@@ -284,6 +341,21 @@ async def _put_manifest(cluster: Cluster, req: Any, account: str, container: str
     answer = await store(cluster, account, container, obj, headers, len(stored), _once(stored))
     answer.headers["Etag"] = f'"{etag}"'
     return answer
+
+
+async def _put_link(cluster: Cluster, req: Any, account: str, container: str, obj: str,
+                    link: dict[str, str]) -> Response:
+    headers = _object_headers(req.headers, obj)
+    if not req.headers.get("content-type"):
+        headers["content-type"] = symlink.CONTENT_TYPE
+    headers.pop("etag", None)
+    headers.update(link)
+    if "x-symlink-target-etag" in req.headers:
+        t_account, t_container, t_obj = symlink.target_of(link, account) or ("", "", "")
+        authorize(req, t_account, write=False)
+        headers.update(symlink.static_headers(
+            req.headers, await _segment_headers(cluster, t_account, t_container, t_obj)))
+    return await store(cluster, account, container, obj, headers, 0, _once(b""))
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
@@ -319,8 +391,18 @@ async def _copy(cluster: Cluster, req: Any, account: str, source: tuple[str, str
     if "x-copy-from-account" in req.headers:
         raise SwiftError(501, "Copies from another account (X-Copy-From-Account) are not "
                               "served yet.")
-    resp = await _open_newest(cluster, account, source[0], source[1],
-                              passed(req.headers, (), ("if-match", "if-none-match")))
+    src_account, (src_container, src_obj) = account, source
+    for _hop in range(symlink.SYMLOOP_MAX + 1):
+        resp = await _open_newest(cluster, src_account, src_container, src_obj,
+                                  passed(req.headers, (), ("if-match", "if-none-match")))
+        target = symlink.target_of(resp.headers, src_account)
+        if target is None or symlink.wants_link(req):
+            break
+        await resp.aclose()
+        src_account, src_container, src_obj = target
+        authorize(req, src_account, write=False)
+    else:
+        raise SwiftError(409, f"Too many levels of symbolic links, maximum allowed is {symlink.SYMLOOP_MAX}")
     try:
         if resp.status_code != 200:
             raise SwiftError(resp.status_code)
@@ -336,6 +418,9 @@ async def _copy(cluster: Cluster, req: Any, account: str, source: tuple[str, str
         headers.pop("etag", None)
         length = int(resp.headers.get("content-length", "0"))
         body: AsyncIterator[bytes] = resp.aiter_raw()
+        if symlink.target_of(resp.headers, src_account) is not None:       # the link itself
+            headers.update({k.lower(): v for k, v in resp.headers.items()
+                            if k.lower().startswith("x-object-sysmeta-symlink-")})
         if slo.is_manifest(resp.headers):
             manifest = await _read_manifest(resp)
             if _wants_manifest(req):      # the manifest itself, still a manifest
@@ -344,8 +429,8 @@ async def _copy(cluster: Cluster, req: Any, account: str, source: tuple[str, str
                 length, body = len(manifest), _once(manifest)
             else:
                 headers["content-type"] = slo.strip_swift_bytes(headers["content-type"])
-                length, body = await slo.assembled(cluster, account, manifest, _open_newest,
-                                                   _fetcher(cluster, account))
+                length, body = await slo.assembled(cluster, src_account, manifest, _open_newest,
+                                                   _fetcher(cluster, src_account))
         answer = await store(cluster, account, dest[0], dest[1], headers, length, body)
     finally:
         await resp.aclose()
@@ -367,7 +452,14 @@ async def post(cluster: Cluster, req: Any, account: str, container: str, obj: st
     part, primaries, handoffs = cluster.nodes(cluster.object_ring, account, container, obj)
     answers = await cluster.backend.fan_out(primaries, handoffs, part, "POST",
                                             (account, container, obj), [headers] * len(primaries))
-    return quorum_response(answers, len(primaries))
+    response = quorum_response(answers, len(primaries))
+    try:
+        target = symlink.target_of(await _segment_headers(cluster, account, container, obj), account)
+    except SwiftError:          # gone again meanwhile: the POST itself was done
+        target = None
+    if target is not None:
+        return Response(b"", 307, headers={"Location": symlink.location(*target)})
+    return response
 
 
 async def delete(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:

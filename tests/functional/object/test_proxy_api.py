@@ -326,3 +326,52 @@ def test_extract_archive_at_account_and_container(api):
             content=_tar({"ok": b"fine", "n" * 1100: b"long"}, "w"))
     assert r.status_code == 200 and r.json()["Number Files Created"] == 1
     assert r.json()["Response Status"] == "400 Bad Request" and r.json()["Errors"][0][1] == "400 Bad Request"
+
+
+def test_symlinks_dynamic_static_chained_and_bad(api, owner):
+    c = uniq("sym")
+    api("PUT", f"/{c}")
+    etag = api("PUT", f"/{c}/target", content=b"pointed at", headers={"x-object-meta-k": "v"}).headers["etag"]
+    r = api("PUT", f"/{c}/link", content=b"", headers={"x-symlink-target": f"{c}/target"})
+    assert r.status_code == 201, r.text
+    got = api("GET", f"/{c}/link")
+    assert got.status_code == 200 and got.content == b"pointed at"
+    assert got.headers["content-location"] == f"/v1/AUTH_{owner.project_id}/{c}/target"
+    assert got.headers["x-object-meta-k"] == "v"
+    assert api("GET", f"/{c}/link", headers={"range": "bytes=0-6"}).content == b"pointed"
+    assert api("HEAD", f"/{c}/link").headers["content-length"] == "10"
+    itself = api("GET", f"/{c}/link?symlink=get")
+    assert itself.status_code == 200 and itself.content == b""
+    assert itself.headers["x-symlink-target"] == f"{c}/target"
+    assert itself.headers["content-type"] == "application/symlink"
+    assert "x-object-sysmeta-symlink-target" not in itself.headers
+    assert api("HEAD", f"/{c}/link?symlink=get").headers["x-symlink-target"] == f"{c}/target"
+    # a chain of two links is followed; a third hop is refused
+    api("PUT", f"/{c}/link2", content=b"", headers={"x-symlink-target": f"{c}/link"})
+    assert api("GET", f"/{c}/link2").content == b"pointed at"
+    api("PUT", f"/{c}/link3", content=b"", headers={"x-symlink-target": f"{c}/link2"})
+    r = api("GET", f"/{c}/link3")
+    assert r.status_code == 409 and b"Too many levels of symbolic links" in r.content
+    # COPY copies the target's bytes (the link itself with symlink=get); POST answers 307
+    assert api("COPY", f"/{c}/link", headers={"destination": f"{c}/copied"}).status_code == 201
+    assert api("GET", f"/{c}/copied?symlink=get").content == b"pointed at"
+    r = api("POST", f"/{c}/link", headers={"x-object-meta-on-link": "1"})
+    assert r.status_code == 307 and r.headers["location"].endswith(f"/{c}/target")
+    # static links check the target's ETag now and on every read
+    r = api("PUT", f"/{c}/static", content=b"", headers={"x-symlink-target": f"{c}/target",
+                                                       "x-symlink-target-etag": etag})
+    assert r.status_code == 201, r.text
+    assert api("GET", f"/{c}/static").content == b"pointed at"
+    api("PUT", f"/{c}/target", content=b"changed")
+    assert api("GET", f"/{c}/link").content == b"changed"
+    assert api("GET", f"/{c}/static").status_code == 409
+    r = api("PUT", f"/{c}/bad", content=b"", headers={"x-symlink-target": f"{c}/target",
+                                                    "x-symlink-target-etag": etag})
+    assert r.status_code == 409 and b"does not match" in r.content
+    # bad links: a body, no object part; a dangling dynamic link is a 404
+    assert api("PUT", f"/{c}/bad", content=b"x", headers={"x-symlink-target": f"{c}/t"}).status_code == 400
+    assert api("PUT", f"/{c}/bad", content=b"", headers={"x-symlink-target": "nocontainer"}).status_code == 412
+    assert api("HEAD", f"/{c}/bad").status_code == 404
+    api("PUT", f"/{c}/dangling", content=b"", headers={"x-symlink-target": f"{c}/nothing"})
+    assert api("GET", f"/{c}/dangling").status_code == 404
+    assert api("GET", f"/{c}/dangling?symlink=get").status_code == 200

@@ -24,7 +24,7 @@ class ImageState:
         self.rt = rt
         self.conf = rt.service_conf
         self.db = rt.db
-        self.stores = Stores(self.conf, rt.conf.core.state_dir)
+        self.stores = Stores(self.conf, rt.conf.core.state_dir, getattr(rt, "clients", None))
         self.limits: UnifiedLimits | None = None
         if self.conf.use_keystone_limits and rt.tokens is not None:
             self.limits = UnifiedLimits(rt.tokens, ttl=self.conf.limits_cache_ttl)

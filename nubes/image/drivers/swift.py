@@ -47,6 +47,7 @@ _TAGS = re.compile(r"<[^>]+>")
 
 class SwiftStore:
     store_type = "swift"
+    needs = ("object-store",)          # the service the data is in (the image service waits for it at start)
 
     def __init__(self, store_id: str, clients: Any, description: str = "", *, container: str = "glance",
                  large_object_size: int = 5 << 30, large_object_chunk_size: int = 200 << 20,

@@ -188,6 +188,7 @@ class FilesystemStore:
         self.write_depth = max(1, write_depth)
         self.fsync = fsync
         self.direct_io = direct_io
+        self.places = (f"directory {self.root}",)      # what no other store may use
 
     @classmethod
     def from_config(cls, store_id: str, description: str, options: dict[str, Any], *, conf: Any,
@@ -220,7 +221,8 @@ class FilesystemStore:
 
     # ------------------------------------------------------------------ writing
 
-    async def write(self, image_id: str, stream: AsyncIterator[bytes], size: int | None = None) -> WriteResult:
+    async def write(self, image_id: str, stream: AsyncIterator[bytes],
+                    size: int | None = None) -> WriteResult:
         await run_blocking(self.root.mkdir, parents=True, exist_ok=True)
         final = self.root / image_id
         tmp = self.root / f".{image_id}.{uuid.uuid4().hex}{_PARTIAL}"

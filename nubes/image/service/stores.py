@@ -54,6 +54,17 @@ def parse_stores(entries: list[Any]) -> list[StoreSpec]:
     return specs
 
 
+def _check_places(stores: list[ImageStore]) -> None:
+    """Two stores in one directory or container would each remove the other's data as leftovers."""
+    owner: dict[str, str] = {}
+    for store in stores:
+        for place in getattr(store, "places", ()):
+            if place in owner:
+                raise ConfigError(f"[image] stores: {owner[place]!r} and {store.store_id!r} both keep "
+                                  f"their data in {place}; each store needs its own")
+            owner[place] = store.store_id
+
+
 class Stores:
     def __init__(self, conf: Any, state_dir: Path, clients: Any = None) -> None:
         """``clients`` (nubes.core.clients.ServiceClients) reach the services a store keeps data in."""
@@ -62,6 +73,7 @@ class Stores:
             s.id: DRIVERS[s.driver].from_config(s.id, s.description, s.options, conf=conf,
                                                 state_dir=state_dir, clients=clients)
             for s in specs}
+        _check_places(list(self.by_id.values()))
         self.default_id = conf.default_store or specs[0].id
         if self.default_id not in self.by_id:
             raise ConfigError(f"[image] default_store {self.default_id!r} is not one of the stores "

@@ -17,11 +17,12 @@ import pytest
 import swiftclient
 
 from tests.cloud import start_cloud, stop_cloud
-from tests.functional.image.conftest import ImageApi
+from tests.functional.image.conftest import ImageApi, qcow2_bytes
 
 LARGE, SEGMENT = 128 * 1024, 100 * 1024
 MAX_OBJECT = 1024 * 1024
 JSON = {"Accept": "application/json"}
+SWIFT_SIZES = f"large_object_size = {LARGE}, large_object_chunk_size = {SEGMENT}"
 
 # (A TOML inline table is one line.)
 CONFIG = f"""
@@ -30,7 +31,7 @@ default_store = "swift"
 write_chunk_size = 65536
 stores = [
   {{id = "local", type = "filesystem", description = "local disk"}},
-  {{id = "swift", type = "swift", description = "object storage", large_object_size = {LARGE}, large_object_chunk_size = {SEGMENT}}},
+  {{id = "swift", type = "swift", description = "object storage", {SWIFT_SIZES}}},
   {{id = "big", type = "swift", container = "big", large_object_size = {4 * MAX_OBJECT}}},
 ]
 """
@@ -240,8 +241,6 @@ def test_missing_object_is_no_content(api, swift):
 def test_refused_data_leaves_no_object(api, swift):
     """Data the format inspection refuses at the end of the stream (a qcow2 labelled raw) is not
     published: the PUT to object storage is cut off and what it wrote removed."""
-    from tests.functional.image.conftest import qcow2_bytes
-
     img = api.create(disk_format="raw", container_format="bare")
     r = api.upload(img["id"], qcow2_bytes(1 << 30, payload=300_000), **JSON)
     assert r.status_code == 400, r.text
@@ -277,6 +276,7 @@ def test_restart_removes_what_no_image_refers_to(cloud, api, swift):
         assert _segments(conn, "1" * 36) == []
         left = [s["name"] for s in _segments(conn, kept["id"])]
         assert left and all(f"glance_segments/{n}".startswith(kept_manifest) for n in left)
-        assert ImageApi(again, again.token())("GET", f"/v2/images/{kept['id']}/file").content == b"\xa5" * 300_000
+        data = ImageApi(again, again.token())("GET", f"/v2/images/{kept['id']}/file").content
+        assert data == b"\xa5" * 300_000
     finally:
         stop_cloud(again)

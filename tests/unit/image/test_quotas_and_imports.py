@@ -127,5 +127,9 @@ def test_swift_store_configuration(tmp_path):
                 {"large_object_chunk_size": "big"}):
         with pytest.raises(ConfigError):
             Stores(ImageConfig(stores=[{"id": "s", "type": "swift", **bad}]), tmp_path, clients)
+    segments_of_s = {"id": "t", "type": "swift", "container": "glance_segments"}
+    for shared in (["a=/srv/x", "b=/srv/x"], [{"id": "s", "type": "swift"}, segments_of_s]):
+        with pytest.raises(ConfigError, match="each store needs its own"):
+            Stores(ImageConfig(stores=shared), tmp_path, clients)
     with pytest.raises(ConfigError):                 # no catalog to find object storage in
         Stores(ImageConfig(stores=["swift:swift"]), tmp_path, None)

@@ -182,3 +182,26 @@ async def test_reading_a_missing_object_and_foreign_locations():
     for foreign in ("file:///etc/passwd", "swift+config://other/glance/img", "swift+config://swift/glance/"):
         with pytest.raises(StoreError):
             await s.size(foreign)
+
+
+async def test_reads_pass_the_range_on():
+    data = bytes(range(256)) * 40
+    ranges: list[str | None] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        ranges.append(req.headers.get("range"))
+        if req.headers.get("range") == "bytes=100-199":
+            return httpx.Response(206, content=data[100:200])
+        return httpx.Response(200, content=data)        # a server that ignores the range
+
+    s, _ = store(handler)
+    loc = "swift+config://swift/glance/img"
+
+    async def read(*args) -> bytes:
+        return b"".join([c async for c in s.read(loc, *args)])
+
+    assert await read() == data and await read(100, 100) == data[100:200]
+    assert await read(0, 10) == data[:10]                # a whole object for a range from 0: cut
+    with pytest.raises(StoreError):
+        await read(5, 10)                                # ... from elsewhere: refused, not misread
+    assert ranges == [None, "bytes=100-199", "bytes=0-9", "bytes=5-14"]

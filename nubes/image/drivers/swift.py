@@ -246,7 +246,10 @@ class SwiftStore:
             if isinstance(exc, httpx.HTTPError):
                 raise StoreError(f"store {self.store_id}: writing image {image_id} failed: {exc}") from None
             raise
-        await self._remove_segments(image_id, keep=prefix)     # of earlier, interrupted writes
+        try:
+            await self._remove_segments(image_id, keep=prefix)     # of earlier, interrupted writes
+        except StoreError as exc:       # the image is stored: what is left goes at the next start
+            LOG.warning("store %s: older segments of image %s not removed: %s", self.store_id, image_id, exc)
         LOG.info("store %s: image %s written as %d segments", self.store_id, image_id, len(written))
         return WriteResult(self.location_for(image_id), hashes.size, md5, sha512)
 

@@ -19,7 +19,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
-from nubes.object.proxy import constraints, dlo, slo, symlink
+from nubes.object.proxy import constraints, dlo, slo, symlink, versioning
 from nubes.object.proxy import container as containers
 from nubes.object.proxy.backend import OverLimit, best_status
 from nubes.object.proxy.base import (Cluster, authorize, client_headers, passed, quorum_response,
@@ -249,9 +249,13 @@ def _object_headers(req_headers: Any, obj: str) -> dict[str, str]:
 
 
 async def store(cluster: Cluster, account: str, container: str, obj: str,
-                 headers: dict[str, str], length: int | None, source: AsyncIterator[bytes],
-                 ) -> Response:
-    await containers.info(cluster, account, container)
+                headers: dict[str, str], length: int | None, source: AsyncIterator[bytes],
+                versioned: bool = True) -> Response:
+    """Write the object; in a versioned container (unless ``versioned`` is off: a version's own
+    write) the object it replaces is archived first."""
+    archive = versioning.archive_of(await containers.raw_info(cluster, account, container))
+    if archive is not None and versioned:
+        await _archive(cluster, account, container, obj, archive[0])
     part, primaries, handoffs = cluster.nodes(cluster.object_ring, account, container, obj)
     ts = timestamp()
     common = {**headers, "x-timestamp": ts}
@@ -493,8 +497,80 @@ async def _delete_manifest(cluster: Cluster, req: Any, account: str, container: 
     return slo.delete_report(req, deleted, not_found, errors)
 
 
+# What an archived version keeps of the object it was: everything a PUT stores.
+VERSION_HEADERS = ("content-type", "content-encoding", "content-disposition", "x-delete-at",
+                   slo.HEADER, dlo.MANIFEST)
+
+
+async def _archive(cluster: Cluster, account: str, container: str, obj: str, archive: str,
+                   ) -> str | None:
+    """Copy the object as stored (a manifest or link itself) to the archive container under its
+    version name; None when there is no object, else that name. 412 without the archive."""
+    try:
+        resp = await _open_newest(cluster, account, container, obj, {})
+    except SwiftError as e:
+        if e.status == 404:
+            return None
+        raise
+    try:
+        try:
+            await containers.raw_info(cluster, account, archive)
+        except SwiftError as e:
+            raise SwiftError(412, f"Versions container {archive} does not exist") if e.status == 404 else e
+        headers = {k.lower(): v for k, v in resp.headers.items()
+                   if k.lower() in VERSION_HEADERS or k.lower().startswith(META + ("x-object-sysmeta-",))}
+        name = versioning.version_name(obj, resp.headers.get("x-timestamp") or timestamp())
+        await store(cluster, account, archive, name, headers, int(resp.headers.get("content-length", "0")),
+                    resp.aiter_raw(), versioned=False)
+        return name
+    finally:
+        await resp.aclose()
+
+
+async def _newest_version(cluster: Cluster, account: str, archive: str, obj: str) -> str | None:
+    part, nodes = cluster.read_nodes(cluster.container_ring, account, archive)
+    params = {"format": "json", "prefix": versioning.prefix(obj), "reverse": "true", "limit": "1"}
+    answer, others = await cluster.backend.first_good(nodes, part, "GET", (account, archive), {}, params)
+    if answer is None:
+        if any(a.status == 404 for a in others):
+            return None
+        raise SwiftError(503)
+    page = json.loads(answer.body or b"[]")
+    return page[0]["name"] if page else None
+
+
 async def remove(cluster: Cluster, account: str, container: str, obj: str) -> Response:
-    await containers.info(cluster, account, container)
+    """Delete the object; in a versioned container as its mode says (see versioning.py)."""
+    archive = versioning.archive_of(await containers.raw_info(cluster, account, container))
+    if archive is None:
+        return await _remove(cluster, account, container, obj)
+    location, mode = archive
+    if mode == "history":
+        if await _archive(cluster, account, container, obj, location) is not None:
+            await store(cluster, account, location, versioning.version_name(obj, timestamp()),
+                        {"content-type": versioning.DELETE_MARKER}, 0, _once(b""), versioned=False)
+        return await _remove(cluster, account, container, obj)
+    while (name := await _newest_version(cluster, account, location, obj)) is not None:
+        try:
+            resp = await _open_newest(cluster, account, location, name, {})
+        except SwiftError as e:
+            if e.status != 404:
+                raise
+            await _remove(cluster, account, location, name)     # listed but gone: the next one
+            continue
+        try:
+            headers = {k.lower(): v for k, v in resp.headers.items()
+                       if k.lower() in VERSION_HEADERS or k.lower().startswith(META + ("x-object-sysmeta-",))}
+            await store(cluster, account, container, obj, headers, int(resp.headers.get("content-length", "0")),
+                        resp.aiter_raw(), versioned=False)
+        finally:
+            await resp.aclose()
+        await _remove(cluster, account, location, name)
+        return Response(b"", 204)
+    return await _remove(cluster, account, container, obj)
+
+
+async def _remove(cluster: Cluster, account: str, container: str, obj: str) -> Response:
     part, primaries, handoffs = cluster.nodes(cluster.object_ring, account, container, obj)
     ts = timestamp()
     headers = [{"x-timestamp": ts, **extra} for extra in container_update_headers(

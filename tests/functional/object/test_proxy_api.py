@@ -375,3 +375,50 @@ def test_symlinks_dynamic_static_chained_and_bad(api, owner):
     api("PUT", f"/{c}/dangling", content=b"", headers={"x-symlink-target": f"{c}/nothing"})
     assert api("GET", f"/{c}/dangling").status_code == 404
     assert api("GET", f"/{c}/dangling?symlink=get").status_code == 200
+
+
+def test_versioned_container_stack_and_history_modes(api):
+    c, archive = uniq("ver"), uniq("archive")
+    assert api("PUT", f"/{archive}").status_code in (201, 202)
+    assert api("PUT", f"/{c}", headers={"x-versions-location": archive}).status_code in (201, 202)
+    assert api("HEAD", f"/{c}").headers["x-versions-location"] == archive
+    assert "x-container-sysmeta-versions-location" not in api("HEAD", f"/{c}").headers
+    for body in (b"one", b"two", b"three"):
+        assert api("PUT", f"/{c}/doc", content=body, headers={"x-object-meta-v": body.decode()}).status_code == 201
+    names = api("GET", f"/{archive}?format=json").json()
+    assert [n["name"].startswith("003doc/") for n in names] == [True, True]
+    assert api("GET", f"/{archive}/{names[0]['name']}").content == b"one"
+    # DELETE pops the newest version back into place, until none is left
+    assert api("DELETE", f"/{c}/doc").status_code == 204
+    back = api("GET", f"/{c}/doc")
+    assert back.content == b"two" and back.headers["x-object-meta-v"] == "two"
+    assert api("DELETE", f"/{c}/doc").status_code == 204
+    assert api("GET", f"/{c}/doc").content == b"one"
+    assert api("DELETE", f"/{c}/doc").status_code == 204
+    assert api("GET", f"/{c}/doc").status_code == 404
+    assert api("GET", f"/{archive}?format=json").json() == []
+    # history mode: a delete archives the object and leaves a delete marker
+    h = uniq("hist")
+    api("PUT", f"/{h}", headers={"x-history-location": archive})
+    assert api("GET", f"/{h}").headers["x-history-location"] == archive
+    api("PUT", f"/{h}/log", content=b"first")
+    api("PUT", f"/{h}/log", content=b"second")
+    assert api("DELETE", f"/{h}/log").status_code == 204
+    assert api("GET", f"/{h}/log").status_code == 404
+    kept = api("GET", f"/{archive}?format=json").json()
+    assert [k["content_type"] for k in kept][-1] == "application/x-deleted;swift_versions_deleted=1"
+    assert [api("GET", f"/{archive}/{k['name']}").content for k in kept[:2]] == [b"first", b"second"]
+    # bad input; switching versioning off
+    r = api("POST", f"/{c}", headers={"x-versions-location": archive, "x-history-location": archive})
+    assert r.status_code == 400
+    assert api("POST", f"/{c}", headers={"x-versions-location": "a/b"}).status_code == 412
+    nowhere = uniq("ver")
+    api("PUT", f"/{nowhere}", headers={"x-versions-location": uniq("missing")})
+    api("PUT", f"/{nowhere}/o", content=b"1")
+    r = api("PUT", f"/{nowhere}/o", content=b"2")
+    assert r.status_code == 412 and api("GET", f"/{nowhere}/o").content == b"1"
+    assert api("POST", f"/{c}", headers={"x-remove-versions-location": "x"}).status_code == 204
+    assert "x-versions-location" not in api("HEAD", f"/{c}").headers
+    api("PUT", f"/{c}/plain", content=b"a")
+    api("PUT", f"/{c}/plain", content=b"b")
+    assert not any(n["name"].startswith("005plain") for n in api("GET", f"/{archive}?format=json").json())

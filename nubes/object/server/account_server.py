@@ -35,7 +35,8 @@ class AccountServer(DatabaseServer):
 
     def app(self):
         return backend.storage_app({"PUT": self.put, "GET": self.get, "HEAD": self.get,
-                                    "POST": self.post, "DELETE": self.delete})
+                                    "POST": self.post, "DELETE": self.delete,
+                                    "REPLICATE": self.replicate})
 
     async def stats_headers(self, broker: AccountBroker) -> dict[str, str]:
         containers, objects, used = await asyncio.to_thread(broker.stats)

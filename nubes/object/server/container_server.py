@@ -38,7 +38,8 @@ class ContainerServer(DatabaseServer):
 
     def app(self):
         return backend.storage_app({"PUT": self.put, "GET": self.get, "HEAD": self.get,
-                                    "POST": self.post, "DELETE": self.delete})
+                                    "POST": self.post, "DELETE": self.delete,
+                                    "REPLICATE": self.replicate})
 
     async def stats_headers(self, broker: ContainerBroker) -> dict[str, str]:
         count, used = await asyncio.to_thread(broker.stats)

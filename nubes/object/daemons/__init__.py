@@ -56,6 +56,12 @@ def device_url(dev: Device, partition: int | str, path: str = "") -> str:
             f"{quote(path)}")
 
 
+def log_pass(what: str, stats: Any) -> None:
+    """A pass's figures: at INFO when it did or missed something, else at DEBUG (every 30 s)."""
+    busy = any(v for k, v in vars(stats).items() if k not in ("databases", "pending", "due"))
+    LOG.log(logging.INFO if busy else logging.DEBUG, "object %s pass: %s", what, stats)
+
+
 async def repeat(interval: float, one_pass: Callable[[], Awaitable[Any]], what: str) -> None:
     """Run ``one_pass`` every ``interval`` seconds, the first one interval from now (so that a
     starting cloud is not slowed), until cancelled; a failed pass is logged and the next one runs.

@@ -3,8 +3,9 @@ with its other primary replicas, and handoff copies moved to the primaries.
 
 One pass walks ``<device>/containers`` (``accounts``) of each local device of the ring and, for
 each database, asks every other primary (``REPLICATE /<device>/<partition>/<hash>``, sent as
-a POST with ``X-Backend-Method: REPLICATE``; JSON ``sync``): the peer merges our record's timestamps and metadata and answers its id, its content
-hash and its sync point for us (the last of our ROWIDs it has merged). Then, as Swift's db
+a POST with ``X-Backend-Method: REPLICATE``; JSON ``sync``): the peer merges our record's
+timestamps and metadata and answers its id, its content hash and its sync point for us (the
+last of our ROWIDs it has merged). Then, as Swift's db
 replicator does:
 
 - the peer has no copy (404): the whole database is sent (an SQLite backup, as
@@ -32,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from nubes.object.daemons import device_url, load_ring, local_devices, repeat
+from nubes.object.daemons import device_url, load_ring, local_devices, log_pass, repeat
 from nubes.object.ring import Ring
 from nubes.object.ring.device import Device
 from nubes.object.server.backend import METHOD_HEADER
@@ -182,7 +183,7 @@ async def replicate_once(conf: Any, state_dir: Path, kinds: tuple[str, ...] = ("
             replicator = DbReplicator(kind, ring, conf.devices_root(state_dir), local, client,
                                       conf.db_replicator_per_diff)
             out[kind] = stats = await replicator.run()
-            LOG.info("%s replicator pass: %s", kind, stats)
+            log_pass(f"{kind} replicator", stats)
     return out
 
 

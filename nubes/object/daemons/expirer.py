@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from nubes.object.daemons import device_dirs, device_url, load_ring, repeat
+from nubes.object.daemons import device_dirs, device_url, load_ring, log_pass, repeat
 from nubes.object.ring import Ring
 from nubes.object.timestamps import Timestamp
 
@@ -127,7 +127,7 @@ async def expire_once(conf: Any, state_dir: Path, now: float | None = None) -> E
         for device in device_dirs(conf, state_dir):
             for entry in await asyncio.to_thread(due_entries, device, now):
                 await expirer.expire(entry)
-    LOG.info("object expirer pass: %s", expirer.stats)
+    log_pass("expirer", expirer.stats)
     return expirer.stats
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from nubes.core.durable import fsync_dir
-from nubes.object.daemons import device_dirs, load_ring, local_devices, repeat
+from nubes.object.daemons import device_dirs, load_ring, local_devices, log_pass, repeat
 from nubes.object.ring import Ring
 from nubes.object.ring.device import Device
 from nubes.object.server import backend
@@ -141,7 +141,7 @@ async def update_once(conf: Any, state_dir: Path) -> UpdateStats:
         if local:
             await update_containers(load_ring(conf, state_dir, "account"),
                                     conf.devices_root(state_dir), local, conf.node_timeout, stats)
-    LOG.info("object and container updater pass: %s", stats)
+    log_pass("object and container updater", stats)
     return stats
 
 

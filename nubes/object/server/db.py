@@ -367,12 +367,14 @@ class ContainerBroker(Broker):
     def merge_items(self, items: list[list]) -> None:
         with self._conn() as conn:
             for name, created_at, size, content_type, etag, deleted in items:
+                created = Timestamp.parse(created_at)
                 row = conn.execute("SELECT created_at FROM objects WHERE name = ?",
                                    (name,)).fetchone()
-                if row is not None and Timestamp.parse(row[0]) >= Timestamp.parse(created_at):
+                if row is not None and Timestamp.parse(row[0]) >= created:
                     continue
                 conn.execute("INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?)",
-                             (name, created_at, int(size), content_type, etag, int(bool(deleted))))
+                             (str(name), created.internal, int(size), str(content_type),
+                              str(etag), int(bool(deleted))))
 
     def report(self) -> dict[str, str]:
         """The container's figures as its account takes them (the container updater's PUT)."""
@@ -440,8 +442,9 @@ class AccountBroker(Broker):
                 row = conn.execute("SELECT put_timestamp, delete_timestamp, object_count, "
                                    "bytes_used FROM containers WHERE name = ?", (name,)).fetchone()
                 put_ts, delete_ts = Timestamp.parse(put), Timestamp.parse(delete)
+                count, used = int(count), int(used)
                 if row is not None:
-                    if (row[0], row[1], row[2], row[3]) == (put, delete, int(count), int(used)):
+                    if tuple(row) == (put_ts.internal, delete_ts.internal, count, used):
                         continue
                     put_ts = max(put_ts, Timestamp.parse(row[0]))
                     delete_ts = max(delete_ts, Timestamp.parse(row[1]))
@@ -449,5 +452,5 @@ class AccountBroker(Broker):
                 if deleted:
                     count = used = 0
                 conn.execute("INSERT OR REPLACE INTO containers VALUES (?, ?, ?, ?, ?, ?)",
-                             (name, put_ts.internal, delete_ts.internal, int(count), int(used),
+                             (str(name), put_ts.internal, delete_ts.internal, count, used,
                               int(deleted)))

@@ -169,7 +169,8 @@ class DatabaseServer(ABC):
                 await asyncio.to_thread(broker.merge_items, body["items"])
                 await asyncio.to_thread(broker.set_sync_point, str(body["id"]), int(body["point"]))
                 answer = {"merged": len(body["items"])}
-        except (KeyError, TypeError, ValueError, InvalidTimestamp) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, InvalidTimestamp,
+                sqlite3.InterfaceError, sqlite3.ProgrammingError) as exc:
             raise HTTPError(400, f"Invalid REPLICATE {op}: {exc}") from None
         return Response(json.dumps(answer).encode(), media_type="application/json")
 
@@ -189,7 +190,10 @@ class DatabaseServer(ABC):
         the hash names, and adopt it: 201; 409 when one is here already (sync it instead)."""
         if await asyncio.to_thread(broker.exists):
             raise HTTPError(409, "Conflict: the database is here; sync it")
-        self.devices.check_space(device_path, int(request.headers.get("content-length") or 0))
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit():
+            raise HTTPError(400, "Invalid Content-Length")
+        self.devices.check_space(device_path, int(length))
         tmp_dir = device_path / "tmp"
         await asyncio.to_thread(tmp_dir.mkdir, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=tmp_dir, suffix=".db")

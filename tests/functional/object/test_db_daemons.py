@@ -326,6 +326,15 @@ async def test_replicate_rejects_bad_requests(cluster):
     assert (await replicate(cluster, url, json={"op": "nope"})).status_code == 400
     r = await replicate(cluster, url, json={"op": "sync", "id": "x"})
     assert r.status_code == 400
+    r = await replicate(cluster, url, json={"op": "sync", "id": "x", "created_at": ts(0),
+                                            "put_timestamp": ts(0), "delete_timestamp": "0",
+                                            "metadata": ["not", "a", "dict"]})
+    assert r.status_code == 400
+    for items in ([["o", "never", 1, "a/b", "e", 0]], [["o", ts(1)]], [[{"x": 1}, ts(1), 1, "", "", 0]]):
+        r = await replicate(cluster, url, json={"op": "merge_items", "id": "x", "items": items,
+                                                "point": 1})
+        assert r.status_code == 400, items
+    assert await cluster.listing("container", nodes[0], A, "c") == []
     bad = cluster.url(nodes[0], part, "/not-a-hash")
     assert (await replicate(cluster, bad, json={"op": "sync"})).status_code == 400
     # A whole database under another record's hash is refused, and nothing is kept.
@@ -411,3 +420,39 @@ def test_x_delete_after_object_leaves_the_listing_after_a_pass(cloud, owner):
     stats = asyncio.run(expire_once(_conf_of(cloud), cloud.state_dir))
     assert stats.expired >= 1 and stats.kept == 0
     assert [o["name"] for o in conn.get_container("expiring")[1]] == ["stays"]
+
+
+async def test_the_agents_repeat_their_passes(cluster):
+    """What ``nubes up`` runs: the agents of the spec, here with intervals of a tenth of a second."""
+    from nubes.core.config import Config
+    from nubes.core.service import Runtime
+    from nubes.object import SPEC
+
+    await cluster.make_account()
+    await cluster.make_container("c")
+    _, nodes = cluster.nodes("container", A, "c")
+    lost = cluster.db_path("container", nodes[0], A, "c")
+    shutil.rmtree(lost.parent)
+    await cluster.put_row("c", "o", 10, devices=nodes[1:])
+    conf = Config(path=None)
+    conf.core.state_dir = str(cluster.state_dir)
+    cluster.conf.db_replicator_interval = cluster.conf.updater_interval = 0.1
+    cluster.conf.expirer_interval = 0
+    conf.services["object"] = cluster.conf
+    rt = Runtime(name="object", conf=conf)
+    tasks = [asyncio.create_task(agent(rt)) for agent in SPEC.agents]
+    _, anodes = cluster.nodes("account", A)
+    try:
+        for _ in range(100):
+            listing = await cluster.listing("account", anodes[0], A)
+            if lost.exists() and listing and listing[0]["count"] == 1:
+                break
+            await asyncio.sleep(0.1)
+        assert lost.exists() and [e["name"] for e in await cluster.listing(
+            "container", nodes[0], A, "c")] == ["o"]
+        assert [(e["name"], e["count"]) for e in listing] == [("c", 1)]
+        assert tasks[2].done() and not tasks[0].done()      # the expirer turned off (interval 0)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -3,7 +3,8 @@
 ``PUT/HEAD/GET/POST/DELETE /<device>/<partition>/<account>`` for the account itself (GET lists
 its containers), and ``PUT /<device>/<partition>/<account>/<container>`` for a container's report
 (``X-Put-Timestamp``, ``X-Delete-Timestamp``, ``X-Object-Count``, ``X-Bytes-Used``) sent by the
-container server and, later, its updater."""
+container server and the container updater; ``REPLICATE /<device>/<partition>/<hash>`` for the
+account replicator."""
 
 from __future__ import annotations
 

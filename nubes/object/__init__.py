@@ -2,12 +2,16 @@
 
 ``nubes up`` runs the proxy on port 8080 and, in the same process, the object, container and
 account servers on their own ports over device directories under ``<state_dir>/object/devices``
-(rings made on first start). Daemons (replicator, updater, expirer, auditor) and S3 come in
-later slices (docs/object-storage-proxy.md)."""
+(rings made on first start), and the daemons as agents: the container and account replicators,
+the object and container updaters and the object expirer (``nubes.object.daemons``). The object
+replicator, the auditor and S3 come in later slices (docs/object-storage-proxy.md)."""
 
 from __future__ import annotations
 
 from nubes.core.service import CatalogEntry, ExtraApi, ServiceSpec
+from nubes.object.daemons.db_replicator import run_db_replicator
+from nubes.object.daemons.expirer import run_expirer
+from nubes.object.daemons.updater import run_updater
 from nubes.object.proxy.app import build_app, storage_builder
 from nubes.object.proxy.conf import ProxyConfig
 
@@ -20,4 +24,5 @@ SPEC = ServiceSpec(
                           "OpenStack Object Storage"),),
     extra_apis=tuple(ExtraApi(f"{kind}-server", f"{kind}_port", storage_builder(kind))
                      for kind in ("account", "container", "object")),
+    agents=(run_db_replicator, run_updater, run_expirer),
 )

@@ -31,6 +31,17 @@ class ObjectStorageConfig(ServiceConfig):
     node_timeout: float = 3.0
     # Listings: Swift's container_listing_limit and account_listing_limit.
     listing_limit: int = 10000
+    # Daemons (nubes/object/daemons, run as agents by `nubes up`): seconds between the end of one
+    # pass and the start of the next (the first comes one interval after start); 0 turns one off.
+    # The container and account replicators (Swift's `interval`, 30 s), rows per REPLICATE
+    # merge_items request (Swift's per_diff).
+    db_replicator_interval: float = 30.0
+    db_replicator_per_diff: int = 1000
+    # The object updater (async pendings) and container updater (figures to the accounts):
+    # Swift's object-updater and container-updater `interval`, 300 s.
+    updater_interval: float = 300.0
+    # The object expirer (Swift's `interval`, 300 s): objects past X-Delete-At are deleted.
+    expirer_interval: float = 300.0
 
     def devices_root(self, state_dir: Path) -> Path:
         return Path(self.devices) if self.devices else Path(state_dir) / "object" / "devices"

@@ -3,7 +3,9 @@
 ``PUT/GET/HEAD/POST/DELETE /<device>/<partition>/<account>/<container>/<object>`` with
 ``X-Timestamp``; ``REPLICATE /<device>/<partition>[/<suffix>-<suffix>...]`` for the replicator.
 Newest timestamp wins; a PUT or DELETE answers only once its file is durable, then the container
-server named by ``X-Container-Host/-Device/-Partition`` is told (or an async pending is left)."""
+server named by ``X-Container-Host/-Device/-Partition`` is told (or an async pending is left).
+A PUT or POST with ``X-Delete-At`` leaves an entry for the expirer on the device, whose DELETE
+carries ``X-If-Delete-At`` (412 when the object's X-Delete-At has changed since)."""
 
 from __future__ import annotations
 
@@ -124,6 +126,7 @@ class ObjectServer:
                 "Content-Type": "application/octet-stream",
             }
             metadata.update(_user_headers(request, STORED_HEADERS, META_PREFIXES))
+            await self._queue_expiry(request, parts, device_path, digest)
             await asyncio.to_thread(writer.commit, timestamp, ".data", metadata)
         except BaseException:
             writer.abort()          # a close and an unlink: done at once, even when cancelled
@@ -133,6 +136,15 @@ class ObjectServer:
                                      timestamp, {"X-Size": str(writer.size), "X-Etag": etag,
                                                  "X-Content-Type": metadata["Content-Type"]})
         return Response(b"", status_code=201, headers={"ETag": etag})
+
+    async def _queue_expiry(self, request: Request, parts: list[str], device_path: Path,
+                            digest: bytes) -> None:
+        """Before the object is committed, so that no object with an X-Delete-At lacks its entry
+        (an entry whose object never came is dropped by the expirer: its DELETE answers 404)."""
+        value = request.headers.get("x-delete-at")
+        if value is not None:
+            await asyncio.to_thread(backend.save_expiring, device_path, int(value), parts[2],
+                                    parts[3], parts[4], digest)
 
     async def _container_update(self, request: Request, targets: list[UpdateTarget],
                                 parts: list[str], device_path: Path, digest: bytes, method: str,
@@ -211,7 +223,7 @@ class ObjectServer:
         return StreamingResponse(body(), status_code=206, headers=headers)
 
     async def post(self, request: Request) -> Response:
-        _, _, _, diskfile = self._locate(request)
+        parts, device_path, digest, diskfile = self._locate(request)
         timestamp = request_timestamp(request)
         _delete_at(request, self.clock())
         state = await self._live_state(diskfile)
@@ -221,6 +233,7 @@ class ObjectServer:
         metadata = {"X-Timestamp": timestamp.internal}
         metadata.update(_user_headers(request, ("content-type",) + STORED_HEADERS[1:4],
                                       ("x-object-meta-",)))
+        await self._queue_expiry(request, parts, device_path, digest)
         await asyncio.to_thread(diskfile.put_marker, timestamp, ".meta", metadata)
         await asyncio.to_thread(diskfile.cleanup)
         return Response(b"", status_code=202)
@@ -232,6 +245,16 @@ class ObjectServer:
         state = await asyncio.to_thread(diskfile.state)
         if state.timestamp is not None and state.timestamp >= timestamp:
             raise HTTPError(409, "Conflict", {"X-Backend-Timestamp": state.timestamp.internal})
+        if_delete_at = request.headers.get("x-if-delete-at")
+        if if_delete_at is not None:
+            # The expirer's DELETE: only of the version it was queued for.
+            if not if_delete_at.isdigit():
+                raise HTTPError(400, "Bad X-If-Delete-At header value")
+            if state.kind != "data":
+                raise HTTPError(404, "Not Found", {"X-Backend-Timestamp": state.timestamp.internal}
+                                if state.timestamp else {})
+            if str(state.metadata.get("X-Delete-At")) != if_delete_at:
+                raise HTTPError(412, "Precondition Failed: X-If-Delete-At does not match")
         existed = state.kind == "data" and not _expired(state, self.clock())
         await asyncio.to_thread(diskfile.put_marker, timestamp, ".ts", {
             "name": "/" + "/".join(parts[2:]), "X-Timestamp": timestamp.internal})

@@ -2,12 +2,14 @@
 
 ``nubes up`` runs the proxy on port 8080 and, in the same process, the object, container and
 account servers on their own ports over device directories under ``<state_dir>/object/devices``
-(rings made on first start). Daemons (replicator, updater, expirer, auditor) and S3 come in
-later slices (docs/object-storage-proxy.md)."""
+(rings made on first start), and the object replicator and auditor as agents (docs/object-storage.md).
+The updater, expirer and S3 come in later slices (docs/object-storage-proxy.md)."""
 
 from __future__ import annotations
 
 from nubes.core.service import CatalogEntry, ExtraApi, ServiceSpec
+from nubes.object.daemons.auditor import run_auditor
+from nubes.object.daemons.replicator import run_replicator
 from nubes.object.proxy.app import build_app, storage_builder
 from nubes.object.proxy.conf import ProxyConfig
 
@@ -20,4 +22,5 @@ SPEC = ServiceSpec(
                           "OpenStack Object Storage"),),
     extra_apis=tuple(ExtraApi(f"{kind}-server", f"{kind}_port", storage_builder(kind))
                      for kind in ("account", "container", "object")),
+    agents=(run_replicator, run_auditor),
 )

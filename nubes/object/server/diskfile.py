@@ -260,3 +260,10 @@ def suffix_hashes(partition_dir: Path, suffixes: list[str] | None = None) -> dic
         if entries:
             out[suffix] = md5.hexdigest()
     return out
+
+
+def newest_files(directory: Path) -> tuple[tuple[Timestamp, str] | None,
+                                           tuple[Timestamp, str] | None, list[str]]:
+    """What decides an object's state, for the daemons: the newest ``.data`` or ``.ts``, the newest
+    ``.meta`` newer than it (each as ``(timestamp, file name)``), and the obsolete file names."""
+    return _newest_files(directory)

@@ -7,11 +7,24 @@ The updater, expirer and S3 come in later slices (docs/object-storage-proxy.md).
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from nubes.core.service import CatalogEntry, ExtraApi, ServiceSpec
 from nubes.object.daemons.auditor import run_auditor
 from nubes.object.daemons.replicator import run_replicator
 from nubes.object.proxy.app import build_app, storage_builder
 from nubes.object.proxy.conf import ProxyConfig
+
+
+
+async def run_storage_daemons(rt: Any) -> None:
+    """This node's object daemons, the replicator and the auditor: they need only its devices and
+    the rings, no database or bus (``nubes agent object`` runs only these)."""
+    async with asyncio.TaskGroup() as group:
+        group.create_task(run_replicator(rt), name="object-replicator")
+        group.create_task(run_auditor(rt), name="object-auditor")
+
 
 SPEC = ServiceSpec(
     name="object",
@@ -22,5 +35,5 @@ SPEC = ServiceSpec(
                           "OpenStack Object Storage"),),
     extra_apis=tuple(ExtraApi(f"{kind}-server", f"{kind}_port", storage_builder(kind), http="h11")
                      for kind in ("account", "container", "object")),
-    agents=(run_replicator, run_auditor),
+    agents=(run_storage_daemons,),
 )

@@ -17,9 +17,9 @@ import pytest
 from swiftclient.client import Connection
 
 from nubes.core.config import Config
-from nubes.object import SPEC
-from nubes.object.daemons.auditor import ObjectAuditor, run_auditor
-from nubes.object.daemons.replicator import ObjectReplicator, run_replicator
+from nubes.object import SPEC, run_storage_daemons
+from nubes.object.daemons.auditor import ObjectAuditor
+from nubes.object.daemons.replicator import ObjectReplicator
 from nubes.object.hashing import HashSecret, hash_path
 from nubes.object.proxy.conf import ProxyConfig
 from nubes.object.ring import Ring
@@ -115,7 +115,7 @@ def test_a_damaged_replica_is_quarantined_restored_and_never_served(cloud, swift
 
 def test_the_daemons_run_as_the_services_agents(cloud, swift):
     """The loops nubes up runs (SPEC.agents), at a short interval: a lost replica comes back."""
-    assert run_replicator in SPEC.agents and run_auditor in SPEC.agents
+    assert SPEC.agents == (run_storage_daemons,)
     node = Node(cloud)
     container = f"c-{uuid.uuid4().hex[:8]}"
     swift.put_container(container)
@@ -129,7 +129,7 @@ def test_the_daemons_run_as_the_services_agents(cloud, swift):
     rt = types.SimpleNamespace(conf=conf, service_conf=conf.services["object"])
 
     async def run_until_restored() -> bool:
-        tasks = [asyncio.create_task(run_replicator(rt)), asyncio.create_task(run_auditor(rt))]
+        task = asyncio.create_task(run_storage_daemons(rt))
         try:
             for _ in range(100):
                 await asyncio.sleep(0.1)
@@ -137,9 +137,8 @@ def test_the_daemons_run_as_the_services_agents(cloud, swift):
                     return True
             return False
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     assert asyncio.run(run_until_restored())
     assert _read(swift, container, "lost") == b"come back"

@@ -24,7 +24,8 @@ from typing import Any
 
 from nubes.object.hashing import HashSecret, hash_path
 from nubes.object.server.backend import Devices, HTTPError
-from nubes.object.server.diskfile import TRAILER, CorruptFile, DiskFile, newest_files, read_metadata
+from nubes.object.server.diskfile import (TRAILER, CorruptFile, DiskFile, is_object_hash, newest_files,
+                                          read_metadata)
 
 LOG = logging.getLogger(__name__)
 READ_CHUNK = 1024 * 1024
@@ -197,7 +198,7 @@ def _object_dirs(objects: Path) -> list[tuple[str, Path]]:
         for suffix in _listdir(objects / part):
             if len(suffix) == 3:
                 out.extend((part, objects / part / suffix / name)
-                           for name in _listdir(objects / part / suffix) if len(name) == 32)
+                           for name in _listdir(objects / part / suffix) if is_object_hash(name))
     return out
 
 

@@ -37,8 +37,8 @@ import httpx
 
 from nubes.object.ring import Device, Ring, RingError
 from nubes.object.server.backend import Devices, HTTPError
-from nubes.object.server.diskfile import (CorruptFile, DiskFile, newest_files, read_metadata,
-                                          read_range, suffix_hashes)
+from nubes.object.server.diskfile import (CorruptFile, DiskFile, is_object_hash, newest_files,
+                                          read_metadata, read_range, suffix_hashes)
 from nubes.object.timestamps import Timestamp
 
 LOG = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def tidy_partition(part_dir: Path, reclaim_before: float) -> int:
     reclaimed = 0
     for suffix in _listdir(part_dir):
         suffix_dir = part_dir / suffix
-        for name in _listdir(suffix_dir):
+        for name in filter(is_object_hash, _listdir(suffix_dir)):     # strays are left alone
             hash_dir = suffix_dir / name
             main, meta, doomed = newest_files(hash_dir)
             if main is not None and main[1].endswith(".ts") and main[0].seconds < reclaim_before:
@@ -122,7 +122,7 @@ def partition_versions(part_dir: Path, suffixes: list[str] | None,
     reclaiming are not offered (a peer would only keep them alive)."""
     out: dict[str, Version] = {}
     for suffix in suffixes if suffixes is not None else _listdir(part_dir):
-        for name in _listdir(part_dir / suffix):
+        for name in filter(is_object_hash, _listdir(part_dir / suffix)):
             main, meta, _ = newest_files(part_dir / suffix / name)
             if main is None or (main[1].endswith(".ts") and main[0].seconds < reclaim_before):
                 continue

@@ -267,3 +267,8 @@ def newest_files(directory: Path) -> tuple[tuple[Timestamp, str] | None,
     """What decides an object's state, for the daemons: the newest ``.data`` or ``.ts``, the newest
     ``.meta`` newer than it (each as ``(timestamp, file name)``), and the obsolete file names."""
     return _newest_files(directory)
+
+
+def is_object_hash(name: object) -> bool:
+    """Whether ``name`` can be an object's directory: 32 lowercase hex digits."""
+    return isinstance(name, str) and len(name) == 32 and all(c in "0123456789abcdef" for c in name)

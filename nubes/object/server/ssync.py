@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nubes.object.server.backend import HTTPError
-from nubes.object.server.diskfile import newest_files
+from nubes.object.server.diskfile import is_object_hash, newest_files
 from nubes.object.timestamps import InvalidTimestamp, Timestamp
 
 
@@ -29,17 +29,13 @@ def _parse(value: Any) -> Timestamp | None:
         raise HTTPError(400, str(exc)) from None
 
 
-def _is_hash(name: Any) -> bool:
-    return isinstance(name, str) and len(name) == 32 and all(c in "0123456789abcdef" for c in name)
-
-
 def missing_check(partition_dir: Path, offers: Any) -> dict[str, list[str]]:
     """What of ``offers`` this partition lacks (400 for an offer that is not well formed)."""
     if not isinstance(offers, dict):
         raise HTTPError(400, "The offer must be a JSON object of object hashes")
     wanted: dict[str, list[str]] = {}
     for name, offer in offers.items():
-        if not _is_hash(name) or not isinstance(offer, dict):
+        if not is_object_hash(name) or not isinstance(offer, dict):
             raise HTTPError(400, f"Invalid offer for {name!r}")
         offered, offered_meta = _parse(offer.get("ts")), _parse(offer.get("meta"))
         if offered is None:

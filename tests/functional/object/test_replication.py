@@ -344,3 +344,19 @@ async def test_ssync_missing_check_and_replication_writes(cluster):
     resp = await cluster.request("PUT", primaries[2], part, "checked", content=b"x", headers={
         "X-Timestamp": ts, "X-Delete-At": "1000"})
     assert resp.status_code == 400
+
+
+async def test_stray_entries_in_a_partition_do_not_stop_the_daemons(cluster):
+    part, primaries, _ = _nodes(cluster, "stray")
+    await _put(cluster, primaries, part, "stray", b"fine", _ts())
+    dev = primaries[0]
+    suffix_dir = cluster.object_dir(dev, part, "stray").parent
+    (suffix_dir / ("z" * 32)).mkdir()                    # not a hash: 32 characters, not hex
+    (suffix_dir / ("z" * 32) / f"{_ts()}.data").write_bytes(b"junk")
+    (suffix_dir / "notes.txt").write_bytes(b"left by someone")
+    os.unlink(cluster.object_dir(primaries[1], part, "stray") / cluster.files(primaries[1], part, "stray")[0])
+    stats = await cluster.replicate_all()
+    assert stats.failures == 0 and stats.objects_pushed == 1
+    assert (await _get(cluster, primaries[1], part, "stray")).content == b"fine"
+    audit = await cluster.auditor(dev.device).audit_once()
+    assert audit.quarantined == 0 and audit.errors == 0 and audit.objects == 1

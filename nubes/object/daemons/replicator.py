@@ -13,7 +13,8 @@ directory on it, as Swift's object replicator does, over an ssync-like HTTP exch
   pushes: a peer's newer files come back by the peer's own pass;
 - a partition held on a *handoff* (written while a primary was down, or left by a rebalance):
   pushed the same way to every primary, then its files removed once every primary has confirmed
-  them (Swift's revert; a file that arrived during the pass is kept for the next one).
+  them (Swift's revert; a file that arrived during the pass is kept for the next one);
+- a primary whose disk has failed (507) is stood in for by the next handoff, pushed to instead.
 
 Suffix hashes are computed from the directory listing on every REPLICATE, never cached, so a
 replica file removed from disk behind the servers' back shows as a difference at the next pass
@@ -76,7 +77,12 @@ class Version:
 
 
 class PushError(Exception):
-    """A peer that could not be reached, or that answered what a push does not accept."""
+    """A peer that could not be reached (``status`` None), or that answered what a push does not
+    accept."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 def _listdir(path: Path) -> list[str]:
@@ -236,14 +242,20 @@ class ObjectReplicator:
         if all(p.id != dev.id for p in primaries):
             await self._revert(dev, part, primaries, stats)
             return
-        for peer in primaries:
-            if peer.id == dev.id:
-                continue
+        peers = [p for p in primaries if p.id != dev.id]
+        handoffs = (h for h in self.ring.handoffs(part) if h.id != dev.id)
+        while peers:
+            peer = peers.pop(0)
             try:
                 await self._sync(dev, part, peer, stats)
             except PushError as exc:
                 stats.failures += 1
                 LOG.warning("object replicator: %s/%d to %s: %s", dev.device, part, peer, exc)
+                # A failed disk (507) may be gone for long: as Swift's, its copy goes to the next
+                # handoff meanwhile (which reverts it once the disk is back). A node that does not
+                # answer is only waited for: it is likely restarting with its disks.
+                if exc.status == 507 and (spare := next(handoffs, None)) is not None:
+                    peers.append(spare)
 
     async def _revert(self, dev: Device, part: int, primaries: list[Device],
                       stats: ReplicationStats) -> None:
@@ -351,7 +363,8 @@ class ObjectReplicator:
         except (httpx.HTTPError, OSError) as exc:
             raise PushError(f"{method} {url}: {exc!r}") from None
         if resp.status_code not in (accept or ACCEPTED[method]):
-            raise PushError(f"{method} {url} answered {resp.status_code}: {resp.text[:200]!r}")
+            raise PushError(f"{method} {url} answered {resp.status_code}: {resp.text[:200]!r}",
+                            resp.status_code)
         return resp
 
 

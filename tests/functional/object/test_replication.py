@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -178,6 +179,23 @@ async def test_a_handoff_keeps_a_file_that_no_primary_confirmed(cluster):
     cluster.up(primaries[0])
     stats = await cluster.replicator(handoff.device).replicate_once()
     assert stats.handoffs_reverted == 1 and not cluster.files(handoff, part, "kept")
+
+
+async def test_a_failed_disk_s_replica_goes_to_a_handoff_until_the_disk_is_replaced(cluster):
+    part, primaries, handoff = _nodes(cluster, "failed-disk")
+    await _put(cluster, primaries, part, "failed-disk", b"keep three", _ts())
+    failed = primaries[2]
+    disk = cluster.roots[failed.device] / failed.device
+    shutil.rmtree(disk)                           # its server answers 507 for it
+    stats = await cluster.replicate_all()
+    assert stats.failures > 0
+    assert (await _get(cluster, handoff, part, "failed-disk")).content == b"keep three"
+
+    disk.mkdir()                                  # a new, empty disk in its place
+    stats = await cluster.replicate_all()
+    assert stats.failures == 0 and stats.handoffs_reverted == 1
+    assert (await _get(cluster, failed, part, "failed-disk")).content == b"keep three"
+    assert not cluster.files(handoff, part, "failed-disk")
 
 
 async def test_newest_wins_both_ways_a_tombstone_over_older_data_and_newer_data_kept(cluster):

@@ -28,7 +28,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,8 +150,11 @@ def remove_versions(versions: dict[str, Version]) -> None:
 
 async def _file_body(path: Path, length: int) -> AsyncIterator[bytes]:
     chunks = read_range(path, 0, length)
-    while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-        yield chunk
+    try:
+        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+            yield chunk
+    finally:
+        chunks.close()          # the file, also when the push stops half way
 
 
 class ObjectReplicator:
@@ -160,7 +163,7 @@ class ObjectReplicator:
 
     def __init__(self, devices: Devices, ring: Ring, addresses: set[tuple[str, int]], *,
                  concurrency: int = 4, reclaim_age: float = 7 * 24 * 3600.0, timeout: float = 10.0,
-                 client: httpx.AsyncClient | None = None, clock=time.time):
+                 client: httpx.AsyncClient | None = None, clock: Callable[[], float] = time.time):
         self.devices = devices
         self.ring = ring
         self.addresses = addresses

@@ -1,12 +1,15 @@
 """Object storage's daemons: the background passes that keep a cluster's replicas in step.
 
 Each runs on every storage node over that node's devices and needs only the rings and the device
-directories (no service database): the container and account replicators (``db_replicator``),
-the object and container updaters (``updater``) and the object expirer (``expirer``). Each module
-has a one-pass coroutine (``replicate_once``, ``update_once``, ``expire_once``) and an agent that
-repeats it every ``[object] *_interval`` seconds (``nubes up`` runs the agents, see
-``nubes.object.SPEC``). What they share is here: which of a ring's devices are this node's, a
-device's address on a peer, and the loop."""
+directories (no service database, no bus): the object replicator (``replicator``: pushes the
+partitions this node holds to their other replicas and hands a handoff's back), the auditor
+(``auditor``: reads every object and quarantines the damaged ones), the container and account
+replicators (``db_replicator``), the object and container updaters (``updater``) and the object
+expirer (``expirer``). Each module has a one-pass function (``replicate_once``, ``audit_once``,
+``update_once``, ``expire_once``) and an agent that repeats it every ``[object] *_interval``
+seconds; ``nubes.object.run_storage_daemons`` runs them all (``nubes up``, ``nubes agent
+object``). What the database daemons share is here: which of a ring's devices are this node's,
+a device's address on a peer, and the loop."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The object server: one device's object files over Swift's backend protocol.
 
 ``PUT/GET/HEAD/POST/DELETE /<device>/<partition>/<account>/<container>/<object>`` with
-``X-Timestamp``; ``REPLICATE /<device>/<partition>[/<suffix>-<suffix>...]`` for the replicator.
+``X-Timestamp``; ``REPLICATE /<device>/<partition>[/<suffix>-<suffix>...]`` and ``SSYNC
+/<device>/<partition>`` for the replicator, whose pushes are writes with ``X-Backend-Replication``.
 Newest timestamp wins; a PUT or DELETE answers only once its file is durable, then the container
 server named by ``X-Container-Host/-Device/-Partition`` is told (or an async pending is left).
 A PUT or POST with ``X-Delete-At`` leaves an entry for the expirer on the device, whose DELETE
@@ -22,7 +23,7 @@ from starlette.responses import Response, StreamingResponse
 
 from nubes.object.conf import ObjectStorageConfig
 from nubes.object.hashing import HashSecret, hash_path
-from nubes.object.server import backend
+from nubes.object.server import backend, ssync
 from nubes.object.server.backend import (Devices, HTTPError, UpdateTarget, request_timestamp,
                                          split_path, title_case)
 from nubes.object.server.diskfile import DiskFile, ObjectState, read_range, suffix_hashes
@@ -42,9 +43,14 @@ def _user_headers(request: Request, allowed: tuple[str, ...], prefixes: tuple[st
             if k in allowed or k.startswith(prefixes)}
 
 
+def _replication(request: Request) -> bool:
+    """A replicator's push: the original timestamp and metadata of a file another device holds."""
+    return request.headers.get("x-backend-replication", "").lower() == "true"
+
+
 def _delete_at(request: Request, now: float) -> None:
     value = request.headers.get("x-delete-at")
-    if value is None:
+    if value is None or _replication(request):      # a copy keeps its time, even one now past
         return
     if not value.isdigit():
         raise HTTPError(400, "Non-integer X-Delete-At")
@@ -73,7 +79,7 @@ class ObjectServer:
     def app(self):
         return backend.storage_app({"PUT": self.put, "GET": self.get, "HEAD": self.get,
                                     "POST": self.post, "DELETE": self.delete,
-                                    "REPLICATE": self.replicate})
+                                    "REPLICATE": self.replicate, "SSYNC": self.ssync})
 
     def _locate(self, request: Request) -> tuple[list[str], Path, bytes, DiskFile]:
         parts = split_path(request, 5, 5)
@@ -226,7 +232,12 @@ class ObjectServer:
         parts, device_path, digest, diskfile = self._locate(request)
         timestamp = request_timestamp(request)
         _delete_at(request, self.clock())
-        state = await self._live_state(diskfile)
+        if _replication(request):           # a copy of a .meta: also over a now expired object
+            state = await asyncio.to_thread(diskfile.state)
+            if state.kind != "data":
+                raise HTTPError(404, "Not Found")
+        else:
+            state = await self._live_state(diskfile)
         newest = max(t for t in (state.timestamp, state.meta_timestamp) if t is not None)
         if newest >= timestamp:
             raise HTTPError(409, "Conflict", {"X-Backend-Timestamp": newest.internal})
@@ -272,4 +283,16 @@ class ObjectServer:
         # need no recalculation; they are accepted for the replicator's protocol.
         hashes = await asyncio.to_thread(suffix_hashes, partition_dir)
         return Response(json.dumps(hashes, sort_keys=True).encode(),
+                        media_type="application/json")
+
+    async def ssync(self, request: Request) -> Response:
+        """The replicator's missing check: which of the offered versions this partition lacks."""
+        parts = split_path(request, 2, 2)
+        partition_dir = self.devices.path(parts[0]) / "objects" / parts[1]
+        try:
+            offers = json.loads(await request.body())
+        except ValueError:
+            raise HTTPError(400, "The offer is not JSON") from None
+        wanted = await asyncio.to_thread(ssync.missing_check, partition_dir, offers)
+        return Response(json.dumps(wanted, sort_keys=True).encode(),
                         media_type="application/json")

@@ -109,5 +109,6 @@ def test_object_storage_daemons_run_on_the_storage_nodes_with_no_bus(tmp_path, m
     monkeypatch.undo()
     conf = Config()
     conf.core.state_dir = tmp_path
-    conf.services["object"] = ProxyConfig(replicator_interval=0, auditor_interval=0)
-    assert asyncio.run(node.run_node(conf, "object", asyncio.Event())) == 0   # both off: they end
+    conf.services["object"] = ProxyConfig(replicator_interval=0, auditor_interval=0, db_replicator_interval=0,
+                                          updater_interval=0, expirer_interval=0)
+    assert asyncio.run(node.run_node(conf, "object", asyncio.Event())) == 0   # all off: they end

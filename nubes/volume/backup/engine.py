@@ -141,7 +141,8 @@ def _read_chunks(size: int, extents: list[Extent], indexes: list[int],
 
 
 def backup_image(path: Path, fmt: str, writer: BackupWriter, *, backup_id: str, volume_id: str,
-                 where: Location, chunk_size: int, scratch: Path, parent: dict[str, Any] | None) -> dict[str, Any]:
+                 where: Location, chunk_size: int, scratch: Path,
+                 parent: dict[str, Any] | None) -> dict[str, Any]:
     """Write the image's chunks (those that differ from ``parent``'s, when given) and its
     metadata; answers the metadata plus ``object_count`` (chunks stored) and ``metadata_sha256``."""
     layout = data_layout(path, fmt)

@@ -117,7 +117,8 @@ class ObjectStore:
 
     def _check(self, resp: httpx.Response, what: str, ok: tuple[int, ...]) -> httpx.Response:
         if resp.status_code not in ok:
-            raise StoreError(f"object storage answered {resp.status_code} to {what}: {resp.text[:200].strip()}")
+            detail = resp.text[:200].strip()
+            raise StoreError(f"object storage answered {resp.status_code} to {what}: {detail}")
         return resp
 
     def begin(self, where: Location, backup_id: str) -> ObjectWriter:
@@ -160,9 +161,9 @@ class ObjectStore:
             if resp.status_code in (204, 404):        # an empty container, or none
                 return out
             page = [o["name"] for o in self._check(resp, f"listing {where.container}", (200,)).json()]
-            out.extend(page)
-            if len(page) < LISTING_LIMIT:
+            if not page:            # (a short page is no end: the cluster may list fewer than asked)
                 return out
+            out.extend(page)
             marker = page[-1]
 
     def delete(self, where: Location, backup_id: str) -> None:
@@ -193,7 +194,7 @@ class ObjectWriter:
         while len(self._pending) >= 2 * UPLOADS:      # bounds the chunks held in memory
             self._pending.popleft().result()
         self._pending.append(self._pool.submit(
-            self.store.put, self.where, f"{self.backup_id}/chunks/{chunk_name(index)}", bytes(data)))
+            self.store.put, self.where, f"{self.backup_id}/chunks/{chunk_name(index)}", data))
 
     def _drain(self) -> None:
         try:

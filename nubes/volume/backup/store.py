@@ -137,7 +137,8 @@ class DirectoryStore:
         try:
             return self.chunk_file(where, backup_id, index).read_bytes()
         except FileNotFoundError:
-            raise StoreError(f"chunk {index} of backup {backup_id} is missing from the backup store") from None
+            raise StoreError(f"chunk {index} of backup {backup_id} is missing from the backup store") \
+                from None
 
     def delete(self, where: Location, backup_id: str) -> None:
         path = self.path(where, backup_id)

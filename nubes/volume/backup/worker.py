@@ -46,7 +46,8 @@ def location(backup: dict, prefix: str = "") -> Location:
 
 class BackupManager:
     def __init__(self, bus: Any, host: str, availability_zone: str, driver: VolumeDriver, store: DirectoryStore,
-                 *, chunk_size: int, report_interval: float = 10.0, objects: BackupStore | None = None) -> None:
+                 *, chunk_size: int, report_interval: float = 10.0,
+                 objects: BackupStore | None = None) -> None:
         if chunk_size < 65536 or chunk_size % 4096:
             raise ValueError(f"[volume] backup_chunk_size must be a multiple of 4096 and at least 65536, "
                              f"not {chunk_size}")

@@ -36,9 +36,10 @@ ACCOUNT_RE = re.compile(r"^AUTH_[A-Za-z0-9_-]{1,250}$")
 
 def worker_record(row: Backup, parent: Backup | None = None) -> dict[str, Any]:
     """What the backup worker is told of a backup: which store, and where in it."""
-    return {"id": row.id, "volume_id": row.volume_id, "store": store_kind(row.service), "container": row.container,
-            "account": row.service_metadata, "checksum": row.checksum,
-            "parent_id": parent.id if parent else None, "parent_container": parent.container if parent else None,
+    return {"id": row.id, "volume_id": row.volume_id, "store": store_kind(row.service),
+            "container": row.container, "account": row.service_metadata, "checksum": row.checksum,
+            "parent_id": parent.id if parent else None,
+            "parent_container": parent.container if parent else None,
             "parent_account": parent.service_metadata if parent else None}
 
 
@@ -283,7 +284,7 @@ class Backups:
             uuid.UUID(backup_id)
         except (ValueError, KeyError, TypeError, binascii.Error):
             raise exc.InvalidInput("Can't parse backup record.") from None
-        if not CONTAINER_RE.match(container) or size < 1 or (account is not None and not ACCOUNT_RE.match(account)):
+        if not CONTAINER_RE.match(container) or size < 1 or not ACCOUNT_RE.match(account or "AUTH_x"):
             raise exc.InvalidInput("Can't parse backup record.")
         async with self.db.reader() as s:
             if await s.get(Backup, backup_id) is not None:
@@ -306,15 +307,16 @@ class Backups:
                 raise exc.InvalidBackup(f"The parent {parent_id} of this incremental backup is not in this cloud; "
                                         "import it first.")
             if parent is not None and store_kind(parent.service) != kind:
-                raise exc.InvalidBackup(f"The parent {parent_id} of this incremental backup is kept in another "
-                                        "backup store.")
+                raise exc.InvalidBackup(f"The parent {parent_id} of this incremental backup is kept in "
+                                        "another backup store.")
             reservations = await self.state.quotas.reserve(s, ctx.project_id, backup_deltas(size))
             row = Backup(id=backup_id, project_id=ctx.project_id, user_id=ctx.user_id or "",
                          volume_id=str(fields.get("volume_id") or check.get("volume_id") or ""),
                          name=fields.get("name"), description=fields.get("description"), status="available",
                          size=size, object_count=int(check.get("object_count") or 0), container=container,
                          availability_zone=fields.get("availability_zone"), host=hosts[0],
-                         service=SERVICES[kind], service_metadata=account, is_incremental=bool(parent_id), parent_id=parent_id, checksum=fields.get("checksum"),
+                         service=SERVICES[kind], service_metadata=account, is_incremental=bool(parent_id),
+                         parent_id=parent_id, checksum=fields.get("checksum"),
                          data_timestamp=utcnow(), metadata_=fields.get("metadata") or {})
             s.add(row)
             if parent is not None:

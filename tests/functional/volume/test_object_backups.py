@@ -103,7 +103,8 @@ def test_full_and_incremental_backups_live_in_the_owners_account(ocloud, tmp_pat
 
     member.osc("volume", "backup", "delete", "inc", json_out=False)
     wait_backup_gone(api, inc["id"])
-    assert objects(conn, inc["id"]) == {} and set(objects(conn, full["id"])) == chunk_objects(full["id"], 0, 1, 175)
+    assert objects(conn, inc["id"]) == {}
+    assert set(objects(conn, full["id"])) == chunk_objects(full["id"], 0, 1, 175)
     member.osc("volume", "backup", "delete", "full", json_out=False)
     wait_backup_gone(api, full["id"])
     assert conn.get_container("volumebackups")[1] == []

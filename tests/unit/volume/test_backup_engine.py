@@ -64,7 +64,8 @@ def test_qcow2_images_are_read_and_written(tmp_path):
     meta = _backup(store, src, "raw", "b1", tmp=tmp_path)
     q = tmp_path / "q.qcow2"
     subprocess.run(["qemu-img", "create", "-f", "qcow2", str(q), "16M"], check=True, capture_output=True)
-    engine.restore_image(store, store.read_metadata(C, "b1")[0], q, "qcow2", scratch=tmp_path / "scratch", where=C)
+    engine.restore_image(store, store.read_metadata(C, "b1")[0], q, "qcow2", scratch=tmp_path / "scratch",
+                         where=C)
     again = _backup(store, q, "qcow2", "b2", parent=meta, tmp=tmp_path)
     assert again["object_count"] == 0 and [c[1] for c in again["chunks"]] == [c[1] for c in meta["chunks"]]
     assert not list((tmp_path / "scratch").iterdir())
@@ -82,7 +83,8 @@ def test_a_corrupt_chunk_fails_the_restore(tmp_path):
     with open(out, "wb") as f:
         f.truncate(2 * MiB)
     with pytest.raises(engine.ChecksumMismatch, match="chunk 1 of backup b1"):
-        engine.restore_image(store, store.read_metadata(C, "b1")[0], out, "raw", scratch=tmp_path / "s", where=C)
+        engine.restore_image(store, store.read_metadata(C, "b1")[0], out, "raw", scratch=tmp_path / "s",
+                             where=C)
 
 
 def test_an_aborted_backup_leaves_no_files_and_delete_is_whole(tmp_path):
@@ -126,7 +128,8 @@ def test_a_qcow2_chain_is_read_from_its_files(tmp_path, compressed):
     out = tmp_path / "out.raw"
     with open(out, "wb") as f:
         f.truncate(24 * MiB)
-    engine.restore_image(store, store.read_metadata(C, "b1")[0], out, "raw", scratch=tmp_path / "scratch", where=C)
+    engine.restore_image(store, store.read_metadata(C, "b1")[0], out, "raw", scratch=tmp_path / "scratch",
+                         where=C)
     assert _sha(out) == _sha(expected) and meta["size"] == 24 * MiB
     scratch = tmp_path / "scratch"
     assert scratch.exists() == compressed and not any(scratch.glob("*"))

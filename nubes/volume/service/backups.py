@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nubes.core.db.base import utcnow
 from nubes.volume import exceptions as exc
 from nubes.volume import rpc
+from nubes.volume.backup.object_store import project_account
 from nubes.volume.backup.reports import backup_deltas, finish_delete
 from nubes.volume.backup.store import CONTAINER_RE, DEFAULT_CONTAINER, SERVICES, store_kind
 from nubes.volume.conf import backup_store
@@ -85,6 +86,7 @@ class Backups:
         if not CONTAINER_RE.match(container):
             raise exc.InvalidInput(f"Invalid container name {container!r}: letters, digits, '_', '.' and '-' "
                                    "only, not starting with '.' or '-'.")
+        fresh_store = None if incremental else await self.new_store()     # (no HTTP inside the transaction)
         async with self.db.session() as s:
             volume = await s.get(Volume, volume_id) if len(volume_id) <= 36 else None
             if volume is None or (see is not None and volume.project_id not in see):
@@ -103,14 +105,14 @@ class Backups:
             if not volume.host or not await self.backup_host_up(s, host):
                 raise exc.ServiceNotFound("cinder-backup")
             parent = await self._parent(s, volume, snapshot) if incremental else None
-            kind = store_kind(parent.service) if parent is not None else await self.new_store()
+            kind = store_kind(parent.service) if parent is not None else fresh_store
             size = snapshot.volume_size if snapshot is not None else volume.size
             reservations = await self.state.quotas.reserve(s, volume.project_id, backup_deltas(size))
             row = Backup(id=str(uuid.uuid4()), project_id=volume.project_id, user_id=ctx.user_id or "",
                          volume_id=volume.id, snapshot_id=snapshot.id if snapshot else None, name=name,
                          description=description, status="creating", size=size, container=container,
                          availability_zone=volume.availability_zone, host=host, service=SERVICES[kind],
-                         service_metadata=f"AUTH_{volume.project_id}" if kind == "object" else None,
+                         service_metadata=project_account(volume.project_id) if kind == "object" else None,
                          is_incremental=parent is not None, parent_id=parent.id if parent else None,
                          data_timestamp=snapshot.created_at if snapshot is not None else utcnow(),
                          metadata_=dict(metadata))

@@ -18,7 +18,7 @@ from swiftclient.client import Connection
 from nubes.volume.backup.store import chunk_name
 from tests.cloud import User, new_user, start_cloud, stop_cloud
 from tests.functional.volume.conftest import VolumeApi
-from tests.functional.volume.test_backups import MiB, digest, image, wait_backup, wait_backup_gone, write
+from tests.functional.volume.test_backups import MiB, digest, image, wait_backup_gone, write
 
 SERVICES = ("identity", "volume", "object")
 
@@ -33,6 +33,21 @@ def ocloud(tmp_path_factory):
         time.sleep(0.1)
     yield c
     stop_cloud(c)
+
+
+def wait_backup(api: VolumeApi, backup_id: str, status: str, timeout: float = 60) -> dict:
+    """The backup once no work is under way on it, which must have left it ``status`` (a failure
+    fails at once, with its reason)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = api("GET", f"/backups/{backup_id}")
+        assert r.status_code == 200, r.text
+        b = r.json()["backup"]
+        if b["status"] not in ("creating", "restoring", "deleting"):
+            assert b["status"] == status, b
+            return b
+        assert time.monotonic() < deadline, b
+        time.sleep(0.05)
 
 
 def swift(user: User) -> Connection:

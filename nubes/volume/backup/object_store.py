@@ -18,7 +18,9 @@ The store calls the object service with the service user's token: the ``Reseller
 ``object-store`` endpoint (the internal one, substituted with the service user's project) with
 that project's account replaced by the backup's. The calls run in the engine's threads through
 a synchronous httpx client; the token and the endpoint come from the event loop's ServiceClients
-(``LoopAuth``), and a 401 gets a fresh token once.
+(``LoopAuth``), and a 401 gets a fresh token once. As Cinder's Swift driver
+(``backup_swift_retry_attempts`` 3, ``backup_swift_retry_backoff`` 2 s), a call that cannot
+connect or is answered 5xx is tried again, after 2, then 4 seconds: every call is idempotent.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -90,9 +93,11 @@ class ObjectStore:
     kind = "object"
     read_ahead = 4          # chunks a restore fetches ahead of the one it checks and writes
 
-    def __init__(self, auth: Any, *, http: httpx.Client | None = None, timeout: float = 120.0) -> None:
+    def __init__(self, auth: Any, *, http: httpx.Client | None = None, timeout: float = 120.0,
+                 retries: int = 3, backoff: float = 2.0) -> None:
         self.auth = auth                # endpoint() and token(fresh=False), callable from threads
         self.http = http or httpx.Client(timeout=timeout, limits=httpx.Limits(max_connections=16))
+        self.retries, self.backoff = retries, backoff
 
     def close(self) -> None:
         self.http.close()
@@ -107,13 +112,26 @@ class ObjectStore:
               **kwargs: Any) -> httpx.Response:
         for fresh in (False, True):         # a token refused (expired, revoked): a new one, once
             sent = {**(headers or {}), "X-Auth-Token": self.auth.token(fresh)}
-            try:
-                resp = self.http.request(method, url, headers=sent, **kwargs)
-            except httpx.HTTPError as err:
-                raise StoreError(f"object storage is not reachable: {err}") from None
+            resp = self._with_retries(method, url, headers=sent, **kwargs)
             if resp.status_code != 401:
                 return resp
         raise StoreError("object storage refused the backup service's token (401)")
+
+    def _with_retries(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        for attempt in range(1, self.retries + 1):
+            try:
+                resp = self.http.request(method, url, **kwargs)
+            except httpx.HTTPError as err:
+                if attempt == self.retries:
+                    raise StoreError(f"object storage is not reachable: {err}") from None
+                status: Any = "unreachable"
+            else:
+                if resp.status_code < 500 or attempt == self.retries:
+                    return resp
+                status = resp.status_code
+            LOG.info("object storage: %s %s %s, trying again", method, url, status)
+            time.sleep(self.backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
 
     def _check(self, resp: httpx.Response, what: str, ok: tuple[int, ...]) -> httpx.Response:
         if resp.status_code not in ok:

@@ -1,5 +1,6 @@
 """The object-storage backup store against a small in-memory Swift (httpx.MockTransport): the
-account URL, the objects of a backup, partial backups removed, a 401 answered with a new token."""
+account URL, the objects of a backup, partial backups removed, a 401 answered with a new token,
+a 5xx tried again."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class FakeSwift:
         self.good: set[str] = set()
         self.issued = 0
         self.listing_limit = 3
+        self.failing = 0            # answer 503 to this many next requests
 
     def issue(self) -> str:
         self.issued += 1
@@ -37,6 +39,9 @@ class FakeSwift:
         self.good.clear()
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.failing:
+            self.failing -= 1
+            return httpx.Response(503)
         if request.headers.get("x-auth-token") not in self.good:
             return httpx.Response(401)
         _v1, account, container, *rest = unquote(request.url.path).lstrip("/").split("/", 3)
@@ -96,7 +101,7 @@ def auth(swift):
 
 @pytest.fixture
 def store(swift, auth):
-    s = ObjectStore(auth, http=httpx.Client(transport=httpx.MockTransport(swift)))
+    s = ObjectStore(auth, http=httpx.Client(transport=httpx.MockTransport(swift)), backoff=0)
     yield s
     s.close()
 
@@ -168,3 +173,12 @@ def test_a_refused_token_is_renewed_once(store, swift, auth):
     auth.refused = True
     with pytest.raises(StoreError, match="refused the backup service's token"):
         store.read_metadata(HERE, "b4")
+
+
+def test_a_5xx_is_tried_again_and_the_last_answer_is_the_error(store, swift):
+    swift.failing = 2
+    store.begin(HERE, "b5").finish(b"{}")               # the container PUT answered 503 twice, then 201
+    swift.failing = 3
+    with pytest.raises(StoreError, match="answered 503 to reading b5/metadata.json"):
+        store.read_metadata(HERE, "b5")
+    assert store.read_metadata(HERE, "b5")[1] == b"{}"

@@ -47,6 +47,7 @@ RESELLER_PREFIX = "AUTH_"
 UPLOADS = 4                 # chunks a backup keeps uploading while it reads and hashes the next ones
 LISTING_LIMIT = 1000
 _ACCOUNT_AT_END = re.compile(rf"/{RESELLER_PREFIX}[^/]*$")
+_TAG = re.compile(r"<[^>]*>")
 
 
 def project_account(project_id: str) -> str:
@@ -135,7 +136,7 @@ class ObjectStore:
 
     def _check(self, resp: httpx.Response, what: str, ok: tuple[int, ...]) -> httpx.Response:
         if resp.status_code not in ok:
-            detail = resp.text[:200].strip()
+            detail = " ".join(_TAG.sub(" ", resp.text[:300]).split())        # Swift's errors are short HTML
             raise StoreError(f"object storage answered {resp.status_code} to {what}: {detail}")
         return resp
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -156,19 +155,13 @@ def start_cloud(tmp: Path, services: str | None = None, extra_env: dict[str, str
                 names: tuple[str, ...] = ("identity",), volume_driver: str = "fake") -> Cloud:
     """Start `nubes up` on free ports and wait until the ``names`` services answer. A port is free
     when chosen and taken when bound; another worker's cloud may take it in between, so a start
-    that loses that race is tried again on new ports; on a new state directory, a new one again,
-    since what the lost start wrote (object storage's rings name the storage servers' ports) would
-    point the next start at the old ports."""
-    fresh = not tmp.exists() or not any(tmp.iterdir())
+    that loses that race is tried again on new ports."""
     for attempt in range(3):
         try:
             return _start_once(tmp, services, extra_env, names, volume_driver)
         except _PortTaken:
             if attempt == 2:
                 raise
-            if fresh:
-                shutil.rmtree(tmp)
-                tmp.mkdir(parents=True)
     raise AssertionError("unreachable")
 
 

@@ -75,6 +75,13 @@ class ServiceClients:
             raise ServiceUnavailable(f"No {service_type} service in the catalog.")
         return url
 
+    async def has(self, service_type: str) -> bool:
+        """Does the catalog list ``service_type``? (ServiceUnavailable: identity could not say.)"""
+        async with self._lock:
+            if not self._endpoints or time.monotonic() - self._loaded > self.catalog_ttl:
+                await self._load_catalog()
+        return service_type in self._endpoints
+
     async def request(self, service_type: str, method: str, path: str, *, token: str | None = None,
                       headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
         """Call ``service_type`` at ``path`` (relative to its catalog URL).

@@ -39,8 +39,11 @@ class VolumeConfig(ServiceConfig):
     # Managers.
     report_interval: float = 10.0     # seconds between capacity reports
     service_down_time: float = 60.0   # seconds without a report = down
-    # Backups: the directory store ("" = <state_dir>/backups; shared by the storage nodes for
-    # restores onto another node's backend) and the chunk size (bytes; the unit of incrementals).
+    # Backups: where new ones go ("auto": object storage when the catalog lists object-store, else
+    # the directory; "object"; "directory"; an incremental goes where its parent is), the
+    # directory store ("" = <state_dir>/backups; shared by the storage nodes for restores onto
+    # another node's backend) and the chunk size (bytes; the unit of incrementals).
+    backup_store: str = "auto"
     backup_path: str = ""
     backup_chunk_size: int = 4 * 1024 * 1024
     # Quotas (Cinder's defaults).
@@ -70,6 +73,16 @@ class BackendConf:
     export_ip: str = "127.0.0.1"
     nbd_port_min: int = 10809
     nbd_port_max: int = 10909
+
+
+def backup_store(conf: VolumeConfig) -> str:
+    """``[volume] backup_store``, checked."""
+    from nubes.volume.backup.store import STORE_CHOICES
+
+    if conf.backup_store not in STORE_CHOICES:
+        raise ConfigError(f"[volume] backup_store must be one of {', '.join(STORE_CHOICES)}, "
+                          f"not {conf.backup_store!r}")
+    return conf.backup_store
 
 
 def backends(conf: VolumeConfig, state_dir: Path) -> list[BackendConf]:

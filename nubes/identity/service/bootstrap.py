@@ -136,6 +136,9 @@ async def bootstrap(db: Any, spec: BootstrapSpec, rounds: int) -> dict[str, str]
         member = await _role(s, "member")
         reader = await _role(s, "reader")
         service = await _role(s, "service")
+        # object storage's reseller_admin_role: the service user reaches every project's account
+        # (block storage keeps backups in the owner's account, as Cinder's per_user Swift auth)
+        reseller_admin = await _role(s, "ResellerAdmin")
         await _imply(s, admin, manager)
         await _imply(s, manager, member)
         await _imply(s, member, reader)
@@ -147,6 +150,7 @@ async def bootstrap(db: Any, spec: BootstrapSpec, rounds: int) -> dict[str, str]
         await _grant(s, "UserSystem", admin_user.id, SYSTEM_TARGET, admin)
         await _grant(s, "UserProject", service_user.id, service_project.id, admin)
         await _grant(s, "UserProject", service_user.id, service_project.id, service)
+        await _grant(s, "UserProject", service_user.id, service_project.id, reseller_admin)
         await _catalog(s, spec)
         LOG.info("identity bootstrapped: admin user %s, project %s", admin_user.id, admin_project.id)
         return {"admin_user_id": admin_user.id, "admin_project_id": admin_project.id}

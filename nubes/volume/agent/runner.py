@@ -51,15 +51,20 @@ async def run_managers(rt: Any) -> None:
 
 
 async def _start_backup_worker(rt: Any, manager: VolumeManager) -> Any:
+    """The backend's backup worker, with the directory store and, when this process can reach the
+    other services, the object-storage one (each backup's record says which it lives in)."""
     from pathlib import Path
 
+    from nubes.volume.backup.object_store import LoopAuth, ObjectStore
     from nubes.volume.backup.store import DirectoryStore
     from nubes.volume.backup.worker import BackupManager
 
     conf = rt.service_conf
     root = Path(conf.backup_path) if conf.backup_path else Path(rt.conf.core.state_dir) / "backups"
+    clients = getattr(rt, "clients", None)
+    objects = ObjectStore(LoopAuth(clients, asyncio.get_running_loop())) if clients is not None else None
     worker = BackupManager(rt.bus, manager.host, manager.backend.availability_zone, manager.driver,
                            DirectoryStore(root), chunk_size=conf.backup_chunk_size,
-                           report_interval=conf.report_interval)
+                           report_interval=conf.report_interval, objects=objects)
     await worker.start()
     return worker

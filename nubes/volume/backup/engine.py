@@ -5,7 +5,12 @@ A backup's ``metadata.json`` (store.py) says everything a restore needs::
     {"format": "nubes-volume-backup", "version": 1, "backup_id", "volume_id", "parent_id",
      "size": <bytes>, "chunk_size": <bytes>, "created_at",
      "containers": {<backup id>: <container>},      # where each backup the chunks name lives
+     "accounts": {<backup id>: <account>},          # (object storage only) in which account
      "chunks": [[index, sha256, <backup id holding it>], ...]}
+
+The engine knows stores only by their interface (store.py): it hands the writer chunks and the
+metadata, and a restore asks the store for each chunk's bytes, keeping ``store.read_ahead`` of
+them in flight (one for a directory, several for object storage, whose reads wait on the network).
 
 Chunks not listed are zeros (never read from a hole of the image, never stored). An incremental
 backup compares each chunk's SHA-256 with its parent's at the same index and stores only those
@@ -29,13 +34,14 @@ import hashlib
 import json
 import os
 import subprocess
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from nubes.volume.backup.store import BackupWriter, DirectoryStore, StoreError
+from nubes.volume.backup.store import BackupStore, BackupWriter, Location, StoreError
 
 FORMAT = "nubes-volume-backup"
 SYNC_EVERY = 32 << 20          # bytes a restore writes between two background fdatasyncs
@@ -135,7 +141,8 @@ def _read_chunks(size: int, extents: list[Extent], indexes: list[int],
 
 
 def backup_image(path: Path, fmt: str, writer: BackupWriter, *, backup_id: str, volume_id: str,
-                 container: str, chunk_size: int, scratch: Path, parent: dict[str, Any] | None) -> dict[str, Any]:
+                 where: Location, chunk_size: int, scratch: Path,
+                 parent: dict[str, Any] | None) -> dict[str, Any]:
     """Write the image's chunks (those that differ from ``parent``'s, when given) and its
     metadata; answers the metadata plus ``object_count`` (chunks stored) and ``metadata_sha256``."""
     layout = data_layout(path, fmt)
@@ -144,17 +151,20 @@ def backup_image(path: Path, fmt: str, writer: BackupWriter, *, backup_id: str, 
         tmp = scratch / f"{backup_id}.raw"
         try:
             _run(["qemu-img", "convert", "-U", "-f", fmt, "-O", "raw", str(path), str(tmp)])
-            return backup_image(tmp, "raw", writer, backup_id=backup_id, volume_id=volume_id, container=container,
+            return backup_image(tmp, "raw", writer, backup_id=backup_id, volume_id=volume_id, where=where,
                                 chunk_size=chunk_size, scratch=scratch, parent=parent)
         finally:
             tmp.unlink(missing_ok=True)
     size, extents = layout
     inherit: dict[int, tuple[str, str]] = {}
-    containers = {backup_id: container}
+    containers = {backup_id: where.container}
+    accounts = {backup_id: where.account} if where.account else {}
     if parent is not None and parent.get("chunk_size") == chunk_size:
         for index, sha, holder in parent["chunks"]:
             inherit[index] = (sha, holder)
         containers.update(parent.get("containers", {}))
+        if where.account:
+            accounts.update(parent.get("accounts", {}))
     zeros = bytes(chunk_size)
     chunks: list[list[Any]] = []
     stored = 0
@@ -174,6 +184,8 @@ def backup_image(path: Path, fmt: str, writer: BackupWriter, *, backup_id: str, 
             "parent_id": parent["backup_id"] if parent else None, "size": size, "chunk_size": chunk_size,
             "created_at": datetime.now(timezone.utc).isoformat(),
             "containers": {k: v for k, v in containers.items() if k in holders}, "chunks": chunks}
+    if accounts:
+        meta["accounts"] = {k: v for k, v in accounts.items() if k in holders}
     raw = json.dumps(meta, separators=(",", ":")).encode()
     writer.finish(raw)
     return {**meta, "object_count": stored, "metadata_sha256": hashlib.sha256(raw).hexdigest()}
@@ -200,10 +212,11 @@ def _zero_range(fd: int, offset: int, length: int) -> None:
         offset += os.pwrite(fd, block[:min(len(block), end - offset)], offset)
 
 
-def restore_image(store: DirectoryStore, meta: dict[str, Any], path: Path, fmt: str, *,
-                  scratch: Path) -> None:
-    """Write the backup into the image at ``path`` (at least the backup's size); every chunk's
-    SHA-256 is checked before it is written (ChecksumMismatch names the first that fails)."""
+def restore_image(store: BackupStore, meta: dict[str, Any], path: Path, fmt: str, *,
+                  scratch: Path, where: Location) -> None:
+    """Write the backup (at ``where``) into the image at ``path`` (at least the backup's size);
+    every chunk's SHA-256 is checked before it is written (ChecksumMismatch names the first that
+    fails). A chunk held by another backup of the chain is read where the metadata says it is."""
     size, chunk_size = int(meta["size"]), int(meta["chunk_size"])
     if fmt != "raw":
         scratch.mkdir(parents=True, exist_ok=True)
@@ -211,14 +224,14 @@ def restore_image(store: DirectoryStore, meta: dict[str, Any], path: Path, fmt: 
         try:
             with open(tmp, "wb") as f:
                 f.truncate(size)
-            restore_image(store, meta, tmp, "raw", scratch=scratch)
+            restore_image(store, meta, tmp, "raw", scratch=scratch, where=where)
             _run(["qemu-img", "convert", "-n", "-f", "raw", "-O", fmt, str(tmp), str(path)])
         finally:
             tmp.unlink(missing_ok=True)
         return
     if os.stat(path).st_size < size:
         raise BackupError(f"the volume ({os.stat(path).st_size} bytes) is smaller than the backup ({size} bytes)")
-    containers = meta.get("containers", {})
+    containers, accounts = meta.get("containers", {}), meta.get("accounts", {})
     fd = os.open(path, os.O_RDWR)
     try:
         _zero_range(fd, 0, size)
@@ -229,26 +242,28 @@ def restore_image(store: DirectoryStore, meta: dict[str, Any], path: Path, fmt: 
             if container is None:
                 raise BackupError(f"backup {meta['backup_id']} names chunk {index} in backup {holder}, "
                                   "whose container it does not say")
+            at = Location(container, accounts.get(holder, where.account))
             try:
-                return entry, store.chunk_file(container, holder, index).read_bytes()
-            except (FileNotFoundError, StoreError):
-                raise BackupError(f"chunk {index} of backup {holder} is missing from the backup store") from None
+                return entry, store.read_chunk(at, holder, index)
+            except StoreError as err:
+                raise BackupError(err.message) from None
 
         entries = meta["chunks"]
+        depth = max(1, store.read_ahead)
         flushing = None
         unsynced = 0
-        with ThreadPoolExecutor(1, thread_name_prefix="restore-read") as pool, \
+        with ThreadPoolExecutor(depth, thread_name_prefix="restore-read") as pool, \
                 ThreadPoolExecutor(1, thread_name_prefix="restore-sync") as syncer:
-            pending = pool.submit(load, entries[0]) if entries else None
+            pending: deque[Future] = deque(pool.submit(load, e) for e in entries[:depth])
             for n in range(len(entries)):
                 if unsynced >= SYNC_EVERY and (flushing is None or flushing.done()):
                     # start the writeback of what is written while the next chunks are
                     if flushing is not None:
                         flushing.result()
                     flushing, unsynced = syncer.submit(os.fdatasync, fd), 0
-                assert pending is not None
-                (index, sha, holder), data = pending.result()
-                pending = pool.submit(load, entries[n + 1]) if n + 1 < len(entries) else None
+                (index, sha, holder), data = pending.popleft().result()
+                if n + depth < len(entries):
+                    pending.append(pool.submit(load, entries[n + depth]))
                 expected = min(chunk_size, size - index * chunk_size)
                 if len(data) != expected or hashlib.sha256(data).hexdigest() != sha:
                     raise ChecksumMismatch(f"chunk {index} of backup {holder} does not match its checksum "

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from nubes.core.db.base import utcnow
 from nubes.volume import rpc
+from nubes.volume.backup.store import store_kind
 from nubes.volume.db.models import Backup, Snapshot, Volume, VolumeAttachment
 from nubes.volume.service import messages, volume_from_backup
 
@@ -60,8 +61,8 @@ class BackupReports:
         async with self.db.reader() as s:
             rows = (await s.execute(select(Backup).where(
                 Backup.host == payload["host"], Backup.status.in_(("creating", "restoring", "deleting"))))).scalars()
-            mine = [{"id": r.id, "status": r.status, "container": r.container, "volume_id": r.volume_id}
-                    for r in rows]
+            mine = [{"id": r.id, "status": r.status, "store": store_kind(r.service), "container": r.container,
+                     "account": r.service_metadata, "volume_id": r.volume_id} for r in rows]
             others = (await s.execute(select(Backup.id).where(Backup.status == "creating",
                                                               Backup.host != payload["host"]))).scalars()
             return {"backups": mine, "creating": list(others)}

@@ -7,6 +7,9 @@ reconciles: a backup or restore its previous run left under way failed (its volu
 available / in-use, or ``error_restoring``), a delete finished, partial files and temporary
 snapshots removed.
 
+Each backup record names its store (``store``: ``directory`` or ``object``, with its container and,
+for object storage, its account); the worker keeps both and uses the one the record names.
+
 A backup reads the volume's image (``local_image``), a snapshot's (``snapshot_image``) for a
 backup of a snapshot, or, for an in-use volume, a temporary snapshot's, taken for the backup
 and deleted after it."""
@@ -24,7 +27,7 @@ from nubes.core.concurrency import run_blocking
 from nubes.core.exceptions import CloudError
 from nubes.volume import rpc
 from nubes.volume.backup import engine
-from nubes.volume.backup.store import DirectoryStore, StoreError
+from nubes.volume.backup.store import BackupStore, DirectoryStore, Location, StoreError
 from nubes.volume.drivers.base import VolumeDriver, VolumeDriverError
 
 LOG = logging.getLogger(__name__)
@@ -36,9 +39,15 @@ def temporary_snapshot_id(backup_id: str) -> str:
     return f"backup-{backup_id}"
 
 
+def location(backup: dict, prefix: str = "") -> Location:
+    """Where a worker record says its backup (``prefix="parent_"``: its parent) lives."""
+    return Location(backup[f"{prefix}container"], backup.get(f"{prefix}account"))
+
+
 class BackupManager:
     def __init__(self, bus: Any, host: str, availability_zone: str, driver: VolumeDriver, store: DirectoryStore,
-                 *, chunk_size: int, report_interval: float = 10.0) -> None:
+                 *, chunk_size: int, report_interval: float = 10.0,
+                 objects: BackupStore | None = None) -> None:
         if chunk_size < 65536 or chunk_size % 4096:
             raise ValueError(f"[volume] backup_chunk_size must be a multiple of 4096 and at least 65536, "
                              f"not {chunk_size}")
@@ -46,11 +55,19 @@ class BackupManager:
         self.host = host                  # host@backend, as its volume manager
         self.availability_zone = availability_zone
         self.driver = driver
-        self.store = store
+        self.store = store                # the directory store, which also holds the scratch space
+        self.objects = objects            # the object-storage store (None: no client to reach it)
         self.chunk_size = chunk_size
         self.report_interval = report_interval
         self.scratch = store.root / ".scratch" / host
         self._reporter: asyncio.Task | None = None
+
+    def store_of(self, backup: dict) -> BackupStore:
+        if backup.get("store", "directory") == "directory":
+            return self.store
+        if self.objects is None:
+            raise StoreError("this backup worker cannot reach object storage (no service clients)")
+        return self.objects
 
     def handlers(self) -> dict[str, Any]:
         return {"create_backup": self.create_backup, "restore_backup": self.restore_backup,
@@ -68,6 +85,9 @@ class BackupManager:
         if self._reporter is not None:
             self._reporter.cancel()
             await asyncio.gather(self._reporter, return_exceptions=True)
+        close = getattr(self.objects, "close", None)
+        if close is not None:
+            close()
 
     async def report(self) -> None:
         await self.bus.call(rpc.WORKER_TOPIC, "backup_service_report", {
@@ -85,7 +105,10 @@ class BackupManager:
         reply = await self.bus.call(rpc.WORKER_TOPIC, "backups_on_host", {"host": self.host}, timeout=30)
         for b in reply.get("backups", []):
             if b["status"] == "creating":
-                await run_blocking(self.store.remove_partial, b["container"], b["id"])
+                try:
+                    await run_blocking(self.store_of(b).remove_partial, location(b), b["id"])
+                except StoreError as err:            # left for the delete of the backup in error
+                    LOG.warning("partial backup %s not removed: %s", b["id"], err.message)
                 await self._drop_temporary({"id": temporary_snapshot_id(b["id"]), "volume_id": b.get("volume_id"),
                                             "volume_size": 0, "provider_location": None},
                                            {"id": b.get("volume_id")})
@@ -95,10 +118,10 @@ class BackupManager:
             elif b["status"] == "deleting":
                 await self.delete_backup({"backup": b})
         active = set(reply.get("creating", []))
-        for container, backup_id in await run_blocking(self.store.partials):
+        for where, backup_id in await run_blocking(self.store.partials):
             if backup_id not in active:
                 LOG.info("removing the partial files of backup %s", backup_id)
-                await run_blocking(self.store.remove_partial, container, backup_id)
+                await run_blocking(self.store.remove_partial, where, backup_id)
 
     async def _failed(self, backup_id: str, action: str, message: str) -> None:
         await self.bus.cast(rpc.WORKER_TOPIC, "backup_failed", {
@@ -116,9 +139,10 @@ class BackupManager:
         writer = None
         temporary = None
         try:
+            store, where = self.store_of(backup), location(backup)
             parent = None
-            if backup.get("parent_id"):
-                parent, _raw = await run_blocking(self.store.read_metadata, backup["parent_container"],
+            if backup.get("parent_id"):         # an incremental is kept in its parent's store
+                parent, _raw = await run_blocking(store.read_metadata, location(backup, "parent_"),
                                                   backup["parent_id"])
                 engine.check_metadata(parent, backup["parent_id"])
             if payload.get("snapshot"):
@@ -128,10 +152,10 @@ class BackupManager:
                 path, fmt = await self._image_at(temporary, volume)
             else:
                 path, fmt = await self.driver.local_image(volume)
-            writer = await run_blocking(self.store.begin, backup["container"], backup["id"])
+            writer = await run_blocking(store.begin, where, backup["id"])
             meta = await run_blocking(
                 engine.backup_image, path, fmt, writer, backup_id=backup["id"], volume_id=volume["id"],
-                container=backup["container"], chunk_size=self.chunk_size, scratch=self.scratch, parent=parent)
+                where=where, chunk_size=self.chunk_size, scratch=self.scratch, parent=parent)
         except FAILURES as err:
             if writer is not None:
                 await run_blocking(writer.abort)
@@ -175,7 +199,7 @@ class BackupManager:
             LOG.warning("could not delete temporary snapshot %s: %s", snapshot["id"], err.message)
 
     async def _metadata(self, backup: dict) -> dict:
-        meta, raw = await run_blocking(self.store.read_metadata, backup["container"], backup["id"])
+        meta, raw = await run_blocking(self.store_of(backup).read_metadata, location(backup), backup["id"])
         engine.check_metadata(meta, backup["id"])
         if backup.get("checksum"):
             if hashlib.sha256(raw).hexdigest() != backup["checksum"]:
@@ -189,7 +213,8 @@ class BackupManager:
         try:
             meta = await self._metadata(backup)
             path, fmt = await self.driver.local_image(volume)
-            await run_blocking(engine.restore_image, self.store, meta, Path(path), fmt, scratch=self.scratch)
+            await run_blocking(engine.restore_image, self.store_of(backup), meta, Path(path), fmt,
+                               scratch=self.scratch, where=location(backup))
         except FAILURES as err:
             reason = getattr(err, "message", None) or str(err)
             LOG.warning("restore of backup %s to volume %s failed: %s", backup["id"], volume["id"], reason)
@@ -201,7 +226,7 @@ class BackupManager:
     async def delete_backup(self, payload: dict) -> None:
         backup = payload["backup"]
         try:
-            await run_blocking(self.store.delete, backup["container"], backup["id"])
+            await run_blocking(self.store_of(backup).delete, location(backup), backup["id"])
         except FAILURES as err:
             reason = getattr(err, "message", None) or str(err)
             await self._failed(backup["id"], "delete", reason)
@@ -209,7 +234,7 @@ class BackupManager:
         await self.bus.cast(rpc.WORKER_TOPIC, "backup_deleted", {"backup_id": backup["id"], "host": self.host})
 
     async def check_backup(self, payload: dict) -> dict:
-        """For an imported record: are the backup's files here and whole? -> {size, object_count}
+        """For an imported record: is the backup in its store and whole? -> {size, object_count}
         or {error}."""
         backup = payload["backup"]
         try:

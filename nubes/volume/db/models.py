@@ -199,7 +199,9 @@ class Backup(_Times, Base):
     container: Mapped[str | None] = mapped_column(String(255), default=None)
     availability_zone: Mapped[str | None] = mapped_column(String(255), default=None)
     host: Mapped[str | None] = mapped_column(String(255), default=None)
-    service: Mapped[str | None] = mapped_column(String(255), default=None)
+    service: Mapped[str | None] = mapped_column(String(255), default=None)       # the store (store.SERVICES)
+    # What the store needs beyond the container (Cinder's column): the object-storage account
+    service_metadata: Mapped[str | None] = mapped_column(String(255), default=None)
     is_incremental: Mapped[bool] = mapped_column(Boolean, default=False)
     parent_id: Mapped[str | None] = mapped_column(UUID, default=None)
     num_dependent_backups: Mapped[int] = mapped_column(Integer, default=0)

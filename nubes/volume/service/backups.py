@@ -1,7 +1,11 @@
 """Backups: create (full or incremental, of a volume or of one of its snapshots; quota reserved and
 committed with the record; the volume, or the snapshot, ``backing-up``), list, show, update, delete, restore (to an existing available volume or
 a new one), reset status, export and import of records. The API layer decided the policy; ``see``
-is the set of projects the caller may see (None: every project)."""
+is the set of projects the caller may see (None: every project).
+
+A new backup's record names its store (``service``) from ``[volume] backup_store``; one kept in
+object storage also names its account (``service_metadata``: ``AUTH_<project id>``, the volume's
+project's). An incremental is kept where its parent is, so a chain never spans stores."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import asyncio
 import base64
 import binascii
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -19,18 +24,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nubes.core.db.base import utcnow
 from nubes.volume import exceptions as exc
 from nubes.volume import rpc
+from nubes.volume.backup.object_store import project_account
 from nubes.volume.backup.reports import backup_deltas, finish_delete
-from nubes.volume.backup.store import CONTAINER_RE, DEFAULT_CONTAINER
+from nubes.volume.backup.store import CONTAINER_RE, DEFAULT_CONTAINER, SERVICES, store_kind
+from nubes.volume.conf import backup_store
 from nubes.volume.db.models import Backup, Service, Snapshot, Volume
 from nubes.volume.service.snapshots import snapshot_record
 
-SERVICE = "nubes.volume.backup.directory"
 RESTORE_WAIT = 300.0        # seconds a restore waits for the new volume it asked for
+ACCOUNT_RE = re.compile(r"^AUTH_[A-Za-z0-9_-]{1,250}$")
 
 
 def worker_record(row: Backup, parent: Backup | None = None) -> dict[str, Any]:
-    return {"id": row.id, "volume_id": row.volume_id, "container": row.container, "checksum": row.checksum,
-            "parent_id": parent.id if parent else None, "parent_container": parent.container if parent else None}
+    """What the backup worker is told of a backup: which store, and where in it."""
+    return {"id": row.id, "volume_id": row.volume_id, "store": store_kind(row.service),
+            "container": row.container, "account": row.service_metadata, "checksum": row.checksum,
+            "parent_id": parent.id if parent else None,
+            "parent_container": parent.container if parent else None,
+            "parent_account": parent.service_metadata if parent else None}
 
 
 class Backups:
@@ -54,6 +65,14 @@ class Backups:
         async with self.db.reader() as s:
             return await self._get(s, backup_id, see)
 
+    async def new_store(self) -> str:
+        """Where a new full backup goes: ``[volume] backup_store``, "auto" deciding by the catalog."""
+        choice = backup_store(self.state.conf)
+        if choice != "auto":
+            return choice
+        clients = getattr(self.state.rt, "clients", None)
+        return "object" if clients is not None and await clients.has("object-store") else "directory"
+
     async def backup_host_up(self, s: AsyncSession, host: str) -> bool:
         svc = (await s.execute(select(Service).where(Service.host == host,
                                                      Service.binary == rpc.BACKUP_BINARY))).scalars().first()
@@ -67,6 +86,7 @@ class Backups:
         if not CONTAINER_RE.match(container):
             raise exc.InvalidInput(f"Invalid container name {container!r}: letters, digits, '_', '.' and '-' "
                                    "only, not starting with '.' or '-'.")
+        fresh_store = None if incremental else await self.new_store()     # (no HTTP inside the transaction)
         async with self.db.session() as s:
             volume = await s.get(Volume, volume_id) if len(volume_id) <= 36 else None
             if volume is None or (see is not None and volume.project_id not in see):
@@ -85,12 +105,14 @@ class Backups:
             if not volume.host or not await self.backup_host_up(s, host):
                 raise exc.ServiceNotFound("cinder-backup")
             parent = await self._parent(s, volume, snapshot) if incremental else None
+            kind = store_kind(parent.service) if parent is not None else fresh_store
             size = snapshot.volume_size if snapshot is not None else volume.size
             reservations = await self.state.quotas.reserve(s, volume.project_id, backup_deltas(size))
             row = Backup(id=str(uuid.uuid4()), project_id=volume.project_id, user_id=ctx.user_id or "",
                          volume_id=volume.id, snapshot_id=snapshot.id if snapshot else None, name=name,
                          description=description, status="creating", size=size, container=container,
-                         availability_zone=volume.availability_zone, host=host, service=SERVICE,
+                         availability_zone=volume.availability_zone, host=host, service=SERVICES[kind],
+                         service_metadata=project_account(volume.project_id) if kind == "object" else None,
                          is_incremental=parent is not None, parent_id=parent.id if parent else None,
                          data_timestamp=snapshot.created_at if snapshot is not None else utcnow(),
                          metadata_=dict(metadata))
@@ -243,24 +265,28 @@ class Backups:
         fields = {"id": row.id, "volume_id": row.volume_id, "name": row.name, "description": row.description,
                   "size": row.size, "container": row.container, "availability_zone": row.availability_zone,
                   "is_incremental": row.is_incremental, "parent_id": row.parent_id, "checksum": row.checksum,
-                  "object_count": row.object_count, "metadata": row.metadata_, "service": SERVICE,
+                  "object_count": row.object_count, "metadata": row.metadata_, "service": row.service,
+                  "account": row.service_metadata,
                   "data_timestamp": row.data_timestamp.isoformat() if row.data_timestamp else None}
         url = base64.b64encode(json.dumps(fields).encode()).decode()
-        return {"backup_service": SERVICE, "backup_url": url}
+        return {"backup_service": row.service or SERVICES["directory"], "backup_url": url}
 
     async def import_record(self, ctx: Any, backup_service: str, backup_url: str) -> Backup:
-        if backup_service != SERVICE:
-            raise exc.InvalidInput(f"Unsupported backup service {backup_service}: this cloud has {SERVICE}.")
+        if backup_service not in SERVICES.values():
+            raise exc.InvalidInput(f"Unsupported backup service {backup_service}: this cloud has "
+                                   f"{', '.join(SERVICES.values())}.")
+        kind = store_kind(backup_service)
         try:
             fields = json.loads(base64.b64decode(backup_url, validate=True))
             if not isinstance(fields, dict):
                 raise ValueError
             backup_id, container = str(fields["id"]), str(fields["container"])
+            account = str(fields["account"]) if kind == "object" else None
             size = int(fields["size"])
             uuid.UUID(backup_id)
         except (ValueError, KeyError, TypeError, binascii.Error):
             raise exc.InvalidInput("Can't parse backup record.") from None
-        if not CONTAINER_RE.match(container) or size < 1:
+        if not CONTAINER_RE.match(container) or size < 1 or not ACCOUNT_RE.match(account or "AUTH_x"):
             raise exc.InvalidInput("Can't parse backup record.")
         async with self.db.reader() as s:
             if await s.get(Backup, backup_id) is not None:
@@ -270,7 +296,8 @@ class Backups:
         if not hosts:
             raise exc.ServiceNotFound("cinder-backup")
         check = await self.bus.call(rpc.backup_topic(hosts[0]), "check_backup", {"backup": {
-            "id": backup_id, "container": container, "checksum": fields.get("checksum")}}, timeout=60)
+            "id": backup_id, "store": kind, "container": container, "account": account,
+            "checksum": fields.get("checksum")}}, timeout=60)
         if check.get("error"):
             raise exc.InvalidBackup(check["error"])
         async with self.db.session() as s:
@@ -281,13 +308,17 @@ class Backups:
             if parent_id and parent is None:
                 raise exc.InvalidBackup(f"The parent {parent_id} of this incremental backup is not in this cloud; "
                                         "import it first.")
+            if parent is not None and store_kind(parent.service) != kind:
+                raise exc.InvalidBackup(f"The parent {parent_id} of this incremental backup is kept in "
+                                        "another backup store.")
             reservations = await self.state.quotas.reserve(s, ctx.project_id, backup_deltas(size))
             row = Backup(id=backup_id, project_id=ctx.project_id, user_id=ctx.user_id or "",
                          volume_id=str(fields.get("volume_id") or check.get("volume_id") or ""),
                          name=fields.get("name"), description=fields.get("description"), status="available",
                          size=size, object_count=int(check.get("object_count") or 0), container=container,
-                         availability_zone=fields.get("availability_zone"), host=hosts[0], service=SERVICE,
-                         is_incremental=bool(parent_id), parent_id=parent_id, checksum=fields.get("checksum"),
+                         availability_zone=fields.get("availability_zone"), host=hosts[0],
+                         service=SERVICES[kind], service_metadata=account, is_incremental=bool(parent_id),
+                         parent_id=parent_id, checksum=fields.get("checksum"),
                          data_timestamp=utcnow(), metadata_=fields.get("metadata") or {})
             s.add(row)
             if parent is not None:

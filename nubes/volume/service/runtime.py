@@ -36,6 +36,9 @@ class VolumeState:
         self.qos_specs = QosSpecs(self)
 
     async def start(self) -> None:
+        from nubes.volume.conf import backup_store
+
+        backup_store(self.conf)          # a bad [volume] backup_store stops the service at start
         await self.types.ensure_default()
 
     async def stop(self) -> None:

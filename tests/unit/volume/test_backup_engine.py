@@ -9,14 +9,15 @@ import subprocess
 import pytest
 
 from nubes.volume.backup import engine
-from nubes.volume.backup.store import DirectoryStore
+from nubes.volume.backup.store import DirectoryStore, Location
 
 MiB = 1 << 20
+C = Location("c")
 
 
 def _backup(store, path, fmt, backup_id, parent=None, tmp=None):
-    return engine.backup_image(path, fmt, store.begin("c", backup_id), backup_id=backup_id, volume_id="v",
-                               container="c", chunk_size=MiB, scratch=tmp / "scratch", parent=parent)
+    return engine.backup_image(path, fmt, store.begin(C, backup_id), backup_id=backup_id, volume_id="v",
+                               where=C, chunk_size=MiB, scratch=tmp / "scratch", parent=parent)
 
 
 def _sha(path, size=None):
@@ -40,15 +41,15 @@ def test_full_then_incremental_stores_only_changed_chunks_and_restores(tmp_path)
         f.write(b"y" * 10)
     inc = _backup(store, img, "raw", "b2", parent=full, tmp=tmp_path)
     assert inc["object_count"] == 1
-    assert sorted(os.listdir(store.path("c", "b2") / "chunks")) == ["0000000006"]
+    assert sorted(os.listdir(store.path(C, "b2") / "chunks")) == ["0000000006"]
     assert {c[2] for c in inc["chunks"]} == {"b1", "b2"}
-    meta, raw = store.read_metadata("c", "b2")
+    meta, raw = store.read_metadata(C, "b2")
     assert hashlib.sha256(raw).hexdigest() == inc["metadata_sha256"]
     out = tmp_path / "o.raw"
     with open(out, "wb") as f:
         f.truncate(80 * MiB)
         f.write(os.urandom(MiB))            # old contents are replaced, also where the backup has zeros
-    engine.restore_image(store, meta, out, "raw", scratch=tmp_path / "scratch")
+    engine.restore_image(store, meta, out, "raw", scratch=tmp_path / "scratch", where=C)
     assert _sha(out, 64 * MiB) == _sha(img)
     assert not store.partials()
 
@@ -63,7 +64,8 @@ def test_qcow2_images_are_read_and_written(tmp_path):
     meta = _backup(store, src, "raw", "b1", tmp=tmp_path)
     q = tmp_path / "q.qcow2"
     subprocess.run(["qemu-img", "create", "-f", "qcow2", str(q), "16M"], check=True, capture_output=True)
-    engine.restore_image(store, store.read_metadata("c", "b1")[0], q, "qcow2", scratch=tmp_path / "scratch")
+    engine.restore_image(store, store.read_metadata(C, "b1")[0], q, "qcow2", scratch=tmp_path / "scratch",
+                         where=C)
     again = _backup(store, q, "qcow2", "b2", parent=meta, tmp=tmp_path)
     assert again["object_count"] == 0 and [c[1] for c in again["chunks"]] == [c[1] for c in meta["chunks"]]
     assert not list((tmp_path / "scratch").iterdir())
@@ -75,28 +77,29 @@ def test_a_corrupt_chunk_fails_the_restore(tmp_path):
     with open(src, "wb") as f:
         f.write(os.urandom(2 * MiB))
     _backup(store, src, "raw", "b1", tmp=tmp_path)
-    chunk = store.chunk_file("c", "b1", 1)
+    chunk = store.chunk_file(C, "b1", 1)
     chunk.write_bytes(chunk.read_bytes()[:-1] + b"\0")
     out = tmp_path / "o.raw"
     with open(out, "wb") as f:
         f.truncate(2 * MiB)
     with pytest.raises(engine.ChecksumMismatch, match="chunk 1 of backup b1"):
-        engine.restore_image(store, store.read_metadata("c", "b1")[0], out, "raw", scratch=tmp_path / "s")
+        engine.restore_image(store, store.read_metadata(C, "b1")[0], out, "raw", scratch=tmp_path / "s",
+                             where=C)
 
 
 def test_an_aborted_backup_leaves_no_files_and_delete_is_whole(tmp_path):
     store = DirectoryStore(tmp_path / "b")
-    w = store.begin("c", "b1")
+    w = store.begin(C, "b1")
     w.put_chunk(0, b"abc")
-    assert store.partials() == [("c", "b1")]
+    assert store.partials() == [(C, "b1")]
     w.abort()
-    assert store.partials() == [] and not store.exists("c", "b1")
+    assert store.partials() == [] and not store.exists(C, "b1")
     src = tmp_path / "src.raw"
     src.write_bytes(os.urandom(MiB))
     _backup(store, src, "raw", "b2", tmp=tmp_path)
-    assert store.exists("c", "b2")
-    store.delete("c", "b2")
-    assert not store.path("c", "b2").exists() and store.partials() == []
+    assert store.exists(C, "b2")
+    store.delete(C, "b2")
+    assert not store.path(C, "b2").exists() and store.partials() == []
 
 
 def _qemu(*argv: str, cwd=None) -> None:
@@ -125,7 +128,8 @@ def test_a_qcow2_chain_is_read_from_its_files(tmp_path, compressed):
     out = tmp_path / "out.raw"
     with open(out, "wb") as f:
         f.truncate(24 * MiB)
-    engine.restore_image(store, store.read_metadata("c", "b1")[0], out, "raw", scratch=tmp_path / "scratch")
+    engine.restore_image(store, store.read_metadata(C, "b1")[0], out, "raw", scratch=tmp_path / "scratch",
+                         where=C)
     assert _sha(out) == _sha(expected) and meta["size"] == 24 * MiB
     scratch = tmp_path / "scratch"
     assert scratch.exists() == compressed and not any(scratch.glob("*"))

@@ -5,10 +5,13 @@ the expirer's queue entries the object server leaves for objects with an X-Delet
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
+import weakref
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,11 +169,32 @@ async def send_update(target: UpdateTarget, method: str, path: str, headers: dic
     """One backend update (``path`` = /account/container[/object], unquoted); True on a 2xx."""
     url = f"http://{target.host}/{quote(target.device)}/{target.partition}{quote(path)}"
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            resp = await client.request(method, url, headers=headers)
+        resp = await update_client().request(method, url, headers=headers, timeout=timeout)
     except (httpx.HTTPError, OSError):
         return False
     return 200 <= resp.status_code < 300
+
+
+_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = \
+    weakref.WeakKeyDictionary()
+
+
+def update_client() -> httpx.AsyncClient:
+    """The pooled client the updates sent from this event loop share (kept-alive connections to
+    the other servers). One per loop, made on first use: a new client per update cost ~45 ms of
+    CPU (it loads the TLS trust store) and a connection each."""
+    loop = asyncio.get_running_loop()
+    client = _CLIENTS.get(loop)
+    if client is None or client.is_closed:
+        client = _CLIENTS[loop] = httpx.AsyncClient(trust_env=False)
+    return client
+
+
+async def close_update_client() -> None:
+    """Close this loop's update client (a storage app's shutdown)."""
+    client = _CLIENTS.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()
 
 
 async def update_or_save(device_path: Path, targets: list[UpdateTarget], method: str,
@@ -258,4 +282,10 @@ def storage_app(handlers: dict[str, Any]):
         except UnicodeDecodeError:
             return HTTPError(400, "Invalid UTF-8 in the path").response()
 
-    return Starlette(routes=[Route("/{path:path}", endpoint, methods=list(handlers))])
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await close_update_client()
+
+    return Starlette(routes=[Route("/{path:path}", endpoint, methods=list(handlers))],
+                     lifespan=lifespan)

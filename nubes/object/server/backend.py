@@ -183,31 +183,32 @@ async def send_update(target: UpdateTarget, method: str, path: str, headers: dic
     """One backend update (``path`` = /account/container[/object], unquoted); True on a 2xx."""
     url = f"http://{target.host}/{quote(target.device)}/{target.partition}{quote(path)}"
     try:
-        resp = await update_client().request(method, url, headers=headers, timeout=timeout)
+        resp = await update_client(target).request(method, url, headers=headers,
+                                                   timeout=timeout)
     except (httpx.HTTPError, OSError):
         return False
     return 200 <= resp.status_code < 300
 
 
-_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = \
-    weakref.WeakKeyDictionary()
+_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[UpdateTarget, httpx.AsyncClient]] \
+    = weakref.WeakKeyDictionary()
 
 
-def update_client() -> httpx.AsyncClient:
-    """The pooled client the updates sent from this event loop share (kept-alive connections to
-    the other servers). One per loop, made on first use: a new client per update cost ~45 ms of
-    CPU (it loads the TLS trust store) and a connection each."""
-    loop = asyncio.get_running_loop()
-    client = _CLIENTS.get(loop)
+def update_client(target: UpdateTarget) -> httpx.AsyncClient:
+    """The pooled client of the updates sent from this event loop to ``target`` (kept-alive
+    connections), made on first use: a new client per update cost ~45 ms of CPU (it loads the
+    TLS trust store) and a connection each. One per target, as httpcore's pool does work
+    quadratic in its connections for every request."""
+    clients = _CLIENTS.setdefault(asyncio.get_running_loop(), {})
+    client = clients.get(target)
     if client is None or client.is_closed:
-        client = _CLIENTS[loop] = httpx.AsyncClient(trust_env=False)
+        client = clients[target] = httpx.AsyncClient(trust_env=False)
     return client
 
 
 async def close_update_client() -> None:
-    """Close this loop's update client (a storage app's shutdown)."""
-    client = _CLIENTS.pop(asyncio.get_running_loop(), None)
-    if client is not None:
+    """Close this loop's update clients (a storage app's shutdown)."""
+    for client in _CLIENTS.pop(asyncio.get_running_loop(), {}).values():
         await client.aclose()
 
 

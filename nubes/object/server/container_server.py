@@ -66,13 +66,24 @@ class ContainerServer(DatabaseServer):
     async def put_object_row(self, request: Request, deleted: bool) -> Response:
         parts, _, _, broker = self._locate(request, entry=True)
         timestamp = request_timestamp(request)
-        await self.live_broker(broker)
         size = request.headers.get("x-size", "0")
-        if not size.isdigit():
-            raise HTTPError(400, "Invalid X-Size")
-        await asyncio.to_thread(broker.put_object, parts[4], timestamp, int(size),
-                                request.headers.get("x-content-type", ""),
-                                request.headers.get("x-etag", ""), deleted)
+
+        def record() -> bool:
+            """live_broker's checks and the row, in one thread hop; False: the container is
+            deleted."""
+            if not broker.exists():
+                raise HTTPError(404, "Not Found")
+            if broker.is_deleted():
+                return False
+            if not size.isdigit():
+                raise HTTPError(400, "Invalid X-Size")
+            broker.put_object(parts[4], timestamp, int(size),
+                              request.headers.get("x-content-type", ""),
+                              request.headers.get("x-etag", ""), deleted)
+            return True
+
+        if not await asyncio.to_thread(record):
+            raise HTTPError(404, "Not Found", await self.backend_headers(broker))
         return Response(b"", status_code=204 if deleted else 201)
 
     async def delete(self, request: Request) -> Response:

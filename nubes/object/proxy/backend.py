@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
-from nubes.object.server.backend import skip_missing_sniffio
+from nubes.object.server.backend import skip_missing_sniffio, tls_context
 
 LOG = logging.getLogger(__name__)
 skip_missing_sniffio()       # the proxy's client too, when no storage server runs here
@@ -126,7 +126,7 @@ class Backend:
             timeout=httpx.Timeout(conf.backend_timeout, connect=conf.conn_timeout),
             limits=httpx.Limits(max_connections=conf.max_backend_connections,
                                 max_keepalive_connections=conf.max_backend_connections // 2),
-            trust_env=False)
+            trust_env=False, verify=tls_context())
 
     def pool(self, node: Any) -> httpx.AsyncClient:
         """The client of ``node``'s connections (made on first use)."""

@@ -192,19 +192,20 @@ async def send_update(target: UpdateTarget, method: str, path: str, headers: dic
     return 200 <= resp.status_code < 300
 
 
-_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[UpdateTarget, httpx.AsyncClient]] \
+_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], httpx.AsyncClient]] \
     = weakref.WeakKeyDictionary()
 
 
 def update_client(target: UpdateTarget) -> httpx.AsyncClient:
-    """The pooled client of the updates sent from this event loop to ``target`` (kept-alive
-    connections), made on first use: a new client per update cost ~45 ms of CPU (it loads the
-    TLS trust store) and a connection each. One per target, as httpcore's pool does work
-    quadratic in its connections for every request."""
+    """The pooled client of the updates sent from this event loop to ``target``'s device
+    (kept-alive connections), made on first use: a new client per update cost ~45 ms of CPU (it
+    loads the TLS trust store) and a connection each. One per device, as httpcore's pool does
+    work quadratic in its connections for every request."""
     clients = _CLIENTS.setdefault(asyncio.get_running_loop(), {})
-    client = clients.get(target)
+    key = (target.host, target.device)
+    client = clients.get(key)
     if client is None or client.is_closed:
-        client = clients[target] = httpx.AsyncClient(trust_env=False, verify=tls_context())
+        client = clients[key] = httpx.AsyncClient(trust_env=False, verify=tls_context())
     return client
 
 

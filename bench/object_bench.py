@@ -34,7 +34,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-PEER = ROOT.parent / "shared" / "peers" / "swift"
+# ``../shared/peers/swift``; NUBES_SWIFT_PEER names it from elsewhere (a git worktree, whose parent differs).
+PEER = Path(os.environ.get("NUBES_SWIFT_PEER", ROOT.parent / "shared" / "peers" / "swift"))
 MB = 1_000_000
 
 

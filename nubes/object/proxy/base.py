@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from nubes.object.proxy.errors import SwiftError
 
 LOG = logging.getLogger(__name__)
 RING_RELOAD_INTERVAL = 15.0         # seconds (Swift's reload_time)
+CONTAINER_INFO_TTL = 60.0           # seconds (Swift's recheck_container_existence)
 # Response headers that belong to one connection or to the backend, never sent on.
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
                "server", "date", "content-length"}
@@ -55,9 +57,38 @@ def passed(headers: Any, prefixes: tuple[str, ...], names: tuple[str, ...] = ())
     return out
 
 
+class InfoCache:
+    """Answers this proxy looked up lately (a container's headers): each kept ``ttl`` seconds, at
+    most ``size`` of them, the least recently used dropped first; a write through this proxy
+    forgets its entry at once."""
+
+    def __init__(self, ttl: float = CONTAINER_INFO_TTL, size: int = 10_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: OrderedDict[tuple[str, ...], tuple[float, dict[str, str]]] = OrderedDict()
+
+    def get(self, key: tuple[str, ...]) -> dict[str, str] | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if time.monotonic() >= entry[0]:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: tuple[str, ...], value: dict[str, str]) -> None:
+        self._entries[key] = (time.monotonic() + self.ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def forget(self, key: tuple[str, ...]) -> None:
+        self._entries.pop(key, None)
+
+
 @dataclass
 class Cluster:
-    """The three rings and the backend client."""
+    """The three rings, the backend client and the container info this proxy caches."""
 
     account_ring: Any
     container_ring: Any
@@ -65,6 +96,7 @@ class Cluster:
     backend: Backend
     max_file_size: int
     listing_limit: int
+    container_info: InfoCache = field(default_factory=InfoCache)
 
     def __post_init__(self) -> None:
         self._next_reload = time.monotonic() + RING_RELOAD_INTERVAL

@@ -45,6 +45,17 @@ async def info(cluster: Cluster, account: str, container: str) -> dict[str, str]
     return {**client_headers(httpx.Headers(raw)), **versioning.shown(raw)}
 
 
+async def cached_raw_info(cluster: Cluster, account: str, container: str) -> dict[str, str]:
+    """``raw_info`` for an object write (the container must be there; its versioning settings):
+    an answer is reused for CONTAINER_INFO_TTL seconds, as Swift's proxy keeps it in memcache;
+    this proxy's own PUT, POST or DELETE of the container forgets it. A 404 is never kept."""
+    headers = cluster.container_info.get((account, container))
+    if headers is None:
+        headers = await raw_info(cluster, account, container)
+        cluster.container_info.put((account, container), headers)
+    return headers
+
+
 async def head(cluster: Cluster, req: Any, account: str, container: str) -> Response:
     authorize(req, account, write=False)
     return Response(b"", 204, headers=await info(cluster, account, container))
@@ -80,6 +91,7 @@ async def create(cluster: Cluster, account: str, container: str, headers: dict[s
                 for extra in account_update_headers(cluster, account, len(primaries))]
     answers = await cluster.backend.fan_out(primaries, handoffs, part, "PUT",
                                             (account, container), per_node)
+    cluster.container_info.forget((account, container))
     return quorum_response(answers, len(primaries))
 
 
@@ -91,6 +103,7 @@ async def post(cluster: Cluster, req: Any, account: str, container: str) -> Resp
                "x-timestamp": timestamp()}
     answers = await cluster.backend.fan_out(primaries, handoffs, part, "POST",
                                             (account, container), [headers] * len(primaries))
+    cluster.container_info.forget((account, container))
     response = quorum_response(answers, len(primaries))
     response.status_code = 204
     return response
@@ -109,6 +122,7 @@ async def remove(cluster: Cluster, account: str, container: str) -> Response:
                for extra in account_update_headers(cluster, account, len(primaries))]
     answers = await cluster.backend.fan_out(primaries, handoffs, part, "DELETE",
                                             (account, container), headers)
+    cluster.container_info.forget((account, container))
     response = quorum_response(answers, len(primaries))
     response.status_code = 204
     return response

@@ -253,7 +253,7 @@ async def store(cluster: Cluster, account: str, container: str, obj: str,
                 versioned: bool = True) -> Response:
     """Write the object; in a versioned container (unless ``versioned`` is off: a version's own
     write) the object it replaces is archived first."""
-    archive = versioning.archive_of(await containers.raw_info(cluster, account, container))
+    archive = versioning.archive_of(await containers.cached_raw_info(cluster, account, container))
     if archive is not None and versioned:
         await _archive(cluster, account, container, obj, archive[0])
     part, primaries, handoffs = cluster.nodes(cluster.object_ring, account, container, obj)
@@ -541,7 +541,7 @@ async def _newest_version(cluster: Cluster, account: str, archive: str, obj: str
 
 async def remove(cluster: Cluster, account: str, container: str, obj: str) -> Response:
     """Delete the object; in a versioned container as its mode says (see versioning.py)."""
-    archive = versioning.archive_of(await containers.raw_info(cluster, account, container))
+    archive = versioning.archive_of(await containers.cached_raw_info(cluster, account, container))
     if archive is None:
         return await _remove(cluster, account, container, obj)
     location, mode = archive

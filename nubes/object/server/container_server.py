@@ -20,7 +20,6 @@ from nubes.object.server import backend
 from nubes.object.server.backend import Devices, HTTPError, UpdateTarget, request_timestamp
 from nubes.object.server.db import ContainerBroker
 from nubes.object.server.db_server import DatabaseServer
-from nubes.object.server.listing import last_modified
 
 
 class ContainerServer(DatabaseServer):
@@ -30,7 +29,10 @@ class ContainerServer(DatabaseServer):
     # Stored as metadata, each with its timestamp, so the newest setting of each wins.
     meta_headers = ("x-container-read", "x-container-write", "x-container-sync-to",
                     "x-container-sync-key", "x-versions-location", "x-history-location")
-    list_columns = "name, created_at, size, content_type, etag"
+    # Last-Modified made by SQLite (listing.last_modified's string, ~3 us a row less in Python):
+    # a timestamp's first 16 characters are its normal form, ten digits, a dot, five decimals.
+    list_columns = ("name, strftime('%Y-%m-%dT%H:%M:%S', CAST(substr(created_at, 1, 10) AS INTEGER), "
+                    "'unixepoch') || '.' || substr(created_at, 12, 5) || '0', size, content_type, etag")
 
     @classmethod
     def from_config(cls, conf: ObjectStorageConfig, state_dir: Path) -> ContainerServer:
@@ -47,13 +49,13 @@ class ContainerServer(DatabaseServer):
         return {"X-Container-Object-Count": str(count), "X-Container-Bytes-Used": str(used)}
 
     def entry_view(self, row: tuple) -> dict:
-        name, created_at, size, content_type, etag = row
+        name, modified, size, content_type, etag = row
         # a static large object's manifest carries its content's size (Swift's swift_bytes)
         base, sep, swift_bytes = content_type.partition(";swift_bytes=")
         if sep and swift_bytes.isdigit():
             content_type, size = base, int(swift_bytes)
         return {"name": name, "hash": etag, "bytes": size, "content_type": content_type,
-                "last_modified": last_modified(created_at)}
+                "last_modified": modified}
 
     async def put(self, request: Request) -> Response:
         if self.names_entry(request):
@@ -66,13 +68,24 @@ class ContainerServer(DatabaseServer):
     async def put_object_row(self, request: Request, deleted: bool) -> Response:
         parts, _, _, broker = self._locate(request, entry=True)
         timestamp = request_timestamp(request)
-        await self.live_broker(broker)
         size = request.headers.get("x-size", "0")
-        if not size.isdigit():
-            raise HTTPError(400, "Invalid X-Size")
-        await asyncio.to_thread(broker.put_object, parts[4], timestamp, int(size),
-                                request.headers.get("x-content-type", ""),
-                                request.headers.get("x-etag", ""), deleted)
+
+        def record() -> bool:
+            """live_broker's checks and the row, in one thread hop; False: the container is
+            deleted."""
+            if not broker.exists():
+                raise HTTPError(404, "Not Found")
+            if broker.is_deleted():
+                return False
+            if not size.isdigit():
+                raise HTTPError(400, "Invalid X-Size")
+            broker.put_object(parts[4], timestamp, int(size),
+                              request.headers.get("x-content-type", ""),
+                              request.headers.get("x-etag", ""), deleted)
+            return True
+
+        if not await asyncio.to_thread(record):
+            raise HTTPError(404, "Not Found", await self.backend_headers(broker))
         return Response(b"", status_code=204 if deleted else 201)
 
     async def delete(self, request: Request) -> Response:

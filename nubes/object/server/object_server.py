@@ -26,7 +26,8 @@ from nubes.object.hashing import HashSecret, hash_path
 from nubes.object.server import backend, ssync
 from nubes.object.server.backend import (Devices, HTTPError, UpdateTarget, request_timestamp,
                                          split_path, title_case)
-from nubes.object.server.diskfile import DiskFile, ObjectState, read_range, suffix_hashes
+from nubes.object.server.diskfile import (DiskFile, ObjectState, Writer, read_range,
+                                          suffix_hashes)
 from nubes.object.server.http_conditions import check_conditions, http_date, parse_range
 from nubes.object.timestamps import Timestamp
 
@@ -108,36 +109,55 @@ class ObjectServer:
         if request.headers.get("if-none-match") == "*" and state.kind == "data" \
                 and not _expired(state, now):
             raise HTTPError(412, "Precondition Failed")
-        writer = await asyncio.to_thread(diskfile.writer)
+        writer: Writer | None = None
+        sent = request.headers.get("etag")
+        metadata: dict[str, Any] = {
+            "name": "/" + "/".join(parts[2:]), "X-Timestamp": timestamp.internal,
+            "Content-Type": "application/octet-stream",
+        }
+        metadata.update(_user_headers(request, STORED_HEADERS, META_PREFIXES))
+
+        def write(data: bytes) -> None:
+            nonlocal writer
+            if writer is None:
+                writer = diskfile.writer()
+            writer.write(data)
+
+        def finish(rest: bytes) -> None:
+            """The last bytes and the checks of the whole body: with the commit, all of a small
+            object's writing in two thread hops."""
+            write(rest)
+            assert writer is not None
+            if expected is not None and writer.size != expected:
+                raise HTTPError(499, "Client Disconnect: the body is shorter than Content-Length")
+            etag = writer.md5.hexdigest()
+            if sent is not None and sent.strip('"').lower() != etag:
+                raise HTTPError(422, "Unprocessable Entity: the body's MD5 is not the ETag sent")
+            metadata.update({"Content-Length": str(writer.size), "ETag": etag})
+
+        def commit() -> None:
+            assert writer is not None
+            writer.commit(timestamp, ".data", metadata)
+            diskfile.cleanup()
+
         try:
             buffer = bytearray()
             async for chunk in request.stream():
                 buffer += chunk
                 if len(buffer) >= WRITE_BUFFER:
-                    await asyncio.to_thread(writer.write, bytes(buffer))
+                    await asyncio.to_thread(write, bytes(buffer))
                     buffer.clear()
                     if expected is None:        # chunked: check the reserve as it grows
                         self.devices.check_space(device_path)
-            if buffer:
-                await asyncio.to_thread(writer.write, bytes(buffer))
-            if expected is not None and writer.size != expected:
-                raise HTTPError(499, "Client Disconnect: the body is shorter than Content-Length")
-            etag = writer.md5.hexdigest()
-            sent = request.headers.get("etag")
-            if sent is not None and sent.strip('"').lower() != etag:
-                raise HTTPError(422, "Unprocessable Entity: the body's MD5 is not the ETag sent")
-            metadata: dict[str, Any] = {
-                "name": "/" + "/".join(parts[2:]), "X-Timestamp": timestamp.internal,
-                "Content-Length": str(writer.size), "ETag": etag,
-                "Content-Type": "application/octet-stream",
-            }
-            metadata.update(_user_headers(request, STORED_HEADERS, META_PREFIXES))
+            await asyncio.to_thread(finish, bytes(buffer))
             await self._queue_expiry(request, parts, device_path, digest)
-            await asyncio.to_thread(writer.commit, timestamp, ".data", metadata)
+            await asyncio.to_thread(commit)
         except BaseException:
-            writer.abort()          # a close and an unlink: done at once, even when cancelled
+            if writer is not None:
+                writer.abort()      # a close and an unlink: done at once, even when cancelled
             raise
-        await asyncio.to_thread(diskfile.cleanup)
+        assert writer is not None
+        etag = metadata["ETag"]
         await self._container_update(request, targets, parts, device_path, digest, "PUT",
                                      timestamp, {"X-Size": str(writer.size), "X-Etag": etag,
                                                  "X-Content-Type": metadata["Content-Type"]})

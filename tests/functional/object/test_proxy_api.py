@@ -210,6 +210,20 @@ def test_object_put_needs_its_container(api):
     assert api("PUT", f"/{uniq('none')}/o", content=b"x").status_code == 404
 
 
+def test_container_info_cache_follows_this_proxys_container_writes(api):
+    """Object writes reuse the container's info; the container's DELETE and PUT through this
+    proxy are seen at once."""
+    container = uniq("cached")
+    assert api("PUT", f"/{container}").status_code == 201
+    assert api("PUT", f"/{container}/a", content=b"1").status_code == 201
+    assert api("DELETE", f"/{container}/a").status_code == 204
+    assert api("DELETE", f"/{container}").status_code == 204
+    assert api("PUT", f"/{container}/b", content=b"2").status_code == 404
+    assert api("PUT", f"/{container}").status_code == 201
+    assert api("PUT", f"/{container}/b", content=b"2").status_code == 201
+    assert api("GET", f"/{container}", params={"format": "json"}).json()[0]["name"] == "b"
+
+
 def test_auth(cloud, owner, api, tmp_path):
     c = uniq("c")
     api("PUT", f"/{c}")

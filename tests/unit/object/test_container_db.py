@@ -44,3 +44,12 @@ def test_account_rows(tmp_path):
     assert b.stats() == (1, 3, 30)
     b.mark_deleted(ts(3))
     assert b.is_deleted()
+
+
+def test_listing_last_modified_is_the_timestamp_in_utc():
+    from nubes.object.server.listing import last_modified
+
+    assert last_modified("1700000000.12345") == "2023-11-14T22:13:20.123450"
+    assert last_modified("0000000000.00000") == "1970-01-01T00:00:00.000000"
+    assert last_modified("1700000000.00001_000000000000000a") == "2023-11-14T22:13:20.000010"
+    assert last_modified("1700000000.5") == "2023-11-14T22:13:20.500000"

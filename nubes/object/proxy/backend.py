@@ -20,10 +20,9 @@ from urllib.parse import quote
 
 import httpx
 
-from nubes.object.server.backend import skip_missing_sniffio, tls_context
+from nubes.object.server.backend import tls_context
 
 LOG = logging.getLogger(__name__)
-skip_missing_sniffio()       # the proxy's client too, when no storage server runs here
 QUEUE_CHUNKS = 4            # chunks buffered per node in a PUT: memory is bounded, not the body
 
 

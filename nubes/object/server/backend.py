@@ -8,11 +8,9 @@ import asyncio
 import contextlib
 import functools
 import hashlib
-import importlib.util
 import json
 import os
 import ssl
-import sys
 import tempfile
 import weakref
 from collections.abc import AsyncIterator
@@ -27,18 +25,6 @@ from starlette.responses import Response
 
 from nubes.core.durable import fsync_dir
 from nubes.object.timestamps import InvalidTimestamp, Timestamp, parse_header
-
-
-def skip_missing_sniffio() -> None:
-    """httpcore 1.0.9 tries ``import sniffio`` on every lock it sets up (several per request), and
-    a failed import is not cached: without sniffio (anyio 4.11 no longer brings it) each try
-    searches sys.path, ~0.7 ms of CPU. ``None`` in sys.modules makes the same ImportError instant
-    (encode/httpcore#1103)."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None         # type: ignore[assignment]
-
-
-skip_missing_sniffio()
 
 
 class HTTPError(Exception):

@@ -41,8 +41,18 @@ def info(max_file_size: int, listing_limit: int) -> dict:
             "strict_cors_mode": True,
             "policies": [{"name": "Policy-0", "default": True}],
         },
-        "keystoneauth": {"reseller_prefix": RESELLER_PREFIX},
+        "keystoneauth": {"reseller_prefix": RESELLER_PREFIX, "account_acls": True},
+        **middleware_info(),
     }
+
+
+def middleware_info() -> dict:
+    """What the access checks serve (access.py), as Swift's middlewares register themselves."""
+    from nubes.object.proxy import tempurl
+
+    return {"tempurl": tempurl.info_section(),
+            "formpost": {"allowed_digests": sorted(tempurl.DIGESTS)},
+            "container_quotas": {}, "account_quotas": {}}
 
 
 def check_account(account: str) -> None:

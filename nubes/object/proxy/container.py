@@ -17,6 +17,7 @@ from nubes.object.proxy.base import (Cluster, authorize, client_headers, listing
                                      quorum_response, timestamp)
 
 META = ("x-container-meta-",)
+ACLS = ("x-container-read", "x-container-write")       # checked and cleaned by access.py
 
 
 def account_update_headers(cluster: Cluster, account: str, count: int) -> list[dict[str, str]]:
@@ -59,7 +60,7 @@ async def put(cluster: Cluster, req: Any, account: str, container: str) -> Respo
     constraints.check_metadata(req.headers, "container")
     await accounts.ensure(cluster, account)
     part, primaries, handoffs = cluster.nodes(cluster.container_ring, account, container)
-    common = {**passed(req.headers, META), "x-timestamp": timestamp()}
+    common = {**passed(req.headers, META, ACLS), "x-timestamp": timestamp()}
     headers = [{**common, **extra}
                for extra in account_update_headers(cluster, account, len(primaries))]
     answers = await cluster.backend.fan_out(primaries, handoffs, part, "PUT",
@@ -71,7 +72,7 @@ async def post(cluster: Cluster, req: Any, account: str, container: str) -> Resp
     authorize(req, account, write=True)
     constraints.check_metadata(req.headers, "container")
     part, primaries, handoffs = cluster.nodes(cluster.container_ring, account, container)
-    headers = {**passed(req.headers, META), "x-timestamp": timestamp()}
+    headers = {**passed(req.headers, META, ACLS), "x-timestamp": timestamp()}
     answers = await cluster.backend.fan_out(primaries, handoffs, part, "POST",
                                             (account, container), [headers] * len(primaries))
     response = quorum_response(answers, len(primaries))

@@ -1,0 +1,201 @@
+"""What stands between a request and its controller, in the order of Swift's proxy pipeline:
+CORS preflight, the gatekeeper (no client sets or sees system metadata), FormPost, TempURL,
+keystoneauth with ACLs, quotas; then on the answer the owner-only headers and CORS.
+
+Every route of the API reaches here with or without a token (they are public routes of the
+core): a request is then allowed by its token (owners, readers, ACLs), its URL's signature
+(TempURL), its form's (FormPost) or a container's referrer ACL (``.r:*``). Anything else
+without a token is 401, with a token 403, as keystoneauth answers."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import unquote
+
+from starlette.responses import Response
+
+from nubes.object.proxy import acl, constraints, cors, formpost, info, quotas, tempurl
+from nubes.object.proxy.acl import Grant
+from nubes.object.proxy.base import GRANT, Cluster
+from nubes.object.proxy.errors import SwiftError
+
+READS = ("GET", "HEAD")
+SYSMETA = ("x-account-sysmeta-", "x-container-sysmeta-", "x-object-sysmeta-")
+Handler = Callable[..., Awaitable[Response]]
+
+
+async def serve(cluster: Cluster, req: Any, fn: Handler, account: str,
+                container: str | None = None, obj: str | None = None) -> Response:
+    if req.method == "OPTIONS":
+        return await cors.preflight(cluster, req, account, container)
+    origin = req.headers.get("origin") if container else None
+    try:
+        response = await _serve(cluster, req, fn, account, container, obj)
+    except SwiftError as exc:
+        if origin:
+            exc.headers.update(await cors.actual_headers(cluster, req, account, container, {}))
+        raise
+    if origin:
+        response.headers.update(await cors.actual_headers(cluster, req, account, container,
+                                                          response.headers))
+    return response
+
+
+async def _serve(cluster: Cluster, req: Any, fn: Handler, account: str, container: str | None,
+                 obj: str | None) -> Response:
+    rewrite(req, drop=lambda name: name.startswith(SYSMETA))
+    if container and formpost.is_form(req):
+        return await formpost.serve(cluster, req, account, container, obj)
+    if obj is not None and tempurl.wanted(req):
+        await tempurl.authorize(cluster, req, account, container, obj)
+        grant = Grant(owner=False, via="tempurl")
+        rewrite(req, drop=lambda name: name in tempurl.INCOMING_REMOVE)
+    else:
+        grant = await decide(cluster, req, account, container, obj)
+    req.scope[GRANT] = grant
+    await _prepare(cluster, req, grant, account, container, obj)
+    params = {k: v for k, v in (("container", container), ("obj", obj)) if v is not None}
+    response = await fn(cluster, req, account=account, **params)
+    _finish(req, grant, response, obj)
+    return response
+
+
+def rewrite(req: Any, drop: Callable[[str], bool] = lambda name: False,
+            add: dict[str, str] | None = None) -> None:
+    """Change the request's headers before the controller reads them."""
+    kept = [(k, v) for k, v in req.scope["headers"]
+            if not drop(k.decode("latin-1").lower())
+            and (not add or k.decode("latin-1").lower() not in add)]
+    kept.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in (add or {}).items())
+    req.scope["headers"] = kept
+    if hasattr(req, "_headers"):
+        del req._headers
+
+
+def _project(req: Any, account: str) -> str:
+    constraints.check_account(account)
+    prefix = constraints.RESELLER_PREFIX
+    if not account.startswith(prefix) or len(account) == len(prefix):
+        raise denied(req)
+    return account[len(prefix):]
+
+
+def denied(req: Any) -> SwiftError:
+    return SwiftError(403 if req.ctx.authenticated else 401)
+
+
+def _needs(req: Any, container: str | None, obj: str | None) -> list[tuple[str, str | None, str]]:
+    """The containers the request touches and the ACL each must grant (read or write)."""
+    if container is None or obj is None:
+        return [(container or "", obj, "read" if req.method in READS else "")]
+    if req.method == "COPY":
+        dest, _, dest_obj = unquote(req.headers.get("destination", "")).lstrip("/").partition("/")
+        return [(container, obj, "read"), (dest or container, dest_obj or obj, "write")]
+    needs = [(container, obj, "read" if req.method in READS else "write")]
+    if req.method == "PUT" and "x-copy-from" in req.headers:
+        src, _, src_obj = unquote(req.headers["x-copy-from"]).lstrip("/").partition("/")
+        needs.append((src or container, src_obj or obj, "read"))
+    return needs
+
+
+async def decide(cluster: Cluster, req: Any, account: str, container: str | None,
+                 obj: str | None) -> Grant:
+    """keystoneauth's decision: owners (policy ``object:account_operator``), then each
+    container's ACL, referrers, the account's ACL, project readers, roles named in the ACL."""
+    ctx = req.ctx
+    project = _project(req, account)
+    target = {"project_id": project}
+    if ctx.authenticated and ctx.allowed("object:account_operator", target):
+        return Grant(owner=True, via="owner")
+    if ctx.authenticated:
+        granted = await _account_acl_grant(cluster, req, account, container)
+        if granted is not None:
+            return granted
+    for name, item, kind in _needs(req, container, obj):
+        await _container_grant(cluster, req, account, name, item, kind, project, target)
+    return Grant(owner=False, via="acl")
+
+
+async def _account_acl_grant(cluster: Cluster, req: Any, account: str, container: str | None
+                             ) -> Grant | None:
+    record = await info.account_info(cluster, req, account)
+    level = acl.account_level(req.ctx, acl.parse_account_acl(record.get(acl.ACCOUNT_ACL_SYSMETA)))
+    if level == "admin":
+        return Grant(owner=True, via="account-acl")
+    if level == "read-write" and (container or req.method in READS):
+        return Grant(owner=False, via="account-acl")
+    if level == "read-only" and req.method in READS:
+        return Grant(owner=False, via="account-acl")
+    return None
+
+
+async def _container_grant(cluster: Cluster, req: Any, account: str, container: str,
+                           obj: str | None, kind: str, project: str, target: dict) -> None:
+    """Allow (return) or refuse (raise) one container's part of the request, for a caller who
+    does not own the account."""
+    ctx = req.ctx
+    header = {"read": acl.READ, "write": acl.WRITE}.get(kind)
+    record = None
+    if container and header:
+        record = await info.container_info(cluster, req, account, container)
+    referrers, groups = acl.parse((record or {}).get(header or "", ""))
+    if acl.identity_matches(ctx, groups):
+        return
+    referred = None
+    if acl.referrer_allowed(req.headers.get("referer"), referrers):
+        if obj is not None or acl.LISTINGS in groups:
+            return
+        referred = False
+    if not ctx.authenticated or ctx.project_id != project:
+        raise denied(req)
+    if req.method in READS and kind != "write" and ctx.allowed("object:account_reader", target):
+        return
+    if referred is False or not acl.role_matches(ctx, groups):
+        raise denied(req)
+
+
+async def _prepare(cluster: Cluster, req: Any, grant: Grant, account: str, container: str | None,
+                   obj: str | None) -> None:
+    """The request's headers as the controller may take them, and the quotas of a write."""
+    if not grant.owner:
+        rewrite(req, drop=lambda name: name in acl.OWNER_HEADERS)
+    if container is None:
+        if req.method == "POST":
+            quotas.check_account_headers(req)
+            value = req.headers.get(acl.ACCOUNT_ACL)
+            if value is not None:
+                rewrite(req, drop=lambda name: name == acl.ACCOUNT_ACL,
+                        add={acl.ACCOUNT_ACL_SYSMETA: acl.check_account_acl(value)})
+        return
+    if obj is None:
+        if req.method in ("PUT", "POST"):
+            quotas.check_container_headers(req.headers)
+            cleaned = {h: acl.clean(h, req.headers[h]) for h in (acl.READ, acl.WRITE)
+                       if h in req.headers}
+            if cleaned:
+                rewrite(req, add=cleaned)
+        return
+    if req.method == "PUT":
+        length = req.headers.get("content-length", "")
+        await quotas.check_upload(cluster, req, account, container,
+                                  int(length) if length.isdigit() else None)
+    elif req.method == "COPY":
+        dest = unquote(req.headers.get("destination", "")).lstrip("/").partition("/")[0]
+        if dest:
+            await quotas.check_upload(cluster, req, account, dest, None)
+
+
+def _finish(req: Any, grant: Grant, response: Response, obj: str | None) -> None:
+    """No system metadata leaves the proxy; the account ACL and the other owner headers only
+    for owners; TempURL's outgoing rules."""
+    headers = response.headers
+    for name in list(headers.keys()):
+        low = name.lower()
+        if low == acl.ACCOUNT_ACL_SYSMETA and grant.owner:
+            if acl.parse_account_acl(headers[name]):
+                headers["X-Account-Access-Control"] = acl.check_account_acl(headers[name])
+        if low.startswith(SYSMETA) or (not grant.owner and low in acl.OWNER_HEADERS):
+            del headers[name]
+    if grant.via == "tempurl" and obj is not None:
+        tempurl.outgoing(req, response, obj)

@@ -48,7 +48,9 @@ async def _serve(cluster: Cluster, req: Any, fn: Handler, account: str, containe
     if container and formpost.is_form(req):
         return await formpost.serve(cluster, req, account, container, obj)
     if obj is not None and tempurl.wanted(req):
-        await tempurl.authorize(cluster, req, account, container, obj)
+        scope = await tempurl.authorize(cluster, req, account, container, obj)
+        if scope == "container" and any(c != container for c, _o, _k in _needs(req, container, obj)):
+            raise tempurl.invalid(req)          # a container's key reaches only that container
         grant = Grant(owner=False, via="tempurl")
         rewrite(req, drop=lambda name: name in tempurl.INCOMING_REMOVE)
     else:

@@ -9,9 +9,11 @@ the account's keys (``X-Account-Meta-Temp-URL-Key``, ``-Key-2``) or the containe
                                                                or prefix:/v1/AUTH_p/c/<prefix>)
 
 ``temp_url_expires`` is a Unix time or ISO 8601 (``2030-01-01T00:00:00Z``). A HEAD may use a
-URL signed for GET, HEAD or PUT. A GET answers with ``Content-Disposition`` (``attachment`` with
-the object's name or ``filename``; ``inline`` with ``inline``). Anything wrong (expired, bad
-signature, another address, no key) is 401 ``Temp URL invalid``, as Swift's."""
+URL signed for HEAD, GET, POST or PUT. A GET or HEAD answers with ``Content-Disposition``
+(``attachment`` with the object's name or ``filename``; ``inline`` with ``inline``) and
+``Expires``. A container's key reaches only its container (an ``X-Copy-From`` too), an account's
+the account. Anything wrong (expired, bad signature, another address, no key) is 401 ``Temp URL
+invalid``, as Swift's; a write with ``X-Object-Manifest`` or ``X-Symlink-Target`` is 400."""
 
 from __future__ import annotations
 
@@ -31,8 +33,10 @@ from nubes.object.proxy.errors import SwiftError
 
 METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
 DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
-HEX_LENGTHS = {40: "sha1", 64: "sha256", 128: "sha512"}
-INCOMING_REMOVE = ("x-timestamp", "x-open-expired")
+HEX_LENGTHS = {40: "sha1", 64: "sha256"}         # SHA-512 only as sha512:<base64>
+INCOMING_REMOVE = ("x-timestamp",)
+# A write through a TempURL may not point at data the URL gives no access to.
+DISALLOWED = ("x-object-manifest", "x-symlink-target")
 OUTGOING_REMOVE, OUTGOING_ALLOW = "x-object-meta-", "x-object-meta-public-"
 ISO8601 = "%Y-%m-%dT%H:%M:%SZ"
 ACCOUNT_KEYS = ("x-account-meta-temp-url-key", "x-account-meta-temp-url-key-2")
@@ -71,8 +75,10 @@ def split_signature(sig: str) -> tuple[str, str]:
         name, _, b64 = sig.partition(":")
         if name not in DIGESTS:
             raise ValueError(sig)
+        if ("-" in b64 or "_" in b64) and not ("+" in b64 or "/" in b64):
+            b64 = b64.replace("-", "+").replace("_", "/")
         try:
-            raw = base64.b64decode(b64 + "=" * (-len(b64) % 4), altchars=b"-_", validate=True)
+            raw = base64.b64decode(b64 + "=" * (-len(b64) % 4), validate=True)
         except (binascii.Error, ValueError):
             raise ValueError(sig) from None
         return name, raw.hex()
@@ -86,12 +92,17 @@ def sign(key: str, digest: str, body: str) -> str:
     return hmac.new(key.encode(), body.encode(), DIGESTS[digest]).hexdigest()
 
 
-async def keys(cluster: Cluster, req: Any, account: str, container: str) -> list[str]:
-    """The account's and the container's TempURL keys (also FormPost's)."""
-    found = [v for k, v in (await info.account_info(cluster, req, account)).items()
+async def scoped_keys(cluster: Cluster, req: Any, account: str, container: str
+                      ) -> list[tuple[str, str]]:
+    """The account's and the container's TempURL keys (also FormPost's), with their scope."""
+    found = [(v, "account") for k, v in (await info.account_info(cluster, req, account)).items()
              if k in ACCOUNT_KEYS and v]
     record = await info.container_info(cluster, req, account, container) or {}
-    return found + [v for k, v in record.items() if k in CONTAINER_KEYS and v]
+    return found + [(v, "container") for k, v in record.items() if k in CONTAINER_KEYS and v]
+
+
+async def keys(cluster: Cluster, req: Any, account: str, container: str) -> list[str]:
+    return [key for key, _ in await scoped_keys(cluster, req, account, container)]
 
 
 def _client_in(req: Any, ip_range: str) -> bool:
@@ -103,8 +114,8 @@ def _client_in(req: Any, ip_range: str) -> bool:
 
 
 async def authorize(cluster: Cluster, req: Any, account: str, container: str | None,
-                    obj: str | None) -> None:
-    """Let the request through when its URL is signed for it; else 401."""
+                    obj: str | None) -> str:
+    """The scope of the key the URL is signed with ("account" or "container"); else 401."""
     q = req.query_params
     if not container or obj is None or req.method not in METHODS:
         raise invalid(req)
@@ -125,16 +136,21 @@ async def authorize(cluster: Cluster, req: Any, account: str, container: str | N
     if ip_range is not None and not _client_in(req, ip_range):
         raise invalid(req)
     head = f"ip={ip_range}\n" if ip_range is not None else ""
-    methods = ("GET", "HEAD", "PUT") if req.method == "HEAD" else (req.method,)
-    for key in await keys(cluster, req, account, container):
+    methods = ("HEAD", "GET", "POST", "PUT") if req.method == "HEAD" else (req.method,)
+    for key, scope in await scoped_keys(cluster, req, account, container):
         for method in methods:
             if hmac.compare_digest(sign(key, digest, f"{head}{method}\n{expires}\n{path}"), sig):
-                return
+                _check_disallowed(req)
+                return scope
     raise invalid(req)
 
 
-def incoming(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    return [(k, v) for k, v in headers if k.decode("latin-1").lower() not in INCOMING_REMOVE]
+def _check_disallowed(req: Any) -> None:
+    if req.method in ("GET", "HEAD"):
+        return
+    for name in DISALLOWED:
+        if name in req.headers:
+            raise SwiftError(400, f"The header {name.title()!r} is not allowed in this tempurl")
 
 
 def outgoing(req: Any, response: Any, obj: str) -> None:
@@ -151,12 +167,13 @@ def outgoing(req: Any, response: Any, obj: str) -> None:
     elif filename:
         value = _disposition("attachment", filename)
     elif "content-disposition" in response.headers:
-        return
+        value = response.headers["content-disposition"]
     else:
         value = _disposition("attachment", obj.rstrip("/").rsplit("/", 1)[-1])
-    response.headers["Content-Disposition"] = value
+    response.headers["Content-Disposition"] = value.replace("\n", "%0A")
+    expires = parse_expires(q.get("temp_url_expires", ""))
+    response.headers["Expires"] = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(expires))
 
 
 def _disposition(kind: str, filename: str) -> str:
-    escaped = filename.replace('"', '\\"')
-    return f"{kind}; filename=\"{escaped}\"; filename*=UTF-8''{quote(filename)}"
+    return f"{kind}; filename=\"{quote(filename, safe=' /')}\"; filename*=UTF-8''{quote(filename)}"

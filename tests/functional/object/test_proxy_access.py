@@ -5,6 +5,7 @@ project, and a reseller admin."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import hmac
@@ -231,10 +232,27 @@ def test_tempurl_made_by_swiftclient(cloud, owner, other, http):
     put = _temp_url(cloud, owner, "PUT", f"{acct}/{c}/upload.bin", key)
     assert httpx.put(put, content=b"from a browser", timeout=30).status_code == 201
     assert http("GET", f"{acct}/{c}/upload.bin", owner.token).content == b"from a browser"
+    r = httpx.put(put, content=b"", headers={"x-object-manifest": f"{c}/"}, timeout=30)
+    assert r.status_code == 400 and r.text == "The header 'X-Object-Manifest' is not allowed in this tempurl"
+    assert "expires" in httpx.head(url, timeout=30).headers
+    # SHA-512 only in its sha512:<base64> form, as Swift reads it
+    hex512 = hmac.new(key.encode(), f"GET\n{int(time.time()) + 60}\n{path}".encode(),
+                      hashlib.sha512).hexdigest()
+    assert httpx.get(cloud.url("object", f"{path}?temp_url_sig={hex512}&temp_url_expires="
+                                          f"{int(time.time()) + 60}"), timeout=30).status_code == 401
     # a container's key, kept from everyone but the owners
     ckey = uuid.uuid4().hex
     swift(cloud, owner, "post", "-m", f"Temp-URL-Key:{ckey}", "-r", f"{other.project_id}:*", c)
     assert httpx.get(_temp_url(cloud, owner, "GET", path, ckey), timeout=30).status_code == 200
+    # a container's key reaches nothing outside it; the account's key reaches the account
+    elsewhere = uniq("else")
+    assert http("PUT", f"{acct}/{elsewhere}", owner.token).status_code == 201
+    assert http("PUT", f"{acct}/{elsewhere}/x", owner.token, content=b"x").status_code == 201
+    copy = {"x-copy-from": f"{elsewhere}/x", "content-length": "0"}
+    assert httpx.put(_temp_url(cloud, owner, "PUT", f"{acct}/{c}/copied", ckey), headers=copy,
+                     timeout=30).status_code == 401
+    assert httpx.put(_temp_url(cloud, owner, "PUT", f"{acct}/{c}/copied", key), headers=copy,
+                     timeout=30).status_code == 201
     assert http("HEAD", f"{acct}/{c}", owner.token).headers["x-container-meta-temp-url-key"] == ckey
     assert "x-container-meta-temp-url-key" not in http("HEAD", f"{acct}/{c}", other.token).headers
     assert "x-account-meta-temp-url-key" not in http("HEAD", acct, other.token).headers
@@ -259,7 +277,9 @@ def _signed_form(path: str, key: str, redirect: str = "", max_size: int = 1024,
                  ) -> list[tuple[str, str]]:
     expires = expires or int(time.time() + 600)
     body = f"{path}\n{redirect}\n{max_size}\n{max_count}\n{expires}"
-    sig = hmac.new(key.encode(), body.encode(), digest).hexdigest()
+    mac = hmac.new(key.encode(), body.encode(), digest)
+    sig = mac.hexdigest() if digest is not hashlib.sha512 else \
+        "sha512:" + base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
     return [("redirect", redirect), ("max_file_size", str(max_size)),
             ("max_file_count", str(max_count)), ("expires", str(expires)), ("signature", sig)]
 
@@ -280,7 +300,7 @@ def test_formpost(cloud, owner, http):
     listing = http("GET", f"{acct}/{c}", owner.token, params={"format": "json"}).json()
     assert [(o["name"], o["bytes"]) for o in listing] == [("up/a.txt", 10), ("up/b.txt", 20)]
     assert "x-delete-at" in http("HEAD", f"{acct}/{c}/up/a.txt", owner.token).headers
-    # no redirect: the status as text; sha512 signatures too
+    # no redirect: the status as text; sha512:<base64> signatures too
     body, ctype = _form(_signed_form(path, key, digest=hashlib.sha512), [("c.txt", b"C")])
     r = http("POST", path, content=body, headers={"content-type": ctype})
     assert r.status_code == 201 and r.text == "201 Created"

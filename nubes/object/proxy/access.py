@@ -69,6 +69,8 @@ def rewrite(req: Any, drop: Callable[[str], bool] = lambda name: False,
     kept = [(k, v) for k, v in req.scope["headers"]
             if not drop(k.decode("latin-1").lower())
             and (not add or k.decode("latin-1").lower() not in add)]
+    if not add and len(kept) == len(req.scope["headers"]):
+        return
     kept.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in (add or {}).items())
     req.scope["headers"] = kept
     if hasattr(req, "_headers"):
@@ -103,8 +105,9 @@ def _needs(req: Any, container: str | None, obj: str | None) -> list[tuple[str, 
 
 async def decide(cluster: Cluster, req: Any, account: str, container: str | None,
                  obj: str | None) -> Grant:
-    """keystoneauth's decision: owners (policy ``object:account_operator``), then each
-    container's ACL, referrers, the account's ACL, project readers, roles named in the ACL."""
+    """keystoneauth's decision: owners (policy ``object:account_operator``), the account's ACL,
+    then for each container the request touches its ACL's identities, referrers, project
+    readers (policy ``object:account_reader``) and roles named in the ACL."""
     ctx = req.ctx
     project = _project(req, account)
     target = {"project_id": project}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import html
+import mimetypes
 import time
 from collections.abc import AsyncIterator
 from http import HTTPStatus
@@ -26,7 +27,7 @@ from starlette.responses import Response
 
 from nubes.object.proxy import constraints, quotas, tempurl
 from nubes.object.proxy.base import Cluster
-from nubes.object.proxy.errors import SwiftError
+from nubes.object.proxy.errors import SwiftError, page
 
 MAX_VALUE_LENGTH = 4096             # a form field's value (Swift's)
 MAX_HEADER_BLOCK = 8192
@@ -167,9 +168,12 @@ async def _store_file(cluster: Cluster, req: Any, account: str, container: str, 
     from nubes.object.proxy import obj as objects
 
     constraints.check_object_name(name)
-    headers = {"content-type": part_headers.get("content-type") or "application/octet-stream"}
-    if part_headers.get("content-encoding"):
-        headers["content-encoding"] = part_headers["content-encoding"]
+    # the form's content-type and content-encoding fields apply to every file; else the part's
+    kind = attrs.get("content-type") if "content-type" in attrs else part_headers.get("content-type")
+    headers = {"content-type": kind or mimetypes.guess_type(name)[0] or "application/octet-stream"}
+    encoding = attrs.get("content-encoding", part_headers.get("content-encoding"))
+    if encoding:
+        headers["content-encoding"] = encoding
     if "x_delete_at" in attrs:
         _int(attrs, "x_delete_at", "x_delete_at not an integer: Unix timestamp required.")
     if "x_delete_after" in attrs:
@@ -186,13 +190,13 @@ async def _store_file(cluster: Cluster, req: Any, account: str, container: str, 
 
 
 async def _translate(cluster: Cluster, req: Any, account: str, container: str,
-                     prefix: str | None) -> tuple[int, str, dict[str, str]]:
-    path = f"/v1/{account}/{container}" + (f"/{prefix}" if prefix is not None else "")
+                     prefix: str | None) -> tuple[int, str, dict[str, str], bytes]:
+    path = req.scope["path"]            # as the client signed it (Swift's PATH_INFO)
     parts = _Parts(req.stream(), _boundary(req) or "")
     await parts.start()
     attrs: dict[str, str] = {}
     keys: list[str] | None = None
-    status, message, count = 0, "", 0
+    status, message, count, failure = 0, "", 0, b""
     while True:
         headers = await parts.headers()
         kind, disposition = _disposition(headers.get("content-disposition", ""))
@@ -211,6 +215,7 @@ async def _translate(cluster: Cluster, req: Any, account: str, container: str,
                                            headers, body)
             except SwiftError as exc:
                 status = exc.status
+                failure = exc.message.encode() if exc.plain else page(exc.status)
             if not 200 <= status < 300:
                 break
         else:
@@ -226,7 +231,7 @@ async def _translate(cluster: Cluster, req: Any, account: str, container: str,
             break
     if not status:
         status, message = 400, "no files to process"
-    return status, message, attrs
+    return status, message, attrs, failure
 
 
 def _phrase(status: int) -> str:
@@ -239,7 +244,7 @@ def _phrase(status: int) -> str:
 async def serve(cluster: Cluster, req: Any, account: str, container: str,
                 prefix: str | None) -> Response:
     try:
-        status, message, attrs = await _translate(cluster, req, account, container, prefix)
+        status, message, attrs, failure = await _translate(cluster, req, account, container, prefix)
     except FormError as exc:
         text = str(exc).title() if exc.status == 401 else str(exc)
         raise SwiftError(exc.status, f"FormPost: {text}", TEXT) from None
@@ -248,7 +253,7 @@ async def serve(cluster: Cluster, req: Any, account: str, container: str,
         body = f"{status} {_phrase(status)}"
         if message:
             body += f"\r\nFormPost: {message.title()}"
-        return Response(body.encode(), status, headers=TEXT)
+        return Response(failure or body.encode(), status, headers=TEXT)
     redirect += "&" if "?" in redirect else "?"
     redirect += f"status={quote(str(status))}&message={quote(message)}"
     body = f'<html><body><p><a href="{html.escape(redirect)}">Click to continue...</a></p></body></html>'

@@ -1,7 +1,8 @@
 """Temporary URLs (Swift's tempurl): a signed, expiring URL that lets anyone without a token GET,
 HEAD, PUT, POST or DELETE one object (or, with ``temp_url_prefix``, the objects under a prefix).
 
-The signature is an HMAC (SHA-1, SHA-256 or SHA-512; hex, or ``<digest>:<base64>``) with one of
+The signature is an HMAC (SHA-1, SHA-256 or SHA-512; hex, or ``<digest>:<base64>``, the form
+python-swiftclient gives SHA-512) with one of
 the account's keys (``X-Account-Meta-Temp-URL-Key``, ``-Key-2``) or the container's
 (``X-Container-Meta-Temp-URL-Key``, ``-Key-2``) of::
 
@@ -33,7 +34,7 @@ from nubes.object.proxy.errors import SwiftError
 
 METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
 DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
-HEX_LENGTHS = {40: "sha1", 64: "sha256"}         # SHA-512 only as sha512:<base64>
+HEX_LENGTHS = {40: "sha1", 64: "sha256", 128: "sha512"}
 INCOMING_REMOVE = ("x-timestamp",)
 # A write through a TempURL may not point at data the URL gives no access to.
 DISALLOWED = ("x-object-manifest", "x-symlink-target")
@@ -171,8 +172,11 @@ def outgoing(req: Any, response: Any, obj: str) -> None:
     else:
         value = _disposition("attachment", obj.rstrip("/").rsplit("/", 1)[-1])
     response.headers["Content-Disposition"] = value.replace("\n", "%0A")
-    expires = parse_expires(q.get("temp_url_expires", ""))
-    response.headers["Expires"] = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(expires))
+    try:
+        expires = time.gmtime(parse_expires(q.get("temp_url_expires", "")))
+    except (OverflowError, OSError, ValueError):     # a year past what the platform keeps
+        return
+    response.headers["Expires"] = time.strftime("%a, %d %b %Y %H:%M:%S GMT", expires)
 
 
 def _disposition(kind: str, filename: str) -> str:

@@ -235,11 +235,13 @@ def test_tempurl_made_by_swiftclient(cloud, owner, other, http):
     r = httpx.put(put, content=b"", headers={"x-object-manifest": f"{c}/"}, timeout=30)
     assert r.status_code == 400 and r.text == "The header 'X-Object-Manifest' is not allowed in this tempurl"
     assert "expires" in httpx.head(url, timeout=30).headers
-    # SHA-512 only in its sha512:<base64> form, as Swift reads it
-    hex512 = hmac.new(key.encode(), f"GET\n{int(time.time()) + 60}\n{path}".encode(),
-                      hashlib.sha512).hexdigest()
-    assert httpx.get(cloud.url("object", f"{path}?temp_url_sig={hex512}&temp_url_expires="
-                                          f"{int(time.time()) + 60}"), timeout=30).status_code == 401
+    # SHA-512 also in hex; an unknown digest name is refused
+    expires = int(time.time()) + 60
+    hex512 = hmac.new(key.encode(), f"GET\n{expires}\n{path}".encode(), hashlib.sha512).hexdigest()
+    signed = cloud.url("object", f"{path}?temp_url_sig={hex512}&temp_url_expires={expires}")
+    assert httpx.get(signed, timeout=30).content == b"secret"
+    assert httpx.get(signed.replace("temp_url_sig=", "temp_url_sig=md5:"), timeout=30
+                     ).status_code == 401
     # a container's key, kept from everyone but the owners
     ckey = uuid.uuid4().hex
     swift(cloud, owner, "post", "-m", f"Temp-URL-Key:{ckey}", "-r", f"{other.project_id}:*", c)
@@ -273,13 +275,13 @@ def _form(fields: list[tuple[str, str]], files: list[tuple[str, bytes]]) -> tupl
 
 
 def _signed_form(path: str, key: str, redirect: str = "", max_size: int = 1024,
-                 max_count: int = 5, expires: int | None = None, digest=hashlib.sha256
-                 ) -> list[tuple[str, str]]:
+                 max_count: int = 5, expires: int | None = None, digest=hashlib.sha256,
+                 b64: bool = False) -> list[tuple[str, str]]:
     expires = expires or int(time.time() + 600)
     body = f"{path}\n{redirect}\n{max_size}\n{max_count}\n{expires}"
     mac = hmac.new(key.encode(), body.encode(), digest)
-    sig = mac.hexdigest() if digest is not hashlib.sha512 else \
-        "sha512:" + base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+    sig = f"{mac.name[5:]}:" + base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=") \
+        if b64 else mac.hexdigest()
     return [("redirect", redirect), ("max_file_size", str(max_size)),
             ("max_file_count", str(max_count)), ("expires", str(expires)), ("signature", sig)]
 
@@ -300,10 +302,24 @@ def test_formpost(cloud, owner, http):
     listing = http("GET", f"{acct}/{c}", owner.token, params={"format": "json"}).json()
     assert [(o["name"], o["bytes"]) for o in listing] == [("up/a.txt", 10), ("up/b.txt", 20)]
     assert "x-delete-at" in http("HEAD", f"{acct}/{c}/up/a.txt", owner.token).headers
-    # no redirect: the status as text; sha512:<base64> signatures too
+    # no redirect: the status as text; SHA-512 signatures, hex or sha512:<base64>
     body, ctype = _form(_signed_form(path, key, digest=hashlib.sha512), [("c.txt", b"C")])
     r = http("POST", path, content=body, headers={"content-type": ctype})
     assert r.status_code == 201 and r.text == "201 Created"
+    body, ctype = _form(_signed_form(path, key, digest=hashlib.sha512, b64=True), [("c2.txt", b"C")])
+    assert http("POST", path, content=body, headers={"content-type": ctype}).status_code == 201
+    # a form field's content type applies to every file
+    body, ctype = _form([*_signed_form(path, key), ("content-type", "image/png")], [("p", b"P")])
+    assert http("POST", path, content=body, headers={"content-type": ctype}).status_code == 201
+    assert http("HEAD", f"{acct}/{c}/up/p", owner.token).headers["content-type"] == "image/png"
+    # a failed store: its answer (an account's key signs for any container)
+    akey = uuid.uuid4().hex
+    assert http("POST", acct, owner.token, headers={"x-account-meta-temp-url-key-2": akey}
+                ).status_code == 204
+    gone = f"{acct}/{uniq('nocontainer')}/"
+    body, ctype = _form(_signed_form(gone, akey), [("x", b"x")])
+    r = http("POST", gone, content=body, headers={"content-type": ctype})
+    assert r.status_code == 404 and r.text.startswith("<html><h1>Not Found</h1>")
     body, ctype = _form(_signed_form(path, key, max_size=5), [("big.txt", b"x" * 6)])
     r = http("POST", path, content=body, headers={"content-type": ctype})
     assert r.status_code == 400 and r.text == "FormPost: max_file_size exceeded"

@@ -73,6 +73,7 @@ def test_signature_forms():
     assert tempurl.split_signature("sha512:" + b64) == ("sha512", mac.hexdigest())
     assert tempurl.split_signature("a" * 40) == ("sha1", "a" * 40)
     assert tempurl.split_signature("A" * 64) == ("sha256", "a" * 64)
+    assert tempurl.split_signature("b" * 128) == ("sha512", "b" * 128)
     for bad in ("md5:xx", "abc", "sha256:%%%"):
         with pytest.raises(ValueError):
             tempurl.split_signature(bad)

@@ -15,7 +15,7 @@ from urllib.parse import unquote
 
 from starlette.responses import Response
 
-from nubes.object.proxy import acl, constraints, cors, formpost, info, quotas, tempurl
+from nubes.object.proxy import acl, constraints, cors, dlo, formpost, info, quotas, tempurl
 from nubes.object.proxy.acl import Grant
 from nubes.object.proxy.base import GRANT, Cluster
 from nubes.object.proxy.errors import SwiftError
@@ -51,7 +51,7 @@ async def _serve(cluster: Cluster, req: Any, fn: Handler, account: str, containe
         scope = await tempurl.authorize(cluster, req, account, container, obj)
         if scope == "container" and any(c != container for c, _o, _k in _needs(req, container, obj)):
             raise tempurl.invalid(req)          # a container's key reaches only that container
-        grant = Grant(owner=False, via="tempurl")
+        grant = Grant(owner=False, via="tempurl", scope=scope)
         rewrite(req, drop=lambda name: name in tempurl.INCOMING_REMOVE)
     else:
         grant = await decide(cluster, req, account, container, obj)
@@ -59,8 +59,27 @@ async def _serve(cluster: Cluster, req: Any, fn: Handler, account: str, containe
     await _prepare(cluster, req, grant, account, container, obj)
     params = {k: v for k, v in (("container", container), ("obj", obj)) if v is not None}
     response = await fn(cluster, req, account=account, **params)
+    await _segments_allowed(cluster, req, grant, account, container, response)
     _finish(req, grant, response, obj)
     return response
+
+
+async def _segments_allowed(cluster: Cluster, req: Any, grant: Grant, account: str,
+                            container: str | None, response: Response) -> None:
+    """A large object's segments are read with the caller's rights (Swift authorizes each
+    segment's request): a manifest must not open a container its reader may not read. The
+    answer's body has not started yet."""
+    manifest = response.headers.get(dlo.MANIFEST)
+    if grant.owner or manifest is None or req.query_params.get("multipart-manifest") == "get":
+        return
+    segments = unquote(manifest).partition("/")[0]
+    if grant.via == "tempurl":
+        if grant.scope == "container" and segments != container:
+            raise tempurl.invalid(req)
+    elif grant.via != "account-acl" and segments != container:
+        project = _project(req, account)
+        await _container_grant(cluster, req, account, segments, manifest, "read", project,
+                               {"project_id": project})
 
 
 def rewrite(req: Any, drop: Callable[[str], bool] = lambda name: False,

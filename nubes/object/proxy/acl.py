@@ -39,10 +39,11 @@ DEFAULT_DOMAIN = "default"
 @dataclass
 class Grant:
     """Why a request is allowed; ``owner`` (Swift's ``swift_owner``) sees and sets the owner
-    headers."""
+    headers; ``scope`` is a TempURL key's (account or container)."""
 
     owner: bool
     via: str
+    scope: str = ""
 
 
 def clean(header: str, value: str) -> str:

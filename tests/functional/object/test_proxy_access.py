@@ -132,6 +132,15 @@ def test_acl_grants_another_project(cloud, owner, other, http):
     r = http("PUT", f"{base}/copy", other.token, headers={"x-copy-from": f"{c}/doc",
                                                           "content-length": "0"})
     assert r.status_code == 201
+    # a manifest they may write does not open a container they may not read
+    private = uniq("private")
+    assert http("PUT", f"{account(owner)}/{private}", owner.token).status_code == 201
+    assert http("PUT", f"{account(owner)}/{private}/seg", owner.token, content=b"hidden"
+                ).status_code == 201
+    assert http("PUT", f"{base}/dlo", other.token, content=b"",
+                headers={"x-object-manifest": f"{private}/seg"}).status_code == 201
+    assert http("GET", f"{base}/dlo", other.token).status_code == 403
+    assert http("GET", f"{base}/dlo", owner.token).content == b"hidden"
     # they cannot set an ACL even where they may write
     assert http("POST", base, other.token, headers={"x-container-read": "*:*"}).status_code == 403
     assert http("HEAD", base, owner.token).headers["x-container-read"] == \

@@ -64,7 +64,10 @@ def account(user) -> str:
     return f"/v1/AUTH_{user.project_id}"
 
 
-def test_info_lists_the_middlewares(http):
+def test_info_lists_the_middlewares(cloud, owner, http):
+    listed = swift(cloud, owner, "capabilities")
+    assert all(f"{name}\n" in listed for name in ("tempurl", "formpost", "container_quotas",
+                                                  "account_quotas"))
     info = http("GET", "/info").json()
     assert set(info["tempurl"]["methods"]) == {"GET", "HEAD", "PUT", "POST", "DELETE"}
     assert info["tempurl"]["allowed_digests"] == ["sha1", "sha256", "sha512"]

@@ -23,6 +23,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from nubes.object.proxy import constraints, quotas, tempurl
@@ -248,6 +249,8 @@ async def serve(cluster: Cluster, req: Any, account: str, container: str,
     except FormError as exc:
         text = str(exc).title() if exc.status == 401 else str(exc)
         raise SwiftError(exc.status, f"FormPost: {text}", TEXT) from None
+    except ClientDisconnect:
+        raise SwiftError(499) from None
     redirect = attrs.get("redirect")
     if not redirect:
         body = f"{status} {_phrase(status)}"

@@ -120,6 +120,8 @@ def test_acl_grants_another_project(cloud, owner, other, http):
     assert listed.status_code == 200 and [o["name"] for o in listed.json()] == ["doc"]
     head = http("HEAD", base, other.token)
     assert head.status_code == 204 and "x-container-read" not in head.headers
+    theirs = ("--os-storage-url", cloud.url("object", account(owner)))   # swiftclient, their token
+    assert swift(cloud, other, *theirs, "list", c).split() == ["doc"]
     # a reader may neither write objects nor change the container
     assert http("PUT", f"{base}/mine", other.token, content=b"x").status_code == 403
     assert http("POST", base, other.token, headers={"x-container-meta-a": "b"}).status_code == 403

@@ -204,9 +204,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
-    """A node's agents of one service (compute): no database, the cloud through bus and identity."""
+    """A node's agents of one service (compute): no database, the cloud through bus and identity
+    (object storage's daemons: only the node's devices and rings)."""
     from nubes.core import logging as nlog
-    from nubes.launcher.node import check_node_config, lock_name, run_node, service_password
+    from nubes.launcher.node import LOCAL_AGENTS, check_node_config, lock_name, run_node, service_password
     from nubes.launcher.state import StateDirBusy, StateLock
 
     try:
@@ -227,7 +228,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
                 svc.driver = "fake"
         if hasattr(svc, "run_agents"):
             svc.run_agents = True    # what this command is for, whatever the file says
-        service_password(conf)       # refuse now rather than retry forever
+        if args.service not in LOCAL_AGENTS:
+            service_password(conf)   # refuse now rather than retry forever
     except ConfigError as exc:
         _say(f"nubes: configuration error: {exc}")
         return 2
@@ -240,8 +242,9 @@ def cmd_agent(args: argparse.Namespace) -> int:
         _say(f"nubes: {exc}")
         return 1
     try:
-        _say(f"nubes: {args.service} agents starting (state in {conf.core.state_dir}, bus "
-             f"{_redacted(conf.core.bus_url)}); SIGTERM or Ctrl-C stops them")
+        reach = "no bus" if args.service in LOCAL_AGENTS else f"bus {_redacted(conf.core.bus_url)}"
+        _say(f"nubes: {args.service} agents starting (state in {conf.core.state_dir}, {reach}); "
+             "SIGTERM or Ctrl-C stops them")
         return asyncio.run(run_node(conf, args.service))
     except KeyboardInterrupt:
         return 0
@@ -297,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.set_defaults(func=cmd_serve)
     agent = sub.add_parser("agent", help="run a node's agents of a service (compute) against the cloud's "
                                          "bus and identity, without a database")
-    agent.add_argument("service", choices=["compute", "network"])
+    agent.add_argument("service", choices=["compute", "network", "object"])
     agent.add_argument("--host", help="the host name the agent reports (default: [compute] host, else "
                                       "this machine's name)")
     agent.add_argument("--fake-hosts", type=int, metavar="N",

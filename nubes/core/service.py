@@ -26,6 +26,9 @@ class ExtraApi:
     name: str                                   # "metadata": the server task is api-<service>-<name>
     port_key: str                               # the service config field holding its port; 0 turns it off
     build_app: Callable[[Runtime], Any]
+    # uvicorn's HTTP parser: "h11" for an API with methods of its own (Swift's backend REPLICATE and
+    # SSYNC), which httptools, the "auto" choice when installed, refuses before the app sees them.
+    http: str = "auto"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ user, through identity at ``core.identity_url`` and the services of its catalog 
 network, image). The service password is ``core.service_password`` or, when that is empty,
 the one in ``<state_dir>/secrets.json`` (a node sharing the controller's state directory).
 
+A storage node runs ``nubes agent object``: object storage's daemons need only the node's devices
+and the rings, so they start with no bus and no identity.
+
 The process waits for the broker when it is not up yet, and stops cleanly on SIGTERM or
 SIGINT: agents stop their loops, unfinished messages go back to their queue.
 """
@@ -32,6 +35,9 @@ from nubes.launcher.roles import NODE_AGENTS, node_agent
 LOG = logging.getLogger(__name__)
 
 BROKER_RETRY_MAX = 10.0
+# Node agents that need nothing beyond their node: no bus, no identity (object storage's daemons
+# work on the node's devices and the rings alone, as Swift's do).
+LOCAL_AGENTS = {"object"}
 
 
 def service_password(conf: Config) -> str:
@@ -60,13 +66,15 @@ def identity_url(conf: Config) -> str:
 
 def lock_name(conf: Config, service: str) -> str:
     """The state directory's lock of this node's agents: one process per host name and directory."""
-    host = conf.services[service].host or socket.gethostname()
+    host = getattr(conf.services[service], "host", "") or socket.gethostname()
     return f"agent-{service}-{host}.lock"
 
 
 def check_node_config(conf: Config, service: str) -> None:
     if node_agent(service) is None:
         raise ConfigError(f"{service} has no node agent; services with one: {', '.join(NODE_AGENTS)}")
+    if service in LOCAL_AGENTS:
+        return
     if conf.core.bus_url.startswith("memory:"):
         raise ConfigError(
             "a node reaches the controller over the message bus: set [core] bus_url "
@@ -113,6 +121,8 @@ async def run_node(conf: Config, service: str, stop: asyncio.Event | None = None
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    if service in LOCAL_AGENTS:
+        return await _run_agent(agent, Runtime(name=service, conf=conf), service, stop)
     core = conf.core
     bus = await _start_bus(conf, stop)
     if bus is None:
@@ -121,26 +131,30 @@ async def run_node(conf: Config, service: str, stop: asyncio.Event | None = None
                                   core.service_project, bus=bus)
     clients = ServiceClients(tokens, region=core.region)
     rt = Runtime(name=service, conf=conf, db=None, bus=bus, tokens=tokens, clients=clients)
-    status = 0
     try:
         await tokens.start()
         await _check_identity(tokens)
-        task = asyncio.create_task(agent(rt), name=f"node-{service}")
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if task.done():
-            exc = None if task.cancelled() else task.exception()
-            if exc is not None:
-                LOG.error("%s agents stopped: %s", service, exc)
-                status = 1
-        else:
-            LOG.info("stopping the %s agents", service)
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return await _run_agent(agent, rt, service, stop)
     finally:
         await clients.close()
         await tokens.close()
         await bus.close()
-    return status
+
+
+async def _run_agent(agent: Any, rt: Runtime, service: str, stop: asyncio.Event) -> int:
+    """The agent until it ends or ``stop`` is set; 1 when it failed."""
+    task = asyncio.create_task(agent(rt), name=f"node-{service}")
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if task.done():
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:
+            LOG.error("%s agents stopped: %s", service, exc)
+            return 1
+        return 0
+    LOG.info("stopping the %s agents", service)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return 0

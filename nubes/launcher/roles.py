@@ -21,7 +21,7 @@ from nubes.core.service import ServiceSpec
 
 # service name -> the coroutine function (an attribute of ``nubes.<service>``) a node runs.
 NODE_AGENTS: dict[str, str] = {"compute": "run_compute_agents", "network": "run_network_agents",
-                               "volume": "run_volume_managers"}
+                               "volume": "run_volume_managers", "object": "run_storage_daemons"}
 
 AgentFn = Callable[[Any], Awaitable[None]]
 

@@ -107,7 +107,7 @@ class Supervisor:
             for extra in spec.extra_apis:
                 port = int(getattr(self.conf.services[spec.name], extra.port_key) or 0)
                 if port:
-                    self._serve(f"api-{spec.name}-{extra.name}", extra.build_app(rt), port)
+                    self._serve(f"api-{spec.name}-{extra.name}", extra.build_app(rt), port, extra.http)
             for agent in spec.agents:
                 self._tasks.append(asyncio.create_task(agent(rt), name=f"agent-{spec.name}"))
         while not all(s.started for s in self.servers):
@@ -120,10 +120,10 @@ class Supervisor:
             await asyncio.sleep(0.02)
         settle_garbage_collector()
 
-    def _serve(self, name: str, app: Any, port: int) -> None:
+    def _serve(self, name: str, app: Any, port: int, http: str = "auto") -> None:
         check_port(self.conf.core.bind_host, port)
-        server = _Server(uvicorn.Config(app, host=self.conf.core.bind_host, port=port, log_config=None,
-                                        access_log=False, lifespan="on", server_header=False,
+        server = _Server(uvicorn.Config(app, host=self.conf.core.bind_host, port=port, http=http,
+                                        log_config=None, access_log=False, lifespan="on", server_header=False,
                                         timeout_keep_alive=75, backlog=2048))
         self.servers.append(server)
         self._tasks.append(asyncio.create_task(server.serve(), name=name))

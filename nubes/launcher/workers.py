@@ -52,12 +52,14 @@ async def _child(conf: Config, spec: ServiceSpec, sock: socket.socket,
                                          core.service_project, bus=bus)
         await rt.tokens.start()
         rt.clients = ServiceClients(rt.tokens, region=core.region)
-    apps = [(spec.build_app(rt), sock)] + [(x.build_app(rt), xsock) for x, xsock in extra or []]
+    apps = [(spec.build_app(rt), sock, "auto")]
+    apps += [(x.build_app(rt), xsock, x.http) for x, xsock in extra or []]
     settle_garbage_collector()
     # Our own SIGTERM/SIGINT handling: uvicorn's re-raises the signal once it has stopped, so the
     # worker died by it, skipped the cleanup below and `nubes serve` exited 128+15, not 0.
-    servers = [(_Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
-                                       server_header=False, timeout_keep_alive=75)), s) for app, s in apps]
+    servers = [(_Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", http=http,
+                                       server_header=False, timeout_keep_alive=75)), s)
+               for app, s, http in apps]
 
     def _stop(sig: int) -> None:
         for server, _s in servers:

@@ -2,14 +2,35 @@
 
 ``nubes up`` runs the proxy on port 8080 and, in the same process, the object, container and
 account servers on their own ports over device directories under ``<state_dir>/object/devices``
-(rings made on first start). Daemons (replicator, updater, expirer, auditor) and S3 come in
-later slices (docs/object-storage-proxy.md)."""
+(rings made on first start), and the daemons as one agent (``run_storage_daemons``): the
+object replicator and auditor, the container and account replicators, the object and container
+updaters and the object expirer (docs/object-storage.md). S3 comes in a later slice."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from nubes.core.service import CatalogEntry, ExtraApi, ServiceSpec
+from nubes.object.daemons.db_replicator import run_db_replicator
+from nubes.object.daemons.expirer import run_expirer
+from nubes.object.daemons.updater import run_updater
+from nubes.object.daemons.auditor import run_auditor
+from nubes.object.daemons.replicator import run_replicator
 from nubes.object.proxy.app import build_app, storage_builder
 from nubes.object.proxy.conf import ProxyConfig
+
+
+async def run_storage_daemons(rt: Any) -> None:
+    """This node's object storage daemons: they need only its devices and the rings, no database
+    or bus (``nubes agent object`` runs only these)."""
+    async with asyncio.TaskGroup() as group:
+        group.create_task(run_replicator(rt), name="object-replicator")
+        group.create_task(run_auditor(rt), name="object-auditor")
+        group.create_task(run_db_replicator(rt), name="object-db-replicator")
+        group.create_task(run_updater(rt), name="object-updater")
+        group.create_task(run_expirer(rt), name="object-expirer")
+
 
 SPEC = ServiceSpec(
     name="object",
@@ -18,6 +39,7 @@ SPEC = ServiceSpec(
     build_app=build_app,
     catalog=(CatalogEntry("object-store", "swift", "/v1/AUTH_%(project_id)s",
                           "OpenStack Object Storage"),),
-    extra_apis=tuple(ExtraApi(f"{kind}-server", f"{kind}_port", storage_builder(kind))
+    extra_apis=tuple(ExtraApi(f"{kind}-server", f"{kind}_port", storage_builder(kind), http="h11")
                      for kind in ("account", "container", "object")),
+    agents=(run_storage_daemons,),
 )

@@ -31,6 +31,29 @@ class ObjectStorageConfig(ServiceConfig):
     node_timeout: float = 3.0
     # Listings: Swift's container_listing_limit and account_listing_limit.
     listing_limit: int = 10000
+    # Daemons (nubes/object/daemons, run as agents by `nubes up`): seconds between the end of one
+    # pass and the start of the next (the first comes one interval after start); 0 turns one off.
+    # The container and account replicators (Swift's `interval`, 30 s), rows per REPLICATE
+    # merge_items request (Swift's per_diff).
+    db_replicator_interval: float = 30.0
+    db_replicator_per_diff: int = 1000
+    # The object updater (async pendings) and container updater (figures to the accounts):
+    # Swift's object-updater and container-updater `interval`, 300 s.
+    updater_interval: float = 300.0
+    # The object expirer (Swift's `interval`, 300 s): objects past X-Delete-At are deleted.
+    expirer_interval: float = 300.0
+    # The object replicator (nubes.object.daemons.replicator): seconds between passes (0 turns
+    # it off in this process), how many partitions it syncs at once, and Swift's reclaim_age: a
+    # tombstone older than this many seconds is removed (7 days; every replica must have been
+    # reached within it, or the deleted object can come back).
+    replicator_interval: float = 30.0
+    replicator_concurrency: int = 4
+    reclaim_age: float = 7 * 24 * 3600.0
+    # The object auditor (nubes.object.daemons.auditor): seconds between passes (0 turns it
+    # off) and its pace, Swift's files_per_second and bytes_per_second (reads slowed to these).
+    auditor_interval: float = 1800.0
+    auditor_files_per_second: float = 20.0
+    auditor_bytes_per_second: float = 10_000_000.0
 
     def devices_root(self, state_dir: Path) -> Path:
         return Path(self.devices) if self.devices else Path(state_dir) / "object" / "devices"

@@ -19,17 +19,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func, select
+
 from nubes.core.context import RequestContext
 from nubes.core.exceptions import PolicyNotAuthorized
 from nubes.core.db.base import utcnow
 from nubes.compute import exceptions as exc
 from nubes.compute import policies, rpc
-from nubes.compute.db.models import Instance
+from nubes.compute.db.models import BlockDeviceMapping, Instance
 from nubes.compute.db.queries import actions as qa
 from nubes.compute.db.queries import instances as qi
 from nubes.compute.service import pending as pending_work
 from nubes.compute.service import server_records
-from nubes.compute.service.server_actions_rules import RULES, Rule, check
+from nubes.compute.service.server_actions_rules import MOVES_WITH_VOLUMES_UNSUPPORTED, RULES, Rule, check, with_volumes
 
 LOG = logging.getLogger(__name__)
 P = "os_compute_api"
@@ -64,6 +66,12 @@ class Begun:
     result: Any = None
 
 
+async def _check_volumes(s: Any, row: Instance, rule: Rule) -> None:
+    if rule.name in MOVES_WITH_VOLUMES_UNSUPPORTED and row.image_ref:    # volume-backed: check() refused
+        with_volumes(row, rule, await s.scalar(select(func.count()).select_from(BlockDeviceMapping).where(
+            BlockDeviceMapping.instance_id == row.id, BlockDeviceMapping.destination_type == "volume")))
+
+
 def expected_locker(row: Any, ctx: RequestContext) -> str:
     """Who a lock by this caller is recorded as: Nova's ``owner`` (the server's project) or ``admin``."""
     return "owner" if row.project_id == ctx.project_id else "admin"
@@ -92,6 +100,7 @@ class ServerActions:
         async with self.state.db.reader() as s:
             row = await self.visible(s, ctx, instance_id)
             check(row, rule, lock_exempt=ctx.is_admin, name=name)
+            await _check_volumes(s, row, rule)
             return row
 
     async def begin(self, ctx: RequestContext, instance_id: str, rule: Rule, *,
@@ -102,6 +111,7 @@ class ServerActions:
         async with self.state.db.session() as s:
             row = await self.visible(s, ctx, instance_id, for_update=True)
             check(row, rule, lock_exempt=ctx.is_admin, name=name)
+            await _check_volumes(s, row, rule)
             result = await mutate(s, row) if mutate is not None else None
             if rule.task_state is not None:
                 row.task_state = rule.task_state

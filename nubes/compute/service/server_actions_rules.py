@@ -71,8 +71,10 @@ RULES: dict[str, Rule] = {r.name: r for r in (
          instance_action="live-migration"),
     Rule("attach_interface", (ACTIVE, PAUSED, STOPPED), needs_host=True),
     Rule("detach_interface", (ACTIVE, PAUSED, STOPPED), needs_host=True),
-    Rule("attach_volume", (ACTIVE, STOPPED), needs_host=True),
-    Rule("detach_volume", (ACTIVE, STOPPED), needs_host=True),
+    # Nova also allows RESIZED, SOFT_DELETED, SHELVED and SHELVED_OFFLOADED: each would need the
+    # volume re-attached by a later move or unshelve, which nubes does not do yet (below).
+    Rule("attach_volume", (ACTIVE, PAUSED, STOPPED), needs_host=True),
+    Rule("detach_volume", (ACTIVE, PAUSED, STOPPED), needs_host=True),
     Rule("lock", ANY, ANY, must_have_launched=False, lock=False),
     Rule("unlock", ANY, ANY, must_have_launched=False, lock=False),
     Rule("os-resetState", ANY, ANY, must_have_launched=False, lock=False),
@@ -108,6 +110,19 @@ def volume_backed(row: Any, rule: Rule) -> None:
     if rule.name in VOLUME_BACKED_UNSUPPORTED:
         raise NotImplementedYet(f"{rule.name} of a volume-backed server (instance {row.id}) is not "
                                 "implemented by nubes.")
+
+
+# What a server with attached data volumes cannot do here: its volumes' attachments would have to
+# follow it to another host (or wait, reserved, through an offload), which nubes does not do yet.
+MOVES_WITH_VOLUMES_UNSUPPORTED = {"shelve", "shelveOffload", "resize", "migrate", "os-migrateLive",
+                                  "evacuate"}
+
+
+def with_volumes(row: Any, rule: Rule, volumes: int) -> None:
+    """``volumes``: how many volumes the server has attached (its volume BDM rows)."""
+    if volumes and rule.name in MOVES_WITH_VOLUMES_UNSUPPORTED:
+        raise NotImplementedYet(f"{rule.name} of a server with attached volumes (instance {row.id}) is not "
+                                "implemented by nubes: detach them first.")
 
 
 def check(row: Any, rule: Rule, *, lock_exempt: bool, name: str | None = None) -> None:

@@ -2,9 +2,14 @@
 attachments API (the caller's token, in the caller's project, as Nova's cinder client does) and
 the agent of the server's host, with one block device mapping row per attached volume.
 
-Attach: create the attachment (reserved), update it with the host's connector (connection
-info), record the BDM, plug the volume in the guest (bus call), complete the attachment
-(volume in-use). Any failure removes the attachment and the BDM again."""
+Attach: reserve the device name (a BDM row without an attachment), create the attachment
+(reserved), update it with the host's connector (connection info), plug the volume in the guest
+(bus call), complete the attachment (volume in-use). Any failure removes the attachment and the
+BDM again.
+
+The name is chosen and its row inserted with the instance's row locked (SELECT ... FOR UPDATE;
+SQLite's writes are serial anyway), so two attaches to one server at once, from any API
+workers, never get the same device name or attach one volume twice."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from nubes.core.exceptions import ServiceUnavailable, Timeout
 from nubes.compute import exceptions as exc
 from nubes.compute import rpc
 from nubes.compute.db.models import BlockDeviceMapping, ComputeNode
+from nubes.compute.db.queries import instances as qi
 from nubes.compute.service import server_records
 from nubes.compute.service.server_actions_rules import RULES
 
@@ -136,8 +142,7 @@ class ServerVolumes:
     async def attach(self, ctx: RequestContext, instance_id: str, volume_id: str, *, device: str | None,
                      tag: str | None, delete_on_termination: bool) -> BlockDeviceMapping:
         row = await self.actions.precheck(ctx, instance_id, RULES["attach_volume"])
-        have = await self.bdms(instance_id)
-        if any(b.volume_id == volume_id for b in have):
+        if any(b.volume_id == volume_id for b in await self.bdms(instance_id)):
             raise exc.BadRequest(f"Invalid volume: volume {volume_id} is already attached to instance "
                                  f"{instance_id}.")
         r = await self._volume(ctx, "GET", f"/volumes/{volume_id}")
@@ -146,16 +151,25 @@ class ServerVolumes:
         if r.status_code != 200:
             raise exc.BadRequest(f"Invalid volume: {volume_error_message(r)}")
         vol = r.json()["volume"]
-        if vol.get("status") != "available":
+        shared = bool(vol.get("multiattach"))
+        if shared and ctx.api_version < (2, 60):
+            raise exc.BadRequest("Multiattach volumes are only supported starting with compute API "
+                                 "version 2.60.")
+        if vol.get("status") != "available" and not (shared and vol.get("status") == "in-use"):
             raise exc.BadRequest(f"Invalid volume: volume '{volume_id}' status must be 'available'. "
                                  f"Currently in '{vol.get('status')}'")
-        dev = self._device(device, {b.device_name for b in have if b.device_name} | {"/dev/vda"})
-        r = await self._volume(ctx, "POST", "/attachments", json={"attachment": {
-            "volume_uuid": volume_id, "instance_uuid": instance_id}})
+        bdm_id, dev = await self._reserve_device(instance_id, volume_id, device, vol.get("size"),
+                                                 delete_on_termination, tag)
+        try:
+            r = await self._volume(ctx, "POST", "/attachments", json={"attachment": {
+                "volume_uuid": volume_id, "instance_uuid": instance_id}})
+        except BaseException:
+            await self._forget(bdm_id)
+            raise
         if r.status_code != 200:
+            await self._forget(bdm_id)
             raise exc.BadRequest(f"Invalid volume: {volume_error_message(r)}")
         att_id = r.json()["attachment"]["id"]
-        bdm_id: int | None = None
         try:
             connector = {"host": row.host, "ip": await self._host_ip(row.host), "initiator": None,
                          "multipath": False, "platform": "x86_64", "os_type": "linux", "mountpoint": dev}
@@ -163,14 +177,13 @@ class ServerVolumes:
             if r.status_code != 200:
                 raise exc.BadRequest(f"Invalid volume: {volume_error_message(r)}")
             conn = r.json()["attachment"].get("connection_info") or {}
+            if shared:
+                conn["multiattach"] = True      # as Nova marks it: the driver opens the disk shared
             async with self.state.db.session() as s:
-                bdm = BlockDeviceMapping(instance_id=instance_id, source_type="volume", destination_type="volume",
-                                         device_name=dev, volume_id=volume_id, volume_size=vol.get("size"),
-                                         delete_on_termination=delete_on_termination, tag=tag,
-                                         attachment_id=att_id, connection_info=conn)
-                s.add(bdm)
-                await s.flush()
-                bdm_id = bdm.id
+                bdm = await s.get(BlockDeviceMapping, bdm_id)
+                if bdm is None:           # the server's delete released its volumes meanwhile
+                    raise exc.NotFound(f"Instance {instance_id} could not be found.")
+                bdm.attachment_id, bdm.connection_info = att_id, conn
             try:
                 await self.state.bus.call(rpc.agent_topic(row.host), "attach_volume", {
                     "instance_id": instance_id, "instance": server_records.record(row), "volume_id": volume_id,
@@ -186,11 +199,33 @@ class ServerVolumes:
                 await self._volume(ctx, "DELETE", f"/attachments/{att_id}")
             except ServiceUnavailable as e:
                 LOG.warning("attachment %s of %s left behind: %s", att_id, instance_id, e.message)
-            if bdm_id is not None:
-                async with self.state.db.session() as s:
-                    await s.execute(delete(BlockDeviceMapping).where(BlockDeviceMapping.id == bdm_id))
+            await self._forget(bdm_id)
             raise
         return await self.one(ctx, instance_id, volume_id)
+
+    async def _reserve_device(self, instance_id: str, volume_id: str, wanted: str | None, size: Any,
+                              delete_on_termination: bool, tag: str | None) -> tuple[int, str]:
+        """Insert the attachment's BDM row under a free device name, the instance's row locked
+        (see the module's docstring)."""
+        async with self.state.db.session() as s:
+            if await qi.get(s, instance_id, for_update=True) is None:
+                raise exc.NotFound(f"Instance {instance_id} could not be found.")
+            rows = (await s.execute(select(BlockDeviceMapping).where(
+                BlockDeviceMapping.instance_id == instance_id))).scalars().all()
+            if any(b.volume_id == volume_id and b.destination_type == "volume" for b in rows):
+                raise exc.BadRequest(f"Invalid volume: volume {volume_id} is already attached to "
+                                     f"instance {instance_id}.")
+            dev = self._device(wanted, {b.device_name for b in rows if b.device_name} | {"/dev/vda"})
+            bdm = BlockDeviceMapping(instance_id=instance_id, source_type="volume", destination_type="volume",
+                                     device_name=dev, volume_id=volume_id, volume_size=size,
+                                     delete_on_termination=delete_on_termination, tag=tag)
+            s.add(bdm)
+            await s.flush()
+            return bdm.id, dev
+
+    async def _forget(self, bdm_id: int) -> None:
+        async with self.state.db.session() as s:
+            await s.execute(delete(BlockDeviceMapping).where(BlockDeviceMapping.id == bdm_id))
 
     async def detach(self, ctx: RequestContext, instance_id: str, volume_id: str) -> None:
         row = await self.actions.precheck(ctx, instance_id, RULES["detach_volume"])

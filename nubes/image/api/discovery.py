@@ -31,9 +31,7 @@ def _stores(req: Request, detail: bool) -> list[dict[str, Any]]:
         if sid == state.stores.default_id:
             item["default"] = True
         if detail:
-            item.update(type="file", weight=0, properties={
-                "data_dir": str(getattr(store, "root", "")),
-                "chunk_size": state.conf.read_chunk_size, "thin_provisioning": False})
+            item.update(type=store.store_type, weight=0, properties=store.properties())
         out.append(item)
     return out
 

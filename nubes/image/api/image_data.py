@@ -11,7 +11,7 @@ from typing import Any
 from nubes.core.api.http import Request, empty_response
 from nubes.image.api import body
 from nubes.image.api.policy import ImagePolicy
-from nubes.image.drivers.base import DataNotFound
+from nubes.image.drivers.base import DataNotFound, StoreError
 from nubes.image.exceptions import ClientDisconnected
 from nubes.image.service import data
 
@@ -67,6 +67,8 @@ async def download_image_file(req: Request):
         first = b""
     except DataNotFound:
         return empty_response(204)
+    except StoreError as exc:
+        raise data.store_error(exc) from None
     return StreamedData(dl.status, headers, stream, first)
 
 

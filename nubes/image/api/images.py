@@ -97,6 +97,6 @@ async def add_location(req: Request):
 
     rec = await images.show(_state(req), req.ctx, ImagePolicy(req.ctx), req.path_params["image_id"])
     ImagePolicy(req.ctx).image(policies.ADD_IMAGE_LOCATION, rec, False)
-    raise NotImplementedYet("Adding a location to an image is not implemented by nubes: its stores are "
-                            "filesystem stores that take data only by upload or import, and no store "
+    raise NotImplementedYet("Adding a location to an image is not implemented by nubes: its stores "
+                            "(filesystem, object storage) take data only by upload or import, and no store "
                             "reads external locations (http, rbd). See docs/api-coverage.md.")

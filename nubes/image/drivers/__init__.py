@@ -1,1 +1,1 @@
-"""Image stores: where image bytes live (filesystem today; object storage once that service exists)."""
+"""Image stores: where image bytes live (a filesystem directory, or object storage)."""

@@ -5,11 +5,14 @@ The service never opens files itself; it only talks to stores through this Proto
 
 Contract:
 
-- ``write(image_id, stream)`` consumes an async iterator of byte chunks and returns a
+- ``write(image_id, stream, size=None)`` consumes an async iterator of byte chunks and returns a
   ``WriteResult`` (location, size, MD5 and SHA-512 hex digests, computed while the
   data streams, never by reading it back). The data becomes visible at ``location``
   only when ``write`` returns: a store writes to a temporary object and publishes it
-  atomically (filesystem: temp file, fsync, rename, fsync of the directory). If the
+  atomically (filesystem: temp file, fsync, rename, fsync of the directory; swift: one PUT, or
+  segments and then their manifest). ``size`` is the length the caller expects when it knows
+  it (a declared Content-Length, a staged or stored copy), a hint a store may use to choose
+  how to write; the result's size is what was written. If the
   stream raises (a quota check, a disconnected client, a cancelled task) or anything
   else fails, ``write`` removes every byte it wrote and re-raises; a failed write never
   leaves partial data behind.
@@ -18,6 +21,8 @@ Contract:
   if the location holds nothing.
 - ``delete(location)`` removes the data; deleting missing data is not an error.
 - ``size(location)`` returns the stored size or raises ``DataNotFound``.
+- ``store_type`` (Glance's store type: ``file``, ``swift``) and ``properties()`` are what
+  ``GET /v2/info/stores/detail`` shows.
 - ``locations()`` lists the locations the store holds, so a restart can remove data
   no image refers to any more; ``discard_partial()`` removes what writes interrupted by
   a crash left behind (it is called before the service accepts requests).
@@ -30,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 class StoreError(Exception):
@@ -56,9 +61,13 @@ class WriteResult:
 @runtime_checkable
 class ImageStore(Protocol):
     store_id: str
+    store_type: str
     description: str
 
-    async def write(self, image_id: str, stream: AsyncIterator[bytes]) -> WriteResult: ...
+    def properties(self) -> dict[str, Any]: ...
+
+    async def write(self, image_id: str, stream: AsyncIterator[bytes],
+                    size: int | None = None) -> WriteResult: ...
 
     def read(self, location: str, offset: int = 0, length: int | None = None) -> AsyncIterator[bytes]: ...
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from nubes.core.concurrency import run_blocking
+from nubes.core.config import ConfigError
 from nubes.core.durable import fsync_dir
 from nubes.image.drivers.base import DataNotFound, StoreError, StoreFull, WriteResult
 
@@ -174,6 +175,8 @@ class _Lanes:
 
 
 class FilesystemStore:
+    store_type = "file"
+
     def __init__(self, store_id: str, root: Path, description: str = "", *,
                  write_chunk_size: int = 4 << 20, read_chunk_size: int = 4 << 20,
                  write_depth: int = 3, fsync: bool = True, direct_io: bool = True) -> None:
@@ -185,6 +188,23 @@ class FilesystemStore:
         self.write_depth = max(1, write_depth)
         self.fsync = fsync
         self.direct_io = direct_io
+        self.places = (f"directory {self.root}",)      # what no other store may use
+
+    @classmethod
+    def from_config(cls, store_id: str, description: str, options: dict[str, Any], *, conf: Any,
+                    state_dir: Path, **_: Any) -> FilesystemStore:
+        """From an ``[image] stores`` entry: ``path`` (empty: ``<state_dir>/images/<id>``)."""
+        unknown = set(options) - {"path"}
+        if unknown:
+            raise ConfigError(f"[image] stores: store {store_id!r}: unknown option(s) "
+                              f"{', '.join(sorted(unknown))} for a filesystem store; known: path")
+        path = str(options.get("path", "") or "").strip()
+        root = Path(path).expanduser() if path else Path(state_dir) / "images" / store_id
+        return cls(store_id, root.resolve(), description, write_chunk_size=conf.write_chunk_size,
+                   read_chunk_size=conf.read_chunk_size, fsync=conf.fsync, direct_io=conf.direct_io)
+
+    def properties(self) -> dict[str, Any]:
+        return {"data_dir": str(self.root), "chunk_size": self.read_chunk_size, "thin_provisioning": False}
 
     # ------------------------------------------------------------------ locations
 
@@ -201,7 +221,8 @@ class FilesystemStore:
 
     # ------------------------------------------------------------------ writing
 
-    async def write(self, image_id: str, stream: AsyncIterator[bytes]) -> WriteResult:
+    async def write(self, image_id: str, stream: AsyncIterator[bytes],
+                    size: int | None = None) -> WriteResult:
         await run_blocking(self.root.mkdir, parents=True, exist_ok=True)
         final = self.root / image_id
         tmp = self.root / f".{image_id}.{uuid.uuid4().hex}{_PARTIAL}"

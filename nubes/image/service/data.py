@@ -132,7 +132,7 @@ async def upload(state: Any, ctx: RequestContext, authz: Authorizer, image_id: s
     tap = formats.InspectingTap(limited(stream, state.conf.image_size_cap, intake.quota_left,
                                         intake.resource, intake.image.owner), intake.image, state.conf)
     try:
-        result = await intake.store.write(image_id, tap.__aiter__())
+        result = await intake.store.write(image_id, tap.__aiter__(), size=declared)
     except StoreError as exc:
         await _revert(state, image_id, "saving")
         raise store_error(exc) from None
@@ -168,7 +168,7 @@ async def stage(state: Any, ctx: RequestContext, authz: Authorizer, image_id: st
     src = limited(stream, state.conf.image_size_cap, intake.quota_left, intake.resource,
                   intake.image.owner)
     try:
-        result = await intake.store.write(image_id, src)
+        result = await intake.store.write(image_id, src, size=declared)
     except StoreError as exc:
         await _revert(state, image_id, "uploading")
         raise store_error(exc) from None

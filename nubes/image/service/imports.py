@@ -210,10 +210,11 @@ async def _run(state: Any, job: ImportJob) -> None:
     if image is None:
         return
     first_source: Callable[[], AsyncIterator[bytes]]
+    first_size: int | None = None       # the source's length where known: a store may use it
     if job.method == "glance-direct":
         if staged is None:
             raise RuntimeError("no staged data")
-        url = staged.url
+        url, first_size = staged.url, staged.size
         first_source = lambda: state.stores.staging.read(url)  # noqa: E731
     elif job.method == "web-download":
         left = await state.quotas.remaining_bytes(image.owner, quotas.SIZE_TOTAL,
@@ -222,7 +223,7 @@ async def _run(state: Any, job: ImportJob) -> None:
                                        left, quotas.SIZE_TOTAL, image.owner)
     else:
         src = next(loc for loc in image.locations if state.stores.get(loc.store_id))
-        src_store = state.stores.get(src.store_id)
+        src_store, first_size = state.stores.get(src.store_id), image.size
         first_source = lambda: src_store.read(src.url)  # noqa: E731
     done: list[tuple[str, WriteResult]] = []
     failed: list[str] = []
@@ -236,10 +237,12 @@ async def _run(state: Any, job: ImportJob) -> None:
             # Later stores copy from the first one that succeeded, not from the source again.
             first_sid, first = done[0]
             tap = formats.InspectingTap(state.stores.get(first_sid).read(first.location), image, state.conf)
+            size = first.size
         else:
             tap = formats.InspectingTap(first_source(), image, state.conf)
+            size = first_size
         try:
-            result = await state.stores.get(sid).write(job.image_id, tap.__aiter__())
+            result = await state.stores.get(sid).write(job.image_id, tap.__aiter__(), size=size)
         except InvalidImageData as exc:
             # The data itself is refused: no other store would take it either.
             LOG.warning("import of image %s (%s) refused: %s", job.image_id, job.method, exc.message)

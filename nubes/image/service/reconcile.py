@@ -27,6 +27,7 @@ from collections.abc import Hashable, Iterable
 from typing import Any
 
 from nubes.core.reconcile import Reconciler
+from nubes.image.drivers.base import StoreError
 from nubes.image.db.queries import images as q
 from nubes.image.service.import_jobs import FAILED, IMPORTING, JOB, LOCK, ImportJob, owner_gone
 from nubes.image.service import tasks
@@ -53,12 +54,17 @@ async def _remove_leftover_files(state: Any) -> None:
         staged_urls = {r.url for r in await q.all_staged(s)}
     removed = 0
     for store in state.stores.all():
-        removed += await store.discard_partial()
         keep = staged_urls if store is state.stores.staging else live
-        for url in await store.locations():
-            if url not in keep:
-                await store.delete(url)
-                removed += 1
+        try:
+            removed += await store.discard_partial()
+            for url in await store.locations():
+                if url not in keep:
+                    await store.delete(url)
+                    removed += 1
+        except StoreError as exc:
+            # A store in another service (object storage) may still be starting: its leftovers wait
+            # for the next start, and the service starts meanwhile.
+            LOG.warning("leftover image data in store %s not checked: %s", store.store_id, exc)
     if removed:
         LOG.info("removed %d leftover image files", removed)
 

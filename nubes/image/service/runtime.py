@@ -18,13 +18,15 @@ from nubes.image.service.stores import Stores
 
 LOG = logging.getLogger(__name__)
 
+STORE_SERVICES_WAIT = 30.0       # seconds a start waits for the services stores keep data in
+
 
 class ImageState:
     def __init__(self, rt: Any) -> None:
         self.rt = rt
         self.conf = rt.service_conf
         self.db = rt.db
-        self.stores = Stores(self.conf, rt.conf.core.state_dir)
+        self.stores = Stores(self.conf, rt.conf.core.state_dir, getattr(rt, "clients", None))
         self.limits: UnifiedLimits | None = None
         if self.conf.use_keystone_limits and rt.tokens is not None:
             self.limits = UnifiedLimits(rt.tokens, ttl=self.conf.limits_cache_ttl)
@@ -58,7 +60,21 @@ class ImageState:
             os.close(fd)
             return
         self._lock_fd = fd
+        await self._wait_for_store_services()
         await reconcile(self)
+
+    async def _wait_for_store_services(self) -> None:
+        """Stores that keep data in another service (object storage) are checked for leftovers only
+        before requests are taken (later, a write in progress would look like one): in a cloud that
+        starts all at once, give those services a moment to answer first."""
+        needed = tuple(dict.fromkeys(t for st in self.stores.all() for t in getattr(st, "needs", ())))
+        wait = getattr(self.rt.clients, "wait_until_reachable", None)
+        if not needed or wait is None:
+            return
+        missing = await wait(needed, timeout=STORE_SERVICES_WAIT)
+        if missing:
+            LOG.warning("%s not answering after %.0f s: leftover data in its stores is checked at the next "
+                        "start", ", ".join(missing), STORE_SERVICES_WAIT)
 
     async def stop(self) -> None:
         for task in self._tasks:

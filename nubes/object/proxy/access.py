@@ -15,7 +15,8 @@ from urllib.parse import unquote
 
 from starlette.responses import Response
 
-from nubes.object.proxy import acl, constraints, cors, dlo, formpost, info, quotas, tempurl
+from nubes.object.proxy import (acl, constraints, cors, dlo, formpost, info, quotas, slo, symlink,
+                                tempurl)
 from nubes.object.proxy.acl import Grant
 from nubes.object.proxy.base import GRANT, Cluster
 from nubes.object.proxy.errors import SwiftError
@@ -51,35 +52,117 @@ async def _serve(cluster: Cluster, req: Any, fn: Handler, account: str, containe
         scope = await tempurl.authorize(cluster, req, account, container, obj)
         if scope == "container" and any(c != container for c, _o, _k in _needs(req, container, obj)):
             raise tempurl.invalid(req)          # a container's key reaches only that container
-        grant = Grant(owner=False, via="tempurl", scope=scope)
+        grant = Grant(owner=False, via="tempurl", account=account,
+                      container=container if scope == "container" else None)
         rewrite(req, drop=lambda name: name in tempurl.INCOMING_REMOVE)
     else:
         grant = await decide(cluster, req, account, container, obj)
     req.scope[GRANT] = grant
     await _prepare(cluster, req, grant, account, container, obj)
+    if obj is not None and not grant.account_wide:
+        await _sources_allowed(cluster, req, grant, account, container, obj)
     params = {k: v for k, v in (("container", container), ("obj", obj)) if v is not None}
     response = await fn(cluster, req, account=account, **params)
-    await _segments_allowed(cluster, req, grant, account, container, response)
-    _finish(req, grant, response, obj)
+    if obj is not None and not grant.account_wide:
+        await _reached_allowed(cluster, req, grant, account, container, obj, response)
+    await _finish(cluster, req, grant, response, account, container, obj)
     return response
 
 
-async def _segments_allowed(cluster: Cluster, req: Any, grant: Grant, account: str,
-                            container: str | None, response: Response) -> None:
-    """A large object's segments are read with the caller's rights (Swift authorizes each
-    segment's request): a manifest must not open a container its reader may not read. The
-    answer's body has not started yet."""
-    manifest = response.headers.get(dlo.MANIFEST)
-    if grant.owner or manifest is None or req.query_params.get("multipart-manifest") == "get":
+async def _may_use(cluster: Cluster, req: Any, grant: Grant, account: str, container: str,
+                   kind: str = "read") -> None:
+    """Refuse reading (or writing) ``container`` through a grant that reaches only some
+    containers: Swift authorizes each subrequest (a link's target, a large object's segments)
+    with the caller's rights."""
+    if grant.account_wide or container == grant.container:
         return
-    segments = unquote(manifest).partition("/")[0]
     if grant.via == "tempurl":
-        if grant.scope == "container" and segments != container:
-            raise tempurl.invalid(req)
-    elif grant.via != "account-acl" and segments != container:
-        project = _project(req, account)
-        await _container_grant(cluster, req, account, segments, manifest, "read", project,
-                               {"project_id": project})
+        raise tempurl.invalid(req)
+    project = _project(req, account)
+    await _container_grant(cluster, req, account, container, "", kind, project,
+                           {"project_id": project})
+
+
+async def _sources_allowed(cluster: Cluster, req: Any, grant: Grant, account: str,
+                           container: str, obj: str) -> None:
+    """Before a copy or a static link is written, the objects it reads: the source, and each
+    link it follows; a static link's target."""
+    if req.method == "DELETE" and req.query_params.get("multipart-manifest") == "delete":
+        await _slo_segments_allowed(cluster, req, grant, account, container, obj, 0, "write")
+    if req.method == "PUT" and "x-symlink-target-etag" in req.headers:
+        target = unquote(req.headers.get("x-symlink-target", "")).lstrip("/").partition("/")[0]
+        await _may_use(cluster, req, grant, account, target)
+    source = None
+    if req.method == "COPY":
+        source = (container, obj)
+    elif req.method == "PUT" and "x-copy-from" in req.headers:
+        src, _, src_obj = unquote(req.headers["x-copy-from"]).lstrip("/").partition("/")
+        source = (src, src_obj)
+    for _hop in range(symlink.SYMLOOP_MAX + 1):
+        if source is None or not source[0] or not source[1]:
+            return
+        await _may_use(cluster, req, grant, account, source[0])
+        headers = await _object_headers(cluster, account, *source)
+        target = symlink.target_of(headers, account) if headers is not None else None
+        if target is None:
+            return
+        if target[0] != account:
+            return                  # another account: authorize() asks the policy
+        source = (target[1], target[2])
+
+
+async def _object_headers(cluster: Cluster, account: str, container: str, obj: str
+                          ) -> dict[str, str] | None:
+    part, nodes = cluster.read_nodes(cluster.object_ring, account, container, obj)
+    answer, _ = await cluster.backend.first_good(nodes, part, "HEAD", (account, container, obj), {})
+    return None if answer is None else {k.lower(): v for k, v in answer.headers.items()}
+
+
+async def _reached_allowed(cluster: Cluster, req: Any, grant: Grant, account: str, container: str,
+                           obj: str, response: Response) -> None:
+    """After a GET or HEAD, before its body: the link it followed and the segments it joins were
+    readable by the caller."""
+    if req.method not in READS or req.query_params.get("multipart-manifest") == "get":
+        return
+    location = response.headers.get("content-location")
+    if location:
+        parts = unquote(location).split("/", 4)
+        if len(parts) == 5 and parts[2] == account:
+            container, obj = parts[3], parts[4]
+            await _may_use(cluster, req, grant, account, container)
+    manifest = response.headers.get(dlo.MANIFEST)
+    if manifest is not None:
+        await _may_use(cluster, req, grant, account, unquote(manifest).partition("/")[0])
+    if slo.is_manifest(response.headers):
+        await _slo_segments_allowed(cluster, req, grant, account, container, obj, 0)
+
+
+async def _slo_segments_allowed(cluster: Cluster, req: Any, grant: Grant, account: str,
+                                container: str, obj: str, depth: int, kind: str = "read") -> None:
+    from nubes.object.proxy import obj as objects
+
+    try:
+        resp = await objects._open_newest(cluster, account, container, obj, {})
+    except SwiftError:
+        return                      # nothing there: the controller answers for it
+    try:
+        if not slo.is_manifest(resp.headers):
+            return
+        body = await resp.aread()
+    finally:
+        await resp.aclose()
+    try:
+        segments = slo.read_manifest(body)
+    except (ValueError, KeyError, TypeError):
+        return
+    for seg in segments:
+        if not seg.name:
+            continue
+        seg_container, _, seg_obj = seg.name.lstrip("/").partition("/")
+        await _may_use(cluster, req, grant, account, seg_container, kind)
+        if seg.slo and depth < slo.MAX_DEPTH:
+            await _slo_segments_allowed(cluster, req, grant, account, seg_container, seg_obj,
+                                        depth + 1, kind)
 
 
 def rewrite(req: Any, drop: Callable[[str], bool] = lambda name: False,
@@ -131,14 +214,14 @@ async def decide(cluster: Cluster, req: Any, account: str, container: str | None
     project = _project(req, account)
     target = {"project_id": project}
     if ctx.authenticated and ctx.allowed("object:account_operator", target):
-        return Grant(owner=True, via="owner")
+        return Grant(owner=True, via="owner", account=account)
     if ctx.authenticated:
         granted = await _account_acl_grant(cluster, req, account, container)
         if granted is not None:
             return granted
     for name, item, kind in _needs(req, container, obj):
         await _container_grant(cluster, req, account, name, item, kind, project, target)
-    return Grant(owner=False, via="acl")
+    return Grant(owner=False, via="acl", account=account, container=container or "")
 
 
 async def _account_acl_grant(cluster: Cluster, req: Any, account: str, container: str | None
@@ -146,11 +229,11 @@ async def _account_acl_grant(cluster: Cluster, req: Any, account: str, container
     record = await info.account_info(cluster, req, account)
     level = acl.account_level(req.ctx, acl.parse_account_acl(record.get(acl.ACCOUNT_ACL_SYSMETA)))
     if level == "admin":
-        return Grant(owner=True, via="account-acl")
+        return Grant(owner=True, via="account-acl", account=account)
     if level == "read-write" and (container or req.method in READS):
-        return Grant(owner=False, via="account-acl")
+        return Grant(owner=False, via="account-acl", account=account)
     if level == "read-only" and req.method in READS:
-        return Grant(owner=False, via="account-acl")
+        return Grant(owner=False, via="account-acl", account=account)
     return None
 
 
@@ -210,16 +293,18 @@ async def _prepare(cluster: Cluster, req: Any, grant: Grant, account: str, conta
             await quotas.check_upload(cluster, req, account, dest, None)
 
 
-def _finish(req: Any, grant: Grant, response: Response, obj: str | None) -> None:
+async def _finish(cluster: Cluster, req: Any, grant: Grant, response: Response, account: str,
+                  container: str | None, obj: str | None) -> None:
     """No system metadata leaves the proxy; the account ACL and the other owner headers only
     for owners; TempURL's outgoing rules."""
     headers = response.headers
     for name in list(headers.keys()):
         low = name.lower()
-        if low == acl.ACCOUNT_ACL_SYSMETA and grant.owner:
-            if acl.parse_account_acl(headers[name]):
-                headers["X-Account-Access-Control"] = acl.check_account_acl(headers[name])
         if low.startswith(SYSMETA) or (not grant.owner and low in acl.OWNER_HEADERS):
             del headers[name]
+    if container is None and grant.owner and req.method in READS and response.status_code < 300:
+        stored = (await info.account_info(cluster, req, account)).get(acl.ACCOUNT_ACL_SYSMETA)
+        if acl.parse_account_acl(stored):
+            headers["X-Account-Access-Control"] = acl.check_account_acl(stored or "")
     if grant.via == "tempurl" and obj is not None:
         tempurl.outgoing(req, response, obj)

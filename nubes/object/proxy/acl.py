@@ -38,12 +38,18 @@ DEFAULT_DOMAIN = "default"
 
 @dataclass
 class Grant:
-    """Why a request is allowed; ``owner`` (Swift's ``swift_owner``) sees and sets the owner
-    headers; ``scope`` is a TempURL key's (account or container)."""
+    """Why a request to ``account`` is allowed; ``owner`` (Swift's ``swift_owner``) sees and sets
+    the owner headers. ``container`` is set when the grant reaches only containers whose ACL
+    allows the caller (``via`` "acl") or only that one container (a container's TempURL key)."""
 
     owner: bool
     via: str
-    scope: str = ""
+    account: str = ""
+    container: str | None = None
+
+    @property
+    def account_wide(self) -> bool:
+        return self.container is None
 
 
 def clean(header: str, value: str) -> str:

@@ -22,6 +22,8 @@ RING_RELOAD_INTERVAL = 15.0         # seconds (Swift's reload_time)
 GRANT = "nubes.object.grant"
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
                "server", "date", "content-length"}
+# Headers between proxy and servers only: the backend's own, and system metadata (Swift's sysmeta).
+INTERNAL_PREFIXES = ("x-backend-", "x-object-sysmeta-", "x-container-sysmeta-", "x-account-sysmeta-")
 
 
 def timestamp() -> str:
@@ -33,7 +35,7 @@ def client_headers(headers: httpx.Headers, keep_length: bool = False) -> dict[st
     out = {}
     for key, value in headers.items():
         low = key.lower()
-        if low.startswith("x-backend-") or (low in HOP_HEADERS and not
+        if low.startswith(INTERNAL_PREFIXES) or (low in HOP_HEADERS and not
                                             (keep_length and low == "content-length")):
             continue
         out[key] = value
@@ -100,8 +102,9 @@ def authorize(req: Any, account: str, write: bool) -> None:
     """Refuse (403) a caller that may not read (or write) ``account``: keystoneauth's rules,
     decided by the policy engine (policies.py)."""
     constraints.check_account(account)
-    if req.scope.get(GRANT) is not None:
-        return      # decided before the controller, with ACLs, TempURL or FormPost (access.py)
+    grant = req.scope.get(GRANT)
+    if grant is not None and grant.account == account:
+        return      # decided before the controller (access.py), which checks links and segments too
     if not account.startswith(constraints.RESELLER_PREFIX) or len(account) == 5:
         raise SwiftError(403)
     target = {"project_id": account[len(constraints.RESELLER_PREFIX):]}

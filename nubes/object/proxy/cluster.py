@@ -33,9 +33,10 @@ def ensure_rings(conf: Any, state_dir: Path) -> Path:
     devices = ensure_devices(conf, state_dir)
     for kind in RING_NAMES:
         path = rings / f"{kind}.ring.gz"
-        if path.exists():
-            continue
         port = int(getattr(conf, PORT_KEYS[kind]))
+        if path.exists():
+            _follow_port(rings / f"{kind}.builder", path, conf.storage_ip, port, set(devices))
+            continue
         if not port:
             raise RuntimeError(f"no {kind} ring at {path} and no {kind} server here to build one "
                                f"for ([object] {PORT_KEYS[kind]} = 0)")
@@ -49,6 +50,29 @@ def ensure_rings(conf: Any, state_dir: Path) -> Path:
         LOG.info("object storage: made the %s ring (%d devices, %d replicas, part power %d)",
                  kind, len(devices), builder.replicas, conf.part_power)
     return rings
+
+
+def _follow_port(builder_path: Path, ring_path: Path, ip: str, port: int, local: set[str]) -> None:
+    """A ring the all-in-one made (every device on this node's address and one port) follows a
+    change of that server's port in the configuration: the devices get the new port, no
+    partition moves. Rings of any other shape are the operator's and are left alone."""
+    if not port or not builder_path.exists():
+        return
+    builder = RingBuilder.load(builder_path)
+    devs = [d for d in builder.devs if d is not None]
+    if not devs or any(d.ip != ip or d.device not in local for d in devs) or len({d.port for d in devs}) != 1 \
+            or devs[0].port == port:
+        return
+    old = devs[0].port
+    for dev in devs:
+        if dev.replication_port == dev.port:
+            dev.replication_port = port
+        dev.port = port
+    builder.version += 1
+    builder.save(builder_path)
+    builder.write_ring(ring_path)
+    LOG.warning("object storage: the %s ring's devices moved from port %d to %d (the configured "
+                "port); no partition moved", ring_path.name.split(".")[0], old, port)
 
 
 def load_rings(conf: Any, state_dir: Path) -> dict[str, Ring]:

@@ -17,6 +17,10 @@ MAX_OBJECT_NAME_LENGTH = 1024
 MAX_CONTAINER_NAME_LENGTH = 256
 MAX_ACCOUNT_NAME_LENGTH = 256
 RESELLER_PREFIX = "AUTH_"
+# static large objects (proxy/slo.py, which imports this module: the figures live here)
+SLO_INFO = {"max_manifest_segments": 1000, "max_manifest_size": 8 * 1024 * 1024, "min_segment_size": 1,
+            "yield_frequency": 10}
+SYMLINK_INFO = {"symloop_max": 2, "static_links": True}
 
 
 def info(max_file_size: int, listing_limit: int) -> dict:
@@ -42,6 +46,10 @@ def info(max_file_size: int, listing_limit: int) -> dict:
             "policies": [{"name": "Policy-0", "default": True}],
         },
         "keystoneauth": {"reseller_prefix": RESELLER_PREFIX, "account_acls": True},
+        "slo": dict(SLO_INFO),
+        "symlink": dict(SYMLINK_INFO),
+        "bulk_delete": {"max_deletes_per_request": 10000, "max_failed_deletes": 1000},
+        "bulk_upload": {"max_containers_per_extraction": 10000, "max_failed_extractions": 1000},
         **middleware_info(),
     }
 

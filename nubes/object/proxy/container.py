@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from starlette.responses import Response
 
 from nubes.object.proxy import account as accounts
-from nubes.object.proxy import constraints
+from nubes.object.proxy import constraints, versioning
 from nubes.object.proxy.base import (Cluster, authorize, client_headers, listing_params,
                                      listing_response, not_found_or_unavailable, passed,
                                      quorum_response, timestamp)
@@ -28,14 +29,21 @@ def account_update_headers(cluster: Cluster, account: str, count: int) -> list[d
             for node in (primaries[i % len(primaries)] for i in range(count))]
 
 
-async def info(cluster: Cluster, account: str, container: str) -> dict[str, str]:
-    """The container's headers from the first server that has it; 404 when none does."""
+async def raw_info(cluster: Cluster, account: str, container: str) -> dict[str, str]:
+    """The container's headers as its first server that has it answers (system metadata too),
+    names lowercased; 404 when none has it."""
     part, nodes = cluster.read_nodes(cluster.container_ring, account, container)
     answer, others = await cluster.backend.first_good(nodes, part, "HEAD", (account, container),
                                                       {})
     if answer is None:
         raise not_found_or_unavailable(others)
-    return client_headers(answer.headers)
+    return {k.lower(): v for k, v in answer.headers.items()}
+
+
+async def info(cluster: Cluster, account: str, container: str) -> dict[str, str]:
+    """The container's headers a client may see; 404 when no server has it."""
+    raw = await raw_info(cluster, account, container)
+    return {**client_headers(httpx.Headers(raw)), **versioning.shown(raw)}
 
 
 async def head(cluster: Cluster, req: Any, account: str, container: str) -> Response:
@@ -51,20 +59,28 @@ async def get(cluster: Cluster, req: Any, account: str, container: str) -> Respo
                                                       {}, params)
     if answer is None:
         raise not_found_or_unavailable(others)
-    return listing_response(answer)
+    response = listing_response(answer)
+    response.headers.update(versioning.shown({k.lower(): v for k, v in answer.headers.items()}))
+    return response
 
 
 async def put(cluster: Cluster, req: Any, account: str, container: str) -> Response:
     authorize(req, account, write=True)
     constraints.check_container(container)
     constraints.check_metadata(req.headers, "container")
+    return await create(cluster, account, container, {**passed(req.headers, META, ACLS),
+                                                      **versioning.container_headers(req.headers)})
+
+
+async def create(cluster: Cluster, account: str, container: str, headers: dict[str, str]) -> Response:
+    """PUT the container (``headers``: its metadata) on its servers, the account made if need be."""
     await accounts.ensure(cluster, account)
     part, primaries, handoffs = cluster.nodes(cluster.container_ring, account, container)
-    common = {**passed(req.headers, META, ACLS), "x-timestamp": timestamp()}
-    headers = [{**common, **extra}
-               for extra in account_update_headers(cluster, account, len(primaries))]
+    common = {**headers, "x-timestamp": timestamp()}
+    per_node = [{**common, **extra}
+                for extra in account_update_headers(cluster, account, len(primaries))]
     answers = await cluster.backend.fan_out(primaries, handoffs, part, "PUT",
-                                            (account, container), headers)
+                                            (account, container), per_node)
     return quorum_response(answers, len(primaries))
 
 
@@ -72,7 +88,8 @@ async def post(cluster: Cluster, req: Any, account: str, container: str) -> Resp
     authorize(req, account, write=True)
     constraints.check_metadata(req.headers, "container")
     part, primaries, handoffs = cluster.nodes(cluster.container_ring, account, container)
-    headers = {**passed(req.headers, META, ACLS), "x-timestamp": timestamp()}
+    headers = {**passed(req.headers, META, ACLS), **versioning.container_headers(req.headers),
+               "x-timestamp": timestamp()}
     answers = await cluster.backend.fan_out(primaries, handoffs, part, "POST",
                                             (account, container), [headers] * len(primaries))
     response = quorum_response(answers, len(primaries))
@@ -82,6 +99,11 @@ async def post(cluster: Cluster, req: Any, account: str, container: str) -> Resp
 
 async def delete(cluster: Cluster, req: Any, account: str, container: str) -> Response:
     authorize(req, account, write=True)
+    return await remove(cluster, account, container)
+
+
+async def remove(cluster: Cluster, account: str, container: str) -> Response:
+    """DELETE the container on its servers (409 when it holds objects, 404 when there is none)."""
     part, primaries, handoffs = cluster.nodes(cluster.container_ring, account, container)
     common = {"x-timestamp": timestamp()}
     headers = [{**common, **extra}

@@ -185,8 +185,8 @@ async def _store_file(cluster: Cluster, req: Any, account: str, container: str, 
         headers["x-delete-at"] = delete_at
     await quotas.check_upload(cluster, req, account, container, None)
     limit = _int(attrs, "max_file_size", "max_file_size not an integer")
-    answer = await objects._store(cluster, account, container, name, headers, None,
-                                  _capped(body, limit))
+    answer = await objects.store(cluster, account, container, name, headers, None,
+                                 _capped(body, limit))
     return answer.status_code
 
 

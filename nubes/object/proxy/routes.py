@@ -1,7 +1,8 @@
 """THE route table of the object storage proxy: Swift's API v1, one row per (method, path).
 
 Accounts can be neither created nor deleted through the API (``allow_account_management`` is
-off, as in Swift by default): they are made on first use. Those methods answer 405.
+off, as in Swift by default): they are made on first use. Those methods answer 405, unless they
+carry a bulk operation (``bulk_api.py``).
 
 Every row is public to the core (no token needed): access.py decides, with the token when
 there is one, TempURL and FormPost signatures and referrer ACLs when not."""
@@ -15,7 +16,7 @@ from starlette.responses import Response
 
 from nubes.core.api.http import json_response
 from nubes.core.api.routing import Route
-from nubes.object.proxy import access, account, container, cors, obj
+from nubes.object.proxy import access, account, bulk_api, container, cors, obj
 
 A = "/v1/{account}"
 C = f"{A}/{{container}}"
@@ -35,10 +36,11 @@ async def show_info(req: Any) -> Response:
 
 
 TABLE = [
-    ("HEAD", A, account.head), ("GET", A, account.get), ("POST", A, account.post),
-    ("PUT", C, container.put), ("HEAD", C, container.head), ("GET", C, container.get),
+    ("HEAD", A, account.head), ("GET", A, account.get), ("POST", A, bulk_api.account_post),
+    ("PUT", A, bulk_api.account_put), ("DELETE", A, bulk_api.account_delete),
+    ("PUT", C, bulk_api.container_put), ("HEAD", C, container.head), ("GET", C, container.get),
     ("POST", C, container.post), ("DELETE", C, container.delete),
-    ("PUT", O, obj.put), ("HEAD", O, obj.head), ("GET", O, obj.get), ("POST", O, obj.post),
+    ("PUT", O, bulk_api.object_put), ("HEAD", O, obj.head), ("GET", O, obj.get), ("POST", O, obj.post),
     ("DELETE", O, obj.delete), ("COPY", O, obj.copy),
     ("OPTIONS", A, cors.preflight), ("OPTIONS", C, cors.preflight), ("OPTIONS", O, cors.preflight),
 ]

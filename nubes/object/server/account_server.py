@@ -3,7 +3,8 @@
 ``PUT/HEAD/GET/POST/DELETE /<device>/<partition>/<account>`` for the account itself (GET lists
 its containers), and ``PUT /<device>/<partition>/<account>/<container>`` for a container's report
 (``X-Put-Timestamp``, ``X-Delete-Timestamp``, ``X-Object-Count``, ``X-Bytes-Used``) sent by the
-container server and, later, its updater."""
+container server and the container updater; ``REPLICATE /<device>/<partition>/<hash>`` for the
+account replicator."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ class AccountServer(DatabaseServer):
 
     def app(self):
         return backend.storage_app({"PUT": self.put, "GET": self.get, "HEAD": self.get,
-                                    "POST": self.post, "DELETE": self.delete})
+                                    "POST": self.post, "DELETE": self.delete,
+                                    "REPLICATE": self.replicate})
 
     async def stats_headers(self, broker: AccountBroker) -> dict[str, str]:
         containers, objects, used = await asyncio.to_thread(broker.stats)

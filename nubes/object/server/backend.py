@@ -1,5 +1,6 @@
 """What the three storage servers share: the backend request shape, device checks, durable file
-writes and the updates one server sends another (with the async pending files left on failure)."""
+writes, the updates one server sends another (with the async pending files left on failure) and
+the expirer's queue entries the object server leaves for objects with an X-Delete-At."""
 
 from __future__ import annotations
 
@@ -206,8 +207,35 @@ def read_async_pending(path: Path) -> dict[str, Any]:
     return json.loads(path.read_bytes())
 
 
+# Queue entries are grouped in directories of a day (Swift's expiring_objects_container_divisor).
+EXPIRING_DIVISOR = 86400
+
+
+def expiring_path(device_path: Path, delete_at: int, digest: bytes) -> Path:
+    """``<device>/expiring/<day>/<delete_at>-<hash>``: names sort by when they are due."""
+    day = delete_at // EXPIRING_DIVISOR * EXPIRING_DIVISOR
+    return device_path / "expiring" / f"{day:010d}" / f"{delete_at:010d}-{digest.hex()}"
+
+
+def save_expiring(device_path: Path, delete_at: int, account: str, container: str, obj: str,
+                  digest: bytes) -> Path:
+    """The expirer's entry for an object to delete at ``delete_at`` (format in
+    docs/object-storage-servers.md); one per object and X-Delete-At, written durably."""
+    record = {"account": account, "container": container, "obj": obj, "delete_at": delete_at}
+    target = expiring_path(device_path, delete_at, digest)
+    durable_write(device_path / "tmp", target, json.dumps(record, sort_keys=True).encode())
+    return target
+
+
 def etag_of(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+# Verbs beyond HTTP's that may also come as a POST with ``X-Backend-Method``: uvicorn's default
+# parser (httptools, llhttp) refuses a request line with a method it does not know, so the
+# replicators send ``REPLICATE`` that way (a server behind h11 takes the verb itself too).
+TUNNELLED = ("REPLICATE",)
+METHOD_HEADER = "X-Backend-Method"
 
 
 def storage_app(handlers: dict[str, Any]):
@@ -217,13 +245,16 @@ def storage_app(handlers: dict[str, Any]):
     from starlette.routing import Route
 
     async def endpoint(request: Request) -> Response:
-        handler = handlers.get(request.method)
+        method = request.method
+        if method == "POST" and request.headers.get("x-backend-method", "").upper() in TUNNELLED:
+            method = request.headers["x-backend-method"].upper()
+        handler = handlers.get(method)
         if handler is None:
             return HTTPError(405, "Method Not Allowed").response()
         try:
             return await handler(request)
         except HTTPError as exc:
-            return exc.response(head=request.method == "HEAD")
+            return exc.response(head=method == "HEAD")
         except UnicodeDecodeError:
             return HTTPError(400, "Invalid UTF-8 in the path").response()
 

@@ -4,7 +4,8 @@
 (GET lists its objects), and ``PUT/DELETE /<device>/<partition>/<account>/<container>/<object>``
 for the object rows the object server's updates bring (``X-Size``, ``X-Content-Type``,
 ``X-Etag``, ``X-Timestamp``). A container PUT or DELETE is reported to the account server named
-by ``X-Account-Host/-Device/-Partition`` (an async pending file when it cannot be reached)."""
+by ``X-Account-Host/-Device/-Partition`` (an async pending file when it cannot be reached).
+``REPLICATE /<device>/<partition>/<hash>`` serves the container replicator (db_server.py)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ class ContainerServer(DatabaseServer):
 
     def app(self):
         return backend.storage_app({"PUT": self.put, "GET": self.get, "HEAD": self.get,
-                                    "POST": self.post, "DELETE": self.delete})
+                                    "POST": self.post, "DELETE": self.delete,
+                                    "REPLICATE": self.replicate})
 
     async def stats_headers(self, broker: ContainerBroker) -> dict[str, str]:
         count, used = await asyncio.to_thread(broker.stats)
@@ -46,6 +48,10 @@ class ContainerServer(DatabaseServer):
 
     def entry_view(self, row: tuple) -> dict:
         name, created_at, size, content_type, etag = row
+        # a static large object's manifest carries its content's size (Swift's swift_bytes)
+        base, sep, swift_bytes = content_type.partition(";swift_bytes=")
+        if sep and swift_bytes.isdigit():
+            content_type, size = base, int(swift_bytes)
         return {"name": name, "hash": etag, "bytes": size, "content_type": content_type,
                 "last_modified": last_modified(created_at)}
 

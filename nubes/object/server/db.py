@@ -3,12 +3,21 @@
 A container's database holds its info row, its metadata (each key with the timestamp it was set
 at, so the newest wins per key) and one row per object name (the newest version's timestamp,
 size, content type and ETag, or a deleted marker). An account's database holds the same info and
-metadata and one row per container (put/delete timestamps, object count, bytes used)."""
+metadata and one row per container (put/delete timestamps, object count, bytes used).
+
+For the replicators (``nubes.object.daemons.db_replicator``) each database also has an id of its own
+and the sync points of its peers (how far into each peer's rows, by ROWID, it has merged); a
+container's database also remembers the figures last reported to its account (the container
+updater). Those tables are made on first use, so databases made before them work unchanged."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +50,13 @@ CREATE TABLE containers (
 CREATE INDEX containers_live ON containers (deleted, name);
 """
 
+# Made on first use by the replication methods (CREATE ... IF NOT EXISTS, one statement each).
+_REPLICATION = (
+    "CREATE TABLE IF NOT EXISTS replica (id TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS incoming_sync (remote_id TEXT PRIMARY KEY, "
+    "sync_point INTEGER NOT NULL)",
+)
+
 
 @dataclass
 class Info:
@@ -58,6 +74,7 @@ class Broker:
     kind = ""
     schema = ""
     rows = ""                 # the table of the entries listed
+    row_columns = ""          # a row as replication sends it (name first, deleted last)
 
     def __init__(self, path: Path):
         self.path = path
@@ -214,11 +231,121 @@ class Broker:
                     break
         return out[:limit]
 
+    # -- replication (blocking, as the rest)
+
+    def _replication_tables(self, conn: sqlite3.Connection) -> str:
+        """Make the replication tables when missing; this database's id (made on first use)."""
+        for statement in _REPLICATION:
+            conn.execute(statement)
+        row = conn.execute("SELECT id FROM replica").fetchone()
+        if row is None:
+            row = (uuid.uuid4().hex,)
+            conn.execute("INSERT INTO replica VALUES (?)", row)
+        return row[0]
+
+    def replication_info(self) -> dict:
+        """What a peer compares: id, last ROWID, a hash of the rows' content (equal replicas have
+        equal hashes, whatever their ROWIDs), the record's timestamps and its metadata with the
+        timestamp of each key."""
+        with self._conn() as conn:
+            db_id = self._replication_tables(conn)
+            max_row = conn.execute(f"SELECT COALESCE(MAX(ROWID), -1) FROM {self.rows}").fetchone()[0]
+            digest = hashlib.md5(usedforsecurity=False)
+            for row in conn.execute(f"SELECT {self.row_columns} FROM {self.rows} ORDER BY name"):
+                digest.update(repr(tuple(row)).encode())
+            info = conn.execute("SELECT created_at, put_timestamp, delete_timestamp FROM info"
+                                ).fetchone()
+            metadata = conn.execute("SELECT key, value, timestamp FROM metadata").fetchall()
+        return {"id": db_id, "max_row": max_row, "hash": digest.hexdigest(),
+                "created_at": info[0], "put_timestamp": info[1], "delete_timestamp": info[2],
+                "metadata": {k: [v, t] for k, v, t in metadata}}
+
+    def sync_point(self, remote_id: str) -> int:
+        """The last ROWID of ``remote_id``'s rows merged here (-1: none yet)."""
+        with self._conn() as conn:
+            self._replication_tables(conn)
+            row = conn.execute("SELECT sync_point FROM incoming_sync WHERE remote_id = ?",
+                               (remote_id,)).fetchone()
+        return row[0] if row else -1
+
+    def set_sync_point(self, remote_id: str, point: int) -> None:
+        with self._conn() as conn:
+            self._replication_tables(conn)
+            conn.execute("INSERT OR REPLACE INTO incoming_sync VALUES (?, ?)", (remote_id, point))
+
+    def rows_since(self, point: int, limit: int) -> list[list]:
+        """Up to ``limit`` rows (deleted ones too) after ROWID ``point``: ``[rowid, *columns]``."""
+        with self._conn() as conn:
+            rows = conn.execute(f"SELECT ROWID, {self.row_columns} FROM {self.rows} "
+                                "WHERE ROWID > ? ORDER BY ROWID LIMIT ?", (point, limit)).fetchall()
+        return [list(r) for r in rows]
+
+    def merge_items(self, items: list[list]) -> None:
+        """Merge a peer's rows (``row_columns`` each): newest wins per name."""
+        raise NotImplementedError
+
+    def merge_record(self, created_at: Timestamp, put_timestamp: Timestamp,
+                     delete_timestamp: Timestamp, metadata: dict[str, tuple[str, Timestamp]]
+                     ) -> None:
+        """A peer's view of the record: the earliest creation, the newest PUT and DELETE, and per
+        metadata key the newest setting."""
+        with self._conn() as conn:
+            conn.execute("UPDATE info SET created_at = ? WHERE created_at > ?",
+                         (created_at.internal, created_at.internal))
+        self.mark_put(put_timestamp)
+        self.mark_deleted(delete_timestamp)
+        self.update_metadata(metadata)
+
+    def snapshot(self, target: Path) -> None:
+        """A consistent copy of the whole database at ``target`` (SQLite's online backup)."""
+        source = sqlite3.connect(self.path, timeout=30)
+        try:
+            copy = sqlite3.connect(target)
+            try:
+                source.backup(copy)
+            finally:
+                copy.close()
+        finally:
+            source.close()
+
+    def adopt(self, copy: Path) -> bool:
+        """Take a peer's whole database (``copy``, a file on this device) as this one: it gets an
+        id of its own and a sync point for the peer's rows it holds; linked into place, so it is
+        never seen half-made. False when a database is already here."""
+        copied = type(self)(copy)
+        with copied._conn() as conn:
+            peer_id = copied._replication_tables(conn)
+            max_row = conn.execute(f"SELECT COALESCE(MAX(ROWID), -1) FROM {self.rows}").fetchone()[0]
+            conn.execute("UPDATE replica SET id = ?", (uuid.uuid4().hex,))
+            conn.execute("INSERT OR REPLACE INTO incoming_sync VALUES (?, ?)", (peer_id, max_row))
+        make_dirs(self.path.parent)
+        try:
+            os.link(copy, self.path)
+        except FileExistsError:
+            return False
+        fsync_dir(self.path.parent)
+        return True
+
+    def remove(self) -> None:
+        """Delete the database and its directory (a handoff copy once the primaries have it);
+        the suffix and partition directories too when that leaves them empty."""
+        directory = self.path.parent
+        shutil.rmtree(directory, ignore_errors=True)
+        parent = directory.parent
+        for _ in range(2):
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+        if parent.exists():
+            fsync_dir(parent)
 
 class ContainerBroker(Broker):
     kind = "container"
     schema = _CONTAINER
     rows = "objects"
+    row_columns = "name, created_at, size, content_type, etag, deleted"
 
     def put_object(self, name: str, timestamp: Timestamp, size: int, content_type: str,
                    etag: str, deleted: bool) -> None:
@@ -237,11 +364,45 @@ class ContainerBroker(Broker):
                                        "WHERE deleted = 0").fetchone()
         return count, used
 
+    def merge_items(self, items: list[list]) -> None:
+        with self._conn() as conn:
+            for name, created_at, size, content_type, etag, deleted in items:
+                created = Timestamp.parse(created_at)
+                row = conn.execute("SELECT created_at FROM objects WHERE name = ?",
+                                   (name,)).fetchone()
+                if row is not None and Timestamp.parse(row[0]) >= created:
+                    continue
+                conn.execute("INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?)",
+                             (str(name), created.internal, int(size), str(content_type),
+                              str(etag), int(bool(deleted))))
+
+    def report(self) -> dict[str, str]:
+        """The container's figures as its account takes them (the container updater's PUT)."""
+        info = self.info()
+        count, used = self.stats()
+        return {"X-Put-Timestamp": info.put_timestamp.internal,
+                "X-Delete-Timestamp": info.delete_timestamp.internal,
+                "X-Object-Count": str(count), "X-Bytes-Used": str(used)}
+
+    def reported(self) -> dict[str, str] | None:
+        """The figures last reported to every account replica (None: never)."""
+        with self._conn() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS reported (report TEXT NOT NULL)")
+            row = conn.execute("SELECT report FROM reported").fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_reported(self, report: dict[str, str]) -> None:
+        with self._conn() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS reported (report TEXT NOT NULL)")
+            conn.execute("DELETE FROM reported")
+            conn.execute("INSERT INTO reported VALUES (?)", (json.dumps(report, sort_keys=True),))
+
 
 class AccountBroker(Broker):
     kind = "account"
     schema = _ACCOUNT
     rows = "containers"
+    row_columns = "name, put_timestamp, delete_timestamp, object_count, bytes_used, deleted"
 
     def is_deleted(self) -> bool:
         """An account is deleted by its DELETE alone, containers and all (the reaper empties it)."""
@@ -272,3 +433,24 @@ class AccountBroker(Broker):
                                "COALESCE(SUM(bytes_used), 0) FROM containers WHERE deleted = 0"
                                ).fetchone()
         return tuple(row)
+
+    def merge_items(self, items: list[list]) -> None:
+        """As :meth:`put_container` for each row (the counts travel with the row, as in Swift);
+        a row equal to the stored one is left as it is, so merged replicas stop exchanging it."""
+        with self._conn() as conn:
+            for name, put, delete, count, used, _deleted in items:
+                row = conn.execute("SELECT put_timestamp, delete_timestamp, object_count, "
+                                   "bytes_used FROM containers WHERE name = ?", (name,)).fetchone()
+                put_ts, delete_ts = Timestamp.parse(put), Timestamp.parse(delete)
+                count, used = int(count), int(used)
+                if row is not None:
+                    if tuple(row) == (put_ts.internal, delete_ts.internal, count, used):
+                        continue
+                    put_ts = max(put_ts, Timestamp.parse(row[0]))
+                    delete_ts = max(delete_ts, Timestamp.parse(row[1]))
+                deleted = delete_ts > put_ts
+                if deleted:
+                    count = used = 0
+                conn.execute("INSERT OR REPLACE INTO containers VALUES (?, ?, ?, ?, ?, ?)",
+                             (str(name), put_ts.internal, delete_ts.internal, count, used,
+                              int(deleted)))

@@ -1,9 +1,14 @@
 """What the container and account servers share: finding a database, the record's own
-PUT/HEAD/POST answers and metadata, and the listing of its rows."""
+PUT/HEAD/POST answers and metadata, the listing of its rows, and the REPLICATE verb the
+replicators speak (``REPLICATE /<device>/<partition>/<hash>``, docs/object-storage-servers.md)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import sqlite3
+import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -15,7 +20,9 @@ from nubes.object.server import listing
 from nubes.object.server.backend import (Devices, HTTPError, request_timestamp, split_path,
                                          title_case)
 from nubes.object.server.db import Broker
-from nubes.object.timestamps import Timestamp
+from nubes.object.timestamps import InvalidTimestamp, Timestamp
+
+SQLITE_TYPE = "application/vnd.sqlite3"     # a REPLICATE body that is a whole database
 
 
 class DatabaseServer(ABC):
@@ -127,3 +134,94 @@ class DatabaseServer(ABC):
         return listing.render(self.kind, parts[self.depth - 1], entries, query.format, headers)
 
     list_columns = ""
+
+    # -- REPLICATE
+
+    async def replicate(self, request: Request) -> Response:
+        """A replicator's request about one database, named by its hash: a JSON ``sync``
+        (compare, and merge the sender's record timestamps and metadata) or ``merge_items``
+        (the sender's rows after our sync point for it), or the whole database as a body of
+        type application/vnd.sqlite3 when we had none."""
+        device, partition, name = split_path(request, 3, 3)
+        try:
+            digest = bytes.fromhex(name)
+        except ValueError:
+            digest = b""
+        if len(digest) != 16:
+            raise HTTPError(400, f"Invalid hash: {name}")
+        device_path = self.devices.path(device)
+        broker = self.broker_class.at(device_path, partition, digest)
+        if request.headers.get("content-type", "").split(";")[0].strip() == SQLITE_TYPE:
+            return await self._receive_db(request, device_path, digest, broker)
+        try:
+            body = json.loads(await request.body())
+            op = body["op"]
+        except (ValueError, KeyError, TypeError):
+            raise HTTPError(400, "Invalid REPLICATE body") from None
+        if op not in ("sync", "merge_items"):
+            raise HTTPError(400, f"Unknown REPLICATE op: {op}")
+        if not await asyncio.to_thread(broker.exists):
+            raise HTTPError(404, "Not Found")
+        try:
+            if op == "sync":
+                answer = await self._sync(broker, body)
+            else:
+                await asyncio.to_thread(broker.merge_items, body["items"])
+                await asyncio.to_thread(broker.set_sync_point, str(body["id"]), int(body["point"]))
+                answer = {"merged": len(body["items"])}
+        except (KeyError, TypeError, ValueError, AttributeError, InvalidTimestamp,
+                sqlite3.InterfaceError, sqlite3.ProgrammingError) as exc:
+            raise HTTPError(400, f"Invalid REPLICATE {op}: {exc}") from None
+        return Response(json.dumps(answer).encode(), media_type="application/json")
+
+    async def _sync(self, broker: Broker, body: dict) -> dict:
+        metadata = {str(k): (str(v), Timestamp.parse(t)) for k, (v, t) in body["metadata"].items()}
+        await asyncio.to_thread(broker.merge_record, Timestamp.parse(body["created_at"]),
+                                Timestamp.parse(body["put_timestamp"]),
+                                Timestamp.parse(body["delete_timestamp"]), metadata)
+        info = await asyncio.to_thread(broker.replication_info)
+        point = await asyncio.to_thread(broker.sync_point, str(body["id"]))
+        return {"id": info["id"], "max_row": info["max_row"], "hash": info["hash"],
+                "point": point}
+
+    async def _receive_db(self, request: Request, device_path: Path, digest: bytes,
+                          broker: Broker) -> Response:
+        """Write the body to the device's tmp, check it is a database of this kind for the record
+        the hash names, and adopt it: 201; 409 when one is here already (sync it instead)."""
+        if await asyncio.to_thread(broker.exists):
+            raise HTTPError(409, "Conflict: the database is here; sync it")
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit():
+            raise HTTPError(400, "Invalid Content-Length")
+        self.devices.check_space(device_path, int(length))
+        tmp_dir = device_path / "tmp"
+        await asyncio.to_thread(tmp_dir.mkdir, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=tmp_dir, suffix=".db")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                async for chunk in request.stream():
+                    await asyncio.to_thread(f.write, chunk)
+                await asyncio.to_thread(os.fsync, f.fileno())
+            await asyncio.to_thread(self._check_copy, Path(tmp), digest)
+            adopted = await asyncio.to_thread(broker.adopt, Path(tmp))
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        if not adopted:
+            raise HTTPError(409, "Conflict: the database is here; sync it")
+        return Response(b"", status_code=201)
+
+    def _check_copy(self, path: Path, digest: bytes) -> None:
+        try:
+            conn = sqlite3.connect(path)
+            try:
+                ok = conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+                account, container = conn.execute("SELECT account, container FROM info").fetchone()
+                conn.execute(f"SELECT {self.broker_class.row_columns} FROM "
+                             f"{self.broker_class.rows} LIMIT 1").fetchall()
+            finally:
+                conn.close()
+        except (sqlite3.Error, TypeError):
+            raise HTTPError(400, f"Not a {self.kind} database") from None
+        names = (account, container) if self.kind == "container" else (account,)
+        if not ok or hash_path(self.secret, *names) != digest:
+            raise HTTPError(400, f"Not the {self.kind} database of this hash")

@@ -260,3 +260,15 @@ def suffix_hashes(partition_dir: Path, suffixes: list[str] | None = None) -> dic
         if entries:
             out[suffix] = md5.hexdigest()
     return out
+
+
+def newest_files(directory: Path) -> tuple[tuple[Timestamp, str] | None,
+                                           tuple[Timestamp, str] | None, list[str]]:
+    """What decides an object's state, for the daemons: the newest ``.data`` or ``.ts``, the newest
+    ``.meta`` newer than it (each as ``(timestamp, file name)``), and the obsolete file names."""
+    return _newest_files(directory)
+
+
+def is_object_hash(name: object) -> bool:
+    """Whether ``name`` can be an object's directory: 32 lowercase hex digits."""
+    return isinstance(name, str) and len(name) == 32 and all(c in "0123456789abcdef" for c in name)

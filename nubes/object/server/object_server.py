@@ -1,9 +1,12 @@
 """The object server: one device's object files over Swift's backend protocol.
 
 ``PUT/GET/HEAD/POST/DELETE /<device>/<partition>/<account>/<container>/<object>`` with
-``X-Timestamp``; ``REPLICATE /<device>/<partition>[/<suffix>-<suffix>...]`` for the replicator.
+``X-Timestamp``; ``REPLICATE /<device>/<partition>[/<suffix>-<suffix>...]`` and ``SSYNC
+/<device>/<partition>`` for the replicator, whose pushes are writes with ``X-Backend-Replication``.
 Newest timestamp wins; a PUT or DELETE answers only once its file is durable, then the container
-server named by ``X-Container-Host/-Device/-Partition`` is told (or an async pending is left)."""
+server named by ``X-Container-Host/-Device/-Partition`` is told (or an async pending is left).
+A PUT or POST with ``X-Delete-At`` leaves an entry for the expirer on the device, whose DELETE
+carries ``X-If-Delete-At`` (412 when the object's X-Delete-At has changed since)."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from starlette.responses import Response, StreamingResponse
 
 from nubes.object.conf import ObjectStorageConfig
 from nubes.object.hashing import HashSecret, hash_path
-from nubes.object.server import backend
+from nubes.object.server import backend, ssync
 from nubes.object.server.backend import (Devices, HTTPError, UpdateTarget, request_timestamp,
                                          split_path, title_case)
 from nubes.object.server.diskfile import DiskFile, ObjectState, read_range, suffix_hashes
@@ -40,9 +43,14 @@ def _user_headers(request: Request, allowed: tuple[str, ...], prefixes: tuple[st
             if k in allowed or k.startswith(prefixes)}
 
 
+def _replication(request: Request) -> bool:
+    """A replicator's push: the original timestamp and metadata of a file another device holds."""
+    return request.headers.get("x-backend-replication", "").lower() == "true"
+
+
 def _delete_at(request: Request, now: float) -> None:
     value = request.headers.get("x-delete-at")
-    if value is None:
+    if value is None or _replication(request):      # a copy keeps its time, even one now past
         return
     if not value.isdigit():
         raise HTTPError(400, "Non-integer X-Delete-At")
@@ -71,7 +79,7 @@ class ObjectServer:
     def app(self):
         return backend.storage_app({"PUT": self.put, "GET": self.get, "HEAD": self.get,
                                     "POST": self.post, "DELETE": self.delete,
-                                    "REPLICATE": self.replicate})
+                                    "REPLICATE": self.replicate, "SSYNC": self.ssync})
 
     def _locate(self, request: Request) -> tuple[list[str], Path, bytes, DiskFile]:
         parts = split_path(request, 5, 5)
@@ -124,6 +132,7 @@ class ObjectServer:
                 "Content-Type": "application/octet-stream",
             }
             metadata.update(_user_headers(request, STORED_HEADERS, META_PREFIXES))
+            await self._queue_expiry(request, parts, device_path, digest)
             await asyncio.to_thread(writer.commit, timestamp, ".data", metadata)
         except BaseException:
             writer.abort()          # a close and an unlink: done at once, even when cancelled
@@ -133,6 +142,15 @@ class ObjectServer:
                                      timestamp, {"X-Size": str(writer.size), "X-Etag": etag,
                                                  "X-Content-Type": metadata["Content-Type"]})
         return Response(b"", status_code=201, headers={"ETag": etag})
+
+    async def _queue_expiry(self, request: Request, parts: list[str], device_path: Path,
+                            digest: bytes) -> None:
+        """Before the object is committed, so that no object with an X-Delete-At lacks its entry
+        (an entry whose object never came is dropped by the expirer: its DELETE answers 404)."""
+        value = request.headers.get("x-delete-at")
+        if value is not None:
+            await asyncio.to_thread(backend.save_expiring, device_path, int(value), parts[2],
+                                    parts[3], parts[4], digest)
 
     async def _container_update(self, request: Request, targets: list[UpdateTarget],
                                 parts: list[str], device_path: Path, digest: bytes, method: str,
@@ -211,16 +229,22 @@ class ObjectServer:
         return StreamingResponse(body(), status_code=206, headers=headers)
 
     async def post(self, request: Request) -> Response:
-        _, _, _, diskfile = self._locate(request)
+        parts, device_path, digest, diskfile = self._locate(request)
         timestamp = request_timestamp(request)
         _delete_at(request, self.clock())
-        state = await self._live_state(diskfile)
+        if _replication(request):           # a copy of a .meta: also over a now expired object
+            state = await asyncio.to_thread(diskfile.state)
+            if state.kind != "data":
+                raise HTTPError(404, "Not Found")
+        else:
+            state = await self._live_state(diskfile)
         newest = max(t for t in (state.timestamp, state.meta_timestamp) if t is not None)
         if newest >= timestamp:
             raise HTTPError(409, "Conflict", {"X-Backend-Timestamp": newest.internal})
         metadata = {"X-Timestamp": timestamp.internal}
         metadata.update(_user_headers(request, ("content-type",) + STORED_HEADERS[1:4],
                                       ("x-object-meta-",)))
+        await self._queue_expiry(request, parts, device_path, digest)
         await asyncio.to_thread(diskfile.put_marker, timestamp, ".meta", metadata)
         await asyncio.to_thread(diskfile.cleanup)
         return Response(b"", status_code=202)
@@ -232,6 +256,16 @@ class ObjectServer:
         state = await asyncio.to_thread(diskfile.state)
         if state.timestamp is not None and state.timestamp >= timestamp:
             raise HTTPError(409, "Conflict", {"X-Backend-Timestamp": state.timestamp.internal})
+        if_delete_at = request.headers.get("x-if-delete-at")
+        if if_delete_at is not None:
+            # The expirer's DELETE: only of the version it was queued for.
+            if not if_delete_at.isdigit():
+                raise HTTPError(400, "Bad X-If-Delete-At header value")
+            if state.kind != "data":
+                raise HTTPError(404, "Not Found", {"X-Backend-Timestamp": state.timestamp.internal}
+                                if state.timestamp else {})
+            if str(state.metadata.get("X-Delete-At")) != if_delete_at:
+                raise HTTPError(412, "Precondition Failed: X-If-Delete-At does not match")
         existed = state.kind == "data" and not _expired(state, self.clock())
         await asyncio.to_thread(diskfile.put_marker, timestamp, ".ts", {
             "name": "/" + "/".join(parts[2:]), "X-Timestamp": timestamp.internal})
@@ -249,4 +283,16 @@ class ObjectServer:
         # need no recalculation; they are accepted for the replicator's protocol.
         hashes = await asyncio.to_thread(suffix_hashes, partition_dir)
         return Response(json.dumps(hashes, sort_keys=True).encode(),
+                        media_type="application/json")
+
+    async def ssync(self, request: Request) -> Response:
+        """The replicator's missing check: which of the offered versions this partition lacks."""
+        parts = split_path(request, 2, 2)
+        partition_dir = self.devices.path(parts[0]) / "objects" / parts[1]
+        try:
+            offers = json.loads(await request.body())
+        except ValueError:
+            raise HTTPError(400, "The offer is not JSON") from None
+        wanted = await asyncio.to_thread(ssync.missing_check, partition_dir, offers)
+        return Response(json.dumps(wanted, sort_keys=True).encode(),
                         media_type="application/json")

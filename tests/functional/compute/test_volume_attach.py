@@ -201,3 +201,80 @@ def test_delete_on_termination_is_updated_from_2_85(cloud, api, server):
         assert time.monotonic() < deadline
         time.sleep(0.2)
     cloud.osc("volume", "delete", vol["id"], other["id"], json_out=False)
+
+
+def test_concurrent_attaches_get_distinct_devices(cloud, api, server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    vols = [volume(cloud) for _ in range(4)]
+    path = f"/servers/{server}/os-volume_attachments"
+
+    def attach(vol):
+        return api("POST", path, json={"volumeAttachment": {"volumeId": vol["id"]}})
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(attach, vols))
+    assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
+    devices = [r.json()["volumeAttachment"]["device"] for r in answers]
+    assert sorted(devices) == ["/dev/vdb", "/dev/vdc", "/dev/vdd", "/dev/vde"], devices
+    listed = api("GET", path).json()["volumeAttachments"]
+    assert sorted(a["device"] for a in listed) == sorted(devices)
+    # the same volume twice at once: one attach, one 400
+    extra = volume(cloud)
+    with ThreadPoolExecutor(2) as pool:
+        twice = list(pool.map(attach, [extra, extra]))
+    assert sorted(r.status_code for r in twice) == [200, 400], [r.text for r in twice]
+    for vol in [*vols, extra]:
+        assert api("DELETE", f"{path}/{vol['id']}").status_code == 202
+
+
+def test_attach_to_a_paused_server_and_moves_refused_while_attached(cloud, api, server):
+    vol = volume(cloud)
+    cloud.osc("server", "pause", server, json_out=False)
+    wait_status(api, server, ("PAUSED", "ERROR"))
+    att = cloud.osc("server", "add", "volume", server, vol["id"])
+    assert att["Volume ID"] == vol["id"], att
+    assert cloud.osc("volume", "show", vol["id"])["status"] == "in-use"
+    cloud.osc("server", "unpause", server, json_out=False)
+    wait_status(api, server)
+    # the volume's attachment cannot follow the server to another host yet: an honest 501
+    for action in ({"migrate": None}, {"resize": {"flavorRef": "2"}}, {"shelve": None},
+                   {"os-migrateLive": {"host": None, "block_migration": "auto"}}):
+        r = api("POST", f"/servers/{server}/action", json=action, version="2.30")
+        assert r.status_code == 501, (action, r.text)
+        assert "attached volumes" in r.text
+    assert api("GET", f"/servers/{server}").json()["server"]["status"] == "ACTIVE"
+    cloud.osc("server", "remove", "volume", server, vol["id"], json_out=False)
+    assert cloud.osc("volume", "show", vol["id"])["status"] == "available"
+    cloud.osc("volume", "delete", vol["id"], json_out=False)
+
+
+def test_a_multiattach_volume_on_two_servers_from_2_60(cloud, api, world, server):
+    r = api("POST", "/servers", json=boot_body(world, unique("vb"), networks=[{"uuid": world.network_id}]))
+    assert r.status_code == 202, r.text
+    second = r.json()["server"]["id"]
+    wait_status(api, second)
+    vtype = cloud.osc("volume", "type", "create", "--property", "multiattach=<is> True", unique("shared"))
+    vol = cloud.osc("volume", "create", "--size", "1", "--type", vtype["id"], unique("v"))
+    deadline = time.monotonic() + 30
+    while vol["status"] != "available" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        vol = cloud.osc("volume", "show", vol["id"])
+    assert vol["multiattach"] is True, vol
+    body = {"volumeAttachment": {"volumeId": vol["id"]}}
+    r = api("POST", f"/servers/{server}/os-volume_attachments", json=body, version="2.59")
+    assert "2.60" in api.fault(r, 400)
+    cloud.osc("server", "add", "volume", "--os-compute-api-version", "2.60", server, vol["id"])
+    cloud.osc("server", "add", "volume", "--os-compute-api-version", "2.60", second, vol["id"])
+    shown = cloud.osc("volume", "show", vol["id"])
+    assert shown["status"] == "in-use"
+    assert sorted(a["server_id"] for a in shown["attachments"]) == sorted([server, second]), shown
+    # the same server twice is still refused
+    r = api("POST", f"/servers/{second}/os-volume_attachments", json=body, version="2.60")
+    assert "already attached" in api.fault(r, 400)
+    cloud.osc("server", "remove", "volume", server, vol["id"], json_out=False)
+    assert cloud.osc("volume", "show", vol["id"])["status"] == "in-use"
+    cloud.osc("server", "remove", "volume", second, vol["id"], json_out=False)
+    assert cloud.osc("volume", "show", vol["id"])["status"] == "available"
+    delete_all(api, [second])
+    cloud.osc("volume", "delete", vol["id"], json_out=False)

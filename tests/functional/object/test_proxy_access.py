@@ -146,6 +146,22 @@ def test_acl_grants_another_project(cloud, owner, other, http):
                 headers={"x-object-manifest": f"{private}/seg"}).status_code == 201
     assert http("GET", f"{base}/dlo", other.token).status_code == 403
     assert http("GET", f"{base}/dlo", owner.token).content == b"hidden"
+    # nor does a link, a copy through one, or a static large object
+    link = {"x-symlink-target": f"{private}/seg", "content-length": "0"}
+    assert http("PUT", f"{base}/link", other.token, headers=link).status_code == 201
+    assert http("GET", f"{base}/link", other.token).status_code == 403
+    assert http("HEAD", f"{base}/link", other.token).status_code == 403
+    assert http("GET", f"{base}/link", owner.token).content == b"hidden"
+    assert http("PUT", f"{base}/via-link", other.token, headers={
+        "x-copy-from": f"{c}/link", "content-length": "0"}).status_code == 403
+    manifest = json.dumps([{"path": f"/{private}/seg"}])
+    assert http("PUT", f"{base}/slo", owner.token, params={"multipart-manifest": "put"},
+                content=manifest).status_code == 201
+    assert http("GET", f"{base}/slo", other.token).status_code == 403
+    assert http("GET", f"{base}/slo", owner.token).content == b"hidden"
+    assert http("DELETE", f"{base}/slo", other.token, params={"multipart-manifest": "delete"}
+                ).status_code == 403
+    assert http("HEAD", f"{account(owner)}/{private}/seg", owner.token).status_code == 200
     # they cannot set an ACL even where they may write
     assert http("POST", base, other.token, headers={"x-container-read": "*:*"}).status_code == 403
     assert http("HEAD", base, owner.token).headers["x-container-read"] == \

@@ -241,12 +241,184 @@ def test_auth(cloud, owner, api, tmp_path):
     assert r.status_code == 403
 
 
-def test_info_and_healthcheck(cloud):
+def test_info_and_healthcheck(cloud, owner):
     info = httpx.get(cloud.url("object", "/info")).json()
     assert info["swift"]["max_file_size"] == 5368709122
     assert info["swift"]["container_listing_limit"] == 10000
     assert info["swift"]["max_meta_count"] == 90
     assert httpx.get(cloud.url("object", "/healthcheck")).text == "OK"
     # accounts are made on first use, never through the API (allow_account_management off)
-    assert httpx.request("PUT", cloud.url("object", "/v1/AUTH_x"),
-                         headers={"x-auth-token": "t"}).status_code == 405
+    r = httpx.request("PUT", cloud.url("object", f"/v1/AUTH_{owner.project_id}"),
+                      headers={"x-auth-token": owner.token})
+    assert r.status_code == 405
+    r = httpx.request("DELETE", cloud.url("object", f"/v1/AUTH_{owner.project_id}"),
+                      headers={"x-auth-token": owner.token})
+    assert r.status_code == 405
+    assert {"bulk_delete", "bulk_upload", "slo"} <= set(info)
+
+
+def _tar(files: dict[str, bytes], mode: str = "w:gz") -> bytes:
+    import io
+    import tarfile
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode=mode) as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        folder = tarfile.TarInfo("adir")
+        folder.type = tarfile.DIRTYPE
+        tar.addfile(folder)                              # a directory: skipped
+    return out.getvalue()
+
+
+def test_bulk_delete_through_swiftclient_and_http(cloud, owner, api):
+    from swiftclient.service import SwiftService
+
+    c = uniq("bulk")
+    assert api("PUT", f"/{c}").status_code in (201, 202)
+    names = [f"o{i}" for i in range(24)]     # the client bulk-deletes more than 2 x its 10 threads
+    for n in names:
+        assert api("PUT", f"/{c}/{n}", content=n.encode()).status_code == 201
+    options = {"auth_version": "3", "os_auth_url": cloud.auth_url, "os_username": owner.name,
+               "os_password": owner.password, "os_project_name": owner.project_name,
+               "os_user_domain_name": "Default", "os_project_domain_name": "Default"}
+    with SwiftService(options=options) as svc:
+        results = list(svc.delete(c, names[:22]))
+    assert all(r["success"] for r in results), results
+    assert any(r["action"] == "bulk_delete" for r in results), results   # the client saw bulk_delete in /info
+    body = "\n".join([f"/{c}/{names[22]}", f"/{c}/{names[23]}", f"/{c}/missing", f"/{c}"]).encode()
+    r = api("POST", "?bulk-delete", content=body, headers={"accept": "application/json",
+                                                          "content-type": "text/plain"})
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["Number Deleted"] == 3 and report["Number Not Found"] == 1, report
+    assert report["Response Status"] == "200 OK" and report["Errors"] == []
+    assert api("HEAD", f"/{c}").status_code == 404
+    # a container that is not empty is an error in the report, the rest still done
+    c2 = uniq("bulk")
+    api("PUT", f"/{c2}")
+    api("PUT", f"/{c2}/keep", content=b"x")
+    r = api("DELETE", "?bulk-delete", content=f"/{c2}\n".encode())
+    assert r.status_code == 200 and "409 Conflict" in r.text and "Response Status: 400 Bad Request" in r.text
+    assert api("HEAD", f"/{c2}/keep").status_code == 200
+    r = api("POST", "?bulk-delete", content=f"/{c2}/keep".encode(), headers={"accept": "application/xml"})
+    assert r.status_code == 200 and b"<number_deleted>1</number_deleted>" in r.content
+
+
+def test_extract_archive_at_account_and_container(api):
+    c = uniq("tar")
+    archive = _tar({f"{c}/a.txt": b"alpha", f"{c}/sub/b.bin": b"beta"})
+    r = api("PUT", "?extract-archive=tar.gz", content=archive, headers={"accept": "application/json"})
+    assert r.status_code == 200, r.text
+    assert r.json()["Number Files Created"] == 2 and r.json()["Response Status"] == "201 Created", r.text
+    assert api("GET", f"/{c}/sub/b.bin").content == b"beta"
+    assert api("GET", f"/{c}/a.txt").headers["content-type"].startswith("text/plain")
+    # into a container under a prefix, plain tar
+    r = api("PUT", f"/{c}/pre?extract-archive=tar", content=_tar({"x": b"1", "y/z": b"2"}, "w"))
+    assert r.status_code == 200 and "Number Files Created: 2" in r.text, r.text
+    assert api("GET", f"/{c}/pre/y/z").content == b"2"
+    # bad input: another format, not an archive, a name too long (reported, the others made)
+    assert api("PUT", f"/{c}?extract-archive=zip", content=b"PK").status_code == 400
+    assert api("PUT", f"/{c}?extract-archive=tar.gz", content=b"not a tar").status_code == 400
+    r = api("PUT", f"/{c}?extract-archive=tar", headers={"accept": "application/json"},
+            content=_tar({"ok": b"fine", "n" * 1100: b"long"}, "w"))
+    assert r.status_code == 200 and r.json()["Number Files Created"] == 1
+    assert r.json()["Response Status"] == "400 Bad Request" and r.json()["Errors"][0][1] == "400 Bad Request"
+
+
+def test_symlinks_dynamic_static_chained_and_bad(api, owner):
+    c = uniq("sym")
+    api("PUT", f"/{c}")
+    etag = api("PUT", f"/{c}/target", content=b"pointed at", headers={"x-object-meta-k": "v"}).headers["etag"]
+    r = api("PUT", f"/{c}/link", content=b"", headers={"x-symlink-target": f"{c}/target"})
+    assert r.status_code == 201, r.text
+    got = api("GET", f"/{c}/link")
+    assert got.status_code == 200 and got.content == b"pointed at"
+    assert got.headers["content-location"] == f"/v1/AUTH_{owner.project_id}/{c}/target"
+    assert got.headers["x-object-meta-k"] == "v"
+    assert api("GET", f"/{c}/link", headers={"range": "bytes=0-6"}).content == b"pointed"
+    assert api("HEAD", f"/{c}/link").headers["content-length"] == "10"
+    itself = api("GET", f"/{c}/link?symlink=get")
+    assert itself.status_code == 200 and itself.content == b""
+    assert itself.headers["x-symlink-target"] == f"{c}/target"
+    assert itself.headers["content-type"] == "application/symlink"
+    assert "x-object-sysmeta-symlink-target" not in itself.headers
+    assert api("HEAD", f"/{c}/link?symlink=get").headers["x-symlink-target"] == f"{c}/target"
+    # a chain of two links is followed; a third hop is refused
+    api("PUT", f"/{c}/link2", content=b"", headers={"x-symlink-target": f"{c}/link"})
+    assert api("GET", f"/{c}/link2").content == b"pointed at"
+    api("PUT", f"/{c}/link3", content=b"", headers={"x-symlink-target": f"{c}/link2"})
+    r = api("GET", f"/{c}/link3")
+    assert r.status_code == 409 and b"Too many levels of symbolic links" in r.content
+    # COPY copies the target's bytes (the link itself with symlink=get); POST answers 307
+    assert api("COPY", f"/{c}/link", headers={"destination": f"{c}/copied"}).status_code == 201
+    assert api("GET", f"/{c}/copied?symlink=get").content == b"pointed at"
+    r = api("POST", f"/{c}/link", headers={"x-object-meta-on-link": "1"})
+    assert r.status_code == 307 and r.headers["location"].endswith(f"/{c}/target")
+    # static links check the target's ETag now and on every read
+    r = api("PUT", f"/{c}/static", content=b"", headers={"x-symlink-target": f"{c}/target",
+                                                       "x-symlink-target-etag": etag})
+    assert r.status_code == 201, r.text
+    assert api("GET", f"/{c}/static").content == b"pointed at"
+    api("PUT", f"/{c}/target", content=b"changed")
+    assert api("GET", f"/{c}/link").content == b"changed"
+    assert api("GET", f"/{c}/static").status_code == 409
+    r = api("PUT", f"/{c}/bad", content=b"", headers={"x-symlink-target": f"{c}/target",
+                                                    "x-symlink-target-etag": etag})
+    assert r.status_code == 409 and b"does not match" in r.content
+    # bad links: a body, no object part; a dangling dynamic link is a 404
+    assert api("PUT", f"/{c}/bad", content=b"x", headers={"x-symlink-target": f"{c}/t"}).status_code == 400
+    assert api("PUT", f"/{c}/bad", content=b"", headers={"x-symlink-target": "nocontainer"}).status_code == 412
+    assert api("HEAD", f"/{c}/bad").status_code == 404
+    api("PUT", f"/{c}/dangling", content=b"", headers={"x-symlink-target": f"{c}/nothing"})
+    assert api("GET", f"/{c}/dangling").status_code == 404
+    assert api("GET", f"/{c}/dangling?symlink=get").status_code == 200
+
+
+def test_versioned_container_stack_and_history_modes(api):
+    c, archive = uniq("ver"), uniq("archive")
+    assert api("PUT", f"/{archive}").status_code in (201, 202)
+    assert api("PUT", f"/{c}", headers={"x-versions-location": archive}).status_code in (201, 202)
+    assert api("HEAD", f"/{c}").headers["x-versions-location"] == archive
+    assert "x-container-sysmeta-versions-location" not in api("HEAD", f"/{c}").headers
+    for body in (b"one", b"two", b"three"):
+        assert api("PUT", f"/{c}/doc", content=body, headers={"x-object-meta-v": body.decode()}).status_code == 201
+    names = api("GET", f"/{archive}?format=json").json()
+    assert [n["name"].startswith("003doc/") for n in names] == [True, True]
+    assert api("GET", f"/{archive}/{names[0]['name']}").content == b"one"
+    # DELETE pops the newest version back into place, until none is left
+    assert api("DELETE", f"/{c}/doc").status_code == 204
+    back = api("GET", f"/{c}/doc")
+    assert back.content == b"two" and back.headers["x-object-meta-v"] == "two"
+    assert api("DELETE", f"/{c}/doc").status_code == 204
+    assert api("GET", f"/{c}/doc").content == b"one"
+    assert api("DELETE", f"/{c}/doc").status_code == 204
+    assert api("GET", f"/{c}/doc").status_code == 404
+    assert api("GET", f"/{archive}?format=json").json() == []
+    # history mode: a delete archives the object and leaves a delete marker
+    h = uniq("hist")
+    api("PUT", f"/{h}", headers={"x-history-location": archive})
+    assert api("GET", f"/{h}").headers["x-history-location"] == archive
+    api("PUT", f"/{h}/log", content=b"first")
+    api("PUT", f"/{h}/log", content=b"second")
+    assert api("DELETE", f"/{h}/log").status_code == 204
+    assert api("GET", f"/{h}/log").status_code == 404
+    kept = api("GET", f"/{archive}?format=json").json()
+    assert [k["content_type"] for k in kept][-1] == "application/x-deleted;swift_versions_deleted=1"
+    assert [api("GET", f"/{archive}/{k['name']}").content for k in kept[:2]] == [b"first", b"second"]
+    # bad input; switching versioning off
+    r = api("POST", f"/{c}", headers={"x-versions-location": archive, "x-history-location": archive})
+    assert r.status_code == 400
+    assert api("POST", f"/{c}", headers={"x-versions-location": "a/b"}).status_code == 412
+    nowhere = uniq("ver")
+    api("PUT", f"/{nowhere}", headers={"x-versions-location": uniq("missing")})
+    api("PUT", f"/{nowhere}/o", content=b"1")
+    r = api("PUT", f"/{nowhere}/o", content=b"2")
+    assert r.status_code == 412 and api("GET", f"/{nowhere}/o").content == b"1"
+    assert api("POST", f"/{c}", headers={"x-remove-versions-location": "x"}).status_code == 204
+    assert "x-versions-location" not in api("HEAD", f"/{c}").headers
+    api("PUT", f"/{c}/plain", content=b"a")
+    api("PUT", f"/{c}/plain", content=b"b")
+    assert not any(n["name"].startswith("005plain") for n in api("GET", f"/{archive}?format=json").json())

@@ -87,6 +87,19 @@ def test_qemu_reads_connection_info_as_block_storage_writes_it():
             volumes.connection_of(bad)
 
 
+def test_qemu_opens_a_multiattach_volume_shared_and_only_raw():
+    vid = str(uuid.uuid4())
+    raw = {"driver_volume_type": "file", "multiattach": True,
+           "data": {"path": "/pool/v.raw", "format": "raw", "volume_id": vid}}
+    kept = volumes.connection_of(raw)
+    assert kept["data"]["multiattach"] is True
+    assert volumes.device_args(kept)["share-rw"] is True
+    single = volumes.connection_of({**raw, "multiattach": False})
+    assert "share-rw" not in volumes.device_args(single)
+    with pytest.raises(DriverError, match="must be raw"):
+        volumes.connection_of({**raw, "data": {**raw["data"], "format": "qcow2"}})
+
+
 def test_qemu_block_devices_put_the_root_volume_first():
     root, data = str(uuid.uuid4()), str(uuid.uuid4())
     got = volume_bdms([bdm(data, None, "/dev/vdb"), {"source_type": "image", "destination_type": "local",

@@ -8,6 +8,7 @@ import pytest
 
 from nubes.core.config import ConfigError
 from nubes.image.conf import ImageConfig
+from nubes.image.drivers.swift import SwiftStore
 from nubes.image.exceptions import QuotaExceeded
 from nubes.image.service import quotas
 from nubes.image.service.imports import allowed_url
@@ -89,16 +90,46 @@ def test_web_download_allow_list():
 
 
 def test_store_configuration(tmp_path):
-    specs = parse_stores(["fast", "cheap=/srv/cheap", {"id": "x", "description": "d"}], tmp_path)
-    assert [s.id for s in specs] == ["fast", "cheap", "x"]
-    assert specs[0].path == (tmp_path / "images" / "fast").resolve()
-    assert specs[1].path == Path("/srv/cheap")
-    for bad in (["a", "a"], ["bad id"], [], ["os_glance_staging_store"]):
+    conf = ImageConfig(stores=["fast", "cheap=/srv/cheap", {"id": "x", "description": "d"}])
+    stores = Stores(conf, tmp_path)
+    assert list(stores.by_id) == ["fast", "cheap", "x"]
+    assert stores.get("fast").root == (tmp_path / "images" / "fast").resolve()
+    assert stores.get("cheap").root == Path("/srv/cheap")
+    assert stores.get("x").description == "d" and stores.get("x").store_type == "file"
+    for bad in (["a", "a"], ["bad id"], [], ["os_glance_staging_store"], ["a:nosuch"]):
         with pytest.raises(ConfigError):
-            parse_stores(bad, tmp_path)
+            parse_stores(bad)
+    with pytest.raises(ConfigError):
+        Stores(ImageConfig(stores=[{"id": "a", "container": "c"}]), tmp_path)   # not a filesystem key
     conf = ImageConfig(stores=["a", "b"], default_store="b")
     stores = Stores(conf, tmp_path)
     assert stores.default.store_id == "b" and stores.get("zzz") is None
     with pytest.raises(ConfigError):
         Stores(ImageConfig(stores=["a"], default_store="c"), tmp_path)
     json.dumps(stores.default_id)
+
+
+def test_swift_store_configuration(tmp_path):
+    clients = object()
+    stores = Stores(ImageConfig(stores=["local", "swift:swift"], default_store="swift"), tmp_path, clients)
+    swift = stores.default
+    assert isinstance(swift, SwiftStore) and swift.store_type == "swift"
+    assert (swift.container, swift.segments) == ("glance", "glance_segments")
+    assert swift.large_object_size == 5 << 30 and swift.large_object_chunk_size == 200 << 20
+    assert swift.location_for("abc") == "swift+config://swift/glance/abc"
+    table = {"id": "obj", "type": "swift", "container": "images", "large_object_size": 1024,
+             "large_object_chunk_size": 512, "description": "in object storage"}
+    obj = Stores(ImageConfig(stores=[table]), tmp_path, clients).get("obj")
+    assert obj.properties() == {"container": "images", "large_object_size": 1024,
+                                "large_object_chunk_size": 512}
+    assert obj.description == "in object storage"
+    for bad in ({"path": "/x"}, {"container": "a/b"}, {"large_object_size": 0},
+                {"large_object_chunk_size": "big"}):
+        with pytest.raises(ConfigError):
+            Stores(ImageConfig(stores=[{"id": "s", "type": "swift", **bad}]), tmp_path, clients)
+    segments_of_s = {"id": "t", "type": "swift", "container": "glance_segments"}
+    for shared in (["a=/srv/x", "b=/srv/x"], [{"id": "s", "type": "swift"}, segments_of_s]):
+        with pytest.raises(ConfigError, match="each store needs its own"):
+            Stores(ImageConfig(stores=shared), tmp_path, clients)
+    with pytest.raises(ConfigError):                 # no catalog to find object storage in
+        Stores(ImageConfig(stores=["swift:swift"]), tmp_path, None)

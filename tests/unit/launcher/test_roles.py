@@ -82,3 +82,32 @@ def test_volume_runs_its_managers_on_the_nodes_and_its_scheduler_beside_its_api(
 
     assert node_agent("volume") is run_volume_managers
     assert controller_agents(VOLUME) == [run_scheduler]
+
+
+def test_object_storage_daemons_run_on_the_storage_nodes_with_no_bus(tmp_path, monkeypatch, capsys):
+    import asyncio
+
+    from nubes.core.config import Config
+    from nubes.launcher import node
+    from nubes.object import SPEC as OBJECT, run_storage_daemons
+    from nubes.object.proxy.conf import ProxyConfig
+
+    assert node_agent("object") is run_storage_daemons
+    assert controller_agents(OBJECT) == []          # `nubes serve object` needs no bus for them
+    seen = {}
+
+    async def fake_run_node(conf, service, stop=None):
+        seen.update(service=service)
+        return 0
+
+    monkeypatch.setattr(node, "run_node", fake_run_node)
+    monkeypatch.delenv("NUBES_CORE__BUS_URL", raising=False)
+    monkeypatch.delenv("NUBES_CORE__SERVICE_PASSWORD", raising=False)
+    assert cli.main(["agent", "object", "--state-dir", str(tmp_path)]) == 0
+    assert seen == {"service": "object"} and "no bus" in capsys.readouterr().out
+
+    monkeypatch.undo()
+    conf = Config()
+    conf.core.state_dir = tmp_path
+    conf.services["object"] = ProxyConfig(replicator_interval=0, auditor_interval=0)
+    assert asyncio.run(node.run_node(conf, "object", asyncio.Event())) == 0   # both off: they end

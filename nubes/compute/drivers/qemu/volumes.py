@@ -77,6 +77,11 @@ def connection_of(connection: Any) -> dict[str, Any]:
     if fmt not in FORMATS or (kind == "nbd" and fmt != "raw"):
         raise DriverError(f"Volume {vid}: format {fmt!r} is not one the qemu driver opens over {kind}.")
     ro = bool(data.get("read_only") or data.get("access_mode") == "ro")
+    # a volume other guests may have open at once (Nova sets connection_info's "multiattach"):
+    # the disk shares write access, which only a raw image survives
+    shared = bool(connection.get("multiattach") or data.get("multiattach"))
+    if shared and fmt != "raw":
+        raise DriverError(f"Volume {vid}: a multiattach volume must be raw, not {fmt!r}.")
     if kind == "file":
         path = data.get("path") or data.get("device_path")
         if not isinstance(path, str) or not path.startswith("/"):
@@ -91,6 +96,8 @@ def connection_of(connection: Any) -> dict[str, Any]:
         if not isinstance(host, str) or not host or not 0 < port < 65536 or not isinstance(export, str):
             raise DriverError(f"Volume {vid}: an nbd connection needs host, port and export.")
         kept = {"host": host, "port": port, "export": export, "format": "raw", "read_only": ro}
+    if shared:
+        kept["multiattach"] = True
     return {"volume_id": vid, "driver_volume_type": kind, "data": kept}
 
 
@@ -116,6 +123,8 @@ def node_args(conn: dict[str, Any], *, suffix: str = "") -> tuple[dict[str, Any]
 def device_args(conn: dict[str, Any], *, boot: bool = False) -> dict[str, Any]:
     _, fmt_node, dev = names(conn["volume_id"])
     d: dict[str, Any] = {"driver": "virtio-blk-pci", "id": dev, "drive": fmt_node, "serial": conn["volume_id"]}
+    if conn["data"].get("multiattach"):
+        d["share-rw"] = True
     if boot:
         d["bootindex"] = 1
     return d

@@ -16,7 +16,7 @@ from urllib.parse import unquote
 from starlette.responses import Response
 
 from nubes.object.proxy import (acl, constraints, cors, dlo, formpost, info, quotas, slo, symlink,
-                                tempurl)
+                                tempurl, versioning)
 from nubes.object.proxy.acl import Grant
 from nubes.object.proxy.base import GRANT, Cluster
 from nubes.object.proxy.errors import SwiftError
@@ -85,8 +85,16 @@ async def _may_use(cluster: Cluster, req: Any, grant: Grant, account: str, conta
 
 async def _sources_allowed(cluster: Cluster, req: Any, grant: Grant, account: str,
                            container: str, obj: str) -> None:
-    """Before a copy or a static link is written, the objects it reads: the source, and each
-    link it follows; a static link's target."""
+    """Before a write: the versions container it archives into, the segments a manifest
+    delete removes, a static link's target, a copy's source and each link it follows."""
+    if req.method in ("PUT", "DELETE", "COPY"):
+        # a versioned container archives into its versions container: Swift's versioned_writes
+        # asks the caller's write access there too
+        dest = _needs(req, container, obj)[-1][0] if req.method == "COPY" else container
+        record = await info.container_info(cluster, req, account, dest) or {}
+        versions = record.get(versioning.LOCATION)
+        if versions:
+            await _may_use(cluster, req, grant, account, unquote(versions), "write")
     if req.method == "DELETE" and req.query_params.get("multipart-manifest") == "delete":
         await _slo_segments_allowed(cluster, req, grant, account, container, obj, 0, "write")
     if req.method == "PUT" and "x-symlink-target-etag" in req.headers:

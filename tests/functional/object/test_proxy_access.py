@@ -162,6 +162,13 @@ def test_acl_grants_another_project(cloud, owner, other, http):
     assert http("DELETE", f"{base}/slo", other.token, params={"multipart-manifest": "delete"}
                 ).status_code == 403
     assert http("HEAD", f"{account(owner)}/{private}/seg", owner.token).status_code == 200
+    # a versioned container archives into a container they must be able to write
+    assert http("POST", base, owner.token, headers={"x-versions-location": private}).status_code == 204
+    assert http("PUT", f"{base}/versioned", other.token, content=b"v1").status_code == 403
+    swift(cloud, owner, "post", "-w", f"{other.project_id}:*", private)
+    assert http("PUT", f"{base}/versioned", other.token, content=b"v1").status_code == 201
+    assert http("POST", base, owner.token, headers={"x-remove-versions-location": "x"}
+                ).status_code == 204
     # they cannot set an ACL even where they may write
     assert http("POST", base, other.token, headers={"x-container-read": "*:*"}).status_code == 403
     assert http("HEAD", base, owner.token).headers["x-container-read"] == \

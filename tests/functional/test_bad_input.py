@@ -65,6 +65,8 @@ def error_shape_ok(service: str, r: httpx.Response) -> bool:
     if service == "image" or r.request.method == "HEAD" or not r.content:
         return True
     if service == "object":     # Swift's errors are a sentence or a page, in text/html
+        if r.content.startswith(b"FormPost: "):         # its formpost middleware's: text/plain
+            return r.headers.get("content-type", "").startswith("text/plain")
         return r.headers.get("content-type", "").startswith("text/html")
     try:
         body = r.json()

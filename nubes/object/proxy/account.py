@@ -17,6 +17,7 @@ from nubes.object.proxy.base import (Cluster, authorize, client_headers, listing
 from nubes.object.proxy.errors import SwiftError
 
 META = ("x-account-meta-",)
+STORED = ("x-account-sysmeta-core-access-control",)       # the account ACL (access.py)
 
 
 def _empty_headers() -> dict[str, str]:
@@ -74,9 +75,10 @@ async def post(cluster: Cluster, req: Any, account: str) -> Response:
     constraints.check_metadata(req.headers, "account")
     await ensure(cluster, account)
     part, primaries, handoffs = cluster.nodes(cluster.account_ring, account)
-    headers = {**passed(req.headers, META), "x-timestamp": timestamp()}
+    headers = {**passed(req.headers, META, STORED), "x-timestamp": timestamp()}
     answers = await cluster.backend.fan_out(primaries, handoffs, part, "POST", (account,),
                                             [headers] * len(primaries))
+    cluster.container_info.forget((account,))      # the account's cached record (info.py)
     response = quorum_response(answers, len(primaries))
     response.status_code = 204
     return response

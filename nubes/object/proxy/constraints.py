@@ -45,12 +45,22 @@ def info(max_file_size: int, listing_limit: int) -> dict:
             "strict_cors_mode": True,
             "policies": [{"name": "Policy-0", "default": True}],
         },
-        "keystoneauth": {"reseller_prefix": RESELLER_PREFIX},
+        "keystoneauth": {"reseller_prefix": RESELLER_PREFIX, "account_acls": True},
         "slo": dict(SLO_INFO),
         "symlink": dict(SYMLINK_INFO),
         "bulk_delete": {"max_deletes_per_request": 10000, "max_failed_deletes": 1000},
         "bulk_upload": {"max_containers_per_extraction": 10000, "max_failed_extractions": 1000},
+        **middleware_info(),
     }
+
+
+def middleware_info() -> dict:
+    """What the access checks serve (access.py), as Swift's middlewares register themselves."""
+    from nubes.object.proxy import tempurl
+
+    return {"tempurl": tempurl.info_section(),
+            "formpost": {"allowed_digests": sorted(tempurl.DIGESTS)},
+            "container_quotas": {}, "account_quotas": {}}
 
 
 def check_account(account: str) -> None:

@@ -18,6 +18,7 @@ from nubes.object.proxy.base import (Cluster, authorize, client_headers, listing
                                      quorum_response, timestamp)
 
 META = ("x-container-meta-",)
+ACLS = ("x-container-read", "x-container-write")       # checked and cleaned by access.py
 
 
 def account_update_headers(cluster: Cluster, account: str, count: int) -> list[dict[str, str]]:
@@ -78,8 +79,8 @@ async def put(cluster: Cluster, req: Any, account: str, container: str) -> Respo
     authorize(req, account, write=True)
     constraints.check_container(container)
     constraints.check_metadata(req.headers, "container")
-    return await create(cluster, account, container,
-                        {**passed(req.headers, META), **versioning.container_headers(req.headers)})
+    return await create(cluster, account, container, {**passed(req.headers, META, ACLS),
+                                                      **versioning.container_headers(req.headers)})
 
 
 async def create(cluster: Cluster, account: str, container: str, headers: dict[str, str]) -> Response:
@@ -99,7 +100,7 @@ async def post(cluster: Cluster, req: Any, account: str, container: str) -> Resp
     authorize(req, account, write=True)
     constraints.check_metadata(req.headers, "container")
     part, primaries, handoffs = cluster.nodes(cluster.container_ring, account, container)
-    headers = {**passed(req.headers, META), **versioning.container_headers(req.headers),
+    headers = {**passed(req.headers, META, ACLS), **versioning.container_headers(req.headers),
                "x-timestamp": timestamp()}
     answers = await cluster.backend.fan_out(primaries, handoffs, part, "POST",
                                             (account, container), [headers] * len(primaries))

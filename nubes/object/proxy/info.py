@@ -3,7 +3,7 @@ quotas, CORS): one HEAD of each per request at most, as Swift's ``get_container_
 
 Both come from the proxy's cache of records (``Cluster.container_info``: 60 s, forgotten at once
 by this proxy's own PUT, POST or DELETE of the record, never holding a 404), as Swift's checks
-read memcache: a quota sees another proxy's writes within that time."""
+read memcache; a record that sets a quota is read afresh, so the quota sees today's usage."""
 
 from __future__ import annotations
 
@@ -19,8 +19,15 @@ def _memo(req: Any) -> dict[tuple[str, ...], dict[str, str] | None]:
     return req.scope.setdefault(_MEMO, {})
 
 
+# A record with a quota is read afresh: its usage must be today's, not the cache's.
+QUOTA_KEYS = ("x-container-meta-quota-bytes", "x-container-meta-quota-count",
+              "x-account-meta-quota-bytes", "x-account-sysmeta-quota-bytes")
+
+
 async def _cached(cluster: Cluster, ring: Any, path: tuple[str, ...]) -> dict[str, str] | None:
     headers = cluster.container_info.get(path)
+    if headers is not None and any(headers.get(k) for k in QUOTA_KEYS):
+        headers = None
     if headers is None:
         headers = await _head(cluster, ring, path)
         if headers is not None:

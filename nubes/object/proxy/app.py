@@ -34,6 +34,7 @@ def build_app(rt: Any) -> Any:
     from nubes.core.api.app import ServiceApp
     from nubes.core.auth.policy import Enforcer
     from nubes.object.proxy import errors, policies, routes
+    from nubes.object.s3.app import S3Gateway
 
     conf = rt.service_conf
     state_dir = Path(rt.conf.core.state_dir)
@@ -44,9 +45,10 @@ def build_app(rt: Any) -> Any:
     rt.enforcer = Enforcer(policies.DEFAULTS, rt.conf.policy_file("object"),
                            mode=rt.conf.policy_mode("object"))
     errors.set_identity_uri(getattr(rt.tokens, "identity_url", ""))
-    return ServiceApp("object", routes.routes(), errors.render, rt, rt.tokens, enforcer=rt.enforcer,
-                      request_id_header="x-trans-id", on_startup=[state.start],
-                      on_shutdown=[state.stop])
+    swift = ServiceApp("object", routes.routes(), errors.render, rt, rt.tokens,
+                       enforcer=rt.enforcer, request_id_header="x-trans-id",
+                       on_startup=[state.start], on_shutdown=[state.stop])
+    return S3Gateway(swift, rt, lambda: state.cluster, conf.s3_location)
 
 
 def storage_builder(kind: str) -> Any:

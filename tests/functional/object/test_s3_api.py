@@ -448,3 +448,28 @@ def test_swift_api_is_unchanged_beside_s3(cloud, owner):
     assert r.status_code in (200, 204)
     assert httpx.get(cloud.url("object", f"/v1/AUTH_{owner.project_id}"),
                      timeout=30).status_code == 401
+
+
+def test_projects_are_isolated_and_readers_only_read(cloud, s3, owner, tmp_path_factory):
+    """A bucket is a container of the credential's project: another project's credential sees
+    its own account; a reader may read, not write (keystoneauth's rules, as for Swift)."""
+    bucket = uniq()
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="mine", Body=b"private")
+    other = new_user(cloud, tmp_path_factory.mktemp("other"), "member")
+    made = other.osc("ec2", "credentials", "create")
+    theirs = _client(cloud, made["access"], made["secret"], "s3v4")
+    assert bucket not in [b["Name"] for b in theirs.list_buckets()["Buckets"]]
+    with pytest.raises(ClientError) as e:
+        theirs.get_object(Bucket=bucket, Key="mine")
+    assert code(e.value) == "NoSuchBucket"
+    reader = new_user(cloud, tmp_path_factory.mktemp("reader"), "reader")
+    made = cloud.osc("ec2", "credentials", "create", "--user", reader.user_id,
+                     "--project", reader.project_id)
+    readonly = _client(cloud, made["access"], made["secret"], "s3v4")
+    assert readonly.list_buckets()["Buckets"] == []
+    with pytest.raises(ClientError) as e:
+        readonly.create_bucket(Bucket=uniq())
+    assert (code(e.value), status(e.value)) == ("AccessDenied", 403)
+    s3.delete_object(Bucket=bucket, Key="mine")
+    s3.delete_bucket(Bucket=bucket)

@@ -12,7 +12,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote
 
-from starlette.background import BackgroundTask
 from starlette.responses import Response, StreamingResponse
 
 from nubes.object.proxy import obj
@@ -132,7 +131,12 @@ async def delete_segments(req: Any, bucket: str, prefix: str | None) -> None:
         return
     segments = bucket + SEGMENTS
     while True:
-        entries = await req.swift.list_objects(segments, prefix=prefix)
+        try:
+            entries = await req.swift.list_objects(segments, prefix=prefix)
+        except S3Error as err:
+            if err.code == "NoSuchBucket":      # removed through Swift's API
+                return
+            raise
         for entry in entries:
             await delete_one(req, segments, entry["name"])
         if len(entries) < req.swift.cluster.listing_limit:

@@ -20,11 +20,11 @@ from tests.cloud import new_user
 MIB = 1024 * 1024
 
 
-def _client(cloud, access: str, secret: str, signature: str):
+def _client(cloud, access: str, secret: str, signature: str, **s3_options):
     return boto3.client(
         "s3", endpoint_url=cloud.url("object"), aws_access_key_id=access,
         aws_secret_access_key=secret, region_name="us-east-1",
-        config=Config(signature_version=signature, s3={"addressing_style": "path"},
+        config=Config(signature_version=signature, s3={"addressing_style": "path", **s3_options},
                       retries={"max_attempts": 1}, connect_timeout=10, read_timeout=60))
 
 
@@ -472,4 +472,48 @@ def test_projects_are_isolated_and_readers_only_read(cloud, s3, owner, tmp_path_
         readonly.create_bucket(Bucket=uniq())
     assert (code(e.value), status(e.value)) == ("AccessDenied", 403)
     s3.delete_object(Bucket=bucket, Key="mine")
+    s3.delete_bucket(Bucket=bucket)
+
+
+def test_unsigned_and_aws_chunked_bodies(cloud, s3, ec2):
+    """UNSIGNED-PAYLOAD bodies as they come; aws-chunked ones with a trailing checksum (what
+    boto3 sends over HTTPS) decoded; chunk-signed ones 501 (the proxy holds no secret)."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    bucket = uniq()
+    s3.create_bucket(Bucket=bucket)
+    unsigned = _client(cloud, *ec2, "s3v4", payload_signing_enabled=False)
+    sent = []
+    unsigned.meta.events.register("before-send.s3.PutObject",
+                                  lambda request, **_: sent.append(request.headers))
+    unsigned.put_object(Bucket=bucket, Key="unsigned", Body=b"no hash signed")
+    assert sent[0]["x-amz-content-sha256"] == b"UNSIGNED-PAYLOAD"
+    assert s3.get_object(Bucket=bucket, Key="unsigned")["Body"].read() == b"no hash signed"
+
+    data = os.urandom(70000)
+    body = (f"{10000:x}\r\n".encode() + data[:10000] + b"\r\n" + f"{60000:x}\r\n".encode()
+            + data[10000:] + b"\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n")
+    url = cloud.url("object", f"/{bucket}/chunked")
+    request = AWSRequest("PUT", url, data=body, headers={
+        "Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": str(len(data)),
+        "x-amz-trailer": "x-amz-checksum-crc32"})
+    request.context["checksum"] = {"request_algorithm": {"in": "trailer", "algorithm": "crc32"}}
+    S3SigV4Auth(Credentials(*ec2), "s3", "us-east-1").add_auth(request)
+    assert request.headers["x-amz-content-sha256"] == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+    r = httpx.put(url, content=body, headers=dict(request.headers), timeout=30)
+    assert r.status_code == 200, r.text
+    got = s3.get_object(Bucket=bucket, Key="chunked")
+    assert got["Body"].read() == data and "ContentEncoding" not in got
+
+    request = AWSRequest("PUT", url, data=body, headers={
+        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "x-amz-decoded-content-length": str(len(data))})
+    auth = S3SigV4Auth(Credentials(*ec2), "s3", "us-east-1")
+    auth.payload = lambda _request: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+    auth.add_auth(request)
+    r = httpx.put(url, content=body, headers=dict(request.headers), timeout=30)
+    assert r.status_code == 501 and _error(r)["Code"] == "NotImplemented"
+    s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "unsigned"}, {"Key": "chunked"}]})
     s3.delete_bucket(Bucket=bucket)

@@ -124,13 +124,14 @@ def _encoder(query: dict[str, str]) -> Any:
     return lambda text: quote(text, safe="/") if text else text
 
 
-def stored_size_and_etag(entry: dict[str, Any]) -> tuple[int, str]:
-    """The object's size and S3 ETag from a listing entry: a completed multipart upload's
-    manifest records them in its Content-Type parameters (multipart.py)."""
-    params = dict(p.strip().partition("=")[::2] for p in entry.get("content_type", "").split(";")[1:])
-    if "s3_etag" in params and params.get("s3_bytes", "").isdigit():
-        return int(params["s3_bytes"]), params["s3_etag"]
-    return int(entry.get("bytes", 0)), entry.get("hash", "")
+def s3_etag(entry: dict[str, Any]) -> str:
+    """The object's S3 ETag from a listing entry: a completed multipart upload's manifest
+    records it as a parameter of its Content-Type (multipart.py)."""
+    for param in entry.get("content_type", "").split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        if name == "s3_etag" and value:
+            return value
+    return entry.get("hash", "")
 
 
 def _swift_marker(marker: str, delimiter: str) -> str:
@@ -159,10 +160,9 @@ def _contents(req: Any, entries: list[dict[str, Any]], encode: Any, with_owner: 
     for e in entries:
         if "subdir" in e:
             continue
-        size, etag = stored_size_and_etag(e)
         items.append(("Contents", [("Key", encode(e["name"])),
                                    ("LastModified", iso_time(e.get("last_modified", ""))),
-                                   ("ETag", f'"{etag}"'), ("Size", size),
+                                   ("ETag", f'"{s3_etag(e)}"'), ("Size", int(e.get("bytes", 0))),
                                    ("Owner", owner(req) if with_owner else None),
                                    ("StorageClass", "STANDARD")]))
     items.extend(("CommonPrefixes", [("Prefix", encode(e["subdir"]))]) for e in entries

@@ -3,18 +3,20 @@ AbortMultipartUpload and ListMultipartUploads, kept as Swift's s3api keeps them:
 ``<bucket>+segments`` container, an upload is a marker object ``<key>/<upload id>`` (holding the
 object's content type and metadata) and its parts ``<key>/<upload id>/<part number, 5 digits>``.
 
-Completing an upload writes a dynamic large object manifest (``X-Object-Manifest:
-<bucket>+segments/<key>/<upload id>/``) at the key: its parts, joined in name order, are the
-object (this cloud has no static large objects). The manifest's Content-Type carries the S3
-ETag (MD5 of the parts' MD5s, ``-<count>``) and the size as parameters ``s3_etag`` and
-``s3_bytes``, so listings, which know only the manifest, tell them; the S3 API hides them."""
+Completing an upload writes a static large object manifest at the key (``PUT
+?multipart-manifest=put`` through the proxy, which checks every part's ETag and size): the
+parts it names, in their order, are the object. Its Content-Type carries the S3 ETag (MD5 of the
+parts' MD5s, ``-<count>``) as the parameter ``s3_etag``, so listings, which know the manifest's
+size and Swift's SLO ETag, tell S3's; the S3 API hides it."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import mimetypes
 import re
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
@@ -25,7 +27,7 @@ from nubes.object.s3 import documents, payload
 from nubes.object.s3.buckets import MAX_KEYS, iso_time, owner, segments_container
 from nubes.object.s3.documents import Tree, xml_response
 from nubes.object.s3.errors import S3Error, not_implemented
-from nubes.object.s3.objects import delete_one, delete_segments, segment_prefix, swift_headers
+from nubes.object.s3.objects import delete_one, store, swift_headers
 
 MIN_PART = 5 * 1024 * 1024          # S3's smallest part but the last
 MAX_PART_NUMBER = 10000
@@ -167,36 +169,38 @@ async def complete(req: Any) -> Response:
         if i < len(chosen) - 1 and int(part["bytes"]) < MIN_PART:
             raise S3Error("EntityTooSmall", ProposedSize=part["bytes"], MinSizeAllowed=MIN_PART,
                           PartNumber=number, ETag=etag)
-    segments = segments_container(req.bucket)
-    used = {n for n, _ in chosen}
-    for number, part in parts.items():          # the object is every part under the prefix
-        if number not in used:
-            await delete_one(req, segments, part["name"])
     digest = hashlib.md5(b"".join(bytes.fromhex(e) for _, e in chosen), usedforsecurity=False)
     etag = f"{digest.hexdigest()}-{len(chosen)}"
-    size = sum(int(parts[n]["bytes"]) for n in used)
-    await _write_manifest(req, marker, upload_id, etag, size)
+    await _write_manifest(req, marker, [parts[n] for n, _ in chosen], etag)
+    segments = segments_container(req.bucket)
+    used = {n for n, _ in chosen}
+    for number, part in parts.items():          # uploaded, not chosen: no object has them
+        if number not in used:
+            await delete_one(req, segments, part["name"])
     await delete_one(req, segments, f"{req.key}/{upload_id}")
     return xml_response("CompleteMultipartUploadResult", [
         ("Location", f"/{req.bucket}/{quote(req.key)}"), ("Bucket", req.bucket), ("Key", req.key),
         ("ETag", f'"{etag}"')])
 
 
-async def _write_manifest(req: Any, marker: Response, upload_id: str, etag: str,
-                          size: int) -> None:
+async def _write_manifest(req: Any, marker: Response, parts: list[dict[str, Any]],
+                          etag: str) -> None:
+    """The object as a static large object over the chosen parts, with the upload's content
+    type (the S3 ETag as its parameter) and metadata."""
     headers = {k.lower(): v for k, v in marker.headers.items()
                if k.lower().startswith("x-object-meta-")
                or k.lower() in ("content-encoding", "content-disposition")}
     content_type = marker.headers.get("content-type", "application/octet-stream")
-    headers["content-type"] = f"{content_type};s3_etag={etag};s3_bytes={size}"
-    prefix = f"{req.key}/{upload_id}/"
-    headers["x-object-manifest"] = quote(f"{segments_container(req.bucket)}/{prefix}")
-    headers["content-length"] = "0"
-    old = await segment_prefix(req, req.bucket, req.key)
-    await req.swift.call(obj.put, "PUT", req.bucket, req.key, headers=headers, bucket=req.bucket,
-                         key=req.key)
-    if old != prefix:
-        await delete_segments(req, req.bucket, old)
+    headers["content-type"] = f"{content_type};s3_etag={etag}"
+    segments = segments_container(req.bucket)
+    manifest = json.dumps([{"path": quote(f"/{segments}/{p['name']}"), "etag": p["hash"],
+                            "size_bytes": int(p["bytes"])} for p in parts]).encode()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield manifest
+
+    await store(req, req.bucket, req.key, headers, len(manifest), body(),
+                query={"multipart-manifest": "put"})
 
 
 async def abort(req: Any) -> Response:

@@ -3,11 +3,12 @@ DeleteObject, CopyObject (``x-amz-copy-source``) and DeleteObjects (the multi-de
 
 User metadata ``x-amz-meta-<name>`` is stored as Swift's ``X-Object-Meta-<name>``; ETags are
 quoted MD5s, or ``<md5 of the parts' md5s>-<parts>`` for an object a multipart upload made
-(multipart.py), whose manifest records that ETag and the object's size in its Content-Type
-(``;s3_etag=...;s3_bytes=...``, hidden from S3 clients)."""
+(multipart.py), whose manifest records that ETag in its Content-Type (``;s3_etag=...``,
+hidden from S3 clients)."""
 
 from __future__ import annotations
 
+import json
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote
@@ -20,7 +21,7 @@ from nubes.object.s3.buckets import SEGMENTS
 from nubes.object.s3.documents import xml_response
 from nubes.object.s3.errors import S3Error, not_implemented
 
-MANIFEST = "x-object-manifest"
+SLO = "x-static-large-object"
 MAX_DELETE = 1000                       # keys S3 takes in one DeleteObjects
 OVERRIDES = {"response-content-type": "Content-Type", "response-content-language":
              "Content-Language", "response-expires": "Expires", "response-cache-control":
@@ -66,11 +67,11 @@ def swift_headers(headers: Any) -> dict[str, str]:
 
 
 def split_content_type(value: str) -> tuple[str, dict[str, str]]:
-    """The Content-Type without the parameters a multipart manifest records, and those."""
+    """The Content-Type without the parameter a multipart manifest records, and that."""
     kept, ours = [], {}
     for i, part in enumerate(value.split(";")):
         name, _, text = part.strip().partition("=")
-        if i and name in ("s3_etag", "s3_bytes"):
+        if i and name == "s3_etag":
             ours[name] = text
         else:
             kept.append(part)
@@ -113,34 +114,39 @@ def check_etag_conditions(headers: Any, etag: str, prefix: str = "if-") -> int |
 # -- segments of multipart objects -----------------------------------------------------------
 
 
-async def segment_prefix(req: Any, bucket: str, key: str) -> str | None:
-    """The prefix in ``<bucket>+segments`` of the parts of the multipart object at ``key``;
-    None for another object or none."""
+def made_by_upload(content_type: str) -> bool:
+    return "s3_etag" in split_content_type(content_type)[1]
+
+
+async def upload_parts(req: Any, bucket: str, key: str) -> list[str]:
+    """The parts (names in ``<bucket>+segments``) of the object at ``key`` when a multipart
+    upload made it; [] for another object or none."""
     try:
-        resp = await req.swift.head_object(bucket, key, query={"multipart-manifest": "get"})
+        head = await req.swift.head_object(bucket, key, query={"multipart-manifest": "get"})
     except S3Error as err:
         if err.code in ("NoSuchKey", "NoSuchBucket"):
-            return None
+            return []
         raise
-    container, _, prefix = unquote(resp.headers.get(MANIFEST, "")).partition("/")
-    return prefix if container == bucket + SEGMENTS and prefix else None
+    if head.headers.get(SLO, "").lower() != "true" or \
+            not made_by_upload(head.headers.get("content-type", "")):
+        return []
+    resp = await req.swift.call(obj.get, "GET", bucket, key, query={"multipart-manifest": "get"},
+                                bucket=bucket, key=key)
+    if isinstance(resp, StreamingResponse):        # replaced by a plain object meanwhile
+        if resp.background is not None:
+            await resp.background()
+        return []
+    inside = f"/{bucket}{SEGMENTS}/"
+    try:
+        names = [e["name"] for e in json.loads(resp.body) if "name" in e]
+    except (ValueError, TypeError):
+        return []
+    return [n[len(inside):] for n in names if n.startswith(inside)]
 
 
-async def delete_segments(req: Any, bucket: str, prefix: str | None) -> None:
-    if not prefix:
-        return
-    segments = bucket + SEGMENTS
-    while True:
-        try:
-            entries = await req.swift.list_objects(segments, prefix=prefix)
-        except S3Error as err:
-            if err.code == "NoSuchBucket":      # removed through Swift's API
-                return
-            raise
-        for entry in entries:
-            await delete_one(req, segments, entry["name"])
-        if len(entries) < req.swift.cluster.listing_limit:
-            return
+async def delete_segments(req: Any, bucket: str, names: list[str]) -> None:
+    for name in names:
+        await delete_one(req, bucket + SEGMENTS, name)
 
 
 async def delete_one(req: Any, bucket: str, key: str) -> None:
@@ -156,11 +162,11 @@ async def delete_one(req: Any, bucket: str, key: str) -> None:
 
 
 async def store(req: Any, bucket: str, key: str, headers: dict[str, str], length: int,
-                body: Any) -> Response:
+                body: Any, query: dict[str, str] | None = None) -> Response:
     """PUT of an object through the proxy; the parts of a multipart object it replaces are
     removed after."""
-    old = await segment_prefix(req, bucket, key)
-    resp = await req.swift.call(obj.put, "PUT", bucket, key,
+    old = await upload_parts(req, bucket, key)
+    resp = await req.swift.call(obj.put, "PUT", bucket, key, query=query,
                                 headers={**headers, "content-length": str(length)}, body=body,
                                 bucket=bucket, key=key)
     await delete_segments(req, bucket, old)
@@ -241,9 +247,9 @@ async def delete(req: Any) -> Response:
 
 async def remove(req: Any, bucket: str, key: str) -> None:
     """The object and, for a multipart one, its parts."""
-    prefix = await segment_prefix(req, bucket, key)
+    parts = await upload_parts(req, bucket, key)
     await delete_one(req, bucket, key)
-    await delete_segments(req, bucket, prefix)
+    await delete_segments(req, bucket, parts)
 
 
 def copy_source(value: str) -> tuple[str, str]:

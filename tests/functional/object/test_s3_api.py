@@ -326,14 +326,16 @@ def test_multipart_small_part_and_abort(s3, owner):
         s3.upload_part(Bucket=bucket, Key="k", UploadId=uid, PartNumber=3, Body=b"late")
     assert code(e.value) == "NoSuchUpload"
     # a single small part is a whole object
-    uid = s3.create_multipart_upload(Bucket=bucket, Key="one")["UploadId"]
-    etag = s3.upload_part(Bucket=bucket, Key="one", UploadId=uid, PartNumber=1, Body=b"x")["ETag"]
-    s3.complete_multipart_upload(Bucket=bucket, Key="one", UploadId=uid,
+    one = "o n%2Fe+é"
+    uid = s3.create_multipart_upload(Bucket=bucket, Key=one)["UploadId"]
+    etag = s3.upload_part(Bucket=bucket, Key=one, UploadId=uid, PartNumber=1, Body=b"x")["ETag"]
+    s3.complete_multipart_upload(Bucket=bucket, Key=one, UploadId=uid,
                                  MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
-    assert s3.get_object(Bucket=bucket, Key="one")["Body"].read() == b"x"
-    s3.put_object(Bucket=bucket, Key="one", Body=b"plain now")     # its parts go with it
+    assert s3.get_object(Bucket=bucket, Key=one)["Body"].read() == b"x"
+    assert _segments(owner, bucket) == [f"{one}/{uid}/00001"]
+    s3.put_object(Bucket=bucket, Key=one, Body=b"plain now")     # its parts go with it
     assert _segments(owner, bucket) == []
-    s3.delete_object(Bucket=bucket, Key="one")
+    s3.delete_object(Bucket=bucket, Key=one)
     s3.delete_bucket(Bucket=bucket)
     assert _segments(owner, bucket) == []
 

@@ -10,6 +10,7 @@ from nubes.object.proxy import cluster as aio
 from nubes.object.proxy import constraints
 from nubes.object.proxy.backend import Backend
 from nubes.object.proxy.base import Cluster
+from nubes.object.s3.app import info as s3_info
 
 
 @dataclass
@@ -23,7 +24,8 @@ class ProxyState:
         rings = aio.load_rings(conf, Path(self.rt.conf.core.state_dir))
         self.cluster = Cluster(rings["account"], rings["container"], rings["object"],
                                Backend(conf), conf.max_file_size, conf.listing_limit)
-        self.info = constraints.info(conf.max_file_size, conf.listing_limit)
+        self.info = {**constraints.info(conf.max_file_size, conf.listing_limit),
+                     "s3api": s3_info()}
 
     async def stop(self) -> None:
         if self.cluster is not None:

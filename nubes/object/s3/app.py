@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from nubes.core.context import new_request_id, reset_request_id, set_request_id
 from nubes.core.exceptions import CloudError
 from nubes.object.s3 import auth, identity, router
+from nubes.object.s3.buckets import MAX_KEYS
+from nubes.object.s3.multipart import MAX_PART_NUMBER, MIN_PART
+from nubes.object.s3.objects import MAX_DELETE
 from nubes.object.s3.errors import S3Error, response
 from nubes.object.s3.swift import Swift
 
@@ -176,10 +179,19 @@ class S3Gateway:
             answer = response(err, scope["path"], request_id, head)
         except CloudError as exc:
             answer = response(_from_cloud_error(exc), scope["path"], request_id, head)
+        except ClientDisconnect:
+            answer = response(S3Error("IncompleteBody"), scope["path"], request_id, head)
         except Exception:
             LOG.exception("S3 %s %s failed", scope["method"], scope["path"])
             answer = response(S3Error("InternalError"), scope["path"], request_id, head)
         return answer, operation
+
+
+def info() -> dict[str, Any]:
+    """What ``GET /info`` tells of the S3 API under ``s3api`` (Swift's s3api keys)."""
+    return {"max_bucket_listing": MAX_KEYS, "max_parts_listing": MAX_KEYS,
+            "max_upload_part_num": MAX_PART_NUMBER, "max_multi_delete_objects": MAX_DELETE,
+            "allow_multipart_uploads": True, "min_segment_size": MIN_PART, "s3_acl": False}
 
 
 def _from_cloud_error(exc: CloudError) -> S3Error:

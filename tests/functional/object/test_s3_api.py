@@ -365,6 +365,15 @@ def test_presigned_urls(s3, s3v2):
                 for c in (s3, s3v2)]
     import time
     time.sleep(2.1)
+    missing = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "nope"})
+    r = httpx.get(missing, timeout=30)
+    assert (r.status_code, r.headers["content-type"]) == (404, "application/xml")
+    err = _error(r)
+    assert (err["Code"], err["Key"], err["Resource"]) == ("NoSuchKey", "nope", f"/{bucket}/nope")
+    assert err["Message"] and err["RequestId"] == r.headers["x-amz-request-id"]
+    r = httpx.get(s3.generate_presigned_url("list_objects_v2", Params={"Bucket": uniq("gone")}),
+                  timeout=30)
+    assert r.status_code == 404 and _error(r)["Code"] == "NoSuchBucket"
     for url in expiring:
         r = httpx.get(url, timeout=30)
         assert r.status_code == 403
@@ -444,7 +453,8 @@ def test_body_must_match_its_signed_sha256(cloud, s3, ec2):
 
 
 def test_swift_api_is_unchanged_beside_s3(cloud, owner):
-    assert httpx.get(cloud.url("object", "/info"), timeout=30).status_code == 200
+    info = httpx.get(cloud.url("object", "/info"), timeout=30).json()
+    assert info["s3api"]["max_multi_delete_objects"] == 1000 and not info["s3api"]["s3_acl"]
     r = httpx.get(cloud.url("object", f"/v1/AUTH_{owner.project_id}"),
                   headers={"x-auth-token": owner.token}, timeout=30)
     assert r.status_code in (200, 204)

@@ -45,6 +45,7 @@ class S3Request:
     signed: auth.Signed
     request_id: str
     location: str
+    rt: Any = None
 
     @property
     def method(self) -> str:
@@ -171,7 +172,7 @@ class S3Gateway:
             operation = f"s3:{handler.__module__.rsplit('.', 1)[-1]}.{handler.__name__}"
             ctx.request_id, ctx.enforcer = request_id, self.rt.enforcer
             req = S3Request(http, Swift(self.cluster(), ctx), bucket, key, query, signed,
-                            request_id, self.location)
+                            request_id, self.location, self.rt)
             answer = await handler(req)
         except S3Error as err:
             if err.status >= 500 and err.code != "NotImplemented":

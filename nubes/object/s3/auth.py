@@ -10,13 +10,14 @@ clock is ``RequestTimeTooSkewed``, a presigned URL past its expiry ``AccessDenie
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote
 
-from nubes.object.s3.errors import S3Error
+from nubes.object.s3.errors import S3Error, not_implemented
 
 V4 = "AWS4-HMAC-SHA256"
 SKEW = timedelta(minutes=15)             # S3's allowed difference between request and clock
@@ -24,6 +25,7 @@ MAX_PRESIGNED = 7 * 24 * 3600            # S3's longest X-Amz-Expires (seconds)
 UNSIGNED = "UNSIGNED-PAYLOAD"
 STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 STREAMING_UNSIGNED = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 # The query parameters a version 2 signature covers (S3's sub-resources and response overrides).
 V2_SUBRESOURCES = frozenset({
     "accelerate", "acl", "analytics", "cors", "delete", "inventory", "lifecycle", "location",
@@ -45,6 +47,8 @@ class Signed:
     string_to_sign: bytes
     version: int
     payload: str = UNSIGNED          # v4: the x-amz-content-sha256 the signature covers
+    date: str = ""                   # v4: the request's date (ISO 8601 basic) ...
+    scope: str = ""                  # ... and its scope, date/region/s3/aws4_request
 
 
 def query_pairs(raw_query: str) -> list[tuple[str, str]]:
@@ -157,6 +161,9 @@ def _v4_header(method: str, raw_path: str, pairs: list[tuple[str, str]], headers
     if not payload:
         raise S3Error("InvalidRequest", "Missing required header for this request: "
                                         "x-amz-content-sha256")
+    if payload == STREAMING_SIGNED + "-TRAILER":
+        raise not_implemented("Chunk-signed uploads with trailing headers "
+                              "(STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER)")
     if payload not in (UNSIGNED, STREAMING_SIGNED, STREAMING_UNSIGNED) and \
             not _HEX64.fullmatch(payload):
         raise S3Error("InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "
@@ -164,7 +171,7 @@ def _v4_header(method: str, raw_path: str, pairs: list[tuple[str, str]], headers
                                          "STREAMING-UNSIGNED-PAYLOAD-TRAILER or a SHA-256 in hex.")
     signed = fields["SignedHeaders"].lower().split(";")
     sts = string_to_sign_v4(method, raw_path, pairs, headers, signed, payload, stamp, scope)
-    return Signed(access, fields["Signature"], sts, 4, payload)
+    return Signed(access, fields["Signature"], sts, 4, payload, stamp, scope)
 
 
 def _v4_query(method: str, raw_path: str, pairs: list[tuple[str, str]], headers: dict[str, str],
@@ -197,7 +204,22 @@ def _v4_query(method: str, raw_path: str, pairs: list[tuple[str, str]], headers:
     signed = query["X-Amz-SignedHeaders"].lower().split(";")
     sts = string_to_sign_v4(method, raw_path, pairs, headers, signed, payload, stamp, scope,
                             malformed)
-    return Signed(access, query["X-Amz-Signature"], sts, 4, payload)
+    return Signed(access, query["X-Amz-Signature"], sts, 4, payload, stamp, scope)
+
+
+def signing_key(secret: str, scope: str) -> bytes:
+    key = ("AWS4" + secret).encode()
+    for part in scope.split("/"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def chunk_signature(key: bytes, signed: Signed, previous: str, data: bytes) -> str:
+    """The signature of one chunk of a ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD`` body: it chains
+    the previous chunk's (the request's for the first)."""
+    text = "\n".join(("AWS4-HMAC-SHA256-PAYLOAD", signed.date, signed.scope, previous,
+                      EMPTY_SHA256, hashlib.sha256(data).hexdigest()))
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
 # -- version 2 ---------------------------------------------------------------------------------

@@ -2,8 +2,11 @@
 service token (Keystone's API, as Swift's s3token middleware calls it), and the caller's
 context built from the token body it answers.
 
-Every request's signature is judged by identity: the proxy never sees a secret, so it has
-nothing to cache that could stand in for the check."""
+Every request's signature is judged by identity, and nothing is cached in place of that check.
+Only a chunk-signed upload (``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``), whose every chunk carries
+a signature chained to the request's, needs the secret here: it is read from identity with the
+service token once the request's own signature was accepted (as Swift's s3token does with its
+secret cache), and kept for that request only."""
 
 from __future__ import annotations
 
@@ -49,3 +52,19 @@ async def authenticate(rt: Any, signed: Signed) -> RequestContext:
     raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=signed.access,
                   StringToSign=signed.string_to_sign.decode("utf-8", "replace"),
                   SignatureProvided=signed.signature)
+
+
+async def secret(rt: Any, ctx: RequestContext, access: str) -> str:
+    """The secret of the caller's EC2 credential ``access`` (already proven by its signature)."""
+    try:
+        resp = await rt.clients.request(
+            "identity", "GET", f"/users/{ctx.user_id}/credentials/OS-EC2/{access}")
+    except ServiceUnavailable as exc:
+        raise S3Error("ServiceUnavailable", f"Identity could not be asked: {exc.message}") from None
+    if resp.status_code == 200:
+        value = (resp.json().get("credential") or {}).get("secret")
+        if isinstance(value, str) and value:
+            return value
+    LOG.error("identity gave no secret for a chunk-signed upload (%s): %.200s", resp.status_code,
+              resp.text)
+    raise S3Error("ServiceUnavailable", "The chunk signatures of this upload cannot be checked.")

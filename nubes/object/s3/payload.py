@@ -3,24 +3,27 @@
 
 An object body is streamed: its SHA-256 is computed on the way and a mismatch at its end raises
 before the last chunk is handed on, so the storage servers never get the whole body and keep
-nothing (the proxy ends their requests with an error). ``aws-chunked`` bodies without chunk signatures
-(``STREAMING-UNSIGNED-PAYLOAD-TRAILER``, what boto3 sends over HTTPS) are decoded, their trailing
-checksum not judged; those with chunk signatures (``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``) need
-the secret, which the proxy never holds, and answer 501."""
+nothing (the proxy ends their requests with an error). ``aws-chunked`` bodies without chunk
+signatures (``STREAMING-UNSIGNED-PAYLOAD-TRAILER``, what boto3 sends over HTTPS) are decoded,
+their trailing checksum not judged; chunk-signed ones (``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``,
+what MinIO's clients and the AWS Java SDK send over HTTP) have every chunk's signature checked
+with the credential's secret (identity.py) before its bytes go on."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import hashlib
+import hmac
 from collections.abc import AsyncIterator
 from typing import Any
 
-from nubes.object.s3 import auth
+from nubes.object.s3 import auth, identity
 from nubes.object.s3.documents import MAX_BODY
-from nubes.object.s3.errors import S3Error, not_implemented
+from nubes.object.s3.errors import S3Error
 
 MAX_CHUNK_LINE = 4096
+MAX_SIGNED_CHUNK = 16 * 1024 * 1024     # a chunk is held whole until its signature is checked
 
 
 def content_md5(headers: Any) -> str | None:
@@ -66,9 +69,9 @@ def stored_encoding(headers: Any) -> str | None:
 
 def body(req: Any) -> AsyncIterator[bytes]:
     """The object's bytes from the request, checked and decoded."""
-    if req.signed.payload == auth.STREAMING_SIGNED:
-        raise not_implemented("Chunk-signed uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD)")
     source = req.http.stream()
+    if req.signed.payload == auth.STREAMING_SIGNED:
+        return _signed_chunks(req, source)
     if is_chunked(req):
         source = decode_chunked(source)
     if req.signed.version == 4 and len(req.signed.payload) == 64:
@@ -138,6 +141,39 @@ class _Reader:
             del self.buffer[:len(piece)]
             size -= len(piece)
             yield piece
+
+
+async def _signed_chunks(req: Any, source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The data of a chunk-signed aws-chunked body, each chunk's signature checked (chained from
+    the request's), each chunk handed on once the next one was checked: the last data only
+    after the final, empty chunk's signature, so a forged end stores nothing."""
+    key = auth.signing_key(await identity.secret(req.rt, req.swift.ctx, req.signed.access),
+                           req.signed.scope)
+    reader, previous, held = _Reader(source), req.signed.signature, b""
+    while True:
+        size_text, _, extension = (await reader.line()).partition(b";")
+        try:
+            size = int(size_text.strip(), 16)
+        except ValueError:
+            raise S3Error("InvalidArgument", "An aws-chunked chunk size is not hexadecimal.") from None
+        if size > MAX_SIGNED_CHUNK:
+            raise S3Error("InvalidArgument", f"A signed chunk is larger than {MAX_SIGNED_CHUNK} bytes.")
+        given = extension.partition(b"chunk-signature=")[2].strip().decode("latin-1")
+        data = b"".join([piece async for piece in reader.take(size)])
+        if size and await reader.line() != b"":
+            raise S3Error("InvalidArgument", "An aws-chunked chunk is longer than its size.")
+        expected = auth.chunk_signature(key, req.signed, previous, data)
+        if not hmac.compare_digest(expected.encode(), given.encode()):
+            raise S3Error("SignatureDoesNotMatch", "The signature of a chunk of the body does not "
+                                                   "match.", AWSAccessKeyId=req.signed.access)
+        previous = given
+        if not size:
+            break
+        if held:
+            yield held
+        held = data
+    if held:
+        yield held
 
 
 async def decode_chunked(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

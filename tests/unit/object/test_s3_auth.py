@@ -1,6 +1,7 @@
 """The S3 API's reading of signatures: the string to sign it builds from a request is the one
 botocore signed (version 4 and 2, header and presigned), so identity's signature of it with the
-secret (``s3_signature``) is the client's; and aws-chunked bodies decode to their data."""
+secret (``s3_signature``) is the client's; chunk signatures chain as S3's example shows; and
+aws-chunked bodies decode to their data."""
 
 from __future__ import annotations
 
@@ -125,3 +126,18 @@ def test_aws_chunked_bodies_decode():
         _collect([b"5\r\nhel"])
     with pytest.raises(S3Error):
         _collect([b"zz\r\nhello\r\n"])
+
+
+def test_chunk_signatures_are_amazons_example():
+    """The chained chunk signatures of S3's documented example (a 66,560-byte object in chunks
+    of 65,536 and 1,024 bytes, then the empty one)."""
+    seed = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
+    signed = auth.Signed("AKIAIOSFODNN7EXAMPLE", seed, b"", 4, auth.STREAMING_SIGNED,
+                         "20130524T000000Z", "20130524/us-east-1/s3/aws4_request")
+    key = auth.signing_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", signed.scope)
+    first = auth.chunk_signature(key, signed, seed, b"a" * 65536)
+    assert first == "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648"
+    second = auth.chunk_signature(key, signed, first, b"a" * 1024)
+    assert second == "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497"
+    assert auth.chunk_signature(key, signed, second, b"") == \
+        "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9"

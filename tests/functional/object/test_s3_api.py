@@ -431,6 +431,35 @@ def test_bad_requests_are_s3_errors(cloud, s3):
     with pytest.raises(ClientError) as e:
         s3.delete_objects(Bucket=bucket, Delete={"Objects": []})
     assert code(e.value) == "MalformedXML"
+    refused = [
+        (lambda: s3.put_object(Bucket=bucket, Key="k" * 1100, Body=b"x"), "KeyTooLongError"),
+        (lambda: s3.get_object(Bucket=bucket, Key="k" * 1100), None),
+        (lambda: s3.put_object(Bucket=bucket, Key="m", Body=b"x", Metadata={"a": "x" * 300}),
+         "MetadataTooLarge"),
+        (lambda: s3.list_objects_v2(Bucket=bucket, MaxKeys=-1), "InvalidArgument"),
+        (lambda: s3.list_objects_v2(Bucket=bucket, Delimiter="ab"), "NotImplemented"),
+        (lambda: s3.upload_part(Bucket=bucket, Key="k", UploadId="not-an-upload", PartNumber=1,
+                                Body=b"x"), "NoSuchUpload"),
+        (lambda: s3.upload_part(Bucket=bucket, Key="k", UploadId="0" * 32, PartNumber=0,
+                                Body=b"x"), "InvalidArgument"),
+        (lambda: s3.complete_multipart_upload(Bucket=bucket, Key="k", UploadId="0" * 32,
+                                              MultipartUpload={"Parts": []}), "NoSuchUpload"),
+        (lambda: s3.create_bucket(Bucket=uniq(), CreateBucketConfiguration={
+            "LocationConstraint": "eu-west-1"}), "InvalidLocationConstraint"),
+        (lambda: s3.put_object(Bucket=bucket, Key="s", Body=b"x", StorageClass="GLACIER"),
+         "InvalidStorageClass"),
+        (lambda: s3.put_object(Bucket=bucket, Key="md5", Body=b"x",
+                               ContentMD5="1B2M2Y8AsgTpgAmY7PhCfg=="), "BadDigest"),
+        (lambda: s3.copy_object(Bucket=bucket, Key="c", CopySource={"Bucket": bucket,
+                                                                    "Key": "nothing"}), "NoSuchKey"),
+    ]
+    for call, expected in refused:
+        with pytest.raises(ClientError) as e:
+            call()
+        assert 400 <= status(e.value) < 500 or code(e.value) == "NotImplemented", e.value
+        if expected:
+            assert code(e.value) == expected, (expected, e.value)
+    s3.delete_bucket(Bucket=bucket)
 
 
 def test_body_must_match_its_signed_sha256(cloud, s3, ec2):

@@ -50,7 +50,7 @@ def build_app(rt: Any) -> Any:
     swift = ServiceApp("object", routes.routes(), errors.render, rt, rt.tokens,
                        enforcer=rt.enforcer, request_id_header="x-trans-id",
                        on_startup=[state.start], on_shutdown=[state.stop])
-    return S3Gateway(swift, rt, lambda: state.cluster, conf.s3_location)
+    return S3Gateway(swift, rt, lambda: state.cluster, conf.s3_location, conf.s3_domain)
 
 
 def storage_builder(kind: str) -> Any:

@@ -1,7 +1,7 @@
 """The S3 API in front of the proxy's Swift API: an ASGI layer that takes the requests S3
-clients send (an ``AWS4-HMAC-SHA256`` or ``AWS`` Authorization header, a presigned query, or
-any path outside Swift's ``/v1``, ``/info``, ``/healthcheck`` and ``/metrics``) and passes every
-other to the proxy's app.
+clients send (an ``AWS4-HMAC-SHA256`` or ``AWS`` Authorization header, a presigned query, a
+bucket's host name, or any path outside Swift's ``/v1``, ``/info``, ``/healthcheck`` and
+``/metrics``) and passes every other to the proxy's app.
 
 For an S3 request it gives a request id (``x-amz-request-id``, also ``X-Trans-Id``), reads the
 signature (``auth.py``), asks identity to judge it (``identity.py``), finds the operation
@@ -70,11 +70,22 @@ def split_path(path: str) -> tuple[str | None, str | None]:
     return bucket or None, key or None
 
 
-def wants_s3(scope: dict) -> bool:
-    """Whether the request is S3's: signed so, or outside Swift's paths. Cheap for Swift's
-    requests (one look at the Authorization header and the query's bytes)."""
+def host_bucket(headers: dict[str, str], domain: str) -> str | None:
+    """The bucket of a virtual-host style request (``Host: <bucket>.<domain>``), when the S3
+    API has a domain (``[object] s3_domain``, Swift s3api's ``storage_domain``)."""
+    host = headers.get("host", "").lower().partition(":")[0].rstrip(".")
+    if domain and host.endswith("." + domain) and len(host) > len(domain) + 1:
+        return host[:-len(domain) - 1]
+    return None
+
+
+def wants_s3(scope: dict, domain: str = "") -> bool:
+    """Whether the request is S3's: signed so, outside Swift's paths, or to a bucket's host
+    name. Cheap for Swift's requests (one look at the headers and the query's bytes)."""
     path = scope.get("path", "")
     if not (path == "/v1" or path.startswith(SWIFT_PATHS)):
+        return True
+    if domain and host_bucket(_headers(scope), domain):
         return True
     query = scope.get("query_string", b"")
     if b"X-Amz-Algorithm" in query or b"AWSAccessKeyId" in query:
@@ -116,11 +127,13 @@ class _Body:
 class S3Gateway:
     """The proxy's app with S3 in front of it."""
 
-    def __init__(self, swift_app: Any, rt: Any, cluster: Callable[[], Any], location: str) -> None:
+    def __init__(self, swift_app: Any, rt: Any, cluster: Callable[[], Any], location: str,
+                 domain: str = "") -> None:
         self.swift_app, self.rt, self.cluster, self.location = swift_app, rt, cluster, location
+        self.domain = domain.lower().strip(".")
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http" or not wants_s3(scope):
+        if scope["type"] != "http" or not wants_s3(scope, self.domain):
             await self.swift_app(scope, receive, send)
             return
         request_id = new_request_id()
@@ -156,8 +169,13 @@ class S3Gateway:
         raw_path = (scope.get("raw_path") or quote(scope["path"]).encode()).decode("latin-1")
         raw_query = scope.get("query_string", b"").decode("latin-1")
         headers = _headers(scope)
-        bucket, key = split_path(scope["path"])
+        in_host = host_bucket(headers, self.domain)
+        if in_host:
+            bucket, key = in_host, scope["path"].lstrip("/") or None
+        else:
+            bucket, key = split_path(scope["path"])
         head = scope["method"] == "HEAD"
+        resource = f"/{in_host}{scope['path']}" if in_host else scope["path"]
         operation = "s3:unmatched"
         try:
             if "\0" in scope["path"]:
@@ -166,7 +184,8 @@ class S3Gateway:
             if not auth.is_s3(headers, query):
                 raise S3Error("AccessDenied", "Anonymous access is not supported: sign the "
                                               "request with an EC2 credential.")
-            signed = auth.parse(scope["method"], raw_path, raw_query, headers, self.location)
+            signed = auth.parse(scope["method"], raw_path, raw_query, headers, self.location,
+                                host_bucket=in_host)
             ctx = await identity.authenticate(self.rt, signed)
             handler = router.route(scope["method"], bucket, key, query, headers)
             operation = f"s3:{handler.__module__.rsplit('.', 1)[-1]}.{handler.__name__}"
@@ -177,14 +196,14 @@ class S3Gateway:
         except S3Error as err:
             if err.status >= 500 and err.code != "NotImplemented":
                 LOG.warning("S3 %s %s: %s", scope["method"], scope["path"], err)
-            answer = response(err, scope["path"], request_id, head)
+            answer = response(err, resource, request_id, head)
         except CloudError as exc:
-            answer = response(_from_cloud_error(exc), scope["path"], request_id, head)
+            answer = response(_from_cloud_error(exc), resource, request_id, head)
         except ClientDisconnect:
-            answer = response(S3Error("IncompleteBody"), scope["path"], request_id, head)
+            answer = response(S3Error("IncompleteBody"), resource, request_id, head)
         except Exception:
             LOG.exception("S3 %s %s failed", scope["method"], scope["path"])
-            answer = response(S3Error("InternalError"), scope["path"], request_id, head)
+            answer = response(S3Error("InternalError"), resource, request_id, head)
         return answer, operation
 
 

@@ -69,20 +69,23 @@ def is_s3(headers: dict[str, str], query: dict[str, str]) -> bool:
 
 
 def parse(method: str, raw_path: str, raw_query: str, headers: dict[str, str], location: str,
-          now: datetime | None = None) -> Signed:
+          now: datetime | None = None, host_bucket: str | None = None) -> Signed:
     """The request's signature and string to sign; S3's errors for a malformed or stale one.
-    ``headers`` has lower-case names, values of repeated headers joined with ``,``."""
+    ``headers`` has lower-case names, values of repeated headers joined with ``,``;
+    ``host_bucket`` is the bucket a virtual-host style request names in its Host (a version 2
+    signature covers ``/<bucket><path>``)."""
     now = now or datetime.now(UTC)
     pairs = query_pairs(raw_query)
     query = dict(pairs)
     auth = headers.get("authorization", "")
     if auth.startswith(V4 + " "):
         return _v4_header(method, raw_path, pairs, headers, auth, location, now)
-    if auth.startswith("AWS "):
-        return _v2_header(method, raw_path, pairs, headers, auth, now)
-    if query.get("X-Amz-Algorithm"):
+    if query.get("X-Amz-Algorithm") and not auth.startswith("AWS "):
         return _v4_query(method, raw_path, pairs, headers, location, now)
-    return _v2_query(method, raw_path, pairs, headers, now)
+    resource = f"/{host_bucket}{raw_path}" if host_bucket else raw_path
+    if auth.startswith("AWS "):
+        return _v2_header(method, resource, pairs, headers, auth, now)
+    return _v2_query(method, resource, pairs, headers, now)
 
 
 # -- version 4 ---------------------------------------------------------------------------------

@@ -15,9 +15,19 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.cloud import new_user
+from tests.cloud import new_user, start_cloud, stop_cloud
 
 MIB = 1024 * 1024
+DOMAIN = "s3.nubes.test"
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory):
+    """The module's all-in-one, its S3 API with a domain for virtual-host style requests."""
+    c = start_cloud(tmp_path_factory.mktemp("s3"), services="identity,object",
+                    names=("identity", "object"), extra_env={"NUBES_OBJECT__S3_DOMAIN": DOMAIN})
+    yield c
+    stop_cloud(c)
 
 
 def _client(cloud, access: str, secret: str, signature: str, **s3_options):
@@ -605,4 +615,36 @@ def test_chunk_signed_uploads(cloud, s3, ec2):
     assert status(e.value) == 404
     s3.delete_object(Bucket=bucket, Key="streamed")
 
+    s3.delete_bucket(Bucket=bucket)
+
+
+def test_virtual_host_style(cloud, s3, ec2):
+    """``Host: <bucket>.<[object] s3_domain>``: the bucket from the host name, signatures v4
+    and v2 (whose resource is /<bucket>/<key>) as boto3 makes them for such a URL."""
+    from botocore.auth import HmacV1Auth, S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    bucket = uniq()
+    s3.create_bucket(Bucket=bucket)
+    port = cloud.ports["object"]
+    virtual = f"http://{bucket}.{DOMAIN}:{port}"
+    for signer, key in ((S3SigV4Auth(Credentials(*ec2), "s3", "us-east-1"), "v4 key"),
+                        (HmacV1Auth(Credentials(*ec2)), "v2 key")):
+        url = f"{virtual}/{key.replace(' ', '%20')}"
+        request = AWSRequest("PUT", url, data=key.encode())
+        if isinstance(signer, HmacV1Auth):
+            request.auth_path = f"/{bucket}/{key.replace(' ', '%20')}"
+        signer.add_auth(request)
+        headers = {**dict(request.headers), "Host": f"{bucket}.{DOMAIN}:{port}"}
+        r = httpx.put(f"http://127.0.0.1:{port}/{key.replace(' ', '%20')}", content=key.encode(),
+                      headers=headers, timeout=30)
+        assert r.status_code == 200, r.text
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == key.encode()
+    request = AWSRequest("GET", f"{virtual}/?list-type=2")
+    S3SigV4Auth(Credentials(*ec2), "s3", "us-east-1").add_auth(request)
+    r = httpx.get(f"http://127.0.0.1:{port}/?list-type=2", timeout=30,
+                  headers={**dict(request.headers), "Host": f"{bucket}.{DOMAIN}:{port}"})
+    assert r.status_code == 200 and b"<Key>v2 key</Key>" in r.content and b"v4 key" in r.content
+    s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "v4 key"}, {"Key": "v2 key"}]})
     s3.delete_bucket(Bucket=bucket)

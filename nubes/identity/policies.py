@@ -205,6 +205,8 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "identity:ec2_create_credential": (f"{ADMIN} or (role:member and rule:owner)", SP),
     "identity:ec2_delete_credential": (f"{ADMIN} or (role:member and user_id:%(target.credential.user_id)s)",
                                        SP),
+    # S3 signatures checked for object storage's S3 API: services and administrators only
+    "identity:s3tokens_validate": ("rule:service_or_admin", SDP),
     # unified limits
     "identity:get_limit_model": ("", SDP),
     "identity:get_registered_limit": ("", SDP),

@@ -4,7 +4,8 @@
 account servers on their own ports over device directories under ``<state_dir>/object/devices``
 (rings made on first start), and the daemons as one agent (``run_storage_daemons``): the
 object replicator and auditor, the container and account replicators, the object and container
-updaters and the object expirer (docs/object-storage.md). S3 comes in a later slice."""
+updaters and the object expirer (docs/object-storage.md); the proxy serves the S3 API too
+(``nubes.object.s3``, docs/object-storage-s3.md)."""
 
 from __future__ import annotations
 

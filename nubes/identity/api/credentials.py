@@ -1,4 +1,5 @@
-"""/v3/credentials, the per-user EC2 API (/v3/users/{id}/credentials/OS-EC2) and /v3/ec2tokens."""
+"""/v3/credentials, the per-user EC2 API (/v3/users/{id}/credentials/OS-EC2), /v3/ec2tokens and
+/v3/s3tokens."""
 
 from __future__ import annotations
 
@@ -183,3 +184,23 @@ async def ec2_tokens(req: Request):
     # Keystone answers 200 here (not 201 as for /v3/auth/tokens), and ec2 middlewares check for it.
     return json_response(rendered, 200, headers={"X-Subject-Token": token})
 
+
+
+# -- /v3/s3tokens --------------------------------------------------------------------------------
+
+
+async def s3_tokens(req: Request):
+    """Keystone's s3tokens: object storage's S3 API sends the access key, the string to sign it
+    built (base64) and the signature; the answer is the token body of the credential's project.
+    Only services and administrators may ask (Keystone's ``identity:s3tokens_validate``): an
+    intercepted signature must not buy a token."""
+    req.ctx.can("identity:s3tokens_validate", {})
+    body = await read_json(req)
+    if not isinstance(body, dict) or not body:
+        raise ValidationError("The request must include a body with credentials.")
+    creds = body.get("credentials") or body.get("credential") or {}
+    state = _state(req)
+    payload = await cred_svc.s3_authenticate(req.rt.db, state.tokens, _fernet(req), creds)
+    async with req.rt.db.reader() as s:
+        rendered = await state.tokens.render(s, payload, include_catalog=True)
+    return json_response(rendered, 200)

@@ -20,6 +20,7 @@ TABLE: list[tuple[str, str, str, bool]] = [
     ("GET", "/v3/auth/domains", "auth.list_auth_domains", False),
     ("GET", "/v3/auth/system", "auth.list_auth_system", False),
     ("POST", "/v3/ec2tokens", "credentials.ec2_tokens", True),
+    ("POST", "/v3/s3tokens", "credentials.s3_tokens", False),
     # domains
     ("GET", "/v3/domains", "domains.list_domains", False),
     ("POST", "/v3/domains", "domains.create_domain", False),

@@ -8,7 +8,9 @@ and the digest of the id otherwise.
 
 ``POST /v3/ec2tokens`` checks an AWS signature (version 2 or 4) computed over
 the request a client received, with the secret of the access key it names,
-and issues a token scoped to the credential's project.
+and issues a token scoped to the credential's project.  ``POST /v3/s3tokens``
+(object storage's S3 API asks it) checks a signature of a string to sign the
+caller already built, and answers with the same token body.
 """
 
 from __future__ import annotations
@@ -366,7 +368,7 @@ def _dummy_blob(fernet: MultiFernet) -> str:
     return encrypt(fernet, json.dumps({"access": "", "secret": secrets.token_hex(16)}))
 
 
-def _spend_like_a_check(fernet: MultiFernet, creds: dict[str, Any]) -> None:
+def _spend_like_a_check(fernet: MultiFernet, check: Any) -> None:
     """Decrypt a blob and check the signature against a secret nobody has, as for a known key."""
     try:
         secret = _utf8(json.loads(decrypt(fernet, _dummy_blob(fernet))).get("secret") or "")
@@ -374,26 +376,87 @@ def _spend_like_a_check(fernet: MultiFernet, creds: dict[str, Any]) -> None:
         _dummy_blob.cache_clear()
         secret = secrets.token_hex(16)
     with contextlib.suppress(AuthenticationFailed):
-        check_signature(secret, creds)
+        check(secret)
 
 
 async def ec2_authenticate(db: Any, tokens: Any, fernet: MultiFernet, creds: Any) -> TokenPayload:
     """Verify an EC2 signature and build the payload of a token for the credential's project."""
     if not isinstance(creds, dict) or not isinstance(creds.get("access"), str):
         raise AuthenticationFailed("EC2 signature not supplied.")
+
+    def check(secret: str) -> None:
+        check_signature(secret, creds)
+        check_timestamp(creds)
+
+    return await _authenticate(db, tokens, fernet, creds, check)
+
+
+# -- S3 signatures (/v3/s3tokens) -------------------------------------------------------------
+
+
+def s3_signature(secret: str, string_to_sign: bytes) -> str:
+    """Keystone's s3tokens rule: a string to sign that starts with ``AWS4`` is signature version
+    4 (four lines, the scope ``date/region/s3|iam|sts/aws4_request``); any other, version 2
+    (HMAC-SHA1, base64)."""
+    if not string_to_sign.startswith(b"AWS4"):
+        mac = hmac.new(secret.encode(), string_to_sign, hashlib.sha1).digest()
+        return base64.b64encode(mac).decode()
+    lines = string_to_sign.split(b"\n")
+    if len(lines) != 4 or lines[0] != b"AWS4-HMAC-SHA256":
+        raise AuthenticationFailed("Invalid EC2 signature.")
+    scope = lines[2].split(b"/")
+    if len(scope) != 4 or scope[3] != b"aws4_request" or scope[2] not in (b"s3", b"iam", b"sts"):
+        raise AuthenticationFailed("Invalid EC2 signature.")
+    key = ("AWS4" + secret).encode()
+    for part in scope:
+        key = hmac.new(key, part, hashlib.sha256).digest()
+    return hmac.new(key, string_to_sign, hashlib.sha256).hexdigest()
+
+
+def _s3_string_to_sign(creds: dict[str, Any]) -> bytes:
+    token = creds.get("token")
+    if not isinstance(token, str) or not token:
+        raise AuthenticationFailed("S3 string to sign (token) not supplied.")
+    try:
+        return base64.urlsafe_b64decode(token.replace("+", "-").replace("/", "_").encode())
+    except (ValueError, TypeError):
+        raise AuthenticationFailed("The S3 token is not base64.") from None
+
+
+async def s3_authenticate(db: Any, tokens: Any, fernet: MultiFernet, creds: Any) -> TokenPayload:
+    """Verify an S3 signature of the string to sign a proxy computed (Keystone's s3tokens): the
+    proxy checks the request's time itself, so there is no timestamp here."""
+    if not isinstance(creds, dict) or not isinstance(creds.get("access"), str):
+        raise AuthenticationFailed("EC2 signature not supplied.")
+    string_to_sign = _s3_string_to_sign(creds)
+    given = creds.get("signature")
+    if not isinstance(given, str) or not given:
+        raise AuthenticationFailed("EC2 signature not supplied.")
+
+    def check(secret: str) -> None:
+        if not hmac.compare_digest(s3_signature(secret, string_to_sign).encode(),
+                                   given.encode("utf-8", "replace")):
+            raise AuthenticationFailed("Credential signature mismatch.")
+
+    return await _authenticate(db, tokens, fernet, creds, check)
+
+
+async def _authenticate(db: Any, tokens: Any, fernet: MultiFernet, creds: dict[str, Any],
+                        check: Any) -> TokenPayload:
+    """The EC2 credential of ``creds["access"]``, its signature judged by ``check(secret)``, and
+    the payload of a token for the credential's project."""
     async with db.reader() as s:
         cred = await credential_q.get(s, hash_access(creds["access"]))
         if cred is None or cred.type != EC2:
             # The work and the answer of a wrong signature: whether an access key exists shows
             # neither in the time taken nor in the message.
-            _spend_like_a_check(fernet, creds)
+            _spend_like_a_check(fernet, check)
             raise AuthenticationFailed("Invalid EC2 signature.")
         try:
             data = json.loads(decrypt(fernet, cred.encrypted_blob))
         except (ValueError, ValidationError):
             raise AuthenticationFailed("EC2 credential is unreadable.") from None
-        check_signature(_utf8(data.get("secret") or ""), creds)
-        check_timestamp(creds)
+        check(_utf8(data.get("secret") or ""))
         if data.get("trust_id") or data.get("access_token_id"):
             raise AuthenticationFailed("EC2 credentials bound to a trust or an OAuth1 token are "
                                        "not supported by this cloud.")

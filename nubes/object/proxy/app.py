@@ -10,6 +10,7 @@ from nubes.object.proxy import cluster as aio
 from nubes.object.proxy import constraints
 from nubes.object.proxy.backend import Backend
 from nubes.object.proxy.base import Cluster
+from nubes.object.s3.app import info as s3_info
 
 
 @dataclass
@@ -23,7 +24,8 @@ class ProxyState:
         rings = aio.load_rings(conf, Path(self.rt.conf.core.state_dir))
         self.cluster = Cluster(rings["account"], rings["container"], rings["object"],
                                Backend(conf), conf.max_file_size, conf.listing_limit)
-        self.info = constraints.info(conf.max_file_size, conf.listing_limit)
+        self.info = {**constraints.info(conf.max_file_size, conf.listing_limit),
+                     "s3api": s3_info()}
 
     async def stop(self) -> None:
         if self.cluster is not None:
@@ -34,6 +36,7 @@ def build_app(rt: Any) -> Any:
     from nubes.core.api.app import ServiceApp
     from nubes.core.auth.policy import Enforcer
     from nubes.object.proxy import errors, policies, routes
+    from nubes.object.s3.app import S3Gateway
 
     conf = rt.service_conf
     state_dir = Path(rt.conf.core.state_dir)
@@ -44,9 +47,10 @@ def build_app(rt: Any) -> Any:
     rt.enforcer = Enforcer(policies.DEFAULTS, rt.conf.policy_file("object"),
                            mode=rt.conf.policy_mode("object"))
     errors.set_identity_uri(getattr(rt.tokens, "identity_url", ""))
-    return ServiceApp("object", routes.routes(), errors.render, rt, rt.tokens, enforcer=rt.enforcer,
-                      request_id_header="x-trans-id", on_startup=[state.start],
-                      on_shutdown=[state.stop])
+    swift = ServiceApp("object", routes.routes(), errors.render, rt, rt.tokens,
+                       enforcer=rt.enforcer, request_id_header="x-trans-id",
+                       on_startup=[state.start], on_shutdown=[state.stop])
+    return S3Gateway(swift, rt, lambda: state.cluster, conf.s3_location, conf.s3_domain)
 
 
 def storage_builder(kind: str) -> Any:

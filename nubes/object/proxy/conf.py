@@ -29,6 +29,12 @@ class ProxyConfig(ObjectStorageConfig):
     error_suppression_limit: int = 10
     error_suppression_interval: float = 60.0
     max_file_size: int = 5368709122   # Swift's: 5 GiB and 2 bytes
+    # The S3 API's region (Swift s3api's `location`): what signatures must name and
+    # GetBucketLocation answers ("us-east-1", boto3's default, answers as an empty constraint).
+    s3_location: str = "us-east-1"
+    # Virtual-host style addressing, <bucket>.<s3_domain> (Swift s3api's storage_domain); "": the
+    # bucket is read from the path only.
+    s3_domain: str = ""
 
     def rings_dir(self, state_dir: Path) -> Path:
         return Path(self.rings) if self.rings else Path(state_dir) / "object" / "rings"

@@ -1,4 +1,5 @@
-"""Credentials: /v3/credentials, the EC2 API through the CLI, and /v3/ec2tokens with real signatures."""
+"""Credentials: /v3/credentials, the EC2 API through the CLI, and /v3/ec2tokens and /v3/s3tokens with
+real signatures."""
 
 from __future__ import annotations
 
@@ -186,6 +187,57 @@ def test_ec2tokens(cloud, api, member):
     assert [c["access"] for c in listed] == [access]
     assert api("DELETE", f"/users/{uid}/credentials/OS-EC2/{access}").status_code == 204
     _error(ec2tokens(_v2(access, secret)), 401)
+
+
+def _s3_signed(secret: str, string_to_sign: bytes) -> str:
+    """An S3 client's signature of ``string_to_sign``: v4 when it starts with AWS4, else v2."""
+    import base64
+    import hmac
+
+    if not string_to_sign.startswith(b"AWS4"):
+        return base64.b64encode(hmac.new(secret.encode(), string_to_sign, hashlib.sha1).digest()).decode()
+    scope = string_to_sign.split(b"\n")[2].split(b"/")
+    key = ("AWS4" + secret).encode()
+    for part in scope:
+        key = hmac.new(key, part, hashlib.sha256).digest()
+    return hmac.new(key, string_to_sign, hashlib.sha256).hexdigest()
+
+
+def test_s3tokens(cloud, api, member):
+    """Keystone's s3tokens: a string to sign (base64) and its signature judged with the secret;
+    only a service or an administrator may ask."""
+    import base64
+
+    uid, pid, tok = member["user"]["id"], member["project"]["id"], member["token"]
+    r = api("POST", f"/users/{uid}/credentials/OS-EC2", token=tok, json={"tenant_id": pid})
+    access, secret = r.json()["credential"]["access"], r.json()["credential"]["secret"]
+    day = datetime.now(UTC).strftime("%Y%m%d")
+    v4 = f"AWS4-HMAC-SHA256\n{day}T000000Z\n{day}/us-east-1/s3/aws4_request\n{'ab' * 32}".encode()
+    v2 = b"GET\n\n\nMon, 07 Dec 2026 10:00:00 GMT\n/bucket/key"
+
+    def s3tokens(sts: bytes, signature: str, key: str = access, token: str | None = None):
+        body = {"credentials": {"access": key, "token": base64.urlsafe_b64encode(sts).decode(),
+                                "signature": signature}}
+        return api("POST", "/s3tokens", token=token, json=body)
+
+    for sts in (v4, v2):
+        r = s3tokens(sts, _s3_signed(secret, sts))
+        assert r.status_code == 200, r.text
+        token = r.json()["token"]
+        assert token["user"]["id"] == uid and token["project"]["id"] == pid
+        assert {x["name"] for x in token["roles"]} >= {"member"}
+        _error(s3tokens(sts, _s3_signed("wrong", sts)), 401)
+        _error(s3tokens(sts, _s3_signed(secret, sts), key=uuid.uuid4().hex), 401)
+    _error(s3tokens(v4.replace(b"/s3/", b"/ec2/"), _s3_signed(secret, v4.replace(b"/s3/", b"/ec2/"))), 401)
+    _error(s3tokens(b"AWS4-HMAC-SHA256\nonly two", "x"), 401)
+    # a member's own token may not ask: an intercepted signature must not buy a token
+    _error(s3tokens(v2, _s3_signed(secret, v2), token=tok), 403)
+    assert httpx.post(f"{cloud.auth_url}/s3tokens", json={}, timeout=30).status_code == 401
+    _error(api("POST", "/s3tokens", json={}), 400)
+    _error(api("POST", "/s3tokens", json={"credentials": {"access": access, "token": "###",
+                                                          "signature": "x"}}), 401)
+    assert api("DELETE", f"/users/{uid}/credentials/OS-EC2/{access}").status_code == 204
+    _error(s3tokens(v2, _s3_signed(secret, v2)), 401)
 
 
 def test_credentials_crud(cloud, api, member):

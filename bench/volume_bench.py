@@ -541,8 +541,12 @@ async def phase_snapshot_backup(args, tmp: Path, phases: set[str]) -> dict:
     from tests.cloud import stop_cloud
 
     need_file_driver()
-    cloud, project = start(tmp / "snapshot", ("identity", "volume"), "file",
-                           {"NUBES_VOLUME__VOLUME_FORMAT": args.volume_format} if args.volume_format else None)
+    env = {"NUBES_VOLUME__VOLUME_FORMAT": args.volume_format} if args.volume_format else {}
+    services: tuple[str, ...] = ("identity", "volume")
+    if args.backup_store == "object":       # backups as objects in the cloud's own object storage
+        services += ("object",)
+        env["NUBES_VOLUME__BACKUP_STORE"] = "object"
+    cloud, project = start(tmp / "snapshot", services, "file", env or None)
     vol = Volumes(cloud, cloud.token(), project)
     proc = psutil.Process(cloud.proc.pid)
     pool = cloud.state_dir / "volumes" / "file"
@@ -836,6 +840,8 @@ def main() -> None:
     ap.add_argument("--snap-size-gb", type=int, default=10)
     ap.add_argument("--data-gib", default="2,0.2", help="data written before the snapshots, GiB each round")
     ap.add_argument("--volume-format", choices=("raw", "qcow2"), help="the file backend's format (default: its own)")
+    ap.add_argument("--backup-store", choices=("directory", "object"), default="directory",
+                    help="where the backup phase's backups go (object: the cloud also runs object storage)")
     ap.add_argument("--attach-rounds", type=int, default=10)
     ap.add_argument("--max-phase-s", type=float, default=600.0, help="bound of each create or delete run")
     ap.add_argument("--dir", help="where the state directories go (default: $TMPDIR)")

@@ -40,7 +40,7 @@ SPEC = ServiceSpec(
     build_app=build_app,
     catalog=(CatalogEntry("object-store", "swift", "/v1/AUTH_%(project_id)s",
                           "OpenStack Object Storage"),),
-    extra_apis=tuple(ExtraApi(f"{kind}-server", f"{kind}_port", storage_builder(kind), http="h11")
+    extra_apis=tuple(ExtraApi(f"{kind}-server", f"{kind}_port", storage_builder(kind))
                      for kind in ("account", "container", "object")),
     agents=(run_storage_daemons,),
 )

@@ -31,7 +31,8 @@ from nubes.compute.db.queries import actions as qa
 from nubes.compute.db.queries import instances as qi
 from nubes.compute.service import pending as pending_work
 from nubes.compute.service import server_records
-from nubes.compute.service.server_actions_rules import MOVES_WITH_VOLUMES_UNSUPPORTED, RULES, Rule, check, with_volumes
+from nubes.compute.service.server_actions_rules import (MOVES_WITH_VOLUMES_UNSUPPORTED, RULES, Rule, check,
+                                                       with_volumes)
 
 LOG = logging.getLogger(__name__)
 P = "os_compute_api"

@@ -37,7 +37,7 @@ from urllib.parse import quote
 import httpx
 
 from nubes.object.ring import Device, Ring, RingError
-from nubes.object.server.backend import Devices, HTTPError
+from nubes.object.server.backend import METHOD_HEADER, TUNNELLED, Devices, HTTPError
 from nubes.object.server.diskfile import (CorruptFile, DiskFile, is_object_hash, newest_files,
                                           read_metadata, read_range, suffix_hashes)
 from nubes.object.timestamps import Timestamp
@@ -361,8 +361,11 @@ class ObjectReplicator:
         headers = dict(headers or {})
         if method in ("PUT", "DELETE", "POST"):
             headers["X-Backend-Replication"] = "True"
+        sent = method
+        if method in TUNNELLED:             # as a POST: the servers' HTTP parser knows no other verbs
+            sent, headers[METHOD_HEADER] = "POST", method
         try:
-            resp = await self.client.request(method, url, headers=headers, **kw)
+            resp = await self.client.request(sent, url, headers=headers, **kw)
         except (httpx.HTTPError, OSError) as exc:
             raise PushError(f"{method} {url}: {exc!r}") from None
         if resp.status_code not in (accept or ACCEPTED[method]):

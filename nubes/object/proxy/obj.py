@@ -221,7 +221,8 @@ async def _head(cluster: Cluster, req: Any, account: str, container: str, obj: s
                 return await _follow(cluster, req, target, newest.headers, hops, _head)
             if target is not None:
                 return Response(b"", newest.status, headers={
-                    **client_headers(newest.headers, keep_length=True), **symlink.link_headers(newest.headers)})
+                    **client_headers(newest.headers, keep_length=True),
+                    **symlink.link_headers(newest.headers)})
             if dlo.MANIFEST in newest.headers and not _wants_manifest(req):
                 return await dlo.serve(cluster, req, account, client_headers(newest.headers),
                                        _open_newest)
@@ -561,8 +562,8 @@ async def remove(cluster: Cluster, account: str, container: str, obj: str) -> Re
         try:
             headers = {k.lower(): v for k, v in resp.headers.items()
                        if k.lower() in VERSION_HEADERS or k.lower().startswith(META + ("x-object-sysmeta-",))}
-            await store(cluster, account, container, obj, headers, int(resp.headers.get("content-length", "0")),
-                        resp.aiter_raw(), versioned=False)
+            await store(cluster, account, container, obj, headers,
+                        int(resp.headers.get("content-length", "0")), resp.aiter_raw(), versioned=False)
         finally:
             await resp.aclose()
         await _remove(cluster, account, location, name)

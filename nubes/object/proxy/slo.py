@@ -157,7 +157,8 @@ def parse_put_body(body: bytes) -> list[dict[str, Any]]:
             errors.append(f"Index {i}: path does not refer to an object. Path must be of the form "
                           "/container/object.")
         elif "size_bytes" in e and e["size_bytes"] is not None and (
-                not isinstance(e["size_bytes"], int) or isinstance(e["size_bytes"], bool) or e["size_bytes"] < 0):
+                not isinstance(e["size_bytes"], int) or isinstance(e["size_bytes"], bool)
+                or e["size_bytes"] < 0):
             errors.append(f"Index {i}: \"size_bytes\" must be an integer greater than or equal to zero")
         elif "etag" in e and e["etag"] is not None and not isinstance(e["etag"], str):
             errors.append(f"Index {i}: \"etag\" must be a string or null (if provided)")
@@ -250,7 +251,8 @@ async def _flatten(cluster: Cluster, account: str, segs: list[Segment], fetch: C
             if depth >= MAX_DEPTH:
                 raise SwiftError(409, "Max recursion depth exceeded on SLO manifest")
             container, obj = s.name[1:].split("/", 1)
-            inner = await _flatten(cluster, account, read_manifest(await fetch(container, obj)), fetch, depth + 1)
+            inner = await _flatten(cluster, account, read_manifest(await fetch(container, obj)), fetch,
+                                   depth + 1)
             out.extend(_slice(inner, lo, hi))
         else:
             out.append((s, lo, hi))
@@ -337,7 +339,8 @@ def manifest_response(req: Any, headers: dict[str, str], body: bytes) -> Respons
         out[key] = "application/json; charset=utf-8" if raw else strip_swift_bytes(out[key])
     out["Etag"] = hashlib.md5(payload, usedforsecurity=False).hexdigest()
     out["X-Static-Large-Object"] = "True"
-    return Response(payload if req.method == "GET" else b"", 200, headers={**out, "Content-Length": str(len(payload))})
+    return Response(payload if req.method == "GET" else b"", 200,
+                    headers={**out, "Content-Length": str(len(payload))})
 
 
 def delete_report(req: Any, deleted: int, not_found: int, errors: list[tuple[str, str]]) -> Response:

@@ -313,8 +313,9 @@ def etag_of(data: bytes) -> str:
 
 # Verbs beyond HTTP's that may also come as a POST with ``X-Backend-Method``: uvicorn's default
 # parser (httptools, llhttp) refuses a request line with a method it does not know, so the
-# replicators send ``REPLICATE`` that way (a server behind h11 takes the verb itself too).
-TUNNELLED = ("REPLICATE",)
+# replicators send ``REPLICATE`` and ``SSYNC`` that way (a server behind h11 takes the verbs
+# themselves too, but h11 parses bodies in Python: large objects moved at half the speed).
+TUNNELLED = ("REPLICATE", "SSYNC")
 METHOD_HEADER = "X-Backend-Method"
 
 

@@ -26,7 +26,7 @@ async def main(root: Path, fds: list[int]) -> None:
     secret = HashSecret()
     apps = [ObjectServer(devices, secret).app(), ContainerServer(devices, secret).app(),
             AccountServer(devices, secret).app()]
-    servers = [uvicorn.Server(uvicorn.Config(app, http="h11", log_level="warning", lifespan="off"))
+    servers = [uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
                for app in apps]
     await asyncio.gather(*(server.serve(sockets=[socket.socket(fileno=fd)])
                            for server, fd in zip(servers, fds, strict=True)))

@@ -3,6 +3,7 @@ sentences; and ``GET /info``, which tells clients what they are."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 
@@ -131,7 +132,7 @@ def delete_at(headers: Mapping[str, str]) -> str | None:
             raise SwiftError(400, "Non-integer X-Delete-After")
         if int(after) <= 0:
             raise SwiftError(400, "X-Delete-After in past")
-        return str(int(now + int(after)))
+        return str(math.ceil(now + int(after)))      # at least the seconds asked for
     at = headers.get("x-delete-at")
     if at is None:
         return None

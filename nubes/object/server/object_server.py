@@ -50,6 +50,9 @@ def _replication(request: Request) -> bool:
 
 
 def _delete_at(request: Request, now: float) -> None:
+    """Refuse an X-Delete-At already past at ``now``: the request's own timestamp when the proxy
+    stamped it earlier (a delete-at that was ahead when the write began is taken, however long
+    the request took to get here; it is then expired at once), else this server's clock."""
     value = request.headers.get("x-delete-at")
     if value is None or _replication(request):      # a copy keeps its time, even one now past
         return
@@ -94,7 +97,7 @@ class ObjectServer:
         timestamp = request_timestamp(request)
         targets = backend.update_targets(request, "container")
         now = self.clock()
-        _delete_at(request, now)
+        _delete_at(request, min(now, timestamp.seconds))
         length_header = request.headers.get("content-length")
         chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
         if length_header is None and not chunked:
@@ -251,7 +254,7 @@ class ObjectServer:
     async def post(self, request: Request) -> Response:
         parts, device_path, digest, diskfile = self._locate(request)
         timestamp = request_timestamp(request)
-        _delete_at(request, self.clock())
+        _delete_at(request, min(self.clock(), timestamp.seconds))
         if _replication(request):           # a copy of a .meta: also over a now expired object
             state = await asyncio.to_thread(diskfile.state)
             if state.kind != "data":

@@ -97,16 +97,9 @@ async def _stream(cluster: Cluster, account: str, container: str, segs: list[dic
             await resp.aclose()
 
 
-async def serve(cluster: Cluster, req: Any, account: str, manifest_headers: dict[str, str],
-                open_newest: Callable[..., Any]) -> Response:
-    """The answer to a GET or HEAD of a manifest whose own headers are ``manifest_headers``."""
-    manifest = next(v for k, v in manifest_headers.items() if k.lower() == MANIFEST)
-    container, segs = await segments(cluster, account, manifest)
-    total = sum(int(s["bytes"]) for s in segs)
-    etag = _etag(segs)
-    headers = {k: v for k, v in manifest_headers.items()
-               if k.lower() not in ("etag", "content-length", "content-range")}
-    headers["Etag"] = etag
+def judge(req: Any, etag: str, total: int, headers: dict[str, str]) -> Response | tuple[int, int, int]:
+    """A joined object's answer to the client's conditions and range (DLO and SLO alike): a
+    finished 412, 304 or HEAD answer, else (status, start, end) with ``headers`` completed."""
     if_match, if_none = req.headers.get("if-match"), req.headers.get("if-none-match")
     if if_match and if_match.strip() != "*" and etag not in [t.strip() for t in if_match.split(",")]:
         return Response(b"", 412, headers=headers)
@@ -121,5 +114,22 @@ async def serve(cluster: Cluster, req: Any, account: str, manifest_headers: dict
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
     if req.method == "HEAD":
         return Response(b"", status, headers=headers)
+    return status, start, end
+
+
+async def serve(cluster: Cluster, req: Any, account: str, manifest_headers: dict[str, str],
+                open_newest: Callable[..., Any]) -> Response:
+    """The answer to a GET or HEAD of a manifest whose own headers are ``manifest_headers``."""
+    manifest = next(v for k, v in manifest_headers.items() if k.lower() == MANIFEST)
+    container, segs = await segments(cluster, account, manifest)
+    total = sum(int(s["bytes"]) for s in segs)
+    etag = _etag(segs)
+    headers = {k: v for k, v in manifest_headers.items()
+               if k.lower() not in ("etag", "content-length", "content-range")}
+    headers["Etag"] = etag
+    judged = judge(req, etag, total, headers)
+    if isinstance(judged, Response):
+        return judged
+    status, start, end = judged
     return StreamingResponse(_stream(cluster, account, container, segs, start, end, open_newest),
                              status, headers=headers)

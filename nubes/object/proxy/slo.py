@@ -310,20 +310,10 @@ async def serve(cluster: Cluster, req: Any, account: str, headers: dict[str, str
         out[key] = strip_swift_bytes(out[key])
     out["Etag"] = etag
     out["X-Static-Large-Object"] = "True"
-    if_match, if_none = req.headers.get("if-match"), req.headers.get("if-none-match")
-    if if_match and if_match.strip() != "*" and etag not in [t.strip() for t in if_match.split(",")]:
-        return Response(b"", 412, headers=out)
-    if if_none and (if_none.strip() == "*" or etag in [t.strip() for t in if_none.split(",")]):
-        return Response(b"", 304, headers=out)
-    span = dlo._one_range(req.headers.get("range"), total) if total else None
-    start, end = span or (0, total)
-    out["Content-Length"] = str(end - start)
-    status = 200
-    if span is not None:
-        status = 206
-        out["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
-    if req.method == "HEAD":
-        return Response(b"", status, headers=out)
+    judged = dlo.judge(req, etag, total, out)
+    if isinstance(judged, Response):
+        return judged
+    status, start, end = judged
     pieces = _slice(await _flatten(cluster, account, segs, fetch), start, end - 1) if end > start else []
     return StreamingResponse(_stream(cluster, account, pieces, open_newest), status, headers=out)
 

@@ -18,6 +18,7 @@ import os
 import shutil
 import sqlite3
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -68,7 +69,7 @@ class Info:
     status_changed_at: Timestamp
 
 
-class Broker:
+class Broker(ABC):
     """One database file; every method is blocking (call it with asyncio.to_thread)."""
 
     kind = ""
@@ -280,9 +281,9 @@ class Broker:
                                 "WHERE ROWID > ? ORDER BY ROWID LIMIT ?", (point, limit)).fetchall()
         return [list(r) for r in rows]
 
+    @abstractmethod
     def merge_items(self, items: list[list]) -> None:
         """Merge a peer's rows (``row_columns`` each): newest wins per name."""
-        raise NotImplementedError
 
     def merge_record(self, created_at: Timestamp, put_timestamp: Timestamp,
                      delete_timestamp: Timestamp, metadata: dict[str, tuple[str, Timestamp]]

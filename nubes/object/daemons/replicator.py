@@ -226,7 +226,10 @@ class ObjectReplicator:
 
         await asyncio.gather(*(one(dev, part) for dev, part in jobs))
         stats.seconds = time.monotonic() - started
-        LOG.info("object replicator: %d partitions checked, %d suffixes synced, %d objects pushed, "
+        busy = (stats.suffixes_synced or stats.objects_pushed or stats.handoffs_reverted or stats.reclaimed
+                or stats.quarantined or stats.failures)
+        LOG.log(logging.INFO if busy else logging.DEBUG,      # an idle pass every 30 s is not news
+                "object replicator: %d partitions checked, %d suffixes synced, %d objects pushed, "
                  "%d handoffs reverted, %d tombstones reclaimed, %d quarantined, %d failures, "
                  "in %.2f s", stats.partitions, stats.suffixes_synced, stats.objects_pushed,
                  stats.handoffs_reverted, stats.reclaimed, stats.quarantined, stats.failures,

@@ -342,11 +342,16 @@ class QemuDriver(VolumeActions, DeviceActions, MoveActions):
                     return
                 LOG.warning("qemu: guest %s ignored the ACPI power button; resetting it", g.id)
             if self._alive(g) and power in (RUNNING, PAUSED):
-                qmp = await self._monitor(g)
-                await qmp.execute("system_reset")
-                if power == PAUSED:
-                    await qmp.execute("cont")
-                return
+                try:
+                    qmp = await self._monitor(g)
+                    await qmp.execute("system_reset")
+                    if power == PAUSED:
+                        await qmp.execute("cont")
+                    return
+                except (QMPClosed, DriverError) as e:
+                    # Most often a guest that heeded the power button just after the wait, so
+                    # QEMU is exiting: end that QEMU and start the guest afresh below.
+                    LOG.info("qemu: guest %s could not be reset (%s); restarting its QEMU", g.id, e)
             await self._discard_memory(g)
             await self._quit(g)
             await self._start(g)

@@ -156,21 +156,54 @@ async def _prepare_only(conf: Config, specs) -> None:
         await db.close()
 
 
+# `nubes serve object --role ...`: a Swift cluster's two kinds of node.
+OBJECT_ROLES = ("proxy", "storage")
+SERVICE_ALIASES = {"object-storage": "object"}
+
+
+def _object_role(conf: Config, role: str) -> None:
+    """Set up the object section for one role; a ConfigError when the node cannot take it."""
+    from nubes.object.proxy.cluster import PORT_KEYS
+    from nubes.object.ring import RING_NAMES
+
+    svc = conf.services["object"]
+    rings = svc.rings_dir(conf.core.state_dir)
+    missing = [kind for kind in RING_NAMES if not (rings / f"{kind}.ring.gz").exists()]
+    if missing:
+        raise ConfigError(
+            f"no {', '.join(f'{k}.ring.gz' for k in missing)} in {rings}: a {role} node does not make "
+            "rings; make them with `nubes ring` and copy them to every node's rings directory "
+            "([object] rings), see docs/object-storage.md")
+    if role == "proxy":
+        for key in PORT_KEYS.values():
+            setattr(svc, key, 0)         # the servers are the storage nodes'
+    elif not any(int(getattr(svc, key)) for key in PORT_KEYS.values()):
+        raise ConfigError("a storage node with every server's port 0 ([object] object_port, "
+                          "container_port, account_port) has nothing to serve")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from nubes.core import logging as nlog
     from nubes.launcher.roles import controller_agents
     from nubes.launcher.state import StateDirBusy, StateLock, load_secrets, write_clouds_yaml
     from nubes.launcher.workers import run_workers
 
+    service = SERVICE_ALIASES.get(args.service, args.service)
     try:
         conf = load_config(args)
-        specs = [s for s in enabled_specs(conf, "identity," + args.service) if s.name == args.service]
+        specs = [s for s in enabled_specs(conf, "identity," + service) if s.name == service]
+        if args.role and service != "object":
+            raise ConfigError("--role is object storage's (nubes serve object --role proxy|storage)")
+        if args.role and specs:
+            _object_role(conf, args.role)
     except ConfigError as exc:
         _say(f"nubes: configuration error: {exc}")
         return 2
     if not specs:
         _say(f"nubes: unknown or disabled service {args.service!r}")
         return 2
+    if args.role == "storage":
+        return _serve_storage_node(conf, specs[0], args.workers)
     background = controller_agents(specs[0])
     if background and conf.core.bus_url.startswith("memory:"):
         _say(f"nubes: nubes serve {args.service} runs its API and its background work (the conductor) in "
@@ -182,7 +215,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     nlog.setup(conf.core.log_level)
     prepare_state_dir(conf)
-    lock = StateLock(conf.core.state_dir)
+    lock = StateLock(conf.core.state_dir, "serve-object-proxy.lock" if args.role else "nubes.lock")
     try:
         lock.acquire()
     except StateDirBusy as exc:
@@ -191,14 +224,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         asyncio.run(_prepare_only(conf, specs))
         secrets = load_secrets(conf.core.state_dir)
-        if args.service == "identity":
+        if service == "identity":
             write_clouds_yaml(conf.core.state_dir, conf.endpoint_url("identity", "/v3"),
                               secrets["admin_password"], conf.core.region)
-        port = conf.services[args.service].port
+        port = conf.services[service].port
         what = [] if args.no_api else [f"its API on :{port} with {args.workers} worker processes"]
         what += [f"its background work ({', '.join(a.__name__ for a in background)})"] if background else []
-        _say(f"nubes: serving {args.service}: {' and '.join(what)}")
+        role = f" ({args.role})" if args.role else ""
+        _say(f"nubes: serving {service}{role}: {' and '.join(what)}")
         return run_workers(conf, specs[0], args.workers, api=not args.no_api)
+    finally:
+        lock.release()
+
+
+def _serve_storage_node(conf: Config, spec, workers: int) -> int:
+    """A storage node: its account, container and object servers in ``workers`` processes and its
+    daemons in one more; no database, bus or identity."""
+    from nubes.core import logging as nlog
+    from nubes.launcher.state import StateDirBusy, StateLock
+    from nubes.launcher.workers import run_node_servers
+    from nubes.object.proxy.cluster import PORT_KEYS
+
+    nlog.setup(conf.core.log_level)
+    prepare_state_dir(conf)
+    lock = StateLock(conf.core.state_dir, "serve-object-storage.lock")
+    try:
+        lock.acquire()
+    except StateDirBusy as exc:
+        _say(f"nubes: {exc}")
+        return 1
+    try:
+        svc = conf.services["object"]
+        ports = ", ".join(f"{kind} :{getattr(svc, key)}" for kind, key in PORT_KEYS.items()
+                          if int(getattr(svc, key)))
+        _say(f"nubes: serving object (storage): servers on {ports} with {workers} worker processes, "
+             f"over the devices in {svc.devices_root(conf.core.state_dir)}, and the daemons")
+        return run_node_servers(conf, spec, workers)
     finally:
         lock.release()
 
@@ -297,6 +358,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--no-api", action="store_true",
                        help="run only the service's background work (compute: the conductor)")
     serve.add_argument("--state-dir")
+    serve.add_argument("--role", choices=OBJECT_ROLES,
+                       help="object storage only: `proxy` serves the Swift and S3 API (no storage "
+                            "servers), `storage` a storage node's account, container and object "
+                            "servers and its daemons (no database, bus or identity); both need the "
+                            "rings in [object] rings")
     serve.set_defaults(func=cmd_serve)
     agent = sub.add_parser("agent", help="run a node's agents of a service (compute) against the cloud's "
                                          "bus and identity, without a database")

@@ -1,6 +1,10 @@
 """`nubes serve SERVICE --workers N`: one service's API in N forked processes sharing a socket,
 and, in one more process, the service's controller-side background work (compute's conductor;
 ``nubes.launcher.roles``). ``--no-api`` runs only that background process.
+
+A service whose nodes serve APIs of their own (object storage's account, container and object
+servers) runs them apart with ``run_node_servers``: those APIs in the workers, with no database,
+bus or identity, and the node's agent in one more process (``nubes serve object --role storage``).
 """
 
 from __future__ import annotations
@@ -54,6 +58,21 @@ async def _child(conf: Config, spec: ServiceSpec, sock: socket.socket,
         rt.clients = ServiceClients(rt.tokens, region=core.region)
     apps = [(spec.build_app(rt), sock, "auto")]
     apps += [(x.build_app(rt), xsock, x.http) for x, xsock in extra or []]
+    try:
+        await _serve_apps(apps)
+    finally:
+        if rt.clients is not None:
+            await rt.clients.close()
+        await rt.db.close()
+        await bus.close()
+
+
+async def _node_child(conf: Config, spec: ServiceSpec, extra: list[tuple[Any, socket.socket]]) -> None:
+    rt = Runtime(name=spec.name, conf=conf)
+    await _serve_apps([(x.build_app(rt), xsock, x.http) for x, xsock in extra])
+
+
+async def _serve_apps(apps: list[tuple[Any, socket.socket, str]]) -> None:
     settle_garbage_collector()
     # Our own SIGTERM/SIGINT handling: uvicorn's re-raises the signal once it has stopped, so the
     # worker died by it, skipped the cleanup below and `nubes serve` exited 128+15, not 0.
@@ -69,10 +88,6 @@ async def _child(conf: Config, spec: ServiceSpec, sock: socket.socket,
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _stop, sig)
     await asyncio.gather(*(server.serve(sockets=[s]) for server, s in servers))
-    if rt.clients is not None:
-        await rt.clients.close()
-    await rt.db.close()
-    await bus.close()
 
 
 async def _background(conf: Config, spec: ServiceSpec, agents: list[Any]) -> None:
@@ -147,18 +162,7 @@ def run_workers(conf: Config, spec: ServiceSpec, workers: int, *, api: bool = Tr
     controller-side work); wait for them all, forwarding SIGTERM/SIGINT."""
     from nubes.launcher.roles import controller_agents
 
-    children: list[int] = []
-
-    def _forward(signum: int, _frame: Any) -> None:
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-
-    # Before forking, so a signal never finds the children unknown to us (they reset it).
-    signal.signal(signal.SIGTERM, _forward)
-    signal.signal(signal.SIGINT, _forward)
+    children = _forwarding_signals()
     if api:
         sock = bind(conf.core.bind_host, conf.services[spec.name].port)
         # the service's other APIs (compute's metadata API) are served by the same workers
@@ -172,6 +176,53 @@ def run_workers(conf: Config, spec: ServiceSpec, workers: int, *, api: bool = Tr
     if not children:
         LOG.error("nothing to run: %s has no background work and the API is off", spec.name)
         return 2
+    return _wait_all(children)
+
+
+def run_node_servers(conf: Config, spec: ServiceSpec, workers: int, *, agent: bool = True) -> int:
+    """Fork workers serving the node's own APIs (``spec.extra_apis`` whose port is set, not the
+    service's main API) and, when ``agent``, one process running the node agent (which must need
+    no bus or identity); wait for them all, forwarding SIGTERM/SIGINT."""
+    from nubes.launcher.node import run_node
+
+    svc = conf.services[spec.name]
+    extra = [(x, bind(conf.core.bind_host, port)) for x in spec.extra_apis
+             if (port := int(getattr(svc, x.port_key) or 0))]
+    children = _forwarding_signals()
+    if extra:
+        for _ in range(workers):
+            children.append(_fork("worker", lambda: _node_child(conf, spec, extra)))
+    if agent:
+        children.append(_fork(f"{spec.name} node agent", lambda: _exit_with(run_node(conf, spec.name))))
+    if not children:
+        LOG.error("nothing to run: every server of %s has port 0 and its agent is off", spec.name)
+        return 2
+    return _wait_all(children)
+
+
+async def _exit_with(status: Any) -> None:
+    if await status:
+        raise RuntimeError("the node agent stopped with an error")
+
+
+def _forwarding_signals() -> list[int]:
+    """The list of children to be; SIGTERM/SIGINT to this process are sent on to each."""
+    children: list[int] = []
+
+    def _forward(signum: int, _frame: Any) -> None:
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    # Before forking, so a signal never finds the children unknown to us (they reset it).
+    signal.signal(signal.SIGTERM, _forward)
+    signal.signal(signal.SIGINT, _forward)
+    return children
+
+
+def _wait_all(children: list[int]) -> int:
     status = 0
     for pid in children:
         while True:

@@ -17,9 +17,10 @@ import httpx
 
 from tests.cloud import Cloud
 
-SERVICES = ("identity", "image", "placement", "network", "compute", "volume")
+SERVICES = ("identity", "image", "placement", "network", "compute", "volume", "object")
 # Path prefixes and version headers: routes in the tables are written as each API documents them.
-PREFIX = {"identity": "", "image": "", "placement": "", "network": "", "compute": "/v2.1", "volume": "/v3"}
+PREFIX = {"identity": "", "image": "", "placement": "", "network": "", "compute": "/v2.1", "volume": "/v3",
+          "object": ""}
 HEADERS = {"compute": {"OpenStack-API-Version": "compute 2.96"},
            "volume": {"OpenStack-API-Version": "volume 3.71"},
            "placement": {"OpenStack-API-Version": "placement 1.39"}}

@@ -7,7 +7,8 @@ makes one; then, as upstream answers with its current defaults (scope enforced):
   * A's reader sees it (lists and shows it) and may not change, delete or make one: 403;
   * a domain-scoped and an unscoped token get what the service gives them (``Scoped``).
 
-A new service (volumes ...) extends this module with one ``Kind`` per resource type: how to
+Object storage's rows (containers, objects) answer as Swift's keystoneauth does: 403 to anyone whose
+token does not give them the account. A new service extends this module with one ``Kind`` per resource type: how to
 make one as A's member, its list, show, update, delete and use calls, and what upstream
 answers. Calls are written as the service's API reference writes them; ``{id}`` is the
 resource, ``{uniq}`` a fresh name, ``{n}`` a fresh number and ``{<name>}`` one of the world's
@@ -78,6 +79,8 @@ class Kind:
     reader_change: int | None = None            # default: foreign
     domain: Scoped = Scoped(None, None, None)
     unscoped: Scoped = Scoped(None, None, None)
+    # a listing inside A's resource (the objects of A's container) is refused to B, not empty
+    foreign_listing: int | None = None
 
 
 def _ids(key: str, inner: str = "id") -> Callable[[dict[str, Any]], list[str]]:
@@ -102,6 +105,23 @@ def _neutron(resource: str, plural: str, body: dict[str, Any], *, use: Call | No
 def _public_key() -> str:
     key = Ed25519PrivateKey.generate().public_key()
     return key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+# Object storage: A's account is /v1/AUTH_<A's project>; Swift's keystoneauth answers 403 to anyone
+# authenticated whose token does not give them that account (B, and tokens of no project), and to
+# A's reader for a write. A container and an object are made once per module under fixed names.
+ISO_CONTAINER, ISO_OBJECT = unique("iso-c"), unique("iso-o")
+SWIFT_NOT_SCOPED = Scoped(None, 403, 403, 403)
+META = {"X-Container-Meta-Color": "red", "X-Object-Meta-Color": "red"}
+
+
+def _swift(name: str, path: str, listing: tuple[Call, Callable[[Any], list[str]]], rid: str,
+           create: str, use: Call | None = None, foreign_listing: int | None = None) -> Kind:
+    return Kind(name, Call("object", "PUT", path.replace("{id}", rid)), lambda _b: rid, listing,
+                Call("object", "GET", path + "?format=json") if name == "container" else Call("object", "GET", path),
+                Call("object", "POST", path, headers=META), Call("object", "DELETE", path), use,
+                Call("object", "PUT", create), foreign=403, domain=SWIFT_NOT_SCOPED, unscoped=SWIFT_NOT_SCOPED,
+                foreign_listing=foreign_listing)
 
 
 NOT_SCOPED_FOR_NOVA = Scoped(403, 404, 403, 404)   # project-scoped rules; A's server is not found first
@@ -291,6 +311,21 @@ KINDS: list[Kind] = [
 ]
 
 
+KINDS += [
+    # -- object storage (Swift) ----------------------------------------------------------------
+    _swift("container", "/v1/AUTH_{a_project}/{id}",
+           (Call("object", "GET", "/v1/AUTH_{my_project}?format=json"), lambda b: [c["name"] for c in b]),
+           ISO_CONTAINER, "/v1/AUTH_{my_project}/{uniq}",
+           use=Call("object", "PUT", "/v1/AUTH_{a_project}/{id}/{uniq}")),
+    _swift("object", "/v1/AUTH_{a_project}/{a_container}/{id}",
+           (Call("object", "GET", "/v1/AUTH_{a_project}/{a_container}?format=json"),
+            lambda b: [o["name"] for o in b]),
+           ISO_OBJECT, "/v1/AUTH_{a_project}/{a_container}/{uniq}",
+           use=Call("object", "COPY", "/v1/AUTH_{a_project}/{a_container}/{id}",
+                    headers={"Destination": "{a_container}/{uniq}"}), foreign_listing=403),
+]
+
+
 # ---------------------------------------------------------------- the world
 
 @dataclass
@@ -307,9 +342,9 @@ class World:
 
     def call(self, who: Person, call: Call, rid: str | None = None) -> Any:
         names = {**self.ids, "id": rid or "", "uniq": unique("iso"), "n": str(next(_COUNTER) % 250 + 1),
-                 "me": who.user_id, "public_key": _public_key()}
+                 "me": who.user_id, "my_project": who.project_id or "", "public_key": _public_key()}
         return self.http(who, call.service, call.method, _fill(call.path, names),
-                         json=_fill(call.body, names), headers=call.headers)
+                         json=_fill(call.body, names), headers=_fill(call.headers, names))
 
 
 def _fill(value: Any, names: dict[str, str]) -> Any:
@@ -365,6 +400,9 @@ def world(cloud) -> World:
              headers={"Content-Type": "application/octet-stream"})
     assert r.status_code == 204, r.text
     w.ids["image"] = image["id"]
+    w.ids["a_container"] = unique("a")          # A's container of the object row
+    r = http(w.a_member, "object", "PUT", f"/v1/AUTH_{a}/{w.ids['a_container']}")
+    assert r.status_code == 201, r.text
     # volumes of A's to snapshot, back up and transfer (the fake backend makes them at once)
     for key in ("a_volume", "a_backup_volume", "a_transfer_volume"):
         vol = ok(http(w.a_member, "volume", "POST", "/volumes", {"volume": {"size": 1}}), 202)["volume"]["id"]
@@ -381,7 +419,7 @@ def _made(world: World, kind: Kind) -> str:
     if kind.name not in world.made:
         r = world.call(world.a_member, kind.make)
         assert r.status_code in (200, 201, 202), f"{kind.name}: {r.status_code} {r.text}"
-        rid = kind.created(r.json())
+        rid = kind.created(r.json() if "json" in r.headers.get("content-type", "") else {})
         if kind.name == "image member":
             m = world.http(world.a_member, "image", "POST", f"/v2/images/{rid}/members",
                            json={"member": world.ids["c_project"]})
@@ -424,7 +462,11 @@ def test_other_project_neither_sees_nor_touches(world, name, persona):
     kind = BY_NAME[name]
     rid, who = _made(world, kind), getattr(world, persona)
     if kind.listing is not None:
-        assert _listed(world, who, kind, rid) is False, f"{name} listed to {persona}"
+        got = _listed(world, who, kind, rid)
+        if kind.foreign_listing is None:
+            assert got is False, f"{name} listed to {persona}"
+        else:
+            assert got == kind.foreign_listing and got is not True, f"{name} list by {persona}: {got}"
     for op in ("show", "update", "delete", "use"):
         call = getattr(kind, op)
         if call is not None:
@@ -492,5 +534,6 @@ def test_table_covers_every_project_resource():
     """A service's project-owned resource types all have a row (a new one adds its own)."""
     names = set(BY_NAME)
     assert {"image", "image member", "network", "subnet", "port", "security_group", "security_group_rule",
-            "router", "floatingip", "subnetpool", "rbac_policy", "server", "keypair", "server_group"} <= names
+            "router", "floatingip", "subnetpool", "rbac_policy", "server", "keypair", "server_group",
+            "container", "object"} <= names
     assert len(names) == len(KINDS)

@@ -1,5 +1,6 @@
 """What stands between a request and its controller, in the order of Swift's proxy pipeline:
 CORS preflight, the gatekeeper (no client sets or sees system metadata), FormPost, TempURL,
+static web (staticweb.py: what it reads comes back through the rest, with the caller's rights),
 keystoneauth with ACLs, quotas; then on the answer the owner-only headers and CORS.
 
 Every route of the API reaches here with or without a token (they are public routes of the
@@ -15,8 +16,8 @@ from urllib.parse import unquote
 
 from starlette.responses import Response
 
-from nubes.object.proxy import (acl, constraints, cors, dlo, formpost, info, quotas, slo, symlink,
-                                tempurl, versioning)
+from nubes.object.proxy import (acl, constraints, cors, dlo, formpost, info, quotas, slo,
+                                staticweb, symlink, tempurl, versioning)
 from nubes.object.proxy.acl import Grant
 from nubes.object.proxy.base import GRANT, Cluster
 from nubes.object.proxy.errors import SwiftError
@@ -56,6 +57,10 @@ async def _serve(cluster: Cluster, req: Any, fn: Handler, account: str, containe
                       container=container if scope == "container" else None)
         rewrite(req, drop=lambda name: name in tempurl.INCOMING_REMOVE)
     else:
+        if staticweb.wanted(req, container):
+            served = await staticweb.serve(cluster, req, account, container, obj, _serve)
+            if served is not None:
+                return served
         grant = await decide(cluster, req, account, container, obj)
     req.scope[GRANT] = grant
     await _prepare(cluster, req, grant, account, container, obj)

@@ -61,7 +61,7 @@ def middleware_info() -> dict:
 
     return {"tempurl": tempurl.info_section(),
             "formpost": {"allowed_digests": sorted(tempurl.DIGESTS)},
-            "container_quotas": {}, "account_quotas": {}}
+            "container_quotas": {}, "account_quotas": {}, "staticweb": {}}
 
 
 def check_account(account: str) -> None:

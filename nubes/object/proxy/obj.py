@@ -395,21 +395,22 @@ async def copy(cluster: Cluster, req: Any, account: str, container: str, obj: st
     if "destination" not in req.headers:
         raise SwiftError(412, "Destination header required")
     authorize(req, account, write=True)
-    object_versioning.refuse_version_id(req)
-    return await _copy(cluster, req, account, (container, obj),
-                       _split_copy_path(req.headers["destination"], "Destination"))
+    dest = _split_copy_path(req.headers["destination"], "Destination")
+    version = await object_versioning.copy_source(cluster, req, account, container, obj)
+    return await _copy(cluster, req, account, (container, obj), dest, version)
 
 
 async def _copy(cluster: Cluster, req: Any, account: str, source: tuple[str, str],
-                dest: tuple[str, str]) -> Response:
+                dest: tuple[str, str], read_from: tuple[str, str] | None = None) -> Response:
     """Stream the source object into the destination: its metadata and content type, with the
-    request's on top (only the request's with ``X-Fresh-Metadata: true``)."""
+    request's on top (only the request's with ``X-Fresh-Metadata: true``). ``read_from``: where
+    the source's bytes are when not at its name (one of its versions)."""
     authorize(req, account, write=False)
     constraints.check_object_name(dest[1])
     if "x-copy-from-account" in req.headers:
         raise SwiftError(501, "Copies from another account (X-Copy-From-Account) are not "
                               "served yet.")
-    src_account, (src_container, src_obj) = account, source
+    src_account, (src_container, src_obj) = account, read_from or source
     for _hop in range(symlink.SYMLOOP_MAX + 1):
         resp = await _open_newest(cluster, src_account, src_container, src_obj,
                                   passed(req.headers, (), ("if-match", "if-none-match")))

@@ -96,11 +96,12 @@ def shown(raw: dict[str, str]) -> dict[str, str]:
 
 
 def version_id_of(req: Any) -> str | None:
-    return req.query_params.get("version-id")
+    """The request's ``version-id`` (an empty one is none, as Swift)."""
+    return req.query_params.get("version-id") or None
 
 
 def refuse_version_id(req: Any) -> None:
-    """PUT, POST and COPY of one version are not served (400)."""
+    """PUT and POST of one version are not served (400)."""
     if version_id_of(req) is not None:
         raise SwiftError(400, f"{req.method} to a specific version is not allowed")
 
@@ -345,6 +346,30 @@ async def read(cluster: Cluster, req: Any, account: str, container: str, obj: st
                                        "Content-Type": DELETE_MARKER})
     response.headers["X-Object-Version-Id"] = wanted
     return response
+
+
+async def copy_source(cluster: Cluster, req: Any, account: str, container: str, obj: str
+                      ) -> tuple[str, str] | None:
+    """Where a ``COPY ?version-id=<id>`` reads the version it copies (None: the object itself,
+    also for ``null`` when the object is the null version); 404 for none or a delete marker."""
+    from nubes.object.proxy import container as containers
+
+    wanted = version_id_of(req)
+    if wanted is None:
+        return None
+    raw = await containers.cached_raw_info(cluster, account, container)
+    hidden = hidden_of(raw)
+    wanted = _check_version_id(wanted, hidden)
+    if wanted == "null":
+        current = await _current(cluster, account, container, obj)
+        if current is None or current.get(VERSION_ID):
+            raise SwiftError(404)
+        return None
+    assert hidden is not None
+    stored = await _current(cluster, account, hidden, version_name(obj, wanted))
+    if stored is None or stored.get("content-type", "").startswith("application/x-deleted"):
+        raise SwiftError(404)
+    return hidden, version_name(obj, wanted)
 
 
 async def delete_version(cluster: Cluster, req: Any, account: str, container: str, obj: str

@@ -235,3 +235,25 @@ def test_manifests_and_links_are_versioned_as_stored(api):
     api("PUT", f"/{c}/link", content=b"plain now")
     assert api("GET", f"/{c}/link").content == b"plain now"
     assert [e["is_latest"] for e in versions(api, c, prefix="link")] == [True, False]
+
+
+def test_copy_of_one_version(api):
+    c = versioned(api)
+    v1 = api("PUT", f"/{c}/o", content=b"first", headers={"x-object-meta-k": "1"}
+             ).headers["x-object-version-id"]
+    api("PUT", f"/{c}/o", content=b"second")
+    out = uniq("out")
+    api("PUT", f"/{out}")
+    r = api("COPY", f"/{c}/o", params={"version-id": v1}, headers={"destination": f"{out}/restored"})
+    assert r.status_code == 201 and r.headers["x-copied-from"] == f"{c}/o"
+    got = api("GET", f"/{out}/restored")
+    assert got.content == b"first" and got.headers["x-object-meta-k"] == "1"
+    # back over the object itself: a new version with the old content
+    r = api("COPY", f"/{c}/o", params={"version-id": v1}, headers={"destination": f"{c}/o"})
+    assert r.status_code == 201 and r.headers["x-object-version-id"] > v1
+    assert api("GET", f"/{c}/o").content == b"first"
+    marker = api("DELETE", f"/{c}/o").headers["x-object-version-id"]
+    r = api("COPY", f"/{c}/o", params={"version-id": marker}, headers={"destination": f"{out}/x"})
+    assert r.status_code == 404
+    assert api("COPY", f"/{c}/o", params={"version-id": "bad"},
+               headers={"destination": f"{out}/x"}).status_code == 400

@@ -16,8 +16,8 @@ from urllib.parse import unquote
 
 from starlette.responses import Response
 
-from nubes.object.proxy import (acl, constraints, cors, dlo, formpost, info, quotas, slo,
-                                staticweb, symlink, tempurl, versioning)
+from nubes.object.proxy import (acl, constraints, cors, dlo, formpost, info, object_versioning,
+                                quotas, slo, staticweb, symlink, tempurl, versioning)
 from nubes.object.proxy.acl import Grant
 from nubes.object.proxy.base import GRANT, Cluster
 from nubes.object.proxy.errors import SwiftError
@@ -47,6 +47,7 @@ async def serve(cluster: Cluster, req: Any, fn: Handler, account: str,
 async def _serve(cluster: Cluster, req: Any, fn: Handler, account: str, container: str | None,
                  obj: str | None) -> Response:
     rewrite(req, drop=lambda name: name.startswith(SYSMETA))
+    object_versioning.check_reserved(req, container, obj)     # no client reaches a hidden name
     if container and formpost.is_form(req):
         return await formpost.serve(cluster, req, account, container, obj)
     if obj is not None and tempurl.wanted(req):

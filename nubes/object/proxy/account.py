@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from nubes.object.proxy import constraints
+from nubes.object.proxy import constraints, object_versioning
 from nubes.object.proxy.base import (Cluster, authorize, client_headers, listing_params,
                                      listing_response, not_found_or_unavailable, passed,
                                      quorum_response, timestamp)
@@ -39,6 +39,7 @@ async def head(cluster: Cluster, req: Any, account: str) -> Response:
 async def get(cluster: Cluster, req: Any, account: str) -> Response:
     authorize(req, account, write=False)
     params = listing_params(req, cluster.listing_limit)
+    object_versioning.hide_in_account_listing(params)
     part, nodes = cluster.read_nodes(cluster.account_ring, account)
     answer, others = await cluster.backend.first_good(nodes, part, "GET", (account,), {}, params)
     if answer is not None:

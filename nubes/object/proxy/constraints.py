@@ -49,6 +49,7 @@ def info(max_file_size: int, listing_limit: int) -> dict:
         "keystoneauth": {"reseller_prefix": RESELLER_PREFIX, "account_acls": True},
         "slo": dict(SLO_INFO),
         "symlink": dict(SYMLINK_INFO),
+        "object_versioning": {},
         "bulk_delete": {"max_deletes_per_request": 10000, "max_failed_deletes": 1000},
         "bulk_upload": {"max_containers_per_extraction": 10000, "max_failed_extractions": 1000},
         **middleware_info(),

@@ -12,7 +12,7 @@ import httpx
 from starlette.responses import Response
 
 from nubes.object.proxy import account as accounts
-from nubes.object.proxy import constraints, versioning
+from nubes.object.proxy import constraints, object_versioning, versioning
 from nubes.object.proxy.base import (Cluster, authorize, client_headers, listing_params,
                                      listing_response, not_found_or_unavailable, passed,
                                      quorum_response, timestamp)
@@ -43,7 +43,8 @@ async def raw_info(cluster: Cluster, account: str, container: str) -> dict[str, 
 async def info(cluster: Cluster, account: str, container: str) -> dict[str, str]:
     """The container's headers a client may see; 404 when no server has it."""
     raw = await raw_info(cluster, account, container)
-    return {**client_headers(httpx.Headers(raw)), **versioning.shown(raw)}
+    return {**client_headers(httpx.Headers(raw)), **versioning.shown(raw),
+            **object_versioning.shown(raw)}
 
 
 async def cached_raw_info(cluster: Cluster, account: str, container: str) -> dict[str, str]:
@@ -64,6 +65,8 @@ async def head(cluster: Cluster, req: Any, account: str, container: str) -> Resp
 
 async def get(cluster: Cluster, req: Any, account: str, container: str) -> Response:
     authorize(req, account, write=False)
+    if "versions" in req.query_params:
+        return await object_versioning.listing(cluster, req, account, container)
     params = listing_params(req, cluster.listing_limit)
     part, nodes = cluster.read_nodes(cluster.container_ring, account, container)
     answer, others = await cluster.backend.first_good(nodes, part, "GET", (account, container),
@@ -71,7 +74,8 @@ async def get(cluster: Cluster, req: Any, account: str, container: str) -> Respo
     if answer is None:
         raise not_found_or_unavailable(others)
     response = listing_response(answer)
-    response.headers.update(versioning.shown({k.lower(): v for k, v in answer.headers.items()}))
+    raw = {k.lower(): v for k, v in answer.headers.items()}
+    response.headers.update({**versioning.shown(raw), **object_versioning.shown(raw)})
     return response
 
 
@@ -79,8 +83,9 @@ async def put(cluster: Cluster, req: Any, account: str, container: str) -> Respo
     authorize(req, account, write=True)
     constraints.check_container(container)
     constraints.check_metadata(req.headers, "container")
-    return await create(cluster, account, container, {**passed(req.headers, META, ACLS),
-                                                      **versioning.container_headers(req.headers)})
+    return await create(cluster, account, container, {
+        **passed(req.headers, META, ACLS), **versioning.container_headers(req.headers),
+        **await object_versioning.container_headers(cluster, account, container, req.headers)})
 
 
 async def create(cluster: Cluster, account: str, container: str, headers: dict[str, str]) -> Response:
@@ -101,6 +106,8 @@ async def post(cluster: Cluster, req: Any, account: str, container: str) -> Resp
     constraints.check_metadata(req.headers, "container")
     part, primaries, handoffs = cluster.nodes(cluster.container_ring, account, container)
     headers = {**passed(req.headers, META, ACLS), **versioning.container_headers(req.headers),
+               **await object_versioning.container_headers(cluster, account, container,
+                                                           req.headers),
                "x-timestamp": timestamp()}
     answers = await cluster.backend.fan_out(primaries, handoffs, part, "POST",
                                             (account, container), [headers] * len(primaries))
@@ -116,7 +123,9 @@ async def delete(cluster: Cluster, req: Any, account: str, container: str) -> Re
 
 
 async def remove(cluster: Cluster, account: str, container: str) -> Response:
-    """DELETE the container on its servers (409 when it holds objects, 404 when there is none)."""
+    """DELETE the container on its servers (409 when it holds objects or versions, 404 when
+    there is none), then its versions container."""
+    hidden = await object_versioning.check_removable(cluster, account, container)
     part, primaries, handoffs = cluster.nodes(cluster.container_ring, account, container)
     common = {"x-timestamp": timestamp()}
     headers = [{**common, **extra}
@@ -126,4 +135,6 @@ async def remove(cluster: Cluster, account: str, container: str) -> Response:
     cluster.container_info.forget((account, container))
     response = quorum_response(answers, len(primaries))
     response.status_code = 204
+    if hidden is not None:
+        await object_versioning.drop_versions_container(cluster, account, hidden)
     return response

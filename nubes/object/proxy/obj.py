@@ -19,7 +19,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
-from nubes.object.proxy import constraints, dlo, slo, symlink, versioning
+from nubes.object.proxy import constraints, dlo, object_versioning, slo, symlink, versioning
 from nubes.object.proxy import container as containers
 from nubes.object.proxy.backend import OverLimit, best_status
 from nubes.object.proxy.base import (Cluster, authorize, client_headers, passed, quorum_response,
@@ -171,6 +171,9 @@ async def _follow(cluster: Cluster, req: Any, target: tuple[str, str, str], link
 
 async def get(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:
     authorize(req, account, write=False)
+    versioned = await object_versioning.read(cluster, req, account, container, obj, _get)
+    if versioned is not None:
+        return versioned
     return await _get(cluster, req, account, container, obj, 0)
 
 
@@ -199,6 +202,9 @@ async def _get(cluster: Cluster, req: Any, account: str, container: str, obj: st
 
 async def head(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:
     authorize(req, account, write=False)
+    versioned = await object_versioning.read(cluster, req, account, container, obj, _head)
+    if versioned is not None:
+        return versioned
     return await _head(cluster, req, account, container, obj, 0)
 
 
@@ -251,14 +257,19 @@ def _object_headers(req_headers: Any, obj: str) -> dict[str, str]:
 
 async def store(cluster: Cluster, account: str, container: str, obj: str,
                 headers: dict[str, str], length: int | None, source: AsyncIterator[bytes],
-                versioned: bool = True) -> Response:
-    """Write the object; in a versioned container (unless ``versioned`` is off: a version's own
-    write) the object it replaces is archived first."""
-    archive = versioning.archive_of(await containers.cached_raw_info(cluster, account, container))
+                versioned: bool = True, ts: str | None = None) -> Response:
+    """Write the object (at ``ts``, else now); in a versioned container (unless ``versioned`` is
+    off: a version's own write) the object it replaces is archived first, or in one with object
+    versioning enabled the data is stored as a version (object_versioning.py)."""
+    raw = await containers.cached_raw_info(cluster, account, container)
+    if versioned and object_versioning.enabled(raw):
+        return await object_versioning.store(cluster, account, container, obj, headers, length,
+                                              source, raw)
+    archive = versioning.archive_of(raw)
     if archive is not None and versioned:
         await _archive(cluster, account, container, obj, archive[0])
     part, primaries, handoffs = cluster.nodes(cluster.object_ring, account, container, obj)
-    ts = timestamp()
+    ts = ts or timestamp()
     common = {**headers, "x-timestamp": ts}
     if length is not None:
         common["content-length"] = str(length)
@@ -301,6 +312,7 @@ def _http_date(ts: str) -> str:
 
 async def put(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:
     authorize(req, account, write=True)
+    object_versioning.refuse_version_id(req)
     constraints.check_object_name(obj)
     constraints.check_metadata(req.headers, "object")
     if "x-copy-from" in req.headers:
@@ -383,20 +395,22 @@ async def copy(cluster: Cluster, req: Any, account: str, container: str, obj: st
     if "destination" not in req.headers:
         raise SwiftError(412, "Destination header required")
     authorize(req, account, write=True)
-    return await _copy(cluster, req, account, (container, obj),
-                       _split_copy_path(req.headers["destination"], "Destination"))
+    dest = _split_copy_path(req.headers["destination"], "Destination")
+    version = await object_versioning.copy_source(cluster, req, account, container, obj)
+    return await _copy(cluster, req, account, (container, obj), dest, version)
 
 
 async def _copy(cluster: Cluster, req: Any, account: str, source: tuple[str, str],
-                dest: tuple[str, str]) -> Response:
+                dest: tuple[str, str], read_from: tuple[str, str] | None = None) -> Response:
     """Stream the source object into the destination: its metadata and content type, with the
-    request's on top (only the request's with ``X-Fresh-Metadata: true``)."""
+    request's on top (only the request's with ``X-Fresh-Metadata: true``). ``read_from``: where
+    the source's bytes are when not at its name (one of its versions)."""
     authorize(req, account, write=False)
     constraints.check_object_name(dest[1])
     if "x-copy-from-account" in req.headers:
         raise SwiftError(501, "Copies from another account (X-Copy-From-Account) are not "
                               "served yet.")
-    src_account, (src_container, src_obj) = account, source
+    src_account, (src_container, src_obj) = account, read_from or source
     for _hop in range(symlink.SYMLOOP_MAX + 1):
         resp = await _open_newest(cluster, src_account, src_container, src_obj,
                                   passed(req.headers, (), ("if-match", "if-none-match")))
@@ -447,6 +461,7 @@ async def _copy(cluster: Cluster, req: Any, account: str, source: tuple[str, str
 
 async def post(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:
     authorize(req, account, write=True)
+    object_versioning.refuse_version_id(req)
     constraints.check_metadata(req.headers, "object")
     headers = passed(req.headers, META, ("content-type", "content-encoding",
                                          "content-disposition"))
@@ -469,6 +484,8 @@ async def post(cluster: Cluster, req: Any, account: str, container: str, obj: st
 
 async def delete(cluster: Cluster, req: Any, account: str, container: str, obj: str) -> Response:
     authorize(req, account, write=True)
+    if object_versioning.version_id_of(req) is not None:
+        return await object_versioning.delete_version(cluster, req, account, container, obj)
     if req.query_params.get("multipart-manifest") == "delete":
         return await _delete_manifest(cluster, req, account, container, obj)
     return await remove(cluster, account, container, obj)
@@ -541,8 +558,12 @@ async def _newest_version(cluster: Cluster, account: str, archive: str, obj: str
 
 
 async def remove(cluster: Cluster, account: str, container: str, obj: str) -> Response:
-    """Delete the object; in a versioned container as its mode says (see versioning.py)."""
-    archive = versioning.archive_of(await containers.cached_raw_info(cluster, account, container))
+    """Delete the object; in a versioned container as its mode says (see versioning.py), with
+    object versioning enabled behind a delete marker (object_versioning.py)."""
+    raw = await containers.cached_raw_info(cluster, account, container)
+    if object_versioning.enabled(raw):
+        return await object_versioning.remove(cluster, account, container, obj, raw)
+    archive = versioning.archive_of(raw)
     if archive is None:
         return await _remove(cluster, account, container, obj)
     location, mode = archive

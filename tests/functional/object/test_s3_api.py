@@ -648,3 +648,18 @@ def test_virtual_host_style(cloud, s3, ec2):
     assert r.status_code == 200 and b"<Key>v2 key</Key>" in r.content and b"v4 key" in r.content
     s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "v4 key"}, {"Key": "v2 key"}]})
     s3.delete_bucket(Bucket=bucket)
+
+
+def test_s3_writes_are_held_to_the_containers_quotas(cloud, s3, owner):
+    bucket = uniq("quota")
+    s3.create_bucket(Bucket=bucket)
+    r = httpx.post(cloud.url("object", f"/v1/AUTH_{owner.project_id}/{bucket}"), timeout=30,
+                   headers={"x-auth-token": owner.token, "X-Container-Meta-Quota-Bytes": "10",
+                            "X-Container-Meta-Quota-Count": "2"})
+    assert r.status_code == 204, r.text
+    s3.put_object(Bucket=bucket, Key="small", Body=b"0123456789")
+    with pytest.raises(ClientError) as err:
+        s3.put_object(Bucket=bucket, Key="big", Body=b"x" * 11)
+    assert code(err.value) == "EntityTooLarge" and status(err.value) == 400
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert keys == ["small"]

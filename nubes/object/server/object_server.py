@@ -35,7 +35,7 @@ from nubes.object.timestamps import Timestamp
 STORED_HEADERS = ("content-type", "content-encoding", "content-disposition", "x-delete-at",
                   "x-static-large-object", "x-object-manifest")
 META_PREFIXES = ("x-object-meta-", "x-object-sysmeta-")
-WRITE_BUFFER = 64 * 1024
+WRITE_BUFFER = 1024 * 1024
 
 
 def _user_headers(request: Request, allowed: tuple[str, ...], prefixes: tuple[str, ...]

@@ -1,0 +1,302 @@
+"""Parameter schemas (HOT and CFN), their constraints, values given by the user, defaults and
+pseudo-parameters, and ``parameter_groups``; errors in Heat's wording."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from nubes.orchestration import exceptions as exc
+from nubes.orchestration.template.versions import Version
+
+# Custom constraints by name ("nova.flavor", "neutron.network" ...): the service registers a
+# callable taking the value and returning None when valid, or the reason it is not.
+CustomCheck = Callable[[Any], "str | None"]
+CUSTOM_CONSTRAINTS: dict[str, CustomCheck] = {}
+
+HOT_TYPES = ("string", "number", "json", "comma_delimited_list", "boolean")
+CFN_TYPES = {"String": "string", "Number": "number", "CommaDelimitedList": "comma_delimited_list",
+             "Json": "json", "Boolean": "boolean"}
+_HOT_KEYS = {"type", "label", "description", "default", "hidden", "constraints", "immutable",
+             "tags"}
+_CFN_KEYS = {"Type", "Default", "NoEcho", "AllowedValues", "AllowedPattern", "MaxLength",
+             "MinLength", "MaxValue", "MinValue", "Description", "ConstraintDescription", "Label"}
+_TRUE = ("1", "t", "true", "on", "y", "yes")
+_FALSE = ("0", "f", "false", "off", "n", "no")
+_SCHEMA_TYPE = {"string": "String", "number": "Number", "json": "Map",
+                "comma_delimited_list": "List", "boolean": "Boolean"}
+
+
+@dataclass
+class Constraint:
+    kind: str                   # length, range, modulo, allowed_values, allowed_pattern, custom
+    spec: Any
+    description: str | None = None
+
+    def check(self, value: Any) -> None:
+        reason = self._reason(value)
+        if reason is not None:
+            raise ValueError(self.description or reason)
+
+    def _reason(self, value: Any) -> str | None:
+        if self.kind in ("length", "range"):
+            lo, hi = self.spec.get("min"), self.spec.get("max")
+            x = len(value) if self.kind == "length" else value
+            what = "The length" if self.kind == "length" else "The value"
+            if (lo is None or x >= lo) and (hi is None or x <= hi):
+                return None
+            if lo is not None and hi is not None:
+                return f"{what} must be in the range {lo} to {hi}."
+            return f"{what} must be at least {lo}." if lo is not None else \
+                f"{what} must be no greater than {hi}."
+        if self.kind == "modulo":
+            step, offset = self.spec["step"], self.spec["offset"]
+            if value % step == offset:
+                return None
+            return f"The value must be a multiple of {step} with an offset of {offset}."
+        if self.kind == "allowed_values":
+            values = value if isinstance(value, list) else [value]
+            allowed = [str(a) for a in self.spec]
+            for v in values:
+                if v not in self.spec and str(v) not in allowed:
+                    return f'"{v}" is not an allowed value {allowed}'
+            return None
+        if self.kind == "allowed_pattern":
+            values = value if isinstance(value, list) else [value]
+            for v in values:
+                m = re.match(self.spec, str(v))
+                if m is None or m.end() != len(str(v)):
+                    return f'"{v}" does not match pattern "{self.spec}"'
+            return None
+        check = CUSTOM_CONSTRAINTS.get(self.spec)
+        if check is None:  # unregistered: the service has not wired this family in
+            return None
+        reason = check(value)
+        return None if reason is None else f'Error validating value \'{value}\': {reason}'
+
+
+@dataclass
+class Parameter:
+    name: str
+    type: str                   # one of HOT_TYPES
+    default: Any = None
+    description: str = ""
+    label: str | None = None
+    hidden: bool = False
+    immutable: bool = False
+    tags: list[str] = field(default_factory=list)
+    constraints: list[Constraint] = field(default_factory=list)
+    has_default: bool = False
+
+    def coerce(self, raw: Any) -> Any:
+        """The typed value of ``raw`` (a user's string or a template literal)."""
+        if self.type == "string":
+            if isinstance(raw, (dict, list)):
+                raise ValueError(f'Value "{raw}" is invalid for data type "String".')
+            return raw if isinstance(raw, str) else ("" if raw is None else str(raw))
+        if self.type == "number":
+            if isinstance(raw, bool):
+                raise ValueError(f'Value "{raw}" is invalid for data type "Number".')
+            if isinstance(raw, (int, float)):
+                return raw
+            try:
+                return int(raw)
+            except (TypeError, ValueError):
+                try:
+                    return float(raw)
+                except (TypeError, ValueError):
+                    raise ValueError(f'Value "{raw}" is invalid for data type "Number".') from None
+        if self.type == "boolean":
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in _TRUE or text in _FALSE:
+                return text in _TRUE
+            raise ValueError(f"Unrecognized value '{raw}', acceptable values are: "
+                             + ", ".join(f"'{v}'" for v in sorted(_TRUE + _FALSE)))
+        if self.type == "json":
+            if isinstance(raw, (dict, list)):
+                return raw
+            try:
+                value = json.loads(raw) if raw not in (None, "") else {}
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"Value must be valid JSON: {e}") from None
+            if not isinstance(value, (dict, list)):
+                raise ValueError(f"Value must be valid JSON: {raw}")
+            return value
+        if isinstance(raw, list):
+            return [str(x) for x in raw]
+        if raw is None or raw == "":
+            return []
+        if not isinstance(raw, str):
+            raise ValueError(f"Value must be a comma-delimited list string: {raw}")
+        return raw.split(",")
+
+    def value_of(self, raw: Any) -> Any:
+        try:
+            value = self.coerce(raw)
+            for c in self.constraints:
+                c.check(value)
+        except ValueError as e:
+            raise exc.StackValidationFailed(f"Parameter '{self.name}' is invalid: {e}") from None
+        return value
+
+
+def _constraint_error(name: str, message: str) -> exc.InvalidSchemaError:
+    return exc.InvalidSchemaError(f"Invalid parameter constraints for parameter {name}, "
+                                  f"expected a list" if not message else message)
+
+
+def _hot_constraints(name: str, type_: str, raw: Any, version: Version) -> list[Constraint]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise _constraint_error(name, "")
+    kinds = {"length", "range", "allowed_values", "allowed_pattern", "custom_constraint"}
+    if version.at_least("2017-02-24"):
+        kinds.add("modulo")
+    out = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise exc.InvalidSchemaError(f"Invalid parameter constraints for parameter {name}, "
+                                         "expected a list")
+        desc = item.get("description")
+        found = [k for k in item if k != "description"]
+        if len(found) != 1 or found[0] not in kinds:
+            raise exc.InvalidSchemaError(f"Invalid key {found[0] if found else ''!r} for "
+                                         f"parameter constraints of {name}")
+        kind, spec = found[0], item[found[0]]
+        if kind == "custom_constraint":
+            kind = "custom"
+        elif kind in ("length", "range") and not isinstance(spec, dict):
+            raise exc.InvalidSchemaError(f"Invalid {kind} constraint for parameter {name}")
+        elif kind == "modulo" and not (isinstance(spec, dict) and {"step", "offset"} <= set(spec)):
+            raise exc.InvalidSchemaError('"modulo" constraint requires "step" and "offset"')
+        if kind == "length" and type_ not in ("string", "comma_delimited_list", "json"):
+            raise exc.InvalidSchemaError(f"Length constraint invalid for {_SCHEMA_TYPE[type_]}")
+        if kind in ("range", "modulo") and type_ != "number":
+            raise exc.InvalidSchemaError(
+                f"{kind.capitalize()} constraint invalid for {_SCHEMA_TYPE[type_]}")
+        out.append(Constraint(kind, spec, desc))
+    return out
+
+
+def hot_parameter(name: str, schema: Any, version: Version) -> Parameter:
+    if not isinstance(schema, dict):
+        raise exc.InvalidSchemaError(f"Invalid parameter {name}: schema must be a map")
+    for key in schema:
+        if key not in _HOT_KEYS:
+            raise exc.InvalidSchemaError(f"Invalid key '{key}' for parameter ({name})")
+    type_ = schema.get("type")
+    if type_ is None:
+        raise exc.InvalidSchemaError(f"Missing parameter type for parameter: {name}")
+    if type_ not in HOT_TYPES:
+        raise exc.InvalidSchemaError(f"Invalid type ({type_})")
+    param = Parameter(name, type_, description=schema.get("description", ""),
+                      label=schema.get("label"), hidden=bool(schema.get("hidden", False)),
+                      immutable=bool(schema.get("immutable", False)),
+                      tags=list(schema.get("tags") or []),
+                      constraints=_hot_constraints(name, type_, schema.get("constraints"), version))
+    _set_default(param, schema, "default")
+    return param
+
+
+def cfn_parameter(name: str, schema: Any) -> Parameter:
+    if not isinstance(schema, dict):
+        raise exc.InvalidSchemaError(f"Invalid parameter {name}: schema must be a map")
+    for key in schema:
+        if key not in _CFN_KEYS:
+            raise exc.InvalidSchemaError(f"Invalid key '{key}' for parameter ({name})")
+    if "Type" not in schema:
+        raise exc.InvalidSchemaError(f"Missing parameter type for parameter: {name}")
+    if schema["Type"] not in CFN_TYPES:
+        raise exc.InvalidSchemaError(f"Invalid type ({schema['Type']})")
+    type_, desc = CFN_TYPES[schema["Type"]], schema.get("ConstraintDescription")
+    cons = []
+    for kind, lo, hi in (("length", "MinLength", "MaxLength"), ("range", "MinValue", "MaxValue")):
+        bounds = {k: float(schema[c]) if kind == "range" else int(schema[c])
+                  for k, c in (("min", lo), ("max", hi)) if c in schema}
+        if bounds:
+            cons.append(Constraint(kind, bounds, desc))
+    if "AllowedValues" in schema:
+        cons.append(Constraint("allowed_values", list(schema["AllowedValues"]), desc))
+    if "AllowedPattern" in schema:
+        cons.append(Constraint("allowed_pattern", schema["AllowedPattern"], desc))
+    noecho = str(schema.get("NoEcho", "false")).lower() == "true"
+    param = Parameter(name, type_, description=schema.get("Description", ""),
+                      label=schema.get("Label"), hidden=noecho, constraints=cons)
+    _set_default(param, schema, "Default")
+    return param
+
+
+def _set_default(param: Parameter, schema: dict[str, Any], key: str) -> None:
+    if key in schema:
+        param.has_default = True
+        param.default = schema[key]
+        if schema[key] is not None:  # a default must itself pass the constraints
+            param.value_of(schema[key])
+
+
+def resolve_values(params: dict[str, Parameter], given: dict[str, Any],
+                   defaults: dict[str, Any]) -> dict[str, Any]:
+    """Every parameter's typed value: the user's, else the environment's parameter_defaults,
+    else the template's default; a parameter with none is missing."""
+    for key in given:
+        if key not in params:
+            raise exc.UnknownUserParameter(key)
+    values = {}
+    for name, p in params.items():
+        if name in given:
+            values[name] = p.value_of(given[name])
+        elif name in defaults:
+            values[name] = p.value_of(defaults[name])
+        elif p.has_default:
+            values[name] = p.value_of(p.default) if p.default is not None else p.coerce(None)
+        else:
+            raise exc.UserParameterMissing(name)
+    return values
+
+
+def pseudo_parameters(version: Version, stack_name: str, stack_id: str, project_id: str,
+                      region: str) -> dict[str, str]:
+    if version.is_hot:
+        return {"OS::stack_name": stack_name, "OS::stack_id": stack_id,
+                "OS::project_id": project_id}
+    return {"AWS::StackName": stack_name, "AWS::StackId": stack_id, "AWS::Region": region,
+            "OS::stack_name": stack_name, "OS::stack_id": stack_id, "OS::project_id": project_id}
+
+
+def validate_groups(groups: Any, params: dict[str, Parameter]) -> None:
+    if groups is None:
+        return
+    err = "Parameter Groups error"
+    if not isinstance(groups, list):
+        raise exc.StackValidationFailed("The parameter_groups should be a list.", error=err,
+                                        path="parameter_groups")
+    seen: set[str] = set()
+    for i, group in enumerate(groups):
+        label = group.get("label", str(i)) if isinstance(group, dict) else str(i)
+        path = f"parameter_groups.{label}"
+        if not isinstance(group, dict):
+            raise exc.StackValidationFailed("The parameter_groups should be a list of maps.",
+                                            error=err, path=path)
+        names = group.get("parameters")
+        if names is None:
+            raise exc.StackValidationFailed("Parameters must be provided for each Parameter "
+                                            "Group.", error=err, path=path)
+        if not isinstance(names, list):
+            raise exc.StackValidationFailed("The parameters of parameter group should be a "
+                                            "list.", error=err, path=f"{path}.parameters")
+        for name in names:
+            if name in seen:
+                raise exc.StackValidationFailed(f"The {name} parameter must be assigned to one "
+                                                "parameter group only.", error=err,
+                                                path=f"{path}.parameters")
+            seen.add(name)
+            if name not in params:
+                raise exc.StackValidationFailed(f"The grouped parameter {name} does not "
+                                                "reference a valid parameter.", error=err,
+                                                path=f"{path}.parameters")

@@ -160,7 +160,7 @@ class StackDefinition:
         return dict(self.ctx.conditions)
 
     def delete_levels(self) -> list[list[str]]:
-        return list(reversed(self.levels))
+        return graph.delete_levels({n: d.requires for n, d in self.resources.items()})
 
     def shown_parameters(self) -> dict[str, Any]:
         """Parameter values as a stack shows them: hidden ones masked, as Heat does."""

@@ -59,6 +59,8 @@ def function_of(ctx: Context, snippet: Any, conditions: bool = False) -> str | N
     allowed = ctx.version.condition_functions if conditions else ctx.version.functions
     if name in allowed:
         return name
+    if not conditions and name in ctx.version.condition_functions:
+        return None  # equals, and, or ... outside conditions are data, as in Heat
     if conditions and name in versions.ALL_FUNCTIONS:
         raise exc.StackValidationFailed(f'Invalid condition function "{name}"')
     if ctx.version.is_hot and name in versions.ALL_FUNCTIONS:
@@ -320,11 +322,11 @@ def _select(ctx: Context, args: Any, path: str) -> Any:
     if not (isinstance(args, list) and len(args) == 2):
         raise ValueError('Arguments to "Fn::Select" must be of the form: [index, collection]')
     index, coll = args
-    if isinstance(coll, str):
+    if isinstance(coll, str):  # perhaps serialised JSON
         try:
             coll = json.loads(coll)
-        except ValueError:
-            coll = coll.split(",")
+        except ValueError as e:
+            raise ValueError(f'"Fn::Select": {e}') from None
     try:
         if isinstance(coll, dict):
             return coll[index]

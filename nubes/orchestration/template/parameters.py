@@ -72,10 +72,14 @@ class Constraint:
                     return f'"{v}" does not match pattern "{self.spec}"'
             return None
         check = CUSTOM_CONSTRAINTS.get(self.spec)
-        if check is None:  # unregistered: the service has not wired this family in
-            return None
+        if check is None:  # nothing can check it: refused, as Heat refuses it
+            return f'"{value}" does not validate {self.spec} (constraint not found)'
         reason = check(value)
-        return None if reason is None else f'Error validating value \'{value}\': {reason}'
+        if reason is None:
+            return None
+        if not reason:
+            return f'"{value}" does not validate {self.spec}'
+        return f"Error validating value '{value}': {reason}"
 
 
 @dataclass
@@ -145,16 +149,12 @@ class Parameter:
         return value
 
 
-def _constraint_error(name: str, message: str) -> exc.InvalidSchemaError:
-    return exc.InvalidSchemaError(f"Invalid parameter constraints for parameter {name}, "
-                                  f"expected a list" if not message else message)
-
-
 def _hot_constraints(name: str, type_: str, raw: Any, version: Version) -> list[Constraint]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise _constraint_error(name, "")
+        raise exc.InvalidSchemaError(f"Invalid parameter constraints for parameter {name}, "
+                                     "expected a list")
     kinds = {"length", "range", "allowed_values", "allowed_pattern", "custom_constraint"}
     if version.at_least("2017-02-24"):
         kinds.add("modulo")

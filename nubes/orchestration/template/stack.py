@@ -234,8 +234,11 @@ class StackDefinition:
             if not isinstance(out, dict):
                 raise exc.StackValidationFailed(f'"{name}" is not a valid output definition',
                                                 path=f"{k.outputs}.{name}")
+            allowed = {k.description, k.value}
+            if not self.template.version.is_hot or self.template.version.at_least("2016-10-14"):
+                allowed.add(k.condition)
             for key in out:
-                if key not in (k.description, k.value, k.condition):
+                if key not in allowed:
                     raise exc.StackValidationFailed(
                         f'"{key}" is not a valid keyword inside an output definition',
                         path=f"{k.outputs}.{name}")

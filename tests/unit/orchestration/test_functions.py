@@ -194,3 +194,20 @@ def test_cfn_unknown_function_and_missing_mapping():
     assert "Mapping Nope.a.b not found" in got["m"]
     with pytest.raises(exc.InvalidTemplateVersion, match="Fn::Sub"):
         cfn({"x": {"Fn::Sub": "a"}})
+
+
+def test_condition_functions_outside_conditions_are_data():
+    assert evaluate({"equals": [1, 1]}, version="newton") == {"equals": [1, 1]}
+
+
+def test_select_of_a_json_string():
+    assert evaluate({"Fn::Select": ["1", '["a", "b"]']}, version="2013-05-23") == "b"
+    assert evaluate({"Fn::Select": ["5", ["a"]]}, version="2013-05-23") == ""
+    with pytest.raises(exc.StackValidationFailed, match='"Fn::Select": '):
+        evaluate({"Fn::Select": ["1", "a,b"]}, version="2013-05-23")
+
+
+def test_output_condition_needs_newton():
+    tpl = {"heat_template_version": "2016-04-08", "outputs": {"o": {"value": 1, "condition": True}}}
+    with pytest.raises(exc.StackValidationFailed, match='"condition" is not a valid keyword'):
+        Template(tpl).validate()

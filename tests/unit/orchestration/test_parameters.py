@@ -149,3 +149,12 @@ def test_parameter_groups():
         P.validate_groups([{"parameters": ["a"]}, {"parameters": ["a"]}], params)
     with pytest.raises(exc.StackValidationFailed, match="Parameters must be provided for each"):
         P.validate_groups([{"label": "g"}], params)
+
+
+def test_unregistered_custom_constraint_is_refused(monkeypatch):
+    monkeypatch.delitem(P.CUSTOM_CONSTRAINTS, "neutron.network", raising=False)
+    p = hot("n", {"type": "string", "constraints": [{"custom_constraint": "neutron.network"}]})
+    with pytest.raises(exc.StackValidationFailed) as e:
+        p.value_of("net1")
+    assert e.value.message == ("Parameter 'n' is invalid: \"net1\" does not validate "
+                               "neutron.network (constraint not found)")

@@ -31,21 +31,16 @@ def parse(text: str | bytes, url: str | None = None,
     if size > max_size:
         raise exc.TemplateParseError(
             f"Template size ({size} bytes) exceeds maximum allowed size ({max_size} bytes).")
-    where = url or "[root stack]"
-    stripped = text.strip()
-    if stripped.startswith("{"):
+    # As Heat does: JSON first, then YAML (a superset), whose errors carry the line and column.
+    try:
+        tpl = json.loads(text)
+    except ValueError:
         try:
-            tpl = json.loads(stripped)
-        except json.JSONDecodeError as e:
-            raise exc.TemplateParseError(f"Error parsing template {where} {e}",
-                                         line=e.lineno, column=e.colno) from None
-    else:
-        try:
-            tpl = yaml.load(stripped, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+            tpl = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
             raise exc.TemplateParseError(
-                f"Error parsing template {where} {e}",
+                f"Error parsing template {url or '[root stack]'} {e}",
                 line=mark.line + 1 if mark else None,
                 column=mark.column + 1 if mark else None) from None
         if tpl is None:

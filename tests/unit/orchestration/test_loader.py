@@ -44,6 +44,7 @@ def test_malformed_json_gives_line_and_column():
         loader.parse('{"heat_template_version": "2015-10-15",\n "resources": {,}}', url="t.json")
     assert e.value.message.startswith("Error parsing template t.json ")
     assert (e.value.line, e.value.column) == (2, 16)
+    assert "line 2, column 16" in e.value.message
 
 
 def test_size_limit():

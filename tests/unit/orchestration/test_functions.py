@@ -211,3 +211,39 @@ def test_output_condition_needs_newton():
     tpl = {"heat_template_version": "2016-04-08", "outputs": {"o": {"value": 1, "condition": True}}}
     with pytest.raises(exc.StackValidationFailed, match='"condition" is not a valid keyword'):
         Template(tpl).validate()
+
+
+def test_resource_facade_needs_a_parent():
+    tpl = {"heat_template_version": "2015-10-15",
+           "outputs": {"m": {"value": {"resource_facade": "metadata"}}}}
+    stack = Template(tpl).validate(facade={"metadata": {"role": "db"}})
+    assert stack.outputs(TableResolver())[0]["output_value"] == {"role": "db"}
+    (out,) = Template(tpl).validate().outputs(TableResolver())
+    assert "only available in nested stacks" in out["output_error"]
+    cfn_tpl = {"AWSTemplateFormatVersion": "2010-09-09",
+               "Outputs": {"p": {"Value": {"Fn::ResourceFacade": "DeletionPolicy"}}}}
+    stack = Template(cfn_tpl).validate(facade={"deletion_policy": "Retain"})
+    assert stack.outputs(TableResolver())[0]["output_value"] == "Retain"
+
+
+def test_member_list_to_map():
+    got = cfn({"m": {"Fn::MemberListToMap": ["Name", "Value", [
+        "member.0.Name=key", "member.0.Value=door", "member.1.Name=colour",
+        "member.1.Value=green"]]}})
+    assert got["m"] == {"key": "door", "colour": "green"}
+
+
+def test_cfn_json_template_with_a_conditional_resource():
+    text = """{"AWSTemplateFormatVersion": "2010-09-09",
+      "Parameters": {"Env": {"Type": "String", "AllowedValues": ["prod", "dev"]}},
+      "Conditions": {"IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]}},
+      "Resources": {"Big": {"Type": "AWS::EC2::Instance", "Condition": "IsProd"},
+                    "Small": {"Type": "AWS::EC2::Instance"}},
+      "Outputs": {"Id": {"Value": {"Ref": "Big"}, "Condition": "IsProd"}}}"""
+    prod = Template.load(text).validate({"Env": "prod"})
+    assert sorted(prod.resources) == ["Big", "Small"] and prod.conditions == {"IsProd": True}
+    dev = Template.load(text).validate({"Env": "dev"})
+    assert sorted(dev.resources) == ["Small"]
+    assert dev.outputs(TableResolver())[0]["output_value"] is None
+    with pytest.raises(exc.StackValidationFailed, match="is not an allowed value"):
+        Template.load(text).validate({"Env": "qa"})

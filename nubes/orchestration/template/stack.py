@@ -53,7 +53,7 @@ class ResourceDefinition:
     deletion_policy: str = "Delete"
     update_policy: dict[str, Any] = field(default_factory=dict)
     description: str = ""
-    condition: str | None = None
+    condition: str | bool | None = None      # a condition's name, or an inline true/false
     external_id: str | None = None
     requires: set[str] = field(default_factory=set)            # explicit and implicit
 
@@ -147,13 +147,17 @@ class StackDefinition:
         self.keys = template.keys
         raw = template.section(self.keys.resources)
         defined = {n: self._definition(n, r) for n, r in raw.items()}
-        self.resources = {n: d for n, d in defined.items()
-                          if d.condition is None or ctx.conditions[d.condition]}
+        self.resources = {n: d for n, d in defined.items() if self._enabled(d.condition)}
         ctx.resources = set(self.resources)
         for d in self.resources.values():
             d.requires = self._requires(d)
         self.levels = graph.levels({n: d.requires for n, d in self.resources.items()})
         self._check_outputs()
+
+    def _enabled(self, cond: str | bool | None) -> bool:
+        if isinstance(cond, str):
+            return self.ctx.conditions[cond]
+        return cond is None or cond
 
     @property
     def conditions(self) -> dict[str, bool]:
@@ -204,11 +208,6 @@ class StackDefinition:
         if isinstance(cond, str) and cond not in self.ctx.conditions:
             raise exc.StackValidationFailed(f'Invalid condition "{cond}"',
                                             path=f"{k.resources}.{name}.{k.condition}")
-        if isinstance(cond, bool):  # an inline true/false: name it for the table
-            cond_name = f"__{name}__"
-            self.ctx.conditions.done[cond_name] = cond  # type: ignore[attr-defined]
-            self.ctx.conditions.defs[cond_name] = cond  # type: ignore[attr-defined]
-            cond = cond_name
         return ResourceDefinition(
             name, rtype, typed(k.properties, dict, "object", {}),
             typed(k.metadata, dict, "object", {}), [str(d) for d in depends],
@@ -243,14 +242,10 @@ class StackDefinition:
                         f'"{key}" is not a valid keyword inside an output definition',
                         path=f"{k.outputs}.{name}")
             cond = out.get(k.condition)
-            if isinstance(cond, str):
-                if cond not in self.ctx.conditions:
-                    raise exc.StackValidationFailed(f'Invalid condition "{cond}"',
-                                                    path=f"{k.outputs}.{name}.{k.condition}")
-                enabled = self.ctx.conditions[cond]
-            else:
-                enabled = cond is None or bool(cond)
-            yield name, out, enabled
+            if isinstance(cond, str) and cond not in self.ctx.conditions:
+                raise exc.StackValidationFailed(f'Invalid condition "{cond}"',
+                                                path=f"{k.outputs}.{name}.{k.condition}")
+            yield name, out, self._enabled(cond)
 
     def _check_outputs(self) -> None:
         k = self.keys

@@ -180,3 +180,17 @@ def test_levels_of_a_wide_and_a_deep_graph():
     deep = {f"r{i}": ({f"r{i - 1}"} if i else set()) for i in range(100)}
     assert [lv[0] for lv in graph.levels(deep)] == [f"r{i}" for i in range(100)]
     assert graph.delete_levels(deep)[0] == ["r99"]
+
+
+def test_inline_boolean_conditions_and_wallaby_if_in_conditions():
+    tpl = {"heat_template_version": "wallaby",
+           "parameters": {"big": {"type": "boolean", "default": True}},
+           "conditions": {"size": {"if": [{"get_param": "big"}, True, False]}},
+           "resources": {"off": {"type": "T", "condition": False},
+                         "on": {"type": "T", "condition": True},
+                         "sized": {"type": "T", "condition": "size"}}}
+    assert sorted(Template(tpl).validate().resources) == ["on", "sized"]
+    assert sorted(Template(tpl).validate({"big": "no"}).resources) == ["on"]
+    tpl["heat_template_version"] = "rocky"
+    with pytest.raises(exc.StackValidationFailed, match='Invalid condition function "if"'):
+        Template(tpl).validate()

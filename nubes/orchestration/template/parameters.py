@@ -45,25 +45,21 @@ class Constraint:
         if self.kind in ("length", "range"):
             lo, hi = self.spec.get("min"), self.spec.get("max")
             x = len(value) if self.kind == "length" else value
-            what = "The length" if self.kind == "length" else "The value"
             if (lo is None or x >= lo) and (hi is None or x <= hi):
                 return None
-            if lo is not None and hi is not None:
-                return f"{what} must be in the range {lo} to {hi}."
-            return f"{what} must be at least {lo}." if lo is not None else \
-                f"{what} must be no greater than {hi}."
+            what = f"length ({x})" if self.kind == "length" else f"{value}"
+            return f"{what} is out of range (min: {lo}, max: {hi})"
         if self.kind == "modulo":
             step, offset = self.spec["step"], self.spec["offset"]
             if value % step == offset:
                 return None
-            return f"The value must be a multiple of {step} with an offset of {offset}."
+            return f"{value} is not a multiple of {step} with an offset of {offset}"
         if self.kind == "allowed_values":
-            values = value if isinstance(value, list) else [value]
             allowed = [str(a) for a in self.spec]
-            for v in values:
-                if v not in self.spec and str(v) not in allowed:
-                    return f'"{v}" is not an allowed value {allowed}'
-            return None
+            values = value if isinstance(value, list) else [value]
+            if all(v in self.spec or str(v) in allowed for v in values):
+                return None
+            return f'"{value}" is not an allowed value [{", ".join(allowed)}]'
         if self.kind == "allowed_pattern":
             values = value if isinstance(value, list) else [value]
             for v in values:
@@ -109,10 +105,7 @@ class Parameter:
             try:
                 return int(raw)
             except (TypeError, ValueError):
-                try:
-                    return float(raw)
-                except (TypeError, ValueError):
-                    raise ValueError(f'Value "{raw}" is invalid for data type "Number".') from None
+                return float(raw)  # its error is the message, as in Heat
         if self.type == "boolean":
             if isinstance(raw, bool):
                 return raw
@@ -171,10 +164,7 @@ def _hot_constraints(name: str, type_: str, raw: Any, version: Version) -> list[
         kind, spec = found[0], item[found[0]]
         if kind == "custom_constraint":
             kind = "custom"
-        elif kind in ("length", "range") and not isinstance(spec, dict):
-            raise exc.InvalidSchemaError(f"Invalid {kind} constraint for parameter {name}")
-        elif kind == "modulo" and not (isinstance(spec, dict) and {"step", "offset"} <= set(spec)):
-            raise exc.InvalidSchemaError('"modulo" constraint requires "step" and "offset"')
+        _check_spec(name, kind, spec)
         if kind == "length" and type_ not in ("string", "comma_delimited_list", "json"):
             raise exc.InvalidSchemaError(f"Length constraint invalid for {_SCHEMA_TYPE[type_]}")
         if kind in ("range", "modulo") and type_ != "number":
@@ -182,6 +172,44 @@ def _hot_constraints(name: str, type_: str, raw: Any, version: Version) -> list[
                 f"{kind.capitalize()} constraint invalid for {_SCHEMA_TYPE[type_]}")
         out.append(Constraint(kind, spec, desc))
     return out
+
+
+def _schema_error(name: str, message: str) -> exc.InvalidSchemaError:
+    return exc.InvalidSchemaError(f"Parameter '{name}' is invalid: {message}")
+
+
+def _check_spec(name: str, kind: str, spec: Any) -> None:
+    """Heat's checks of a constraint's own definition."""
+    def number(x: Any) -> bool:
+        return x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
+    if kind in ("length", "range"):
+        if not isinstance(spec, dict) or (spec.get("min") is None and spec.get("max") is None):
+            raise _schema_error(name, f"A {kind} constraint must have a min value and/or a max "
+                                      "value specified.")
+        bounds = (spec.get("min"), spec.get("max"))
+        if kind == "range" and not all(number(x) for x in bounds):
+            raise _schema_error(name, "min/max must be numeric")
+        if kind == "length" and not all(x is None or (isinstance(x, int)
+                                                      and not isinstance(x, bool))
+                                        for x in bounds):
+            raise _schema_error(name, "min/max length must be integral")
+    elif kind == "modulo":
+        if not isinstance(spec, dict) or spec.get("step") is None or spec.get("offset") is None:
+            raise _schema_error(name, "A modulo constraint must have a step value and an offset "
+                                      "value specified.")
+        step, offset = spec["step"], spec["offset"]
+        if not (number(step) and number(offset)) or int(step) != step or int(offset) != offset:
+            raise _schema_error(name, "step/offset must be integer")
+        if step == 0:
+            raise _schema_error(name, "step cannot be 0.")
+        if abs(offset) >= abs(step):
+            raise _schema_error(name, "offset must be smaller (by absolute value) than step.")
+        if step * offset < 0:
+            raise _schema_error(name, "step and offset must be both positive or both negative.")
+    elif kind == "allowed_values" and not isinstance(spec, list):
+        raise _schema_error(name, "AllowedValues must be a list")
+    elif kind == "allowed_pattern" and not isinstance(spec, str):
+        raise _schema_error(name, "AllowedPattern must be a string")
 
 
 def hot_parameter(name: str, schema: Any, version: Version) -> Parameter:
@@ -237,7 +265,13 @@ def _set_default(param: Parameter, schema: dict[str, Any], key: str) -> None:
         param.has_default = True
         param.default = schema[key]
         if schema[key] is not None:  # a default must itself pass the constraints
-            param.value_of(schema[key])
+            try:
+                value = param.coerce(schema[key])
+                for c in param.constraints:
+                    if c.kind != "custom":
+                        c.check(value)
+            except ValueError as e:
+                raise _schema_error(param.name, f"Invalid default {schema[key]} ({e})") from None
 
 
 def resolve_values(params: dict[str, Parameter], given: dict[str, Any],

@@ -26,7 +26,7 @@ def test_types_coerce_user_strings():
 
 
 @pytest.mark.parametrize("schema,value,message", [
-    ({"type": "number"}, "abc", 'Value "abc" is invalid for data type "Number".'),
+    ({"type": "number"}, "abc", "could not convert string to float: 'abc'"),
     ({"type": "boolean"}, "maybe", "Unrecognized value 'maybe', acceptable values are: "),
     ({"type": "json"}, "{nope", "Value must be valid JSON: "),
 ])
@@ -37,10 +37,9 @@ def test_bad_values(schema, value, message):
 
 
 @pytest.mark.parametrize("constraint,value,message", [
-    ({"length": {"min": 4}}, "abc", "The length must be at least 4."),
-    ({"length": {"max": 2}}, "abc", "The length must be no greater than 2."),
-    ({"length": {"min": 1, "max": 2}}, "abc", "The length must be in the range 1 to 2."),
-    ({"allowed_values": ["a", "b"]}, "c", "\"c\" is not an allowed value ['a', 'b']"),
+    ({"length": {"min": 4}}, "abc", "length (3) is out of range (min: 4, max: None)"),
+    ({"length": {"max": 2}}, "abc", "length (3) is out of range (min: None, max: 2)"),
+    ({"allowed_values": ["a", "b"]}, "c", '"c" is not an allowed value [a, b]'),
     ({"allowed_pattern": "[a-z]+"}, "ab1", '"ab1" does not match pattern "[a-z]+"'),
 ])
 def test_string_constraints(constraint, value, message):
@@ -55,11 +54,29 @@ def test_number_constraints_and_description_overrides():
         {"range": {"min": 1, "max": 10}}, {"modulo": {"step": 2, "offset": 1},
                                           "description": "odd numbers only"}]})
     assert p.value_of("3") == 3
-    with pytest.raises(exc.StackValidationFailed, match="The value must be in the range 1 to 10."):
+    with pytest.raises(exc.StackValidationFailed, match=r"11 is out of range \(min: 1, max: 10\)"):
         p.value_of("11")
     with pytest.raises(exc.StackValidationFailed) as e:
         p.value_of("4")
     assert e.value.message == "Parameter 'n' is invalid: odd numbers only"
+    p = hot("n", {"type": "number", "constraints": [{"modulo": {"step": 2, "offset": 1}}]})
+    with pytest.raises(exc.StackValidationFailed,
+                       match="Parameter 'n' is invalid: 4 is not a multiple of 2 with an offset of 1"):
+        p.value_of(4)
+
+
+@pytest.mark.parametrize("constraint,message", [
+    ({"range": {}}, "A range constraint must have a min value and/or a max value specified."),
+    ({"range": {"min": "x"}}, "min/max must be numeric"),
+    ({"modulo": {"step": 2}}, "A modulo constraint must have a step value and an offset value"),
+    ({"modulo": {"step": 0, "offset": 0}}, "step cannot be 0."),
+    ({"modulo": {"step": 2, "offset": 3}}, "offset must be smaller (by absolute value) than step."),
+    ({"allowed_values": "a"}, "AllowedValues must be a list"),
+])
+def test_constraint_definitions(constraint, message):
+    with pytest.raises(exc.InvalidSchemaError) as e:
+        hot("n", {"type": "number", "constraints": [constraint]})
+    assert e.value.message.startswith(f"Parameter 'n' is invalid: {message}")
 
 
 def test_modulo_needs_ocata():
@@ -80,9 +97,11 @@ def test_schema_errors():
 
 
 def test_default_must_pass_constraints():
-    with pytest.raises(exc.StackValidationFailed, match="Parameter 'x' is invalid: "):
+    with pytest.raises(exc.InvalidSchemaError) as e:
         hot("x", {"type": "string", "default": "toolong",
                   "constraints": [{"length": {"max": 3}}]})
+    assert e.value.message == ("Parameter 'x' is invalid: Invalid default toolong (length (7) "
+                               "is out of range (min: None, max: 3))")
 
 
 def test_custom_constraint_hook(monkeypatch):
@@ -119,12 +138,14 @@ def test_cfn_parameters():
     s = P.cfn_parameter("Key", {"Type": "String", "MinLength": 2, "AllowedPattern": "[a-z]*",
                                 "NoEcho": "true"})
     assert s.hidden
-    with pytest.raises(exc.StackValidationFailed, match="The length must be at least 2."):
+    with pytest.raises(exc.StackValidationFailed, match=r"length \(1\) is out of range"):
         s.value_of("a")
     lst = P.cfn_parameter("L", {"Type": "CommaDelimitedList", "AllowedValues": ["a", "b"]})
     assert lst.value_of("a,b") == ["a", "b"]
-    with pytest.raises(exc.StackValidationFailed, match='"c" is not an allowed value'):
+    with pytest.raises(exc.StackValidationFailed) as e:
         lst.value_of("a,c")
+    assert e.value.message == ("Parameter 'L' is invalid: \"['a', 'c']\" is not an allowed "
+                               "value [a, b]")
     assert P.cfn_parameter("B", {"Type": "Boolean"}).value_of("true") is True
     assert P.cfn_parameter("J", {"Type": "Json"}).value_of('{"k": 1}') == {"k": 1}
 

@@ -6,13 +6,15 @@ A container PUT tells each container server one account replica to update (``X-A
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 from starlette.responses import Response
 
 from nubes.object.proxy import account as accounts
-from nubes.object.proxy import constraints, object_versioning, versioning
+from nubes.object.proxy import constraints, object_versioning, symlink, versioning
 from nubes.object.proxy.base import (Cluster, authorize, client_headers, listing_params,
                                      listing_response, not_found_or_unavailable, passed,
                                      quorum_response, timestamp)
@@ -74,9 +76,34 @@ async def get(cluster: Cluster, req: Any, account: str, container: str) -> Respo
     if answer is None:
         raise not_found_or_unavailable(others)
     response = listing_response(answer)
+    if b"symlink_target=" in response.body:
+        _show_links(response, account)
     raw = {k.lower(): v for k, v in answer.headers.items()}
     response.headers.update({**versioning.shown(raw), **object_versioning.shown(raw)})
     return response
+
+
+def _show_links(response: Response, account: str) -> None:
+    """Links' rows as Swift shows them (symlink.listing_entry), in a JSON or XML listing."""
+    kind = response.headers.get("content-type", "")
+    if "json" in kind:
+        rows = [symlink.listing_entry(row, account) for row in json.loads(response.body)]
+        body = json.dumps(rows).encode()
+    elif "xml" in kind:
+        root = ElementTree.fromstring(response.body)
+        for item in root.iter("object"):
+            entry = {child.tag: child.text or "" for child in item}
+            shown = symlink.listing_entry(entry, account)
+            for key, value in shown.items():
+                child = item.find(key)
+                if child is None:
+                    child = ElementTree.SubElement(item, key)
+                child.text = str(value)
+        body = ElementTree.tostring(root, encoding="UTF-8", xml_declaration=True)
+    else:
+        return
+    response.body = body
+    response.headers["content-length"] = str(len(body))
 
 
 async def put(cluster: Cluster, req: Any, account: str, container: str) -> Response:

@@ -372,6 +372,7 @@ async def _put_link(cluster: Cluster, req: Any, account: str, container: str, ob
         authorize(req, t_account, write=False)
         headers.update(symlink.static_headers(
             req.headers, await _segment_headers(cluster, t_account, t_container, t_obj)))
+    headers[symlink.UPDATE_CONTENT_TYPE] = symlink.listing_content_type(headers["content-type"], headers)
     return await store(cluster, account, container, obj, headers, 0, _once(b""))
 
 

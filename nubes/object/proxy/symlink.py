@@ -7,7 +7,12 @@ that ETag now and whenever the link is read. GET and HEAD of a link answer its t
 may point at a link: at most ``SYMLOOP_MAX`` hops, else 409), with ``Content-Location`` naming
 the target; a dynamic link whose target is missing is a 404. ``?symlink=get`` answers the link
 itself, with its ``X-Symlink-Target`` headers. A COPY copies the target's content (the link with
-``?symlink=get``); a POST changes the link's own metadata and answers 307 to the target."""
+``?symlink=get``); a POST changes the link's own metadata and answers 307 to the target.
+
+A link's row in its container's listing carries the target in its content type's parameters
+(``application/symlink;symlink_target=c/o``, the object server's container update told so by
+``UPDATE_CONTENT_TYPE``); JSON and XML listings show it as Swift's do, as ``symlink_path``
+(and ``symlink_etag``, ``symlink_bytes`` for a static link), with the plain content type."""
 
 from __future__ import annotations
 
@@ -23,6 +28,10 @@ TARGET_ETAG = "x-object-sysmeta-symlink-target-etag"
 TARGET_BYTES = "x-object-sysmeta-symlink-target-bytes"
 SYMLOOP_MAX = constraints.SYMLINK_INFO["symloop_max"]
 CONTENT_TYPE = "application/symlink"
+# What the object server reports to the container as the row's content type, when present.
+UPDATE_CONTENT_TYPE = "x-object-sysmeta-container-update-override-content-type"
+LISTING_PARAMS = {"symlink_target": TARGET, "symlink_target_account": TARGET_ACCOUNT,
+                  "symlink_target_etag": TARGET_ETAG, "symlink_target_bytes": TARGET_BYTES}
 
 
 def wants_link(req: Any) -> bool:
@@ -102,3 +111,33 @@ def static_headers(req_headers: Any, target_headers: dict[str, str]) -> dict[str
         raise SwiftError(409, f'Object content-length "{size}" does not match X-Symlink-Target-Bytes '
                               f'header "{given}"')
     return {TARGET_ETAG: want, TARGET_BYTES: size}
+
+
+def listing_content_type(content_type: str, link: dict[str, str]) -> str:
+    """The content type a link's container row keeps: its own, with the target as parameters."""
+    params = [f"{param}={link[key]}" for param, key in LISTING_PARAMS.items() if link.get(key)]
+    return ";".join([content_type, *params])
+
+
+def listing_entry(entry: dict[str, Any], account: str) -> dict[str, Any]:
+    """A listing row as clients see it: a link's target out of its content type, as
+    ``symlink_path`` (and a static link's ``symlink_etag`` and ``symlink_bytes``)."""
+    content_type = entry.get("content_type")
+    if not isinstance(content_type, str) or "symlink_target=" not in content_type:
+        return entry
+    kept, found = [], {}
+    for i, part in enumerate(content_type.split(";")):
+        name, sep, value = part.strip().partition("=")
+        if i and sep and name in LISTING_PARAMS:
+            found[name] = value
+        else:
+            kept.append(part)
+    if "symlink_target" not in found:
+        return entry
+    out = {**entry, "content_type": ";".join(kept)}
+    target_account = found.get("symlink_target_account") or quote(account)
+    out["symlink_path"] = f"/v1/{target_account}/{found['symlink_target']}"
+    if "symlink_target_etag" in found:
+        out["symlink_etag"] = found["symlink_target_etag"]
+        out["symlink_bytes"] = int(found.get("symlink_target_bytes") or 0)
+    return out

@@ -36,6 +36,8 @@ STORED_HEADERS = ("content-type", "content-encoding", "content-disposition", "x-
                   "x-static-large-object", "x-object-manifest")
 META_PREFIXES = ("x-object-meta-", "x-object-sysmeta-")
 WRITE_BUFFER = 1024 * 1024
+# A content type for the container's row other than the object's (a symlink's names its target).
+UPDATE_CONTENT_TYPE = "X-Object-Sysmeta-Container-Update-Override-Content-Type"
 
 
 def _user_headers(request: Request, allowed: tuple[str, ...], prefixes: tuple[str, ...]
@@ -163,7 +165,8 @@ class ObjectServer:
         etag = metadata["ETag"]
         await self._container_update(request, targets, parts, device_path, digest, "PUT",
                                      timestamp, {"X-Size": str(writer.size), "X-Etag": etag,
-                                                 "X-Content-Type": metadata["Content-Type"]})
+                                                 "X-Content-Type": metadata.get(UPDATE_CONTENT_TYPE)
+                                                 or metadata["Content-Type"]})
         return Response(b"", status_code=201, headers={"ETag": etag})
 
     async def _queue_expiry(self, request: Request, parts: list[str], device_path: Path,

@@ -389,6 +389,16 @@ def test_symlinks_dynamic_static_chained_and_bad(api, owner):
     api("PUT", f"/{c}/dangling", content=b"", headers={"x-symlink-target": f"{c}/nothing"})
     assert api("GET", f"/{c}/dangling").status_code == 404
     assert api("GET", f"/{c}/dangling?symlink=get").status_code == 200
+    # listings show a link's target as Swift's do, the content type without it
+    rows = {r["name"]: r for r in api("GET", f"/{c}?format=json").json()}
+    acct = f"/v1/AUTH_{owner.project_id}"
+    assert rows["link"]["symlink_path"] == f"{acct}/{c}/target"
+    assert rows["link"]["content_type"] == "application/symlink" and rows["link"]["bytes"] == 0
+    assert (rows["static"]["symlink_etag"], rows["static"]["symlink_bytes"]) == (etag, 10)
+    assert "symlink_path" not in rows["target"] and "symlink_etag" not in rows["link"]
+    xml = api("GET", f"/{c}?format=xml").text
+    assert f"<name>link2</name>" in xml and f"<symlink_path>{acct}/{c}/link</symlink_path>" in xml
+    assert "symlink_target=" not in xml and "symlink_target=" not in api("GET", f"/{c}?format=json").text
 
 
 def test_versioned_container_stack_and_history_modes(api):

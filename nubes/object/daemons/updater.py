@@ -119,6 +119,10 @@ async def update_containers(account_ring: Ring, devices_root: Path, local: list[
             partition, nodes = account_ring.get_nodes(info.account)
             targets = [UpdateTarget(f"{n.ip}:{n.port}", n.device, str(partition)) for n in nodes]
             headers = {**report, "X-Timestamp": Timestamp.now().internal}
+            if info.delete_timestamp > info.put_timestamp:
+                # A deleted container (the account reaper's, say) is recorded as deleted in a
+                # deleted account too, or its report would be refused there at every pass.
+                headers["X-Account-Override-Deleted"] = "yes"
             results = await asyncio.gather(*(
                 backend.send_update(t, "PUT", f"/{info.account}/{info.container}", headers, timeout)
                 for t in targets))

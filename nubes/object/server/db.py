@@ -8,7 +8,8 @@ metadata and one row per container (put/delete timestamps, object count, bytes u
 For the replicators (``nubes.object.daemons.db_replicator``) each database also has an id of its own
 and the sync points of its peers (how far into each peer's rows, by ROWID, it has merged); a
 container's database also remembers the figures last reported to its account (the container
-updater). Those tables are made on first use, so databases made before them work unchanged."""
+updater). Those tables are made on first use, so databases made before them work unchanged. The
+replicators also reclaim: deleted rows, and deleted databases, older than ``reclaim_age``."""
 
 from __future__ import annotations
 
@@ -327,6 +328,25 @@ class Broker(ABC):
         fsync_dir(self.path.parent)
         return True
 
+    # -- reclaim (the replicators', once a pass)
+
+    # The deleted rows older than the parameter. Timestamps compare as strings in SQL: their
+    # normal form has a fixed width (ten digits, a dot, five), an offset only lengthens it.
+    reclaim_where = ""
+
+    def reclaim(self, age: Timestamp) -> int:
+        """Forget the deleted rows older than ``age`` (Swift's reclaim): how many went. Every
+        replica must have merged a tombstone before then, or the row it hid can come back."""
+        with self._conn() as conn:
+            return conn.execute(f"DELETE FROM {self.rows} WHERE {self.reclaim_where}",
+                                (age.internal,)).rowcount
+
+    def reclaimable(self, age: Timestamp) -> bool:
+        """The whole database may go: the record deleted before ``age`` (after its last PUT) and
+        no live row left."""
+        info = self.info()
+        return (info.put_timestamp < info.delete_timestamp < age) and self.entry_count() == 0
+
     def remove(self) -> None:
         """Delete the database and its directory (a handoff copy once the primaries have it);
         the suffix and partition directories too when that leaves them empty."""
@@ -347,6 +367,7 @@ class ContainerBroker(Broker):
     schema = _CONTAINER
     rows = "objects"
     row_columns = "name, created_at, size, content_type, etag, deleted"
+    reclaim_where = "deleted = 1 AND created_at < ?"
 
     def put_object(self, name: str, timestamp: Timestamp, size: int, content_type: str,
                    etag: str, deleted: bool) -> None:
@@ -385,6 +406,11 @@ class ContainerBroker(Broker):
                 "X-Delete-Timestamp": info.delete_timestamp.internal,
                 "X-Object-Count": str(count), "X-Bytes-Used": str(used)}
 
+    def reclaimable(self, age: Timestamp) -> bool:
+        """As any database, and its deletion reported to its account (Swift's
+        report_up_to_date), or the account would list it for ever."""
+        return super().reclaimable(age) and self.reported() == self.report()
+
     def reported(self) -> dict[str, str] | None:
         """The figures last reported to every account replica (None: never)."""
         with self._conn() as conn:
@@ -404,6 +430,7 @@ class AccountBroker(Broker):
     schema = _ACCOUNT
     rows = "containers"
     row_columns = "name, put_timestamp, delete_timestamp, object_count, bytes_used, deleted"
+    reclaim_where = "deleted = 1 AND delete_timestamp < ?"
 
     def is_deleted(self) -> bool:
         """An account is deleted by its DELETE alone, containers and all (the reaper empties it)."""

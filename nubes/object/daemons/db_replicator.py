@@ -18,7 +18,10 @@ replicator does:
 Rows only the peer has reach us when the peer's own replicator runs. Before syncing a database
 the pass reclaims, as Swift's: deleted rows older than ``reclaim_age`` are forgotten, and a
 database whose record was deleted longer ago than that and which holds no live row (a container
-whose deletion its account has taken) is removed instead of synced. A database on a device
+whose deletion its account has taken) is removed instead of synced. A database SQLite cannot
+read ("file is not a database", "database disk image is malformed") is moved to
+``<device>/quarantined/<kind>s/<hash>`` (db.py, as Swift's), and the next pass of a replicator
+holding a good replica sends it whole, as to any peer that lacks it. A database on a device
 that is not one of its partition's primaries is a handoff: it is pushed to every primary and,
 once all of them took it, removed here."""
 
@@ -41,7 +44,7 @@ from nubes.object.daemons import device_url, load_ring, local_devices, log_pass,
 from nubes.object.ring import Ring
 from nubes.object.ring.device import Device
 from nubes.object.server.backend import METHOD_HEADER
-from nubes.object.server.db import AccountBroker, Broker, ContainerBroker
+from nubes.object.server.db import AccountBroker, Broker, ContainerBroker, DamagedDatabase
 from nubes.object.server.db_server import SQLITE_TYPE
 from nubes.object.timestamps import Timestamp
 
@@ -60,6 +63,7 @@ class ReplicationStats:
     removed: int = 0          # handoff databases removed once every primary had them
     rows_reclaimed: int = 0   # deleted rows older than reclaim_age forgotten
     reclaimed: int = 0        # deleted databases older than reclaim_age removed
+    quarantined: int = 0      # damaged databases moved to <device>/quarantined
     failures: int = 0         # peers not reached or refusing (tried again next pass)
 
 
@@ -86,8 +90,12 @@ class DbReplicator:
                 self.stats.databases += 1
                 try:
                     await self.replicate_db(dev, path)
+                except DamagedDatabase as exc:
+                    # Moved aside: the other replicas' passes send this device a good copy.
+                    self.stats.quarantined += 1
+                    LOG.warning("%s replicator: damaged database: %s", self.kind, exc)
                 except (OSError, ValueError, sqlite3.Error) as exc:
-                    # A damaged database (or a bad answer) is left for the next pass.
+                    # A bad answer, a locked database: left for the next pass.
                     self.stats.failures += 1
                     LOG.warning("%s replicator: %s: %s", self.kind, path, exc)
         return self.stats

@@ -31,6 +31,21 @@ from nubes.object.timestamps import Timestamp
 
 ZERO = Timestamp(0).internal
 
+# What SQLite says of a file it cannot read as a database (the errors Swift's
+# possibly_quarantine looks for): such a database is moved aside, not failed on for ever.
+DAMAGE = ("file is not a database", "database disk image is malformed",
+          "malformed database schema", "file is encrypted or is not a database", "no such table")
+
+
+class DamagedDatabase(sqlite3.DatabaseError):
+    """A database SQLite could not read; it has been moved to ``quarantined``."""
+
+    def __init__(self, path: Path, quarantined: Path, reason: str):
+        super().__init__(f"{path}: {reason}; quarantined to {quarantined}")
+        self.path = path
+        self.quarantined = quarantined
+        self.reason = reason
+
 _COMMON = """
 CREATE TABLE info (
     account TEXT NOT NULL, container TEXT,
@@ -91,18 +106,50 @@ class Broker(ABC):
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        """One transaction; a database SQLite cannot read is quarantined (DamagedDatabase)."""
         try:
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("BEGIN IMMEDIATE")
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
+                conn.execute("PRAGMA synchronous = FULL")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass              # the error that got us here is the one to tell
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, DamagedDatabase) or not any(m in str(exc) for m in DAMAGE):
                 raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+            if not self._in_place():
+                raise                     # a copy being received, not a replica to move
+            target = self.quarantine()
+            raise DamagedDatabase(self.path, target, str(exc)) from exc
+
+    def _in_place(self) -> bool:
+        """Whether the file is a replica: ``<device>/<kind>s/<part>/<suffix>/<hash>/<hash>.db``."""
+        parents = self.path.parents
+        return (len(parents) > 4 and self.path.stem == parents[0].name
+                and parents[3].name == f"{self.kind}s")
+
+    def quarantine(self) -> Path:
+        """Move the database's directory to ``<device>/quarantined/<kind>s/<hash>`` (Swift's
+        place; a name of its own when one is there already): the replicas elsewhere send a good
+        copy back. The new place."""
+        directory = self.path.parent
+        target = self.path.parents[4] / "quarantined" / f"{self.kind}s" / directory.name
+        make_dirs(target.parent)
+        if target.exists():
+            target = target.with_name(f"{directory.name}-{uuid.uuid4().hex}")
+        os.rename(directory, target)
+        fsync_dir(target.parent)
+        _prune(directory.parent)
+        return target
 
     def initialize(self, account: str, container: str | None, timestamp: Timestamp) -> bool:
         """Create the database (as a temporary file renamed into place, so a half-made one is
@@ -352,15 +399,20 @@ class Broker(ABC):
         the suffix and partition directories too when that leaves them empty."""
         directory = self.path.parent
         shutil.rmtree(directory, ignore_errors=True)
-        parent = directory.parent
-        for _ in range(2):
-            try:
-                parent.rmdir()
-            except OSError:
-                break
-            parent = parent.parent
-        if parent.exists():
-            fsync_dir(parent)
+        _prune(directory.parent)
+
+def _prune(suffix_dir: Path) -> None:
+    """The suffix and partition directories removed when empty; the first kept one fsynced."""
+    parent = suffix_dir
+    for _ in range(2):
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
+    if parent.exists():
+        fsync_dir(parent)
+
 
 class ContainerBroker(Broker):
     kind = "container"

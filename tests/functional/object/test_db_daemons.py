@@ -19,7 +19,7 @@ import uvicorn
 from swiftclient.client import Connection
 
 from nubes.core.config import load
-from nubes.object.daemons.db_replicator import replicate_once
+from nubes.object.daemons.db_replicator import DbReplicator, replicate_once
 from nubes.object.daemons.expirer import expire_once
 from nubes.object.daemons.updater import update_once
 from nubes.object.hashing import hash_path
@@ -416,6 +416,56 @@ async def test_a_database_deleted_longer_ago_than_reclaim_age_is_removed(cluster
     stats = await replicate_once(cluster.conf, cluster.state_dir, kinds=("account",))
     assert stats["account"].reclaimed == 3 and stats["account"].copied == 0
     assert not any(cluster.db_path("account", n, A).exists() for n in anodes)
+
+
+def damage(path: Path, at: int = 0) -> None:
+    """Overwrite 4 KiB of the file at ``at`` (0: its header, "file is not a database")."""
+    with open(path, "r+b") as f:
+        f.seek(at)
+        f.write(b"\xff" * 4096)
+
+
+async def test_a_damaged_database_is_quarantined_and_restored(cluster):
+    await cluster.make_account()
+    await cluster.make_container("c")
+    for i in range(3):
+        await cluster.put_row("c", f"o{i}", 10 + i)
+    part, nodes = cluster.nodes("container", A, "c")
+    bad = cluster.db_path("container", nodes[1], A, "c")
+    damage(bad)
+    # The replicator of the damaged replica's device finds it first (here: that device alone).
+    ring = cluster.rings["container"]
+    stats = await DbReplicator("container", ring, cluster.root, [nodes[1]], cluster.http).run()
+    assert stats.quarantined == 1 and stats.failures == 0
+    assert not bad.exists()
+    moved = cluster.root / nodes[1].device / "quarantined" / "containers" / bad.parent.name
+    assert (moved / bad.name).read_bytes()[:16] == b"\xff" * 16
+    # The other replicas' replicators send it whole.
+    stats = await replicate_once(cluster.conf, cluster.state_dir, kinds=("container",))
+    assert stats["container"].copied == 1
+    assert [e["name"] for e in await cluster.listing("container", nodes[1], A, "c")] == \
+        ["o0", "o1", "o2"]
+
+
+async def test_a_request_to_a_damaged_database_answers_500_then_404(cluster):
+    await cluster.make_account()
+    await cluster.make_container("c")
+    for i in range(200):                  # several pages, one of which is damaged
+        await cluster.put_row("c", f"object-with-a-longer-name-{i:04d}", 10)
+    part, nodes = cluster.nodes("container", A, "c")
+    bad = cluster.db_path("container", nodes[2], A, "c")
+    damage(bad, at=bad.stat().st_size // 2)
+    url = cluster.url(nodes[2], part, f"/{A}/c")
+    r = await cluster.http.get(url + "?format=json")
+    assert r.status_code == 500 and "database error" in r.text
+    assert not bad.exists()
+    assert list((cluster.root / nodes[2].device / "quarantined" / "containers").iterdir())
+    assert (await cluster.http.head(url)).status_code == 404
+    # A peer's pass finds no replica there and sends it whole.
+    stats = await replicate_once(cluster.conf, cluster.state_dir, kinds=("container",))
+    assert stats["container"].copied == 1
+    head = await cluster.http.head(url)
+    assert head.status_code == 204 and head.headers["x-container-object-count"] == "200"
 
 
 async def replicate(cluster, url, headers=None, **kw):

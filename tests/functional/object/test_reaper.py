@@ -1,15 +1,24 @@
 """The account reaper, one pass at a time, over test_db_daemons' in-process cluster (four device
-directories, real object, container and account servers on loopback ports, rings of three)."""
+directories, real object, container and account servers on loopback ports, rings of three), and
+over objects written through the proxy of an all-in-one."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
+import httpx
+import pytest
+from swiftclient.client import ClientException, Connection
+
+from nubes.object.daemons import load_ring
 from nubes.object.daemons.reaper import reap_once
 from nubes.object.daemons.updater import update_once
+from nubes.object.hashing import hash_path
 from nubes.object.server.db import AccountBroker
 from nubes.object.timestamps import Timestamp
-from tests.functional.object.test_db_daemons import A, Cluster, cluster, ts  # noqa: F401
+from tests.functional.object.test_db_daemons import (A, Cluster, _conf_of, cluster,  # noqa: F401
+                                                     ts)
 
 
 async def put_object(cluster: Cluster, container: str, name: str, n: int) -> None:
@@ -118,3 +127,39 @@ async def test_a_failed_delete_leaves_the_container_for_the_next_pass(cluster):
     assert stats.failures == 0 and stats.objects >= 1
     assert await heads(cluster, "container", A, "c2") == [404] * 3
     assert data_files(cluster) == []
+
+
+# -- through the proxy
+
+
+def test_objects_written_through_the_proxy_are_reaped(cloud, owner):
+    account = f"AUTH_{owner.project_id}"
+    url = cloud.url("object", f"/v1/{account}")
+    conn = Connection(preauthurl=url, preauthtoken=owner.token, retries=0)
+    conn.put_container("photos")
+    conn.put_object("photos", "cat.jpg", b"meow")
+    conn.put_object("photos", "dir/dog.jpg", b"woof")
+    conn.put_container("empty")
+    # The proxy takes no account DELETE (allow_account_management off): the account servers do.
+    r = httpx.delete(url, headers={"X-Auth-Token": owner.token}, timeout=10)
+    assert r.status_code == 405
+    conf = _conf_of(cloud)
+    rings = {kind: load_ring(conf, cloud.state_dir, kind) for kind in ("account", "object")}
+    root = conf.devices_root(cloud.state_dir)
+
+    def data(obj: str) -> list:
+        digest = hash_path(conf.hash_secret(), account, "photos", obj).hex()
+        return list(root.glob(f"*/objects/*/{digest[-3:]}/{digest}/*.data"))
+
+    assert len(data("cat.jpg")) == len(data("dir/dog.jpg")) == 3
+    part, nodes = rings["account"].get_nodes(account)
+    for node in nodes:
+        r = httpx.delete(f"http://{node.ip}:{node.port}/{node.device}/{part}/{account}",
+                         headers={"X-Timestamp": Timestamp.now().internal}, timeout=10)
+        assert r.status_code == 204
+    stats = asyncio.run(reap_once(conf, cloud.state_dir))
+    assert (stats.accounts, stats.containers, stats.objects, stats.failures) == (1, 2, 2, 0)
+    assert data("cat.jpg") == data("dir/dog.jpg") == []
+    with pytest.raises(ClientException) as err:
+        conn.get_container("photos")
+    assert err.value.http_status == 404

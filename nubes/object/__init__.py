@@ -4,7 +4,7 @@
 account servers on their own ports over device directories under ``<state_dir>/object/devices``
 (rings made on first start), and the daemons as one agent (``run_storage_daemons``): the
 object replicator and auditor, the container and account replicators, the object and container
-updaters and the object expirer (docs/object-storage.md); the proxy serves the S3 API too
+updaters, the object expirer and the account reaper (docs/object-storage.md); the proxy serves the S3 API too
 (``nubes.object.s3``, docs/object-storage-s3.md)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from nubes.core.service import CatalogEntry, ExtraApi, ServiceSpec
 from nubes.object.daemons.db_replicator import run_db_replicator
 from nubes.object.daemons.expirer import run_expirer
+from nubes.object.daemons.reaper import run_reaper
 from nubes.object.daemons.updater import run_updater
 from nubes.object.daemons.auditor import run_auditor
 from nubes.object.daemons.replicator import run_replicator
@@ -31,6 +32,7 @@ async def run_storage_daemons(rt: Any) -> None:
         group.create_task(run_db_replicator(rt), name="object-db-replicator")
         group.create_task(run_updater(rt), name="object-updater")
         group.create_task(run_expirer(rt), name="object-expirer")
+        group.create_task(run_reaper(rt), name="object-account-reaper")
 
 
 SPEC = ServiceSpec(

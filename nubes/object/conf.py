@@ -42,6 +42,11 @@ class ObjectStorageConfig(ServiceConfig):
     updater_interval: float = 300.0
     # The object expirer (Swift's `interval`, 300 s): objects past X-Delete-At are deleted.
     expirer_interval: float = 300.0
+    # The account reaper (Swift's `interval`, 3600 s): the containers and objects of a deleted
+    # account are deleted, not before `reaper_delay` seconds after its DELETE (Swift's
+    # delay_reaping, 0).
+    reaper_interval: float = 3600.0
+    reaper_delay: float = 0.0
     # The object replicator (nubes.object.daemons.replicator): seconds between passes (0 turns
     # it off in this process), how many partitions it syncs at once, and Swift's reclaim_age: a
     # tombstone older than this many seconds is removed (7 days; every replica must have been

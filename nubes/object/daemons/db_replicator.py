@@ -15,7 +15,13 @@ replicator does:
   keeps the newest row per name (deleted rows are sent as they are, tombstones that win over older
   rows) and moves its sync point on.
 
-Rows only the peer has reach us when the peer's own replicator runs. A database on a device
+Rows only the peer has reach us when the peer's own replicator runs. Before syncing a database
+the pass reclaims, as Swift's: deleted rows older than ``reclaim_age`` are forgotten, and a
+database whose record was deleted longer ago than that and which holds no live row (a container
+whose deletion its account has taken) is removed instead of synced. A database SQLite cannot
+read ("file is not a database", "database disk image is malformed") is moved to
+``<device>/quarantined/<kind>s/<hash>`` (db.py, as Swift's), and the next pass of a replicator
+holding a good replica sends it whole, as to any peer that lacks it. A database on a device
 that is not one of its partition's primaries is a handoff: it is pushed to every primary and,
 once all of them took it, removed here."""
 
@@ -26,6 +32,7 @@ import logging
 import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +44,9 @@ from nubes.object.daemons import device_url, load_ring, local_devices, log_pass,
 from nubes.object.ring import Ring
 from nubes.object.ring.device import Device
 from nubes.object.server.backend import METHOD_HEADER
-from nubes.object.server.db import AccountBroker, Broker, ContainerBroker
+from nubes.object.server.db import AccountBroker, Broker, ContainerBroker, DamagedDatabase
 from nubes.object.server.db_server import SQLITE_TYPE
+from nubes.object.timestamps import Timestamp
 
 LOG = logging.getLogger(__name__)
 BROKERS: dict[str, type[Broker]] = {"container": ContainerBroker, "account": AccountBroker}
@@ -53,6 +61,9 @@ class ReplicationStats:
     rows_sent: int = 0
     copied: int = 0           # whole databases sent to a peer that had none
     removed: int = 0          # handoff databases removed once every primary had them
+    rows_reclaimed: int = 0   # deleted rows older than reclaim_age forgotten
+    reclaimed: int = 0        # deleted databases older than reclaim_age removed
+    quarantined: int = 0      # damaged databases moved to <device>/quarantined
     failures: int = 0         # peers not reached or refusing (tried again next pass)
 
 
@@ -60,7 +71,8 @@ class DbReplicator:
     """One pass over one kind's databases on the given local devices."""
 
     def __init__(self, kind: str, ring: Ring, devices_root: Path, local: list[Device],
-                 client: httpx.AsyncClient, per_diff: int = 1000):
+                 client: httpx.AsyncClient, per_diff: int = 1000,
+                 reclaim_age: float = 7 * 24 * 3600.0, now: float | None = None):
         self.broker_class = BROKERS[kind]
         self.kind = kind
         self.ring = ring
@@ -68,6 +80,8 @@ class DbReplicator:
         self.local = local
         self.client = client
         self.per_diff = per_diff
+        now = time.time() if now is None else now
+        self.reclaim_before = Timestamp.parse(max(0.0, now - reclaim_age))
         self.stats = ReplicationStats()
 
     async def run(self) -> ReplicationStats:
@@ -76,8 +90,12 @@ class DbReplicator:
                 self.stats.databases += 1
                 try:
                     await self.replicate_db(dev, path)
+                except DamagedDatabase as exc:
+                    # Moved aside: the other replicas' passes send this device a good copy.
+                    self.stats.quarantined += 1
+                    LOG.warning("%s replicator: damaged database: %s", self.kind, exc)
                 except (OSError, ValueError, sqlite3.Error) as exc:
-                    # A damaged database (or a bad answer) is left for the next pass.
+                    # A bad answer, a locked database: left for the next pass.
                     self.stats.failures += 1
                     LOG.warning("%s replicator: %s: %s", self.kind, path, exc)
         return self.stats
@@ -93,6 +111,8 @@ class DbReplicator:
             LOG.warning("%s replicator: %s is in no partition of the ring", self.kind, path)
             return
         broker = self.broker_class(path)
+        if await self._reclaim(broker, path):
+            return
         primaries = self.ring.primaries(partition)
         peers = [p for p in primaries if p.id != dev.id]
         info = await asyncio.to_thread(broker.replication_info)
@@ -104,6 +124,20 @@ class DbReplicator:
                 await asyncio.to_thread(broker.remove)
                 self.stats.removed += 1
                 LOG.info("%s replicator: handoff %s reverted to the primaries", self.kind, path)
+
+    async def _reclaim(self, broker: Broker, path: Path) -> bool:
+        """Forget the deleted rows older than ``reclaim_age``; True when the whole database was
+        removed (deleted that long ago, holding nothing): every replica's replicator does the
+        same on its own pass, before it would sync, so none is sent back."""
+        rows = await asyncio.to_thread(broker.reclaim, self.reclaim_before)
+        self.stats.rows_reclaimed += rows
+        if not await asyncio.to_thread(broker.reclaimable, self.reclaim_before):
+            return False
+        await asyncio.to_thread(broker.remove)
+        self.stats.reclaimed += 1
+        LOG.info("%s replicator: %s deleted before %s, reclaimed", self.kind, path,
+                 self.reclaim_before.normal)
+        return True
 
     async def _request(self, url: str, headers: dict[str, str] | None = None, **kwargs: Any
                        ) -> httpx.Response | None:
@@ -181,7 +215,7 @@ async def replicate_once(conf: Any, state_dir: Path, kinds: tuple[str, ...] = ("
             ring = load_ring(conf, state_dir, kind)
             local = local_devices(ring, conf, state_dir, port)
             replicator = DbReplicator(kind, ring, conf.devices_root(state_dir), local, client,
-                                      conf.db_replicator_per_diff)
+                                      conf.db_replicator_per_diff, conf.reclaim_age)
             out[kind] = stats = await replicator.run()
             log_pass(f"{kind} replicator", stats)
     return out

@@ -24,6 +24,7 @@ import asyncio
 import json
 import logging
 import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,13 +113,23 @@ async def update_containers(account_ring: Ring, devices_root: Path, local: list[
         paths = await asyncio.to_thread(lambda r=root: sorted(r.glob("*/*/*/*.db")))
         for path in paths:
             broker = ContainerBroker(path)
-            report = await asyncio.to_thread(broker.report)
-            if report == await asyncio.to_thread(broker.reported):
+            try:
+                report = await asyncio.to_thread(broker.report)
+                if report == await asyncio.to_thread(broker.reported):
+                    continue
+                info = await asyncio.to_thread(broker.info)
+            except sqlite3.Error as exc:
+                # Damaged (then quarantined, db.py) or locked: the others are reported still.
+                stats.report_failures += 1
+                LOG.warning("container updater: %s: %s", path, exc)
                 continue
-            info = await asyncio.to_thread(broker.info)
             partition, nodes = account_ring.get_nodes(info.account)
             targets = [UpdateTarget(f"{n.ip}:{n.port}", n.device, str(partition)) for n in nodes]
             headers = {**report, "X-Timestamp": Timestamp.now().internal}
+            if info.delete_timestamp > info.put_timestamp:
+                # A deleted container (the account reaper's, say) is recorded as deleted in a
+                # deleted account too, or its report would be refused there at every pass.
+                headers["X-Account-Override-Deleted"] = "yes"
             results = await asyncio.gather(*(
                 backend.send_update(t, "PUT", f"/{info.account}/{info.container}", headers, timeout)
                 for t in targets))

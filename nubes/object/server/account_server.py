@@ -3,8 +3,9 @@
 ``PUT/HEAD/GET/POST/DELETE /<device>/<partition>/<account>`` for the account itself (GET lists
 its containers), and ``PUT /<device>/<partition>/<account>/<container>`` for a container's report
 (``X-Put-Timestamp``, ``X-Delete-Timestamp``, ``X-Object-Count``, ``X-Bytes-Used``) sent by the
-container server and the container updater; ``REPLICATE /<device>/<partition>/<hash>`` for the
-account replicator."""
+container server and the container updater (into a deleted account too, with
+``X-Account-Override-Deleted: yes``: the account reaper's container deletes);
+``REPLICATE /<device>/<partition>/<hash>`` for the account replicator."""
 
 from __future__ import annotations
 
@@ -57,7 +58,12 @@ class AccountServer(DatabaseServer):
 
     async def put_container_row(self, request: Request) -> Response:
         parts, _, _, broker = self._locate(request, entry=True)
-        await self.live_broker(broker)
+        if request.headers.get("x-account-override-deleted", "").lower() == "yes":
+            # The reaper's container DELETE: recorded in the deleted account (Swift's header).
+            if not await asyncio.to_thread(broker.exists):
+                raise HTTPError(404, "Not Found")
+        else:
+            await self.live_broker(broker)
         try:
             put = _stamp(request.headers.get("x-put-timestamp"))
             delete = _stamp(request.headers.get("x-delete-timestamp"))

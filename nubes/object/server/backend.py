@@ -9,7 +9,9 @@ import contextlib
 import functools
 import hashlib
 import json
+import logging
 import os
+import sqlite3
 import ssl
 import tempfile
 import weakref
@@ -25,6 +27,8 @@ from starlette.responses import Response
 
 from nubes.core.durable import fsync_dir
 from nubes.object.timestamps import InvalidTimestamp, Timestamp, parse_header
+
+LOG = logging.getLogger(__name__)
 
 
 class HTTPError(Exception):
@@ -338,6 +342,12 @@ def storage_app(handlers: dict[str, Any]):
             return exc.response(head=method == "HEAD")
         except UnicodeDecodeError:
             return HTTPError(400, "Invalid UTF-8 in the path").response()
+        except sqlite3.DatabaseError as exc:
+            # A container or account database SQLite cannot read (moved aside by then, db.py:
+            # the next request answers 404 and the replicators restore it) or cannot lock.
+            LOG.warning("%s %s: %s", method, request.url.path, exc)
+            return HTTPError(500, "Internal Server Error: database error").response(
+                head=method == "HEAD")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

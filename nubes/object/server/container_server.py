@@ -116,5 +116,7 @@ class ContainerServer(DatabaseServer):
                    "X-Delete-Timestamp": info.delete_timestamp.internal,
                    "X-Object-Count": str(count), "X-Bytes-Used": str(used),
                    "X-Timestamp": timestamp.internal}
+        if request.headers.get("x-account-override-deleted", "").lower() == "yes":
+            headers["X-Account-Override-Deleted"] = "yes"       # the account reaper's DELETE
         await backend.update_or_save(device_path, targets, "PUT", parts[2], parts[3], None,
                                      headers, timestamp, digest, self.node_timeout)

@@ -8,7 +8,8 @@ metadata and one row per container (put/delete timestamps, object count, bytes u
 For the replicators (``nubes.object.daemons.db_replicator``) each database also has an id of its own
 and the sync points of its peers (how far into each peer's rows, by ROWID, it has merged); a
 container's database also remembers the figures last reported to its account (the container
-updater). Those tables are made on first use, so databases made before them work unchanged."""
+updater). Those tables are made on first use, so databases made before them work unchanged. The
+replicators also reclaim: deleted rows, and deleted databases, older than ``reclaim_age``."""
 
 from __future__ import annotations
 
@@ -29,6 +30,21 @@ from nubes.object.server.backend import hash_dir, make_dirs
 from nubes.object.timestamps import Timestamp
 
 ZERO = Timestamp(0).internal
+
+# What SQLite says of a file it cannot read as a database (the errors Swift's
+# possibly_quarantine looks for): such a database is moved aside, not failed on for ever.
+DAMAGE = ("file is not a database", "database disk image is malformed",
+          "malformed database schema", "file is encrypted or is not a database", "no such table")
+
+
+class DamagedDatabase(sqlite3.DatabaseError):
+    """A database SQLite could not read; it has been moved to ``quarantined``."""
+
+    def __init__(self, path: Path, quarantined: Path, reason: str):
+        super().__init__(f"{path}: {reason}; quarantined to {quarantined}")
+        self.path = path
+        self.quarantined = quarantined
+        self.reason = reason
 
 _COMMON = """
 CREATE TABLE info (
@@ -90,18 +106,50 @@ class Broker(ABC):
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        """One transaction; a database SQLite cannot read is quarantined (DamagedDatabase)."""
         try:
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("BEGIN IMMEDIATE")
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
+                conn.execute("PRAGMA synchronous = FULL")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    try:
+                        conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass              # the error that got us here is the one to tell
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, DamagedDatabase) or not any(m in str(exc) for m in DAMAGE):
                 raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+            if not self._in_place():
+                raise                     # a copy being received, not a replica to move
+            target = self.quarantine()
+            raise DamagedDatabase(self.path, target, str(exc)) from exc
+
+    def _in_place(self) -> bool:
+        """Whether the file is a replica: ``<device>/<kind>s/<part>/<suffix>/<hash>/<hash>.db``."""
+        parents = self.path.parents
+        return (len(parents) > 4 and self.path.stem == parents[0].name
+                and parents[3].name == f"{self.kind}s")
+
+    def quarantine(self) -> Path:
+        """Move the database's directory to ``<device>/quarantined/<kind>s/<hash>`` (Swift's
+        place; a name of its own when one is there already): the replicas elsewhere send a good
+        copy back. The new place."""
+        directory = self.path.parent
+        target = self.path.parents[4] / "quarantined" / f"{self.kind}s" / directory.name
+        make_dirs(target.parent)
+        if target.exists():
+            target = target.with_name(f"{directory.name}-{uuid.uuid4().hex}")
+        os.rename(directory, target)
+        fsync_dir(target.parent)
+        _prune(directory.parent)
+        return target
 
     def initialize(self, account: str, container: str | None, timestamp: Timestamp) -> bool:
         """Create the database (as a temporary file renamed into place, so a half-made one is
@@ -327,26 +375,51 @@ class Broker(ABC):
         fsync_dir(self.path.parent)
         return True
 
+    # -- reclaim (the replicators', once a pass)
+
+    # The deleted rows older than the parameter. Timestamps compare as strings in SQL: their
+    # normal form has a fixed width (ten digits, a dot, five), an offset only lengthens it.
+    reclaim_where = ""
+
+    def reclaim(self, age: Timestamp) -> int:
+        """Forget the deleted rows older than ``age`` (Swift's reclaim): how many went. Every
+        replica must have merged a tombstone before then, or the row it hid can come back."""
+        with self._conn() as conn:
+            return conn.execute(f"DELETE FROM {self.rows} WHERE {self.reclaim_where}",
+                                (age.internal,)).rowcount
+
+    def reclaimable(self, age: Timestamp) -> bool:
+        """The whole database may go: the record deleted before ``age`` (after its last PUT) and
+        no live row left."""
+        info = self.info()
+        return (info.put_timestamp < info.delete_timestamp < age) and self.entry_count() == 0
+
     def remove(self) -> None:
         """Delete the database and its directory (a handoff copy once the primaries have it);
         the suffix and partition directories too when that leaves them empty."""
         directory = self.path.parent
         shutil.rmtree(directory, ignore_errors=True)
-        parent = directory.parent
-        for _ in range(2):
-            try:
-                parent.rmdir()
-            except OSError:
-                break
-            parent = parent.parent
-        if parent.exists():
-            fsync_dir(parent)
+        _prune(directory.parent)
+
+def _prune(suffix_dir: Path) -> None:
+    """The suffix and partition directories removed when empty; the first kept one fsynced."""
+    parent = suffix_dir
+    for _ in range(2):
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
+    if parent.exists():
+        fsync_dir(parent)
+
 
 class ContainerBroker(Broker):
     kind = "container"
     schema = _CONTAINER
     rows = "objects"
     row_columns = "name, created_at, size, content_type, etag, deleted"
+    reclaim_where = "deleted = 1 AND created_at < ?"
 
     def put_object(self, name: str, timestamp: Timestamp, size: int, content_type: str,
                    etag: str, deleted: bool) -> None:
@@ -385,6 +458,11 @@ class ContainerBroker(Broker):
                 "X-Delete-Timestamp": info.delete_timestamp.internal,
                 "X-Object-Count": str(count), "X-Bytes-Used": str(used)}
 
+    def reclaimable(self, age: Timestamp) -> bool:
+        """As any database, and its deletion reported to its account (Swift's
+        report_up_to_date), or the account would list it for ever."""
+        return super().reclaimable(age) and self.reported() == self.report()
+
     def reported(self) -> dict[str, str] | None:
         """The figures last reported to every account replica (None: never)."""
         with self._conn() as conn:
@@ -404,6 +482,7 @@ class AccountBroker(Broker):
     schema = _ACCOUNT
     rows = "containers"
     row_columns = "name, put_timestamp, delete_timestamp, object_count, bytes_used, deleted"
+    reclaim_where = "deleted = 1 AND delete_timestamp < ?"
 
     def is_deleted(self) -> bool:
         """An account is deleted by its DELETE alone, containers and all (the reaper empties it)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import uvicorn
 from swiftclient.client import Connection
 
 from nubes.core.config import load
-from nubes.object.daemons.db_replicator import replicate_once
+from nubes.object.daemons.db_replicator import DbReplicator, replicate_once
 from nubes.object.daemons.expirer import expire_once
 from nubes.object.daemons.updater import update_once
 from nubes.object.hashing import hash_path
@@ -30,7 +31,7 @@ from nubes.object.server.account_server import AccountServer
 from nubes.object.server.backend import (Devices, UpdateTarget, read_async_pending,
                                          save_async_pending)
 from nubes.object.server.container_server import ContainerServer
-from nubes.object.server.db import ContainerBroker
+from nubes.object.server.db import AccountBroker, ContainerBroker
 from nubes.object.server.object_server import ObjectServer
 from nubes.object.timestamps import Timestamp
 from tests.functional.object.conftest import SECRET, free_port
@@ -38,8 +39,17 @@ from tests.functional.object.conftest import SECRET, free_port
 A = "AUTH_a"
 
 
+# A day ago: recent enough for the replicators' reclaim_age (7 days) to keep every tombstone.
+BASE = int(time.time()) - 86400
+
+
 def ts(n: int) -> str:
-    return f"{1700000000 + n}.00000"
+    return f"{BASE + n}.00000"
+
+
+def old(n: int) -> str:
+    """A timestamp older than the reclaim age (by ``n`` seconds less than a day)."""
+    return f"{BASE - 7 * 86400 + n}.00000"
 
 
 @dataclass
@@ -309,6 +319,153 @@ async def test_account_counts_converge(cluster):
     assert stats["account"].copied == 1
     listing = await cluster.listing("account", anodes[2], A)
     assert [(e["name"], e["count"], e["bytes"]) for e in listing] == [("c", 3, 21), ("e", 0, 0)]
+
+
+def rows(path: Path, table: str) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(f"SELECT name, deleted FROM {table} ORDER BY name").fetchall()
+    finally:
+        conn.close()
+
+
+async def make_account_at(cluster, stamp: str) -> None:
+    part, nodes = cluster.nodes("account", A)
+    for node in nodes:
+        r = await cluster.http.put(cluster.url(node, part, f"/{A}"), headers={"X-Timestamp": stamp})
+        assert r.status_code == 201
+
+
+async def container_request(cluster, method: str, name: str, stamp: str, tell: bool = True
+                            ) -> None:
+    """A container PUT or DELETE on its primaries, each telling one account replica."""
+    part, nodes = cluster.nodes("container", A, name)
+    updates = cluster.account_headers() if tell else [{}] * len(nodes)
+    for node, update in zip(nodes, updates, strict=True):
+        r = await cluster.http.request(method, cluster.url(node, part, f"/{A}/{name}"),
+                                       headers={"X-Timestamp": stamp, **update})
+        assert r.status_code == (201 if method == "PUT" else 204), r.text
+
+
+async def test_deleted_rows_older_than_reclaim_age_are_forgotten(cluster):
+    await make_account_at(cluster, old(0))
+    await container_request(cluster, "PUT", "c", old(0))
+    part, nodes = cluster.nodes("container", A, "c")
+    for name, put, delete in (("long-gone", old(1), old(2)), ("recent-tombstone", ts(5), ts(6)),
+                              ("live", old(3), None)):
+        for node in nodes:
+            r = await cluster.http.put(cluster.url(node, part, f"/{A}/c/{name}"), headers={
+                "X-Timestamp": put, "X-Size": "1", "X-Content-Type": "a/b", "X-Etag": "e" * 32})
+            assert r.status_code == 201
+            if delete:
+                r = await cluster.http.delete(cluster.url(node, part, f"/{A}/c/{name}"),
+                                              headers={"X-Timestamp": delete})
+                assert r.status_code == 204
+    # A container deleted long ago, as its account recorded it.
+    await container_request(cluster, "PUT", "old", old(0))
+    await container_request(cluster, "DELETE", "old", old(4))
+    _, anodes = cluster.nodes("account", A)
+    assert ("old", 1) in rows(cluster.db_path("account", anodes[0], A), "containers")
+    stats = await replicate_once(cluster.conf, cluster.state_dir)
+    assert stats["container"].rows_reclaimed == 3 and stats["account"].rows_reclaimed == 3
+    assert stats["container"].failures == stats["account"].failures == 0
+    for node in nodes:
+        assert rows(cluster.db_path("container", node, A, "c"), "objects") == \
+            [("live", 0), ("recent-tombstone", 1)]
+    for node in anodes:
+        assert rows(cluster.db_path("account", node, A), "containers") == [("c", 0)]
+    # Forgotten everywhere: nothing comes back at the next pass.
+    again = await replicate_once(cluster.conf, cluster.state_dir)
+    assert again["container"].rows_reclaimed == again["account"].rows_reclaimed == 0
+    assert again["container"].rows_sent == again["account"].rows_sent == 0
+
+
+async def test_a_database_deleted_longer_ago_than_reclaim_age_is_removed(cluster):
+    await make_account_at(cluster, old(0))
+    for name, stamp in (("gone", old(5)), ("recent", ts(5)), ("unreported", old(6))):
+        await container_request(cluster, "PUT", name, old(1))
+        await container_request(cluster, "DELETE", name, stamp)
+    # The container servers told the account; the updater's report of the deleted figures was
+    # taken for "gone" and "recent", not (an account unreachable, say) for "unreported".
+    unreported = [ContainerBroker(cluster.db_path("container", n, A, "unreported"))
+                  for n in cluster.nodes("container", A, "unreported")[1]]
+    await update_once(cluster.conf, cluster.state_dir)
+    for broker in unreported:
+        broker.set_reported({})
+    stats = await replicate_once(cluster.conf, cluster.state_dir, kinds=("container",))
+    assert stats["container"].reclaimed == 3 and stats["container"].copied == 0
+    for name, there in (("gone", False), ("recent", True), ("unreported", True)):
+        _, nodes = cluster.nodes("container", A, name)
+        assert [cluster.db_path("container", n, A, name).exists() for n in nodes] == [there] * 3
+    # Nor is it sent back by a replica that still had it: each removes its own before syncing.
+    again = await replicate_once(cluster.conf, cluster.state_dir, kinds=("container",))
+    assert again["container"].reclaimed == 0 and again["container"].copied == 0
+    # An account deleted long ago goes once it lists no live container.
+    apart, anodes = cluster.nodes("account", A)
+    brokers = [AccountBroker(cluster.db_path("account", n, A)) for n in anodes]
+    for broker in brokers:
+        broker.put_container("live", Timestamp.parse(old(2)), Timestamp(0), 1, 1)
+    for node in anodes:
+        r = await cluster.http.delete(cluster.url(node, apart, f"/{A}"),
+                                      headers={"X-Timestamp": old(7)})
+        assert r.status_code == 204
+    stats = await replicate_once(cluster.conf, cluster.state_dir, kinds=("account",))
+    assert stats["account"].reclaimed == 0
+    for broker in brokers:
+        broker.put_container("live", Timestamp.parse(old(2)), Timestamp.parse(old(8)), 0, 0)
+    stats = await replicate_once(cluster.conf, cluster.state_dir, kinds=("account",))
+    assert stats["account"].reclaimed == 3 and stats["account"].copied == 0
+    assert not any(cluster.db_path("account", n, A).exists() for n in anodes)
+
+
+def damage(path: Path, at: int = 0) -> None:
+    """Overwrite 4 KiB of the file at ``at`` (0: its header, "file is not a database")."""
+    with open(path, "r+b") as f:
+        f.seek(at)
+        f.write(b"\xff" * 4096)
+
+
+async def test_a_damaged_database_is_quarantined_and_restored(cluster):
+    await cluster.make_account()
+    await cluster.make_container("c")
+    for i in range(3):
+        await cluster.put_row("c", f"o{i}", 10 + i)
+    part, nodes = cluster.nodes("container", A, "c")
+    bad = cluster.db_path("container", nodes[1], A, "c")
+    damage(bad)
+    # The replicator of the damaged replica's device finds it first (here: that device alone).
+    ring = cluster.rings["container"]
+    stats = await DbReplicator("container", ring, cluster.root, [nodes[1]], cluster.http).run()
+    assert stats.quarantined == 1 and stats.failures == 0
+    assert not bad.exists()
+    moved = cluster.root / nodes[1].device / "quarantined" / "containers" / bad.parent.name
+    assert (moved / bad.name).read_bytes()[:16] == b"\xff" * 16
+    # The other replicas' replicators send it whole.
+    stats = await replicate_once(cluster.conf, cluster.state_dir, kinds=("container",))
+    assert stats["container"].copied == 1
+    assert [e["name"] for e in await cluster.listing("container", nodes[1], A, "c")] == \
+        ["o0", "o1", "o2"]
+
+
+async def test_a_request_to_a_damaged_database_answers_500_then_404(cluster):
+    await cluster.make_account()
+    await cluster.make_container("c")
+    for i in range(200):                  # several pages, one of which is damaged
+        await cluster.put_row("c", f"object-with-a-longer-name-{i:04d}", 10)
+    part, nodes = cluster.nodes("container", A, "c")
+    bad = cluster.db_path("container", nodes[2], A, "c")
+    damage(bad, at=bad.stat().st_size // 2)
+    url = cluster.url(nodes[2], part, f"/{A}/c")
+    r = await cluster.http.get(url + "?format=json")
+    assert r.status_code == 500 and "database error" in r.text
+    assert not bad.exists()
+    assert list((cluster.root / nodes[2].device / "quarantined" / "containers").iterdir())
+    assert (await cluster.http.head(url)).status_code == 404
+    # A peer's pass finds no replica there and sends it whole.
+    stats = await replicate_once(cluster.conf, cluster.state_dir, kinds=("container",))
+    assert stats["container"].copied == 1
+    head = await cluster.http.head(url)
+    assert head.status_code == 204 and head.headers["x-container-object-count"] == "200"
 
 
 async def replicate(cluster, url, headers=None, **kw):

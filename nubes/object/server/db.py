@@ -401,6 +401,7 @@ class Broker(ABC):
         shutil.rmtree(directory, ignore_errors=True)
         _prune(directory.parent)
 
+
 def _prune(suffix_dir: Path) -> None:
     """The suffix and partition directories removed when empty; the first kept one fsynced."""
     parent = suffix_dir

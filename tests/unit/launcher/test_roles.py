@@ -110,5 +110,5 @@ def test_object_storage_daemons_run_on_the_storage_nodes_with_no_bus(tmp_path, m
     conf = Config()
     conf.core.state_dir = tmp_path
     conf.services["object"] = ProxyConfig(replicator_interval=0, auditor_interval=0, db_replicator_interval=0,
-                                          updater_interval=0, expirer_interval=0)
+                                          updater_interval=0, expirer_interval=0, reaper_interval=0)
     assert asyncio.run(node.run_node(conf, "object", asyncio.Event())) == 0   # all off: they end

@@ -104,10 +104,29 @@ async def _up(conf: Config, specs) -> int:
     return 0
 
 
-def cmd_up(args: argparse.Namespace) -> int:
+def _run_locked(conf: Config, run, lock: str = "nubes.lock") -> int:
+    """``run()`` with logging set up, the state directory made and its ``lock`` held (1 when
+    another process holds it); Ctrl-C is a clean 0."""
     from nubes.core import logging as nlog
     from nubes.launcher.state import StateDirBusy, StateLock
 
+    nlog.setup(conf.core.log_level)
+    prepare_state_dir(conf)
+    held = StateLock(conf.core.state_dir, lock)
+    try:
+        held.acquire()
+    except StateDirBusy as exc:
+        _say(f"nubes: {exc}")
+        return 1
+    try:
+        return run()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        held.release()
+
+
+def cmd_up(args: argparse.Namespace) -> int:
     try:
         conf = load_config(args)
         specs = enabled_specs(conf, args.services)
@@ -121,20 +140,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         conf.services["compute"].fake_hosts = args.fake_hosts
         if conf.services["compute"].driver == "auto":
             conf.services["compute"].driver = "fake"      # asking for fake hosts is choosing the fake driver
-    nlog.setup(conf.core.log_level)
-    prepare_state_dir(conf)
-    lock = StateLock(conf.core.state_dir)
-    try:
-        lock.acquire()
-    except StateDirBusy as exc:
-        _say(f"nubes: {exc}")
-        return 1
-    try:
-        return asyncio.run(_up(conf, specs))
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        lock.release()
+    return _run_locked(conf, lambda: asyncio.run(_up(conf, specs)))
 
 
 async def _prepare_only(conf: Config, specs) -> None:
@@ -183,9 +189,8 @@ def _object_role(conf: Config, role: str) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from nubes.core import logging as nlog
     from nubes.launcher.roles import controller_agents
-    from nubes.launcher.state import StateDirBusy, StateLock, load_secrets, write_clouds_yaml
+    from nubes.launcher.state import load_secrets, write_clouds_yaml
     from nubes.launcher.workers import run_workers
 
     service = SERVICE_ALIASES.get(args.service, args.service)
@@ -213,15 +218,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.no_api and not background:
         _say(f"nubes: {args.service} has no background work to run without its API")
         return 2
-    nlog.setup(conf.core.log_level)
-    prepare_state_dir(conf)
-    lock = StateLock(conf.core.state_dir, "serve-object-proxy.lock" if args.role else "nubes.lock")
-    try:
-        lock.acquire()
-    except StateDirBusy as exc:
-        _say(f"nubes: {exc}")
-        return 1
-    try:
+
+    def serve() -> int:
         asyncio.run(_prepare_only(conf, specs))
         secrets = load_secrets(conf.core.state_dir)
         if service == "identity":
@@ -233,43 +231,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
         role = f" ({args.role})" if args.role else ""
         _say(f"nubes: serving {service}{role}: {' and '.join(what)}")
         return run_workers(conf, specs[0], args.workers, api=not args.no_api)
-    finally:
-        lock.release()
+
+    return _run_locked(conf, serve, "serve-object-proxy.lock" if args.role else "nubes.lock")
 
 
 def _serve_storage_node(conf: Config, spec, workers: int) -> int:
     """A storage node: its account, container and object servers in ``workers`` processes and its
     daemons in one more; no database, bus or identity."""
-    from nubes.core import logging as nlog
-    from nubes.launcher.state import StateDirBusy, StateLock
     from nubes.launcher.workers import run_node_servers
     from nubes.object.proxy.cluster import PORT_KEYS
 
-    nlog.setup(conf.core.log_level)
-    prepare_state_dir(conf)
-    lock = StateLock(conf.core.state_dir, "serve-object-storage.lock")
-    try:
-        lock.acquire()
-    except StateDirBusy as exc:
-        _say(f"nubes: {exc}")
-        return 1
-    try:
+    def serve() -> int:
         svc = conf.services["object"]
         ports = ", ".join(f"{kind} :{getattr(svc, key)}" for kind, key in PORT_KEYS.items()
                           if int(getattr(svc, key)))
         _say(f"nubes: serving object (storage): servers on {ports} with {workers} worker processes, "
              f"over the devices in {svc.devices_root(conf.core.state_dir)}, and the daemons")
         return run_node_servers(conf, spec, workers)
-    finally:
-        lock.release()
+
+    return _run_locked(conf, serve, "serve-object-storage.lock")
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
     """A node's agents of one service (compute): no database, the cloud through bus and identity
     (object storage's daemons: only the node's devices and rings)."""
-    from nubes.core import logging as nlog
     from nubes.launcher.node import LOCAL_AGENTS, check_node_config, lock_name, run_node, service_password
-    from nubes.launcher.state import StateDirBusy, StateLock
 
     try:
         conf = load_config(args)
@@ -294,23 +280,14 @@ def cmd_agent(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _say(f"nubes: configuration error: {exc}")
         return 2
-    nlog.setup(conf.core.log_level)
-    prepare_state_dir(conf)
-    lock = StateLock(conf.core.state_dir, lock_name(conf, args.service))
-    try:
-        lock.acquire()
-    except StateDirBusy as exc:
-        _say(f"nubes: {exc}")
-        return 1
-    try:
+
+    def run() -> int:
         reach = "no bus" if args.service in LOCAL_AGENTS else f"bus {_redacted(conf.core.bus_url)}"
         _say(f"nubes: {args.service} agents starting (state in {conf.core.state_dir}, {reach}); "
              "SIGTERM or Ctrl-C stops them")
         return asyncio.run(run_node(conf, args.service))
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        lock.release()
+
+    return _run_locked(conf, run, lock_name(conf, args.service))
 
 
 def _redacted(url: str) -> str:

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from nubes.object.ring import Ring
 from nubes.object.ring.device import Device
 
@@ -57,6 +59,35 @@ def device_url(dev: Device, partition: int | str, path: str = "") -> str:
     unquoted."""
     return (f"http://{dev.replication_ip}:{dev.replication_port}/{quote(dev.device)}/{partition}"
             f"{quote(path)}")
+
+
+async def delete_on_primaries(client: httpx.AsyncClient, ring: Ring, parent_ring: Ring,
+                              names: tuple[str, ...], headers: dict[str, str], parent: str,
+                              done: tuple[int, ...], what: str) -> bool:
+    """``DELETE /<names>`` on every primary of ``ring``, each told one replica of its parent in
+    ``parent_ring`` (``X-<parent>-Host/-Device/-Partition``: ``Container`` for an object,
+    ``Account`` for a container) to update, as the proxy's writes are; True when each answered
+    2xx or one of ``done`` (nothing left to delete there)."""
+    part, nodes = ring.get_nodes(*names)
+    ppart, pnodes = parent_ring.get_nodes(*names[:-1])
+    path = "/" + "/".join(names)
+
+    async def one(i: int, node: Device) -> bool:
+        pnode = pnodes[i % len(pnodes)]
+        url = device_url(node, part, path)
+        try:
+            resp = await client.delete(url, headers={
+                **headers, f"X-{parent}-Host": f"{pnode.ip}:{pnode.port}",
+                f"X-{parent}-Device": pnode.device, f"X-{parent}-Partition": str(ppart)})
+        except (httpx.HTTPError, OSError) as exc:
+            LOG.info("object %s: DELETE %s: %s", what, url, exc)
+            return False
+        if 200 <= resp.status_code < 300 or resp.status_code in done:
+            return True
+        LOG.info("object %s: DELETE %s: %s", what, url, resp.status_code)
+        return False
+
+    return all(await asyncio.gather(*(one(i, node) for i, node in enumerate(nodes))))
 
 
 def log_pass(what: str, stats: Any) -> None:

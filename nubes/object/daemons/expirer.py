@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from nubes.object.daemons import device_dirs, device_url, load_ring, log_pass, repeat
+from nubes.object.daemons import delete_on_primaries, device_dirs, load_ring, log_pass, repeat
 from nubes.object.ring import Ring
 from nubes.object.timestamps import Timestamp
 
@@ -81,33 +81,13 @@ class Expirer:
             LOG.warning("object expirer: %s is damaged (%s); removed", entry, exc)
             await asyncio.to_thread(_remove, entry)
             return
-        results = await asyncio.gather(*self._deletes(account, container, obj, delete_at))
-        if all(results):
+        base = {"X-Timestamp": Timestamp.parse(delete_at).internal, "X-If-Delete-At": str(delete_at)}
+        if await delete_on_primaries(self.client, self.object_ring, self.container_ring,
+                                     (account, container, obj), base, "Container", DONE, "expirer"):
             await asyncio.to_thread(_remove, entry)
             self.stats.expired += 1
         else:
             self.stats.kept += 1
-
-    def _deletes(self, account: str, container: str, obj: str, delete_at: int) -> list:
-        partition, nodes = self.object_ring.get_nodes(account, container, obj)
-        cpart, cnodes = self.container_ring.get_nodes(account, container)
-        base = {"X-Timestamp": Timestamp.parse(delete_at).internal, "X-If-Delete-At": str(delete_at)}
-        calls = []
-        for i, node in enumerate(nodes):
-            cnode = cnodes[i % len(cnodes)]
-            headers = {**base, "X-Container-Host": f"{cnode.ip}:{cnode.port}",
-                       "X-Container-Device": cnode.device, "X-Container-Partition": str(cpart)}
-            url = device_url(node, partition, f"/{account}/{container}/{obj}")
-            calls.append(self._delete(url, headers))
-        return calls
-
-    async def _delete(self, url: str, headers: dict[str, str]) -> bool:
-        try:
-            resp = await self.client.delete(url, headers=headers)
-        except (httpx.HTTPError, OSError) as exc:
-            LOG.info("object expirer: DELETE %s: %s", url, exc)
-            return False
-        return 200 <= resp.status_code < 300 or resp.status_code in DONE
 
 
 def _remove(entry: Path) -> None:

@@ -28,7 +28,8 @@ from typing import Any
 
 import httpx
 
-from nubes.object.daemons import device_url, load_ring, local_devices, log_pass, repeat
+from nubes.object.daemons import (delete_on_primaries, device_url, load_ring, local_devices, log_pass,
+                                  repeat)
 from nubes.object.ring import Ring
 from nubes.object.ring.device import Device
 from nubes.object.server.db import AccountBroker
@@ -103,35 +104,18 @@ class Reaper:
             marker = names[-1]
         if failed:
             return               # the container is not empty: deleted by a later pass
-        apart, anodes = self.rings["account"].get_nodes(account)
-        stamp = Timestamp.now()
-        calls = []
-        for i, node in enumerate(cnodes):
-            anode = anodes[i % len(anodes)]
-            headers = {"X-Timestamp": stamp.internal, "X-Account-Override-Deleted": "yes",
-                       "X-Account-Host": f"{anode.ip}:{anode.port}",
-                       "X-Account-Device": anode.device, "X-Account-Partition": str(apart)}
-            calls.append(self._delete(device_url(node, cpart, f"/{account}/{container}"),
-                                      headers))
-        if all(await asyncio.gather(*calls)):
+        headers = {"X-Timestamp": Timestamp.now().internal, "X-Account-Override-Deleted": "yes"}
+        if await delete_on_primaries(self.client, self.rings["container"], self.rings["account"],
+                                     (account, container), headers, "Account", DONE, "account reaper"):
             self.stats.containers += 1
         else:
             self.stats.failures += 1
 
     async def reap_object(self, account: str, container: str, obj: str) -> bool:
         """``obj`` deleted on all its primaries; False (counted) when one failed."""
-        partition, nodes = self.rings["object"].get_nodes(account, container, obj)
-        cpart, cnodes = self.rings["container"].get_nodes(account, container)
-        stamp = Timestamp.now()
-        calls = []
-        for i, node in enumerate(nodes):
-            cnode = cnodes[i % len(cnodes)]
-            headers = {"X-Timestamp": stamp.internal,
-                       "X-Container-Host": f"{cnode.ip}:{cnode.port}",
-                       "X-Container-Device": cnode.device, "X-Container-Partition": str(cpart)}
-            calls.append(self._delete(device_url(node, partition, f"/{account}/{container}/{obj}"),
-                                      headers))
-        if all(await asyncio.gather(*calls)):
+        if await delete_on_primaries(self.client, self.rings["object"], self.rings["container"],
+                                     (account, container, obj), {"X-Timestamp": Timestamp.now().internal},
+                                     "Container", DONE, "account reaper"):
             self.stats.objects += 1
             return True
         self.stats.failures += 1
@@ -157,17 +141,6 @@ class Reaper:
             if resp.status_code == 404:
                 not_found += 1
         return [] if not_found == len(nodes) else None
-
-    async def _delete(self, url: str, headers: dict[str, str]) -> bool:
-        try:
-            resp = await self.client.delete(url, headers=headers)
-        except (httpx.HTTPError, OSError) as exc:
-            LOG.info("account reaper: DELETE %s: %s", url, exc)
-            return False
-        if 200 <= resp.status_code < 300 or resp.status_code in DONE:
-            return True
-        LOG.info("account reaper: DELETE %s: %s", url, resp.status_code)
-        return False
 
 
 def _account_dbs(root: Path) -> list[Path]:

@@ -6,7 +6,6 @@ project, and a reseller admin."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import io
@@ -16,10 +15,10 @@ import uuid
 
 import httpx
 import pytest
-from swiftclient import shell
 from swiftclient.utils import generate_temp_url
 
 from tests.cloud import new_user
+from tests.functional.object.swift_cli import swift
 
 
 @pytest.fixture(scope="module")
@@ -32,20 +31,6 @@ def reseller(cloud, tmp_path_factory):
     # identity's bootstrap makes the role (its service user holds it, for volume backups)
     assert cloud.osc("role", "show", "ResellerAdmin")["name"] == "ResellerAdmin"
     return new_user(cloud, tmp_path_factory.mktemp("reseller"), "ResellerAdmin")
-
-
-def swift(cloud, user, *args: str) -> str:
-    """python-swiftclient's `swift` command, in this process; its output."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        try:
-            shell.main(["swift", "--auth-version", "3", "--os-auth-url", cloud.auth_url,
-                        "--os-username", user.name, "--os-password", user.password,
-                        "--os-project-name", user.project_name, "--os-user-domain-name", "Default",
-                        "--os-project-domain-name", "Default", *args])
-        except SystemExit as exc:
-            assert not exc.code, out.getvalue()
-    return out.getvalue()
 
 
 def uniq(prefix: str) -> str:

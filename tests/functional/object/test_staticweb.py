@@ -4,29 +4,13 @@ set with python-swiftclient's `swift post -m`, read anonymously (`-r .r:*`) and 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import uuid
 
 import httpx
 import pytest
-from swiftclient import shell
 
 from tests.cloud import new_user
-
-
-def swift(cloud, user, *args: str) -> str:
-    """python-swiftclient's `swift` command, in this process; its output."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        try:
-            shell.main(["swift", "--auth-version", "3", "--os-auth-url", cloud.auth_url,
-                        "--os-username", user.name, "--os-password", user.password,
-                        "--os-project-name", user.project_name, "--os-user-domain-name", "Default",
-                        "--os-project-domain-name", "Default", *args])
-        except SystemExit as exc:
-            assert not exc.code, out.getvalue()
-    return out.getvalue()
+from tests.functional.object.swift_cli import swift
 
 
 @pytest.fixture(scope="module")
